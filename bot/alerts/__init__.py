@@ -1,0 +1,1 @@
+"""Alerts to staff (pastoral channel, DSL, attendance lead): raised once, delivered by a sender."""

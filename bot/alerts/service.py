@@ -1,0 +1,71 @@
+"""Raising alerts.
+
+An alert is a row with a unique idempotency key, written in the transaction of the change that
+caused it. Raising the same key twice (a re-run sweep, a second clock) returns the first row and
+changes nothing. Delivery to Slack, Teams, email or the local feed is a separate sender's job.
+"""
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from bot import clock
+from storage.models import Alert
+
+SEVERITIES = ("urgent", "high", "normal")
+AUDIENCES = ("pastoral", "dsl", "attendance")
+
+
+def raise_alert(
+    session: Session,
+    *,
+    school_id: int,
+    key: str,
+    kind: str,
+    title: str,
+    body: str = "",
+    audience: str = "pastoral",
+    severity: str = "normal",
+    pupil_id: int | None = None,
+    case_id: int | None = None,
+    data: dict | None = None,
+) -> tuple[Alert, bool]:
+    """Insert the alert unless its key exists. Returns (alert, created)."""
+    assert audience in AUDIENCES and severity in SEVERITIES
+    existing = session.exec(select(Alert).where(Alert.idempotency_key == key)).first()
+    if existing is not None:
+        return existing, False
+    alert = Alert(
+        school_id=school_id,
+        idempotency_key=key,
+        kind=kind,
+        title=title,
+        body=body,
+        audience=audience,
+        severity=severity,
+        pupil_id=pupil_id,
+        case_id=case_id,
+        data=data or {},
+        created_at=clock.now(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(alert)
+            session.flush()
+    except IntegrityError:
+        existing = session.exec(select(Alert).where(Alert.idempotency_key == key)).first()
+        if existing is None:
+            raise
+        return existing, False
+    if case_id is not None or pupil_id is not None:
+        from bot.cases.service import log
+
+        log(
+            session,
+            school_id=school_id,
+            case_id=case_id,
+            pupil_id=pupil_id,
+            kind="alert",
+            summary=title,
+            data={"alert_id": alert.id, "kind": kind, "audience": audience},
+        )
+    return alert, True

@@ -1,0 +1,78 @@
+"""Per-school policy with the seeds' values as defaults.
+
+``policy_for`` always returns a complete policy: a school that never set a value gets the default,
+so services never need to know which values a school has chosen.
+"""
+
+from copy import deepcopy
+
+from sqlmodel import Session
+
+from storage.models import SchoolPolicy
+
+DEFAULT_LADDER: list[dict] = [
+    {
+        "day": 3,
+        "kind": "home_visit_requested",
+        "title": "Home visit requested",
+        "text": "Day {day} of unexplained absence with no reason from the family. "
+        "Please arrange a home visit today; leave a letter if there is no answer.",
+    },
+    {
+        "day": 4,
+        "kind": "home_visit_due",
+        "title": "Home visit due",
+        "text": "Day {day}: home visit due. No answer and no contact means a referral to MASH and "
+        "the police.",
+    },
+    {
+        "day": 5,
+        "kind": "mash_referral",
+        "title": "MASH referral",
+        "text": "Day {day}: child not seen for {day} school days. Refer to MASH and inform the police.",
+    },
+]
+
+DEFAULT_THRESHOLDS: dict = {
+    "penalty_sessions": 10,  # unauthorised sessions (G, N, O, U) ...
+    "penalty_weeks": 10,  # ... in a rolling window of this many school weeks
+    "la_unauthorised_days": 10,  # continuous school days unauthorised -> notify the LA
+    "la_illness_days": 15,  # school days of illness, consecutive or cumulative -> notify the LA
+    "cme_days": 20,  # continuous school days unauthorised, whereabouts unknown -> CME
+    "letter_concern": 96.0,
+    "letter_formal": 90.0,
+    "letter_serious": 80.0,
+    "persistent": 10.0,
+    "severe": 50.0,
+    # Graduated response tiers (first seed / Mickley): the lowest tier whose floor the pupil meets.
+    "tiers": [
+        {"name": "universal", "min_percent": 97.0},
+        {"name": "emerging", "min_percent": 90.0},
+        {"name": "intensive", "min_percent": 80.0},
+        {"name": "specialist", "min_percent": 0.0},
+    ],
+}
+
+ROLES = ("attendance_officer", "dsl", "pastoral", "teacher", "admin", "headteacher")
+
+
+def thresholds(policy: SchoolPolicy) -> dict:
+    merged = deepcopy(DEFAULT_THRESHOLDS)
+    merged.update(policy.thresholds or {})
+    return merged
+
+
+def ladder(policy: SchoolPolicy, *, vulnerable: bool) -> list[dict]:
+    """The escalation ladder a new case snapshots: the shorter one for vulnerable pupils if set."""
+    if vulnerable and policy.vulnerable_ladder:
+        return deepcopy(policy.vulnerable_ladder)
+    return deepcopy(policy.escalation_ladder or DEFAULT_LADDER)
+
+
+def policy_for(session: Session, school_id: int) -> SchoolPolicy:
+    policy = session.get(SchoolPolicy, school_id)
+    if policy is None:
+        policy = SchoolPolicy(school_id=school_id, escalation_ladder=deepcopy(DEFAULT_LADDER))
+        session.add(policy)
+        session.flush()
+    return policy

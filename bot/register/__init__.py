@@ -1,0 +1,1 @@
+"""The register: marks and the one audited door for changing them."""

@@ -1,0 +1,117 @@
+"""Settings from the environment and an optional ``.env`` file, validated once at start.
+
+Nothing here needs an account: with no Twilio, SMTP or Slack credentials the bot uses its local
+transports (messages land in the outbox table and a readable log).
+"""
+
+from functools import lru_cache
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or wrong; the message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = "sqlite:///attendance.db"
+    public_base_url: str = "http://127.0.0.1:8000"
+    secret_key: str = Field(default="dev-only-secret-change-me", min_length=16)
+    environment: str = "development"  # development | production
+    log_level: str = "INFO"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_from_number: str | None = None
+    twilio_api_base_url: str | None = None
+    sms_validity_seconds: int = 4 * 3600
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "attendance@school.example"
+    smtp_starttls: bool = True
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_base_url: str | None = None
+
+    teams_outgoing_webhook_secret: str | None = None
+
+    sandbox_enabled: bool | None = None
+    clock_misfire_grace_seconds: int = 3600
+    outbox_max_attempts: int = 6
+    reply_link_days: int = 7
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, v: str) -> str:
+        if not (v.startswith("sqlite") or v.startswith("postgresql")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        if v.startswith("postgresql://") or v.startswith("postgres://"):
+            v = "postgresql+psycopg://" + v.split("://", 1)[1]
+        return v
+
+    @field_validator("environment")
+    @classmethod
+    def _env(cls, v: str) -> str:
+        if v not in {"development", "production", "test"}:
+            raise ValueError("must be development, production or test")
+        return v
+
+    @model_validator(mode="after")
+    def _pairs(self) -> "Settings":
+        if self.twilio_account_sid or self.twilio_auth_token:
+            if not (self.twilio_account_sid and self.twilio_auth_token):
+                raise ValueError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN go together")
+            if not (self.twilio_messaging_service_sid or self.twilio_from_number):
+                raise ValueError("set TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER to send SMS")
+        if self.slack_bot_token and not self.slack_signing_secret and not self.slack_app_token:
+            raise ValueError("SLACK_BOT_TOKEN needs SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN")
+        if self.environment == "production" and self.secret_key.startswith("dev-only"):
+            raise ValueError("SECRET_KEY must be set in production")
+        return self
+
+    @property
+    def sms_is_local(self) -> bool:
+        return not self.twilio_account_sid
+
+    @property
+    def email_is_local(self) -> bool:
+        return not self.smtp_host
+
+    @property
+    def sandbox_on(self) -> bool:
+        """The sandbox page exists only with local transports or when explicitly enabled."""
+        if self.sandbox_enabled is not None:
+            return self.sandbox_enabled and self.environment != "production"
+        return self.sms_is_local and self.environment != "production"
+
+    @property
+    def inbound_sms_token(self) -> str:
+        """The token inbound Twilio requests are signed with (a local one when no account is set)."""
+        return self.twilio_auth_token or ("local-" + self.secret_key)
+
+
+def load_settings(**overrides) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = "_".join(str(p) for p in err["loc"]).upper() or "SETTINGS"
+            problems.append(f"{name}: {err['msg']}")
+        raise SettingsError("Bad settings: " + "; ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,381 @@
+"""Every table of the attendance bot.
+
+Every row that belongs to a school carries ``school_id`` so each query can be scoped to one school.
+Times are stored in UTC (``UTCDateTime``); dates (register dates, calendar days) are plain dates in
+the school's own zone.
+"""
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+def _json(default_factory=dict) -> Any:
+    return Field(default_factory=default_factory, sa_type=JSON)
+
+
+# --------------------------------------------------------------------------------------------------
+# Schools and their policy
+# --------------------------------------------------------------------------------------------------
+
+
+class School(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    urn: str = Field(unique=True, index=True, max_length=16)
+    name: str
+    timezone: str = "Europe/London"
+    local_authority: str | None = None
+    phone: str | None = None
+    dsl_email: str | None = None
+    attendance_lead_email: str | None = None
+    slack_team_id: str | None = None
+    slack_pastoral_channel: str | None = None
+    slack_attendance_channel: str | None = None
+    teams_workflow_url: str | None = None
+
+
+class SchoolPolicy(SQLModel, table=True):
+    """Local policy: every number a school may set, with the seeds' values as defaults.
+
+    Escalation ladders are lists of ``{"day": 3, "kind": "home_visit", "title": ..., "text": ...}``;
+    a case snapshots the ladder in force when it opens.
+    """
+
+    school_id: int = Field(foreign_key="school.id", primary_key=True)
+    am_close: time = time(9, 15)
+    pm_close: time = time(13, 45)
+    chase_times: list[str] = _json(lambda: ["11:00", "14:30"])
+    next_contact_after_minutes: int = 90
+    email_mode: str = "fallback"  # "fallback": email only without a mobile; "also": SMS and email
+    priority_year_groups: list[int] = _json(list)
+    vulnerable_first: bool = True
+    escalation_basis: str = "unexplained"  # or "no_contact"
+    escalation_ladder: list[dict] = _json(list)
+    vulnerable_ladder: list[dict] = _json(list)
+    realert_after_minutes: int = 120
+    dsl_email_after_minutes: int = 240
+    n_to_o_school_days: int = 5
+    thresholds: dict = _json(dict)
+    recode_roles: list[str] = _json(lambda: ["attendance_officer", "headteacher", "admin"])
+    recode_n_roles: list[str] = _json(
+        lambda: ["attendance_officer", "pastoral", "dsl", "headteacher", "admin"]
+    )
+
+
+class CalendarEntry(SQLModel, table=True):
+    """A span of the school calendar.
+
+    ``kind`` is ``term`` (days the school is open, weekdays only), or one of ``holiday``, ``inset``,
+    ``bank_holiday``, ``closure`` (days inside a term when pupils are not expected).
+    """
+
+    __table_args__ = (UniqueConstraint("school_id", "kind", "start_date", name="uq_calendar_span"),)
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    kind: str = Field(max_length=16)
+    start_date: date
+    end_date: date
+    name: str = ""
+
+
+# --------------------------------------------------------------------------------------------------
+# People
+# --------------------------------------------------------------------------------------------------
+
+
+class Pupil(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("school_id", "mis_id", name="uq_pupil_mis"),)
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    mis_id: str = Field(max_length=64)
+    upn: str | None = Field(default=None, max_length=13, index=True)
+    first_name: str
+    last_name: str
+    preferred_name: str | None = None
+    year_group: int | None = None
+    class_name: str | None = None
+    has_social_worker: bool = False
+    child_protection: bool = False  # child-protection plan or child in need
+    looked_after: bool = False
+    send_ehcp: bool = False
+    young_carer: bool = False
+    has_yot_worker: bool = False
+    free_school_meals: bool = False
+    social_worker_email: str | None = None
+    yot_worker_email: str | None = None
+    on_roll: bool = True
+    tier: str | None = None
+
+    @property
+    def display_first_name(self) -> str:
+        return self.preferred_name or self.first_name
+
+    @property
+    def vulnerable(self) -> bool:
+        return self.has_social_worker or self.child_protection or self.looked_after
+
+
+class Contact(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("school_id", "mis_id", name="uq_contact_mis"),)
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    mis_id: str = Field(max_length=64)
+    first_name: str
+    last_name: str
+    mobile: str | None = Field(default=None, index=True, max_length=20)  # E.164
+    email: str | None = None
+    language: str = Field(default="en", max_length=8)
+    sms_opt_out: bool = False
+    email_opt_out: bool = False
+
+
+class PupilContact(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("pupil_id", "contact_id", name="uq_pupil_contact"),)
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    pupil_id: int = Field(foreign_key="pupil.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    relationship: str = "parent"
+    priority: int = 1
+    parental_responsibility: bool = True
+
+
+class Staff(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("school_id", "staff_code", name="uq_staff_code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    staff_code: str = Field(max_length=64)
+    name: str
+    role: str = Field(max_length=32)
+    email: str | None = None
+    slack_user_id: str | None = Field(default=None, index=True)
+    teams_user_id: str | None = Field(default=None, index=True)
+    active: bool = True
+
+
+# --------------------------------------------------------------------------------------------------
+# The register
+# --------------------------------------------------------------------------------------------------
+
+
+class Mark(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("pupil_id", "date", "session", name="uq_mark_session"),
+        Index("ix_mark_school_date", "school_id", "date", "session"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id")
+    pupil_id: int = Field(foreign_key="pupil.id")
+    date: date
+    session: str = Field(max_length=2)  # AM | PM
+    code: str = Field(max_length=2)
+    minutes_late: int | None = None
+    source: str = Field(default="mis", max_length=16)  # mis | import | bot | staff
+    recorded_at: datetime = _ts(default_factory=utcnow)
+
+
+class MarkAmendment(SQLModel, table=True):
+    """The audit the 2024 regulations require, kept six years."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    mark_id: int = Field(foreign_key="mark.id", index=True)
+    pupil_id: int = Field(foreign_key="pupil.id", index=True)
+    date: date
+    session: str = Field(max_length=2)
+    original_code: str = Field(max_length=2)
+    amended_code: str = Field(max_length=2)
+    reason: str
+    amended_at: datetime = _ts(default_factory=utcnow)
+    amended_by_name: str
+    amended_by_role: str
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+
+
+# --------------------------------------------------------------------------------------------------
+# Absence cases and what happens on them
+# --------------------------------------------------------------------------------------------------
+
+
+class AbsenceCase(SQLModel, table=True):
+    """One episode of absence without a reason, from the first N to a reason or closure."""
+
+    __table_args__ = (
+        Index(
+            "uq_case_open_per_pupil",
+            "pupil_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    pupil_id: int = Field(foreign_key="pupil.id", index=True)
+    status: str = Field(default="open", max_length=12, index=True)  # open | explained | closed
+    first_date: date
+    first_session: str = Field(max_length=2)
+    last_absent_date: date
+    opened_at: datetime = _ts(default_factory=utcnow)
+    explained_at: datetime | None = _ts(default=None)
+    explained_by: str | None = None  # reply | call | mark | staff
+    suggested_code: str | None = Field(default=None, max_length=12)
+    return_date: date | None = None
+    last_contact_at: datetime | None = _ts(default=None)
+    contact_round: int = 0  # index into the family's contacts in priority order
+    round_started_at: datetime | None = _ts(default=None)
+    ladder: list[dict] = _json(list)
+    next_step: int = 0
+    next_step_due: date | None = None
+    closed_at: datetime | None = _ts(default=None)
+    closed_reason: str | None = None
+
+
+class CaseEvent(SQLModel, table=True):
+    """Append-only log per case; it drives the timeline shown to staff."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="absencecase.id", index=True)
+    pupil_id: int | None = Field(default=None, foreign_key="pupil.id", index=True)
+    at: datetime = _ts(default_factory=utcnow)
+    kind: str = Field(max_length=32)
+    actor: str = "system"
+    summary: str = ""
+    data: dict = _json(dict)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to a family, written in the same transaction as the change that caused it."""
+
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    idempotency_key: str = Field(unique=True, max_length=200)
+    kind: str = Field(max_length=24)  # first_day | chase | thanks | neutral | staff_email | ...
+    channel: str = Field(max_length=8)  # sms | email
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    to_address: str
+    subject: str | None = None
+    body: str
+    language: str = "en"
+    status: str = Field(default="queued", max_length=12)
+    attempts: int = 0
+    next_attempt_at: datetime = _ts(default_factory=utcnow)
+    provider_id: str | None = Field(default=None, unique=True, max_length=64)
+    error_code: str | None = None
+    error: str | None = None
+    created_at: datetime = _ts(default_factory=utcnow)
+    sent_at: datetime | None = _ts(default=None)
+    updated_at: datetime = _ts(default_factory=utcnow)
+    rerouted: bool = False  # a failure of this message has already moved the family on
+
+
+class MessageCase(SQLModel, table=True):
+    """Which absence cases a message is about (one message covers siblings)."""
+
+    message_id: int = Field(foreign_key="outboxmessage.id", primary_key=True)
+    case_id: int = Field(foreign_key="absencecase.id", primary_key=True, index=True)
+
+
+class InboundMessage(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int | None = Field(default=None, foreign_key="school.id", index=True)
+    channel: str = Field(default="sms", max_length=8)  # sms | web
+    provider_id: str | None = Field(default=None, unique=True, max_length=64)
+    from_address: str
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    body: str
+    received_at: datetime = _ts(default_factory=utcnow)
+    code: str | None = None
+    return_date: date | None = None
+    concern: bool = False
+    confidence: float = 0.0
+
+
+class ReplyCase(SQLModel, table=True):
+    inbound_id: int = Field(foreign_key="inboundmessage.id", primary_key=True)
+    case_id: int = Field(foreign_key="absencecase.id", primary_key=True, index=True)
+
+
+class CallLog(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    pupil_id: int = Field(foreign_key="pupil.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="absencecase.id", index=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    outcome: str = Field(max_length=16)
+    reason_code: str | None = None
+    note: str = ""
+    at: datetime = _ts(default_factory=utcnow)
+
+
+class Alert(SQLModel, table=True):
+    """Something staff must see; the idempotency key makes every alert fire once per episode."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    pupil_id: int | None = Field(default=None, foreign_key="pupil.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="absencecase.id", index=True)
+    idempotency_key: str = Field(unique=True, max_length=200)
+    kind: str = Field(max_length=32)
+    audience: str = Field(default="pastoral", max_length=16)  # pastoral | dsl | attendance
+    severity: str = Field(default="normal", max_length=8)  # urgent | high | normal
+    title: str
+    body: str = ""
+    data: dict = _json(dict)
+    status: str = Field(default="open", max_length=12, index=True)  # open | acted | closed
+    created_at: datetime = _ts(default_factory=utcnow)
+    raised_count: int = 0
+    last_raised_at: datetime | None = _ts(default=None)
+    delivered_at: datetime | None = _ts(default=None)
+    dsl_emailed_at: datetime | None = _ts(default=None)
+    slack_channel: str | None = None
+    slack_ts: str | None = None
+
+
+class AlertAction(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True)
+    action: str = Field(max_length=32)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    actor_name: str
+    at: datetime = _ts(default_factory=utcnow)
+    note: str = ""
+
+
+# --------------------------------------------------------------------------------------------------
+# The clock
+# --------------------------------------------------------------------------------------------------
+
+
+class ClockLease(SQLModel, table=True):
+    """Who may act as the clock; also the heartbeat the health check reads."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str
+    expires_at: datetime = _ts()
+    heartbeat_at: datetime = _ts()
+
+
+class JobRun(SQLModel, table=True):
+    """One run of a scheduled job for one school and slot; the unique key stops a second run."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_key: str = Field(unique=True, max_length=200)
+    school_id: int | None = Field(default=None, foreign_key="school.id", index=True)
+    job: str = Field(max_length=32)
+    slot: datetime = _ts()
+    started_at: datetime = _ts(default_factory=utcnow)
+    finished_at: datetime | None = _ts(default=None)
+    status: str = "running"
+    summary: dict = Field(default_factory=dict, sa_column=Column(JSON))

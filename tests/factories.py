@@ -1,0 +1,87 @@
+"""Small builders for test data. Each returns the row it made, flushed (it has an id)."""
+
+from datetime import date, time
+from itertools import count
+
+from sqlmodel import Session
+
+from bot.sample.calendar import SPANS_2026_27
+from storage.models import (
+    CalendarEntry,
+    Contact,
+    Mark,
+    Pupil,
+    PupilContact,
+    School,
+    SchoolPolicy,
+    Staff,
+)
+
+_seq = count(1)
+
+
+def school(session: Session, *, urn: str | None = None, name: str = "Oakfield Primary", **kw) -> School:
+    row = School(urn=urn or f"1{next(_seq):05d}", name=name, **kw)
+    session.add(row)
+    session.flush()
+    for span in SPANS_2026_27:
+        session.add(CalendarEntry(school_id=row.id, kind=span.kind, start_date=span.start,
+                                  end_date=span.end, name=span.name))
+    from bot.policy import DEFAULT_LADDER
+
+    session.add(SchoolPolicy(school_id=row.id, am_close=time(9, 15), pm_close=time(13, 45),
+                             escalation_ladder=[dict(s) for s in DEFAULT_LADDER]))
+    session.flush()
+    return row
+
+
+def pupil(session: Session, school: School, *, first: str = "Amelia", last: str = "Khan", **kw) -> Pupil:
+    n = next(_seq)
+    kw.setdefault("year_group", 4)
+    kw.setdefault("class_name", "4B")
+    row = Pupil(school_id=school.id, mis_id=f"P{n}", upn=f"A{n:012d}"[:13], first_name=first,
+                last_name=last, **kw)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def contact(
+    session: Session,
+    school: School,
+    *pupils: Pupil,
+    first: str = "Sara",
+    last: str = "Khan",
+    mobile: str | None = "+447700900001",
+    email: str | None = None,
+    language: str = "en",
+    priority: int = 1,
+    relationship: str = "mother",
+    **kw,
+) -> Contact:
+    row = Contact(school_id=school.id, mis_id=f"C{next(_seq)}", first_name=first, last_name=last,
+                  mobile=mobile, email=email, language=language, **kw)
+    session.add(row)
+    session.flush()
+    for p in pupils:
+        session.add(PupilContact(school_id=school.id, pupil_id=p.id, contact_id=row.id,
+                                 priority=priority, relationship=relationship))
+    session.flush()
+    return row
+
+
+def staff(session: Session, school: School, *, name: str = "Jo Patel", role: str = "attendance_officer",
+          **kw) -> Staff:
+    n = next(_seq)
+    kw.setdefault("slack_user_id", f"U{n:06d}")
+    row = Staff(school_id=school.id, staff_code=f"S{n}", name=name, role=role, **kw)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def mark(session: Session, p: Pupil, day: date, session_name: str = "AM", code: str = "N") -> Mark:
+    row = Mark(school_id=p.school_id, pupil_id=p.id, date=day, session=session_name, code=code)
+    session.add(row)
+    session.flush()
+    return row
