@@ -5,6 +5,7 @@ Tests that take ``engine`` run twice, once per backend. PostgreSQL must be reach
 rather than skip.
 """
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -61,10 +62,8 @@ def postgres_url() -> Iterator[str]:
     url = next(gen)
     migrate.upgrade(url)
     yield url
-    try:
+    with contextlib.suppress(StopIteration):
         next(gen)
-    except StopIteration:
-        pass
 
 
 def _wipe(engine: Engine) -> None:

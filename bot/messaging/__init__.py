@@ -1,0 +1,1 @@
+"""Messages to families: templates, the outbox, and the senders that deliver it."""

@@ -1,0 +1,1 @@
+"""The HTTP app: thin edges that verify, parse, call one service and render the answer."""
