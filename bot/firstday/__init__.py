@@ -1,0 +1,1 @@
+"""First-day response: at register close, message the families of unexplained absences; chase daily."""
