@@ -10,6 +10,7 @@ from bot.errors import UserError
 from bot.settings import Settings
 
 SALT = "reply-link-v1"
+_INSTEAD = "Please reply to the school's text or call the school office."
 
 
 class LinkInvalid(UserError):
@@ -34,7 +35,7 @@ def read_token(settings: Settings, token: str) -> tuple[int, int | None]:
     try:
         data = _serializer(settings).loads(token, max_age=settings.reply_link_days * 86400)
     except SignatureExpired:
-        raise LinkInvalid("This link has expired. Please reply to the school's text or call the office.") from None
+        raise LinkInvalid(f"This link has expired. {_INSTEAD}") from None
     except BadSignature:
-        raise LinkInvalid("This link is not valid. Please reply to the school's text or call the office.") from None
+        raise LinkInvalid(f"This link is not valid. {_INSTEAD}") from None
     return int(data["c"]), data.get("p")

@@ -1,0 +1,1 @@
+"""Understanding parents' free-text replies (offline: vocabulary tables, no model)."""
