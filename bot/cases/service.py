@@ -190,7 +190,7 @@ def after_marks_changed(
     if case is None or remaining_n(session, case=case):
         return
     last = amendments[-1].amended_code
-    if codes.counts_present(last):
+    if codes.category(last) is codes.Category.PRESENT:
         close(session, case=case, reason="marked present", actor=actor)
     else:
         explain(session, case=case, by="mark", actor=actor, code=last,

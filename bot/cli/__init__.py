@@ -36,10 +36,17 @@ def main() -> None:
 
 
 def _register() -> None:
+    """Add every command group: ours, and those the outer layers (HTTP app, clock) declare.
+
+    The outer layers register through the ``attendance_bot.commands`` entry point so that ``bot``
+    never imports ``handlers`` or ``scheduler``.
+    """
+    from importlib.metadata import entry_points
+
     from bot.cli import db
 
     main.add_command(db.db)
-    for optional in ("importing", "reason", "jobs", "outbox", "serve", "report", "demo", "letters"):
+    for optional in ("importing", "reason", "outbox", "report", "demo", "letters", "local"):
         try:
             module = __import__(f"bot.cli.{optional}", fromlist=["register"])
         except ModuleNotFoundError as exc:
@@ -47,6 +54,8 @@ def _register() -> None:
                 raise
             continue
         module.register(main)
+    for ep in entry_points(group="attendance_bot.commands"):
+        ep.load()(main)
 
 
 _register()

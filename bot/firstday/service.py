@@ -1,0 +1,244 @@
+"""Register close and chasing: open cases for N marks and queue messages to families.
+
+Messages are queued in the same transaction as the case changes (``bot.messaging.outbox``) and
+delivered later by the sender, which re-checks each message's cases just before sending.
+"""
+
+import logging
+from datetime import date, datetime
+
+from sqlmodel import Session, select
+
+from bot import clock, codes
+from bot.calendar import load_calendar
+from bot.cases import service as cases
+from bot.firstday.messages import compose
+from bot.firstday.routing import Route, family_contacts, raise_unreachable, usable_channels
+from bot.messaging.outbox import enqueue
+from bot.policy import policy_for
+from bot.replies.links import reply_link
+from bot.settings import Settings, get_settings
+from storage.models import AbsenceCase, Mark, Pupil, School, SchoolPolicy
+
+log = logging.getLogger(__name__)
+
+
+def urgency(pupil: Pupil, policy: SchoolPolicy) -> tuple:
+    """Sort key, most urgent first: vulnerable pupils, then the school's priority year groups."""
+    vulnerable = pupil.vulnerable or pupil.has_yot_worker
+    priority_years = policy.priority_year_groups or []
+    year_rank = (
+        priority_years.index(pupil.year_group) if pupil.year_group in priority_years else len(priority_years)
+    )
+    first = 0 if (policy.vulnerable_first and vulnerable) else 1
+    return (first, year_rank, pupil.last_name, pupil.first_name)
+
+
+def queue_family_message(
+    session: Session,
+    *,
+    case_ids: list[int],
+    route: Route,
+    kind: str,
+    key: str,
+    session_name: str,
+    policy: SchoolPolicy,
+    settings: Settings | None = None,
+) -> bool:
+    """Queue one message to one contact about one or more children's cases. True if new."""
+    settings = settings or get_settings()
+    case_rows = [session.get(AbsenceCase, i) for i in case_ids]
+    pupils = [session.get(Pupil, c.pupil_id) for c in case_rows]
+    school = session.get(School, policy.school_id)
+    link = (
+        reply_link(settings, case_id=case_ids[0], contact_id=route.contact.id)
+        if route.channel == "email"
+        else None
+    )
+    composed = compose(
+        channel=route.channel,
+        kind=kind,
+        language=route.contact.language,
+        first_names=[p.display_first_name for p in pupils],
+        school=school.name,
+        session_name=session_name,
+        link=link,
+    )
+    message, created = enqueue(
+        session,
+        school_id=school.id,
+        key=key,
+        kind=kind,
+        channel=route.channel,
+        to_address=route.address,
+        body=composed.body,
+        subject=composed.subject,
+        contact_id=route.contact.id,
+        language=composed.language,
+        case_ids=case_ids,
+    )
+    if created:
+        now = clock.now()
+        for case in case_rows:
+            case.last_contact_at = now
+            if case.round_started_at is None:
+                case.round_started_at = now
+            session.add(case)
+            cases.log(
+                session,
+                school_id=school.id,
+                case_id=case.id,
+                pupil_id=case.pupil_id,
+                kind="message_queued",
+                summary=f"{kind.replace('_', ' ')} {route.channel} to contact {route.contact.id}",
+                data={"message_id": message.id, "channel": route.channel, "contact_id": route.contact.id},
+            )
+    return created
+
+
+def _group_by_contact(
+    session: Session, todo: list[tuple[AbsenceCase, Pupil]], policy: SchoolPolicy, pick
+) -> tuple[dict[tuple[int, str], tuple[Route, list[int]]], list[tuple[AbsenceCase, Pupil]]]:
+    """Group cases by the route that should get them, so siblings share one message per contact."""
+    contacts = family_contacts(session, [p.id for _, p in todo])
+    grouped: dict[tuple[int, str], tuple[Route, list[int]]] = {}
+    unreachable: list[tuple[AbsenceCase, Pupil]] = []
+    for case, pupil in todo:
+        routes = pick(case, [c for c in contacts.get(pupil.id, []) if usable_channels(c, policy)])
+        if not routes:
+            unreachable.append((case, pupil))
+            continue
+        for route in routes:
+            slot = grouped.setdefault((route.contact.id, route.channel), (route, []))
+            slot[1].append(case.id)
+    return grouped, unreachable
+
+
+def reconcile(session: Session, *, school: School, day: date) -> dict:
+    """Bring open cases in line with the register as it is now.
+
+    A pupil marked present (or at approved education) is seen: the case closes and chasing stops.
+    An episode whose N marks have all been replaced in the MIS (a trip code after close, say) is
+    explained by the mark.
+    """
+    closed = explained = 0
+    open_cases = session.exec(
+        select(AbsenceCase).where(AbsenceCase.school_id == school.id, AbsenceCase.status == "open")
+    ).all()
+    for case in open_cases:
+        if cases.seen_in_school(session, case=case, day=day):
+            cases.close(session, case=case, reason="marked present")
+            closed += 1
+        elif not cases.remaining_n(session, case=case):
+            latest = session.exec(
+                select(Mark.code)
+                .where(Mark.pupil_id == case.pupil_id, Mark.date >= case.first_date,
+                       Mark.date <= case.last_absent_date)
+                .order_by(Mark.date.desc(), Mark.session.desc())
+            ).first()
+            cases.explain(session, case=case, by="mark", code=latest,
+                          summary=f"Register now shows {latest}")
+            explained += 1
+    return {"closed": closed, "explained": explained}
+
+
+def register_close(
+    session: Session,
+    *,
+    school: School,
+    day: date,
+    session_name: str,
+    settings: Settings | None = None,
+) -> dict:
+    """At register close: open or extend a case for every N and message the families of new cases."""
+    session_name = session_name.upper()
+    calendar = load_calendar(session, school.id)
+    if not calendar.is_school_day(day):
+        return {"skipped": calendar.why_not(day)}
+    policy = policy_for(session, school.id)
+    rows = session.exec(
+        select(Mark, Pupil)
+        .join(Pupil, Pupil.id == Mark.pupil_id)
+        .where(Mark.school_id == school.id, Mark.date == day, Mark.session == session_name,
+               Mark.code == codes.NO_REASON, Pupil.on_roll == True)  # noqa: E712
+    ).all()
+    summary = {"n_marks": len(rows), "cases_opened": 0, "cases_extended": 0, "messages_queued": 0,
+               "unreachable": 0}
+    new_cases: list[tuple[AbsenceCase, Pupil]] = []
+    for _mark, pupil in sorted(rows, key=lambda r: urgency(r[1], policy)):
+        case, created = cases.open_or_extend(session, pupil=pupil, day=day, session_name=session_name)
+        if created:
+            summary["cases_opened"] += 1
+            new_cases.append((case, pupil))
+        else:
+            summary["cases_extended"] += 1
+
+    def first_contact(case, contacts):
+        return usable_channels(contacts[0], policy) if contacts else []
+
+    grouped, unreachable = _group_by_contact(session, new_cases, policy, first_contact)
+    for (contact_id, channel), (route, case_ids) in grouped.items():
+        key = f"fd:{school.id}:{day.isoformat()}:{session_name}:{contact_id}:{channel}"
+        if queue_family_message(session, case_ids=case_ids, route=route, kind="first_day", key=key,
+                                session_name=session_name, policy=policy, settings=settings):
+            summary["messages_queued"] += 1
+    for case, pupil in unreachable:
+        raise_unreachable(session, case=case, pupil=pupil,
+                          why="We hold no mobile number or email address we may use for this family.")
+        summary["unreachable"] += 1
+    log.info("register close school=%s %s %s: %s", school.id, day, session_name, summary)
+    return summary
+
+
+def chase(
+    session: Session,
+    *,
+    school: School,
+    now: datetime,
+    slot: str,
+    settings: Settings | None = None,
+) -> dict:
+    """At a chase time: contact the families of cases still unexplained, moving down the contacts.
+
+    When the contact being chased has not replied within the school's deadline, the next contact in
+    priority order is tried (cycling back to the first when all have been tried).
+    """
+    day = clock.to_local(now, school.timezone).date()
+    calendar = load_calendar(session, school.id)
+    if not calendar.is_school_day(day):
+        return {"skipped": calendar.why_not(day)}
+    policy = policy_for(session, school.id)
+    settled = reconcile(session, school=school, day=day)
+    rows = session.exec(
+        select(AbsenceCase, Pupil)
+        .join(Pupil, Pupil.id == AbsenceCase.pupil_id)
+        .where(AbsenceCase.school_id == school.id, AbsenceCase.status == "open")
+    ).all()
+    todo = sorted(rows, key=lambda r: urgency(r[1], policy))
+    deadline = policy.next_contact_after_minutes * 60
+    moved = 0
+
+    def current_contact(case, contacts):
+        nonlocal moved
+        if not contacts:
+            return []
+        started = case.round_started_at or case.opened_at
+        if (now - started).total_seconds() >= deadline and len(contacts) > 1:
+            case.contact_round = (case.contact_round + 1) % len(contacts)
+            case.round_started_at = now
+            session.add(case)
+            moved += 1
+        return usable_channels(contacts[case.contact_round % len(contacts)], policy)
+
+    grouped, unreachable = _group_by_contact(session, todo, policy, current_contact)
+    queued = 0
+    for (contact_id, channel), (route, case_ids) in grouped.items():
+        key = f"chase:{school.id}:{day.isoformat()}:{slot}:{contact_id}:{channel}"
+        if queue_family_message(session, case_ids=case_ids, route=route, kind="chase", key=key,
+                                session_name="AM", policy=policy, settings=settings):
+            queued += 1
+    for case, pupil in unreachable:
+        raise_unreachable(session, case=case, pupil=pupil,
+                          why="We hold no mobile number or email address we may use for this family.")
+    return {"open_cases": len(todo), "messages_queued": queued, "moved_to_next_contact": moved,
+            "unreachable": len(unreachable), **{f"cases_{k}": v for k, v in settled.items()}}

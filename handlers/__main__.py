@@ -1,0 +1,5 @@
+"""``python -m handlers``: the HTTP app."""
+
+from handlers.cli import serve
+
+serve()

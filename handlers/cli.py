@@ -1,0 +1,29 @@
+"""``attendance-bot serve``: the HTTP app under waitress (a threaded WSGI server)."""
+
+import click
+
+from bot.settings import get_settings
+
+
+@click.command("serve")
+@click.option("--host", help="Interface to listen on (default: HTTP_HOST or 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default: HTTP_PORT, or PORT on a platform, or 8000).")
+@click.option("--threads", type=int, default=16, show_default=True)
+def serve(host: str | None, port: int | None, threads: int) -> None:
+    """Serve the HTTP app: Slack, Teams and Twilio webhooks, the reply page, /healthz."""
+    import os
+
+    from waitress import serve as waitress_serve
+
+    from handlers.app import create_app
+
+    settings = get_settings()
+    host = host or settings.http_host
+    port = port or int(os.environ.get("PORT", settings.http_port))
+    app = create_app(settings)
+    click.echo(f"attendance-bot web listening on http://{host}:{port}", err=True)
+    waitress_serve(app, host=host, port=port, threads=threads, ident="attendance-bot")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(serve)

@@ -1,0 +1,5 @@
+"""``python -m scheduler``: the clock process."""
+
+from scheduler.cli import clock_command
+
+clock_command()

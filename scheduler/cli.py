@@ -1,0 +1,92 @@
+"""``attendance-bot clock`` and ``attendance-bot jobs``: the clock process and running jobs by hand."""
+
+import json
+
+import click
+from sqlmodel import Session, select
+
+from bot import clock as bot_clock
+from bot.jobs import JOBS, run_job
+from bot.runtime import engine as get_engine
+from bot.settings import get_settings
+from scheduler.schedule import all_slots
+from storage.models import School
+
+
+@click.command("clock")
+def clock_command() -> None:
+    """Run the clock process (register close, chases, sweeps, sending). One active clock at a time."""
+    from scheduler.clock import run_clock
+
+    run_clock(get_engine(), get_settings())
+
+
+@click.group()
+def jobs() -> None:
+    """List the clock's jobs or run one by hand (for one school or all, at a given time)."""
+
+
+@jobs.command("list")
+@click.option("--school", "urn", help="Only this school (URN).")
+def list_jobs(urn: str | None) -> None:
+    """Every job, and each school's timetable with the next run."""
+    click.echo("Jobs:")
+    for job in JOBS.values():
+        scope = "per school" if job.per_school else "global"
+        click.echo(f"  {job.name:<17} {scope:<10} {job.help}")
+    now = bot_clock.now()
+    with Session(get_engine()) as session:
+        schools = {s.id: s for s in session.exec(select(School)).all()}
+        slots = all_slots(session)
+    click.echo("\nTimetable (school days only; times in the school's zone):")
+    for slot in slots:
+        school = schools[slot.school_id]
+        if urn and school.urn != urn:
+            continue
+        nxt = slot.trigger().get_next_fire_time(None, now)
+        local = bot_clock.to_local(nxt, school.timezone) if nxt else None
+        click.echo(f"  {school.urn} {slot.job:<17} {slot.label:<6} {slot.days:<8} next "
+                   f"{local:%a %d %b %H:%M}" if local else "")
+
+
+@jobs.command("run")
+@click.argument("name", type=click.Choice(sorted(JOBS)))
+@click.option("--school", "urn", help="School URN (default: every school).")
+@click.option("--session", "session_name", type=click.Choice(["am", "pm"], case_sensitive=False),
+              default="am", show_default=True, help="For register-close.")
+@click.option("--now", "now_text", help="Run as if at this time, e.g. 2026-11-23T09:15:00+00:00 "
+              "(a time without an offset is the school's local time).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summaries as JSON.")
+def run(name: str, urn: str | None, session_name: str, now_text: str | None, as_json: bool) -> None:
+    """Run job NAME now (or at --now) and say what it did."""
+    engine = get_engine()
+    schools = None
+    if urn:
+        with Session(engine) as session:
+            school = session.exec(select(School).where(School.urn == urn)).first()
+        if school is None:
+            raise click.ClickException(f"No school with URN {urn}. Import it first (attendance-bot "
+                                       "import schools FILE) or run attendance-bot demo-data.")
+        schools = [school]
+    tz = schools[0].timezone if schools else None
+    try:
+        now = bot_clock.parse_now(now_text, tz)
+    except ValueError:
+        raise click.BadParameter(f"'{now_text}' is not an ISO date-time", param_hint="--now") from None
+    opts = {}
+    if name == "register-close":
+        opts["session_name"] = session_name.upper()
+    results = run_job(name, engine, get_settings(), now=now, schools=schools, **opts)
+    for school, summary in results:
+        who = f"{school.urn} {school.name}" if school else "all schools"
+        if as_json:
+            click.echo(json.dumps({"school": school.urn if school else None, "job": name,
+                                   "summary": summary}, default=str))
+        else:
+            parts = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in summary.items()) or "nothing to do"
+            click.echo(f"{name} — {who}: {parts}")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(clock_command)
+    main.add_command(jobs)

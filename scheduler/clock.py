@@ -1,0 +1,124 @@
+"""The clock process (Procfile ``clock:``).
+
+APScheduler runs each school's slots on cron triggers in the school's zone; frequent global jobs
+(send the outbox, deliver alerts) run on intervals. Every run first checks that this process holds
+the clock lease, so a second clock started by mistake does nothing until the first one dies. On
+start, and every few minutes, slots missed within the grace period are caught up, and the
+timetable is rebuilt from the schools' current policies.
+"""
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot import clock
+from bot.jobs import JOBS
+from bot.settings import Settings
+from scheduler import lease
+from scheduler.runs import catch_up, run_slot
+from scheduler.schedule import Slot, all_slots
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 20
+DELIVERY_SECONDS = 10
+RESCHEDULE_SECONDS = 300
+
+
+class Clock:
+    def __init__(self, engine: Engine, settings: Settings, *, blocking: bool = True):
+        self.engine = engine
+        self.settings = settings
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.leader = False
+        self._lock = threading.Lock()
+        cls = BlockingScheduler if blocking else BackgroundScheduler
+        self.scheduler = cls(
+            timezone="UTC",
+            job_defaults={
+                "misfire_grace_time": settings.clock_misfire_grace_seconds,
+                "coalesce": True,
+                "max_instances": 1,
+            },
+        )
+        self._slot_ids: set[str] = set()
+
+    # -- leadership ----------------------------------------------------------------------------
+
+    def heartbeat(self) -> None:
+        was = self.leader
+        self.leader = lease.acquire(self.engine, self.holder)
+        if self.leader and not was:
+            log.info("clock %s is now the active clock", self.holder)
+            self.catch_up()
+        elif was and not self.leader:
+            log.warning("clock %s lost the lease; standing by", self.holder)
+
+    # -- jobs ------------------------------------------------------------------------------------
+
+    def _fire_slot(self, slot: Slot) -> None:
+        if not self.leader:
+            return
+        fire_time = clock.now().replace(second=0, microsecond=0)
+        run_slot(self.engine, self.settings, slot, fire_time)
+
+    def _fire_global(self, name: str) -> None:
+        if not self.leader:
+            return
+        try:
+            JOBS[name].run(self.engine, self.settings, now=clock.now())
+        except Exception:
+            log.exception("global job %s failed", name)
+
+    def catch_up(self) -> int:
+        with Session(self.engine) as session:
+            slots = all_slots(session)
+        grace = timedelta(seconds=self.settings.clock_misfire_grace_seconds)
+        ran = catch_up(self.engine, self.settings, slots, now=clock.now(), grace=grace)
+        if ran:
+            log.info("caught up %d missed job runs", ran)
+        return ran
+
+    def reschedule(self) -> None:
+        """(Re)build the per-school slots from the current policies."""
+        with self._lock, Session(self.engine) as session:
+            slots = all_slots(session)
+            wanted = {s.id: s for s in slots}
+            for stale in self._slot_ids - wanted.keys():
+                self.scheduler.remove_job(stale)
+            for slot_id, slot in wanted.items():
+                self.scheduler.add_job(self._fire_slot, slot.trigger(), args=[slot], id=slot_id,
+                                       replace_existing=True, name=slot_id)
+            self._slot_ids = set(wanted)
+
+    def start(self) -> None:
+        self.heartbeat()
+        self.reschedule()
+        self.scheduler.add_job(self.heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat")
+        self.scheduler.add_job(self.reschedule, "interval", seconds=RESCHEDULE_SECONDS, id="reschedule")
+        for name in ("send-outbox", "deliver-alerts"):
+            self.scheduler.add_job(self._fire_global, "interval", seconds=DELIVERY_SECONDS, args=[name],
+                                   id=name)
+        log.info("clock %s starting (%s)", self.holder, "active" if self.leader else "standby")
+        try:
+            self.scheduler.start()
+        finally:
+            if isinstance(self.scheduler, BlockingScheduler):
+                lease.release(self.engine, self.holder)
+
+    def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        lease.release(self.engine, self.holder)
+
+
+def run_clock(engine: Engine, settings: Settings) -> None:
+    Clock(engine, settings).start()

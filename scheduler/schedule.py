@@ -1,0 +1,66 @@
+"""Each school's timetable of jobs, derived from its policy.
+
+Times are wall-clock in the school's zone, Monday to Friday; whether a day is a school day is
+checked when the job runs (from the calendar), so a calendar change needs no rescheduling.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlmodel import Session, select
+
+from bot.policy import policy_for
+from storage.models import School
+
+
+@dataclass(frozen=True)
+class Slot:
+    job: str
+    school_id: int
+    label: str  # stable name of the slot within the day, e.g. "AM" or "11:00"
+    at: time
+    days: str = "mon-fri"
+    opts: dict = field(default_factory=dict)
+    tz: str = "Europe/London"
+
+    def trigger(self) -> CronTrigger:
+        return CronTrigger(day_of_week=self.days, hour=self.at.hour, minute=self.at.minute,
+                           timezone=self.tz)
+
+    @property
+    def id(self) -> str:
+        return f"{self.job}:{self.school_id}:{self.label}"
+
+
+def _plus(t: time, minutes: int) -> time:
+    return (datetime.combine(datetime(2000, 1, 3), t) + timedelta(minutes=minutes)).time()
+
+
+def school_slots(session: Session, school: School) -> list[Slot]:
+    policy = policy_for(session, school.id)
+    tz = school.timezone
+    slots = [
+        Slot("register-close", school.id, "AM", policy.am_close, opts={"session_name": "AM"}, tz=tz),
+        Slot("register-close", school.id, "PM", policy.pm_close, opts={"session_name": "PM"}, tz=tz),
+    ]
+    for chase_at in policy.chase_times or []:
+        t = time.fromisoformat(chase_at)
+        slots.append(Slot("chase", school.id, chase_at, t, opts={"slot": chase_at}, tz=tz))
+    # Escalation: soon after the morning register, then hourly so unacted alerts are re-raised.
+    first = _plus(policy.am_close, 20)
+    slots.append(Slot("escalation-sweep", school.id, first.strftime("%H:%M"), first, tz=tz))
+    for hour in range(first.hour + 1, 17):
+        t = time(hour, first.minute)
+        slots.append(Slot("escalation-sweep", school.id, t.strftime("%H:%M"), t, tz=tz))
+    after_pm = _plus(policy.pm_close, 60)
+    slots.append(Slot("statutory-sweep", school.id, "daily", after_pm, tz=tz))
+    slots.append(Slot("weekly-report", school.id, "weekly", _plus(policy.pm_close, 90), days="fri", tz=tz))
+    return slots
+
+
+def all_slots(session: Session) -> list[Slot]:
+    slots: list[Slot] = []
+    for school in session.exec(select(School).order_by(School.id)).all():
+        slots.extend(school_slots(session, school))
+    return slots
