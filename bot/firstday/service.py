@@ -114,32 +114,54 @@ def _group_by_contact(
     return grouped, unreachable
 
 
-def reconcile(session: Session, *, school: School, day: date) -> dict:
-    """Bring open cases in line with the register as it is now.
+def reconcile_case(session: Session, *, case: AbsenceCase, day: date) -> str | None:
+    """Bring one open case in line with the register as it is now; returns what changed.
 
-    A pupil marked present (or at approved education) is seen: the case closes and chasing stops.
-    An episode whose N marks have all been replaced in the MIS (a trip code after close, say) is
-    explained by the mark.
+    A pupil marked present on ``day`` is seen: the case closes and chasing stops. An episode whose
+    N marks have all been replaced in the MIS (a trip code after close, say) is explained by the
+    mark. The sender calls this just before a message goes, so a late register change stops it.
     """
-    closed = explained = 0
+    if case.status != "open":
+        return None
+    if cases.seen_in_school(session, case=case, day=day):
+        cases.close(session, case=case, reason="marked present")
+        return "closed"
+    if not cases.remaining_n(session, case=case):
+        latest = session.exec(
+            select(Mark.code)
+            .where(Mark.pupil_id == case.pupil_id, Mark.date >= case.first_date,
+                   Mark.date <= case.last_absent_date)
+            .order_by(Mark.date.desc(), Mark.session.desc())
+        ).first()
+        if latest is not None and codes.category(latest) is codes.Category.PRESENT:
+            cases.close(session, case=case, reason="marked present")
+            return "closed"
+        cases.explain(session, case=case, by="mark", code=latest, summary=f"Register now shows {latest}")
+        return "explained"
+    return None
+
+
+def reconcile(session: Session, *, school: School, day: date) -> dict:
+    """Reconcile every open case of a school with today's register."""
+    changed = {"closed": 0, "explained": 0}
     open_cases = session.exec(
         select(AbsenceCase).where(AbsenceCase.school_id == school.id, AbsenceCase.status == "open")
     ).all()
     for case in open_cases:
-        if cases.seen_in_school(session, case=case, day=day):
-            cases.close(session, case=case, reason="marked present")
-            closed += 1
-        elif not cases.remaining_n(session, case=case):
-            latest = session.exec(
-                select(Mark.code)
-                .where(Mark.pupil_id == case.pupil_id, Mark.date >= case.first_date,
-                       Mark.date <= case.last_absent_date)
-                .order_by(Mark.date.desc(), Mark.session.desc())
-            ).first()
-            cases.explain(session, case=case, by="mark", code=latest,
-                          summary=f"Register now shows {latest}")
-            explained += 1
-    return {"closed": closed, "explained": explained}
+        outcome = reconcile_case(session, case=case, day=day)
+        if outcome:
+            changed[outcome] += 1
+    return changed
+
+
+def recheck_before_send(session: Session, *, case_ids: list[int], now: datetime) -> None:
+    """Re-read the register for these cases (on each school's own date) just before sending."""
+    schools: dict[int, School] = {}
+    for case in session.exec(select(AbsenceCase).where(AbsenceCase.id.in_(case_ids),
+                                                       AbsenceCase.status == "open")).all():
+        school = schools.get(case.school_id) or session.get(School, case.school_id)
+        schools[case.school_id] = school
+        reconcile_case(session, case=case, day=clock.to_local(now, school.timezone).date())
 
 
 def register_close(
