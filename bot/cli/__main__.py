@@ -1,0 +1,5 @@
+"""``python -m bot.cli`` is ``attendance-bot``."""
+
+from bot.cli import main
+
+main()
