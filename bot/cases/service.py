@@ -174,13 +174,24 @@ def after_marks_changed(
     actor: Actor,
     amendments: list[MarkAmendment],
 ) -> None:
-    """A recode may answer the case: once no N is left in the episode, the reason is known."""
+    """A recode may answer the case: once no N is left in the episode, the reason is known.
+
+    The amendment is logged on the case it belongs to: the open one, or else the latest case whose
+    episode covers the amended date (accepting a parent's reason recodes an explained case).
+    """
     case = open_case_for(session, pupil_id)
+    logged_on = case or session.exec(
+        select(AbsenceCase)
+        .where(AbsenceCase.pupil_id == pupil_id,
+               AbsenceCase.first_date <= amendments[0].date,
+               AbsenceCase.last_absent_date >= amendments[0].date)
+        .order_by(AbsenceCase.id.desc())
+    ).first()
     for a in amendments:
         log(
             session,
             school_id=school_id,
-            case_id=case.id if case else None,
+            case_id=logged_on.id if logged_on else None,
             pupil_id=pupil_id,
             kind="mark_amended",
             summary=f"{a.date:%a %d %b} {a.session}: {a.original_code} → {a.amended_code} ({a.reason})",

@@ -1,0 +1,78 @@
+"""Staff's one-tap answers to a parent's reply: accept the suggested code, or pick another.
+
+Both go through ``bot.register.service.recode`` (the one audited path), so every N mark of the
+case gets a ``MarkAmendment`` naming the member of staff who tapped, their role, and the reason
+"Parent reply: <the start of the reply>". A parent's reply is evidence; this is the decision.
+"""
+
+from collections import defaultdict
+
+from sqlmodel import Session, select
+
+from bot import codes
+from bot.actors import Actor
+from bot.alerts.actions import action
+from bot.errors import NotFound, UserError
+from bot.register.service import recode
+from storage.models import AbsenceCase, Alert, Mark
+
+REASON_CHARS = 80
+
+
+def _reason(alert: Alert) -> str:
+    reply = " ".join((alert.data.get("reply") or "").split())
+    return f"Parent reply: {reply[:REASON_CHARS]}".strip()
+
+
+def _national(raw: str | None) -> str:
+    value = (raw or "").strip()
+    if not value:
+        raise UserError("Choose a code.")
+    if value.upper() in {"LATE", "NONE", "IN_SCHOOL", "STOP", "START"}:
+        raise UserError("That reply has no code to accept: pick the national code yourself.")
+    try:
+        code = codes.lookup(value).code
+    except codes.UnknownCode as exc:
+        raise UserError(str(exc)) from None
+    if code == codes.NO_REASON:
+        raise UserError("N means no reason yet: pick the code for the reason given.")
+    return code
+
+
+def recode_case(session: Session, *, alert: Alert, actor: Actor, code: str) -> int:
+    """Recode every N mark of the alert's case to ``code``; returns how many marks changed."""
+    case = session.get(AbsenceCase, alert.case_id) if alert.case_id else None
+    if case is None or case.school_id != alert.school_id:
+        raise NotFound("This reply is not linked to an absence case.")
+    marks = session.exec(
+        select(Mark)
+        .where(
+            Mark.pupil_id == case.pupil_id,
+            Mark.date >= case.first_date,
+            Mark.date <= case.last_absent_date,
+            Mark.code == codes.NO_REASON,
+        )
+        .order_by(Mark.date, Mark.session)
+    ).all()
+    if not marks:
+        raise UserError("There are no N marks left on this case: it may already have been recoded.")
+    by_day: dict = defaultdict(list)
+    for mark in marks:
+        by_day[mark.date].append(mark.session)
+    changed = 0
+    for day, sessions in by_day.items():
+        changed += len(recode(session, school_id=case.school_id, pupil_id=case.pupil_id, day=day,
+                              sessions=sessions, new_code=code, reason=_reason(alert), actor=actor))
+    return changed
+
+
+@action("accept_code", "Accept code", settles=True)
+def accept_code(session: Session, *, alert: Alert, actor: Actor, value: str | None) -> None:
+    """Use the code the reply suggested (``alert.data['suggested_code']``)."""
+    recode_case(session, alert=alert, actor=actor, code=_national(alert.data.get("suggested_code")))
+
+
+@action("pick_code", "Pick another code", settles=True)
+def pick_code(session: Session, *, alert: Alert, actor: Actor, value: str | None) -> None:
+    """Use the code staff chose (``value``) instead of the suggestion."""
+    recode_case(session, alert=alert, actor=actor, code=_national(value))

@@ -1,0 +1,71 @@
+"""``POST /twilio/sms``: a text from a parent (Twilio's inbound webhook).
+
+The edge only verifies and parses. ``X-Twilio-Signature`` is checked with Twilio's own
+``RequestValidator`` over the PUBLIC url Twilio called (``PUBLIC_BASE_URL`` + path + query: behind
+a proxy the app sees an internal address) and every POST parameter; a forged, re-signed or
+misdirected request gets 403 and nothing is written. The answer is an empty TwiML ``<Response/>``:
+anything we say back to the parent is queued in the outbox by the service, so it is recorded,
+retried and sent within the same rules as every other family message. Twilio carries no timestamp,
+so replays are stopped by deduping on MessageSid in the service.
+"""
+
+import logging
+
+from flask import Flask, Request, Response, request
+from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, RequestValidator, get_signature_algorithm
+
+from bot import clock
+from bot.replies.service import receive_sms
+from bot.settings import Settings
+from handlers import deps
+
+log = logging.getLogger(__name__)
+
+PATH = "/twilio/sms"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+def public_url(settings: Settings, req: Request) -> str:
+    """The url Twilio signed: the configured public base, then this path and its query string."""
+    url = settings.public_base_url.rstrip("/") + req.path
+    if req.query_string:
+        url += "?" + req.query_string.decode("latin-1")
+    return url
+
+
+def signature_ok(settings: Settings, req: Request) -> bool:
+    signature = req.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        return False
+    algorithm = get_signature_algorithm(req.headers.get(SIGNATURE_SETTINGS_HEADER))
+    validator = RequestValidator(settings.inbound_sms_token)
+    # request.form is a MultiDict: a repeated parameter is signed with every value.
+    return validator.validate(public_url(settings, req), req.form, signature, algorithm=algorithm)
+
+
+def twiml() -> Response:
+    return Response(EMPTY_TWIML, status=200, content_type="text/xml; charset=utf-8")
+
+
+def register(app: Flask) -> None:
+    @app.post(PATH)
+    def twilio_sms():
+        settings = deps.settings()
+        if not signature_ok(settings, request):
+            log.warning("twilio sms: bad or missing signature")
+            return Response("forbidden", status=403, content_type="text/plain")
+        sid = request.form.get("MessageSid") or request.form.get("SmsSid")
+        if not sid:
+            return Response("MessageSid missing", status=400, content_type="text/plain")
+        with deps.db() as session:
+            outcome = receive_sms(
+                session,
+                settings=settings,
+                message_sid=sid,
+                from_number=request.form.get("From", ""),
+                to_number=request.form.get("To", ""),
+                body=request.form.get("Body", ""),
+                now=clock.now(),
+            )
+        log.info("twilio sms %s: %s (inbound %s)", sid, outcome.status, outcome.inbound_ids)
+        return twiml()
