@@ -67,14 +67,10 @@ def postgres_url() -> Iterator[str]:
 
 
 def _wipe(engine: Engine) -> None:
-    tables = list(reversed(SQLModel.metadata.sorted_tables))
+    """Empty every table, children first. DELETE beats TRUNCATE on PostgreSQL for tiny tables."""
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for t in tables:
-                conn.execute(t.delete())
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            conn.execute(table.delete())
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
