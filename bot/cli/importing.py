@@ -1,0 +1,149 @@
+"""``attendance-bot import`` (a school's CSV files) and ``attendance-bot demo-data`` (the sample trust).
+
+Both go through ``bot.importing.import_file``: a file with any bad row imports nothing, and every bad
+row is listed with its line number so the office can fix the file and try again.
+"""
+
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from bot.errors import UserError
+from bot.importing import ImportResult, import_file
+from bot.importing.formats import FORMATS, KINDS_IN_ORDER
+from bot.settings import get_settings
+from storage.db import make_engine, session_scope
+from storage.models import School
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample" / "data"
+
+
+def _engine() -> Engine:
+    engine = make_engine(get_settings().database_url)
+    if not inspect(engine).has_table("school"):
+        engine.dispose()
+        raise click.ClickException("The database has no tables: run attendance-bot db upgrade first.")
+    return engine
+
+
+class _Progress:
+    """A one-line counter on stderr for big files (the terminal only; quiet when piped)."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.shown = False
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if total < 2000 or not sys.stderr.isatty():
+            return
+        click.echo(f"\r{self.label}: {stage} {done}/{total} rows", nl=False, err=True)
+        self.shown = True
+
+    def end(self) -> None:
+        if self.shown:
+            click.echo("", err=True)
+
+
+def _report(result: ImportResult, source: str) -> None:
+    for warning in result.warnings:
+        click.echo(f"{source}: warning: {warning}", err=True)
+    if result.ok:
+        click.echo(result.summary())
+        return
+    n = len(result.errors)
+    click.echo(f"{source}: {n} problem{'s' if n != 1 else ''}, nothing imported:", err=True)
+    for error in result.errors:
+        click.echo(f"  {error}", err=True)
+
+
+def _import_one(session, *, kind: str, path: Path, school_urn: str | None) -> ImportResult:
+    progress = _Progress(f"{kind} ({path.name})")
+    try:
+        return import_file(session, kind=kind, path_or_stream=path, school_urn=school_urn, progress=progress)
+    finally:
+        progress.end()
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(list(FORMATS), case_sensitive=False))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--school", "school_urn", metavar="URN",
+              help="URN of the school the file belongs to (not for schools).")
+def import_command(kind: str, file: Path, school_urn: str | None) -> None:
+    """Import a CSV FILE of KIND (schools, pupils, contacts, staff, marks, calendar).
+
+    All or nothing: a file with any bad row imports nothing and every bad row is listed with its
+    line number. Importing a file again updates rows by their ids; it never makes duplicates.
+    Formats: docs/csv-formats.md.
+    """
+    kind = kind.lower()
+    engine = _engine()
+    try:
+        with session_scope(engine) as session:
+            result = _import_one(session, kind=kind, path=file, school_urn=school_urn)
+            if not result.ok:
+                session.rollback()
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    _report(result, file.name)
+    if not result.ok:
+        sys.exit(1)
+
+
+def sample_files(data_dir: Path = SAMPLE_DIR) -> list[tuple[str, Path, str | None]]:
+    """The sample trust's files in load order: (kind, path, school URN)."""
+    files: list[tuple[str, Path, str | None]] = [("schools", data_dir / "schools.csv", None)]
+    for folder in sorted(p for p in data_dir.iterdir() if p.is_dir()):
+        for kind in KINDS_IN_ORDER[1:]:
+            path = folder / f"{kind}.csv"
+            if path.exists():
+                files.append((kind, path, folder.name))
+    return files
+
+
+@click.command("demo-data")
+@click.option("--force", is_flag=True, help="Load even if the database already has schools (updates them).")
+def demo_data(force: bool) -> None:
+    """Load the sample trust (Oakfield Primary, Riverside Academy) into the database.
+
+    Two fictional schools with pupils, families, staff, the 2026/27 calendar and registers from
+    Thu 3 Sep to Fri 20 Nov 2026. Mobiles are in the Ofcom drama range, so no real phone is texted.
+    """
+    engine = _engine()
+    try:
+        with session_scope(engine) as session:
+            if session.exec(select(School)).first() is not None and not force:
+                raise click.ClickException(
+                    "The database already has schools; demo-data only loads into an empty database. "
+                    "Use --force to load it anyway (existing sample rows are updated, not duplicated)."
+                )
+            failed = False
+            for kind, path, urn in sample_files():
+                where = f"{urn}/{path.name}" if urn else path.name
+                click.echo(f"loading {where} ...", err=True)
+                result = _import_one(session, kind=kind, path=path, school_urn=urn)
+                _report(result, where)
+                if not result.ok:
+                    failed = True
+                    break
+            if failed:
+                session.rollback()
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    if failed:
+        click.echo("demo-data: nothing loaded.", err=True)
+        sys.exit(1)
+    click.echo("demo-data: sample trust loaded (Oakfield Primary School 100001, Riverside Academy 100002).")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(import_command)
+    main.add_command(demo_data)

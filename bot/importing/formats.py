@@ -1,0 +1,404 @@
+"""The CSV formats the bot imports: one column list per kind of file, and the parsers for each cell.
+
+A column spec says what a cell holds and whether it must be filled; ``docs/csv-formats.md`` is
+written from the same facts, so a school office reading the docs sees what this code enforces.
+Parsers take the cell's text and return a value, or raise ``ValueError`` with a message fit to show
+next to the line number.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot import codes
+from bot.calendar import KINDS
+from bot.phones import InvalidPhone, parse_phone
+from bot.policy import ROLES
+
+# --------------------------------------------------------------------------------------------------
+# Cell parsers
+# --------------------------------------------------------------------------------------------------
+
+_TRUE = {"y", "yes", "true", "1", "t"}
+_FALSE = {"n", "no", "false", "0", "f", ""}
+_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+
+
+def text(value: str) -> str:
+    return value.strip()
+
+
+def boolean(value: str) -> bool:
+    v = value.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise ValueError(f"'{value}' is not yes or no (use Y/N, true/false, 1/0 or leave blank)")
+
+
+def integer(value: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise ValueError(f"'{value}' is not a whole number") from None
+
+
+def positive(value: str) -> int:
+    n = integer(value)
+    if n < 1:
+        raise ValueError(f"'{value}' must be 1 or more")
+    return n
+
+
+@lru_cache(maxsize=4096)  # a marks file repeats the same few values thousands of times
+def day(value: str) -> date:
+    """YYYY-MM-DD, or DD/MM/YYYY as UK spreadsheets write dates."""
+    v = value.strip()
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(v, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"'{value}' is not a date (use YYYY-MM-DD or DD/MM/YYYY)")
+
+
+def clock_time(value: str) -> time:
+    v = value.strip()
+    m = re.fullmatch(r"(\d{1,2})[:.](\d{2})", v)
+    if not m or int(m[1]) > 23 or int(m[2]) > 59:
+        raise ValueError(f"'{value}' is not a time (use HH:MM, e.g. 09:15)")
+    return time(int(m[1]), int(m[2]))
+
+
+def time_list(value: str) -> list[str]:
+    """``11:00;14:30`` -> ["11:00", "14:30"] (sorted, each checked)."""
+    parts = [p for p in re.split(r"[;\s]+", value.strip()) if p]
+    return sorted(f"{clock_time(p):%H:%M}" for p in parts)
+
+
+def year_list(value: str) -> list[int]:
+    """``6;5`` -> [6, 5]: the order is the school's priority order."""
+    return [year_group(p) for p in re.split(r"[;\s]+", value.strip()) if p]
+
+
+def year_group(value: str) -> int:
+    """A year group as a number: Reception is 0, Nursery -1; ``Y3`` and ``Year 3`` are 3."""
+    v = value.strip().lower()
+    if v in {"r", "rec", "reception", "yr", "yearr"}:
+        return 0
+    if v in {"n", "nur", "nursery"}:
+        return -1
+    m = re.fullmatch(r"(?:y|yr|year)?\s*(-?\d{1,2})", v)
+    if not m or not -1 <= int(m[1]) <= 14:
+        raise ValueError(f"'{value}' is not a year group (use R or 0 for Reception, 1 to 14)")
+    return int(m[1])
+
+
+def email(value: str) -> str:
+    v = value.strip()
+    if not _EMAIL.match(v):
+        raise ValueError(f"'{value}' is not an email address")
+    return v.lower()
+
+
+def phone(value: str) -> str:
+    try:
+        return parse_phone(value)
+    except InvalidPhone as exc:
+        raise ValueError(str(exc)) from None
+
+
+def mobile(value: str) -> str:
+    from bot.phones import is_mobile
+
+    number = phone(value)
+    if not is_mobile(number):
+        raise ValueError(f"'{value.strip()}' is a landline, not a mobile: it cannot receive texts")
+    return number
+
+
+_LANGUAGE_NAMES = {
+    "english": "en", "polish": "pl", "romanian": "ro", "urdu": "ur", "arabic": "ar", "spanish": "es",
+    "portuguese": "pt", "lithuanian": "lt", "french": "fr", "bengali": "bn", "punjabi": "pa",
+    "gujarati": "gu", "somali": "so", "turkish": "tr", "italian": "it", "german": "de",
+    "russian": "ru", "ukrainian": "uk", "chinese": "zh", "tamil": "ta", "hungarian": "hu",
+    "bulgarian": "bg", "slovak": "sk", "czech": "cs", "latvian": "lv", "farsi": "fa", "persian": "fa",
+    "pashto": "ps", "kurdish": "ku", "tigrinya": "ti", "albanian": "sq", "hindi": "hi", "welsh": "cy",
+}
+
+
+def language(value: str) -> str:
+    """An ISO 639-1 code (``pl``); English names of common languages (``Polish``) are accepted too."""
+    v = value.strip().lower()
+    if not v:
+        return "en"
+    v = _LANGUAGE_NAMES.get(v, v)
+    if not re.fullmatch(r"[a-z]{2}", v):
+        raise ValueError(f"'{value}' is not a language code (use two letters, e.g. en, pl, ur)")
+    return v
+
+
+def timezone(value: str) -> str:
+    v = value.strip() or "Europe/London"
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"'{value}' is not a time zone (e.g. Europe/London)") from None
+    return v
+
+
+def urn(value: str) -> str:
+    v = value.strip()
+    if not re.fullmatch(r"[0-9A-Za-z]{1,16}", v):
+        raise ValueError(f"'{value}' is not a URN (the school's unique reference number, e.g. 100001)")
+    return v
+
+
+def upn(value: str) -> str:
+    v = value.strip().upper()
+    if not re.fullmatch(r"[A-Z0-9]{13}", v):
+        raise ValueError(f"'{value}' is not a UPN (13 letters and digits, e.g. A123456789012)")
+    return v
+
+
+@lru_cache(maxsize=4096)  # a marks file repeats the same few values thousands of times
+def session_name(value: str) -> str:
+    v = value.strip().upper()
+    if v not in {"AM", "PM"}:
+        raise ValueError(f"'{value}' is not a session (use AM or PM)")
+    return v
+
+
+@lru_cache(maxsize=4096)  # a marks file repeats the same few values thousands of times
+def attendance_code(value: str) -> str:
+    try:
+        return codes.lookup(value).code
+    except codes.UnknownCode as exc:
+        raise ValueError(str(exc)) from None
+
+
+def role(value: str) -> str:
+    v = re.sub(r"[\s-]+", "_", value.strip().lower())
+    v = {"head": "headteacher", "head_teacher": "headteacher", "designated_safeguarding_lead": "dsl",
+         "attendance": "attendance_officer", "attendance_lead": "attendance_officer"}.get(v, v)
+    if v not in ROLES:
+        raise ValueError(f"'{value}' is not a role (use one of: {', '.join(ROLES)})")
+    return v
+
+
+def calendar_kind(value: str) -> str:
+    v = re.sub(r"[\s-]+", "_", value.strip().lower())
+    if v not in KINDS:
+        raise ValueError(f"'{value}' is not a calendar kind (use one of: {', '.join(sorted(KINDS))})")
+    return v
+
+
+def slack_channel(value: str) -> str:
+    v = value.strip()
+    if not re.fullmatch(r"#[a-z0-9_\-]{1,80}|[CG][A-Z0-9]{6,}", v):
+        raise ValueError(f"'{value}' is not a Slack channel (use #channel-name or a channel id)")
+    return v
+
+
+def https_url(value: str) -> str:
+    v = value.strip()
+    if not re.fullmatch(r"https://\S+", v):
+        raise ValueError(f"'{value}' is not an https:// address")
+    return v
+
+
+# --------------------------------------------------------------------------------------------------
+# Column specs
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    parse: Callable[[str], Any] = text
+    required: bool = False  # the column must be in the header and every cell filled
+    help: str = ""
+    example: str = ""
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    kind: str
+    title: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]  # what makes a row unique; a re-import updates the row with this key
+    needs_school: bool = True
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+FLAG = "Y/N, true/false, 1/0 or blank (no)"
+
+SCHOOLS = FileFormat(
+    kind="schools",
+    title="Schools",
+    needs_school=False,
+    key=("urn",),
+    columns=(
+        Column("urn", urn, True, "The school's unique reference number (GIAS).", "100001"),
+        Column("name", text, True, "The name families know.", "Oakfield Primary School"),
+        Column("timezone", timezone, False, "IANA time zone; blank means Europe/London.", "Europe/London"),
+        Column("local_authority", text, False, "The local authority.", "Oakshire"),
+        Column("phone", phone, False, "Office number given to families (any UK format).", "0113 496 0123"),
+        Column("dsl_email", email, False, "Designated safeguarding lead's email.", "dsl@oakfield.example"),
+        Column("attendance_lead_email", email, False, "Attendance lead's email.",
+               "attendance@oakfield.example"),
+        Column("slack_pastoral_channel", slack_channel, False, "Where alerts go in Slack.",
+               "#oakfield-pastoral"),
+        Column("slack_attendance_channel", slack_channel, False, "Daily summaries in Slack.",
+               "#oakfield-attendance"),
+        Column("teams_workflow_url", https_url, False, "Teams Workflows webhook for alerts.",
+               "https://prod-00.westeurope.logic.azure.com/..."),
+        Column("am_close", clock_time, False, "AM register close, HH:MM (policy; default 09:15).", "09:00"),
+        Column("pm_close", clock_time, False, "PM register close, HH:MM (policy; default 13:45).", "13:15"),
+        Column("chase_times", time_list, False, "When to chase unexplained absences, `;`-separated "
+               "(default 11:00;14:30).", "11:00;14:30"),
+        Column("priority_year_groups", year_list, False, "Year groups contacted first, in order, "
+               "`;`-separated (default none).", "6;5"),
+    ),
+    notes=(
+        "A new school gets a policy with the defaults (escalation ladder: home visit requested on day 3, "
+        "home visit due on day 4, MASH referral on day 5). On a re-import, a blank or missing policy "
+        "column keeps the school's current value.",
+        "The phone number is stored in its national form (`0113 496 0123`), the way families dial it.",
+    ),
+)
+
+PUPIL_FLAGS = (
+    ("social_worker", "has_social_worker", "Has a social worker."),
+    ("child_protection", "child_protection", "Child-protection plan or child in need."),
+    ("looked_after", "looked_after", "Looked-after child."),
+    ("send_ehcp", "send_ehcp", "Has an education, health and care plan."),
+    ("young_carer", "young_carer", "Young carer."),
+    ("yot_worker", "has_yot_worker", "Has a youth offending team worker."),
+    ("fsm", "free_school_meals", "Eligible for free school meals."),
+)
+
+PUPILS = FileFormat(
+    kind="pupils",
+    title="Pupils",
+    key=("mis_id",),
+    columns=(
+        Column("mis_id", text, True, "The pupil's id in the MIS (unique in the school).", "P1001"),
+        Column("upn", upn, False, "Unique pupil number, 13 characters.", "A820100110001"),
+        Column("first_name", text, True, "Legal first name.", "Amelia"),
+        Column("last_name", text, True, "Last name.", "Khan"),
+        Column("preferred_name", text, False, "Name used in messages to the family, if different.", "Millie"),
+        Column("year_group", year_group, False, "0 (or R) for Reception, 1 to 14.", "3"),
+        Column("class_name", text, False, "Class or tutor group.", "3 Maple"),
+        *(Column(name, boolean, False, f"{help_} {FLAG}.", "N") for name, _attr, help_ in PUPIL_FLAGS),
+        Column("social_worker_email", email, False, "Told of an unexplained absence.",
+               "sw.team@oakshire.example"),
+        Column("yot_worker_email", email, False, "Told of an unexplained absence.", "yot@oakshire.example"),
+        Column("on_roll", boolean, False, "Still on roll? Blank means yes; N for a pupil who left.", "Y"),
+    ),
+    notes=(
+        "Pupils missing from a later file are left as they are; mark leavers with `on_roll` = N.",
+        "A pupil with `social_worker` = Y should have a `social_worker_email` (a warning if not).",
+    ),
+)
+
+CONTACTS = FileFormat(
+    kind="contacts",
+    title="Contacts",
+    key=("mis_id", "pupil_mis_id"),
+    columns=(
+        Column("mis_id", text, True, "The contact's id in the MIS.", "C1001"),
+        Column("pupil_mis_id", text, True, "The pupil this row links the contact to.", "P1001"),
+        Column("first_name", text, True, "", "Sara"),
+        Column("last_name", text, True, "", "Khan"),
+        Column("relationship", text, False, "How the contact is related (default parent).", "mother"),
+        Column("priority", positive, False, "Order of contact for this pupil: 1 is first (default 1).", "1"),
+        Column("parental_responsibility", boolean, False, "Y/N, true/false or 1/0; blank means yes.", "Y"),
+        Column("mobile", mobile, False, "UK mobile in any usual form; numbers abroad with +.",
+               "07700 900123"),
+        Column("email", email, False, "", "sara.khan@example.com"),
+        Column("language", language, False, "ISO 639-1 code of the language for messages (default en).",
+               "ur"),
+        Column("sms_opt_out", boolean, False, f"The contact asked for no texts. {FLAG}.", "N"),
+        Column("email_opt_out", boolean, False, f"The contact asked for no emails. {FLAG}.", "N"),
+    ),
+    notes=(
+        "One row per pupil-contact link: a parent of two siblings has two rows, one per pupil, with the "
+        "same `mis_id`; the contact's own fields (name, mobile, email, language, opt-outs) must agree on "
+        "every row.",
+        "A contact needs a mobile or an email. Mobiles are stored as E.164: `07700 900123`, "
+        "`+44 7700 900123`, `447700900123` and `(07700) 900-123` all become `+447700900123`.",
+    ),
+)
+
+STAFF = FileFormat(
+    kind="staff",
+    title="Staff",
+    key=("staff_code",),
+    columns=(
+        Column("staff_code", text, True, "The staff member's code in the MIS.", "OAK-ATT1"),
+        Column("name", text, True, "Full name, shown in the register's audit.", "Jo Patel"),
+        Column("role", role, True, f"One of {', '.join(ROLES)}.", "attendance_officer"),
+        Column("email", email, False, "", "j.patel@oakfield.example"),
+        Column("slack_user_id", text, False, "Slack member id, to recognise them in Slack.", "U0OAKATT1"),
+        Column("teams_user_id", text, False, "Teams user id (AAD object id).",
+               "6f1c2d9e-0000-4000-8000-000000000001"),
+        Column("active", boolean, False, "Blank means yes; N for someone who left.", "Y"),
+    ),
+)
+
+MARKS = FileFormat(
+    kind="marks",
+    title="Marks (the register)",
+    key=("pupil_mis_id", "date", "session"),
+    columns=(
+        Column("pupil_mis_id", text, True, "", "P1001"),
+        Column("date", day, True, "YYYY-MM-DD or DD/MM/YYYY; must be a school day if the calendar is "
+               "loaded.", "2026-09-03"),
+        Column("session", session_name, True, "AM or PM.", "AM"),
+        Column("code", attendance_code, True, "A national attendance code (2024); `/` and `\\` are both "
+               "read as present for the row's session.", "/"),
+        Column("minutes_late", integer, False, "Minutes late, for L and U marks.", "10"),
+    ),
+    notes=(
+        "A mark that staff or the bot amended (through the audited recode) is never overwritten by an "
+        "import: the amendment wins and the import reports it as kept. Every other mark is replaced "
+        "by the file's code.",
+        "Retired codes (H, F, J, Y) are refused with an explanation.",
+    ),
+)
+
+CALENDAR = FileFormat(
+    kind="calendar",
+    title="School calendar",
+    key=("kind", "start_date"),
+    columns=(
+        Column("kind", calendar_kind, True, "term, holiday, inset, bank_holiday or closure.", "term"),
+        Column("start_date", day, True, "First day of the span.", "2026-09-02"),
+        Column("end_date", day, True, "Last day of the span (included).", "2026-10-23"),
+        Column("name", text, False, "", "Autumn 1"),
+    ),
+    notes=(
+        "A school day is a weekday inside a `term` span that no other span covers. Spans are matched by "
+        "(kind, start_date): a re-import can move an end date or rename a span.",
+    ),
+)
+
+FORMATS: dict[str, FileFormat] = {f.kind: f for f in (SCHOOLS, PUPILS, CONTACTS, STAFF, MARKS, CALENDAR)}
+KINDS_IN_ORDER = ("schools", "calendar", "staff", "pupils", "contacts", "marks")
