@@ -1,0 +1,335 @@
+"""Delivering alerts to where staff are: a Slack channel (and DSL direct messages), a Teams channel
+through the school's Workflows webhook, or the local feed (the ``Alert`` table) with neither.
+
+``deliver_pending`` is idempotent: it picks alerts not yet delivered, posts each once per path
+(a stored Slack ``ts`` or Teams stamp means that path is done), and sets ``delivered_at`` only when
+every configured path succeeded, so a Slack or Teams outage delays an alert and never drops it.
+``refresh`` re-renders a delivered Slack alert in place after someone acts on it.
+"""
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import Session, select
+
+from bot import clock
+from bot.chat import local, teams
+from bot.chat import slack as slack_chat
+from bot.settings import Settings
+from storage.db import session_scope
+from storage.models import Alert, AlertAction, Pupil, School, Staff
+
+log = logging.getLogger(__name__)
+
+SEVERITY_ICON = {"urgent": "🔴", "high": "🟠", "normal": "🔵"}
+TEAMS_MENTION = "@Attendance"
+
+
+# --------------------------------------------------------------------------------------------------
+# What an alert says
+# --------------------------------------------------------------------------------------------------
+
+
+def _facts(session: Session, alert: Alert) -> list[tuple[str, str]]:
+    pupil = session.get(Pupil, alert.pupil_id) if alert.pupil_id else None
+    data = alert.data or {}
+    facts = []
+    if pupil is not None:
+        facts.append(("Pupil", f"{pupil.display_first_name} {pupil.last_name}"))
+        year = (
+            "Reception"
+            if pupil.year_group == 0
+            else (f"Year {pupil.year_group}" if pupil.year_group is not None else "")
+        )
+        facts.append(("Year / class", " / ".join(x for x in (year, pupil.class_name or "") if x) or "—"))
+        from bot.commands.service import flags
+
+        if flags(pupil):
+            facts.append(("Flags", ", ".join(flags(pupil))))
+    if data.get("day") is not None:
+        facts.append(("Day of absence", f"school day {data['day']}"))
+    return facts
+
+
+def _evidence(alert: Alert) -> list[str]:
+    ev = (alert.data or {}).get("evidence")
+    if isinstance(ev, str):
+        return [ev]
+    if isinstance(ev, list):
+        return [str(x) for x in ev][:10]
+    if isinstance(ev, dict):
+        return [f"{k}: {v}" for k, v in list(ev.items())[:10]]
+    return []
+
+
+def _history(session: Session, alert: Alert) -> list[str]:
+    from bot.alerts.actions import ACTIONS
+
+    rows = session.exec(
+        select(AlertAction).where(AlertAction.alert_id == alert.id).order_by(AlertAction.id)
+    ).all()
+    out = []
+    for r in rows[-5:]:
+        label = ACTIONS[r.action].label if r.action in ACTIONS else r.action
+        out.append(f"✅ {label} — {r.actor_name}, {clock.to_local(r.at):%a %d %b %H:%M}")
+    return out
+
+
+def slack_view(session: Session, alert: Alert) -> tuple[str, list[dict]]:
+    from bot.alerts.actions import available
+    from bot.commands.views import slack_escape
+
+    icon = SEVERITY_ICON.get(alert.severity, "")
+    blocks: list[dict] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": f"{icon} {alert.title}"[:150], "emoji": True},
+        },
+    ]
+    facts = _facts(session, alert)
+    if facts:
+        blocks.append(
+            {
+                "type": "section",
+                "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{slack_escape(v)}"} for k, v in facts[:10]],
+            }
+        )
+    if alert.body:
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": slack_escape(alert.body)[:2900]}}
+        )
+    evidence = _evidence(alert)
+    if evidence:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": slack_escape(e)[:300]} for e in evidence[:10]],
+            }
+        )
+    history = _history(session, alert)
+    if history:
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": slack_escape("\n".join(history))}}
+        )
+    buttons = available(alert) if alert.status == "open" else []
+    if buttons:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"alert:{alert.id}",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": f"alert_action:{a.id}",
+                        "value": f"{alert.id}:{a.id}",
+                        "text": {"type": "plain_text", "text": a.label[:75]},
+                    }
+                    for a in buttons[:25]
+                ],
+            }
+        )
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f"Alert {alert.id} · {alert.severity} · for {alert.audience} · {alert.status}",
+                }
+            ],
+        }
+    )
+    return f"{icon} {alert.title}", blocks
+
+
+def teams_card(session: Session, alert: Alert) -> dict:
+    """An Adaptive Card 1.5. Workflow cards cannot call back, so actions are commands to type."""
+    from bot.alerts.actions import available
+    from bot.commands.views import TEAMS_CARD_VERSION
+
+    body: list[dict] = [
+        {
+            "type": "TextBlock",
+            "size": "Large",
+            "weight": "Bolder",
+            "wrap": True,
+            "text": f"{SEVERITY_ICON.get(alert.severity, '')} {alert.title}",
+            **({"color": "Attention"} if alert.severity == "urgent" else {}),
+        }
+    ]
+    facts = _facts(session, alert)
+    if facts:
+        body.append({"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in facts]})
+    if alert.body:
+        body.append({"type": "TextBlock", "text": alert.body, "wrap": True})
+    for e in _evidence(alert):
+        body.append({"type": "TextBlock", "text": e, "wrap": True, "isSubtle": True, "spacing": "Small"})
+    for h in _history(session, alert):
+        body.append({"type": "TextBlock", "text": h, "wrap": True, "spacing": "Small"})
+    buttons = available(alert) if alert.status == "open" else []
+    if buttons:
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": "To act, type in this channel:",
+                "wrap": True,
+                "weight": "Bolder",
+                "spacing": "Medium",
+            }
+        )
+        body.append(
+            {
+                "type": "FactSet",
+                "facts": [
+                    {"title": a.label, "value": f"{TEAMS_MENTION} act {alert.id} {a.id}"} for a in buttons
+                ],
+            }
+        )
+    body.append(
+        {
+            "type": "TextBlock",
+            "isSubtle": True,
+            "size": "Small",
+            "wrap": True,
+            "text": f"Alert {alert.id} · {alert.severity} · for {alert.audience} · {alert.status}",
+        }
+    )
+    return {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": TEAMS_CARD_VERSION,
+        "body": body,
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Delivery
+# --------------------------------------------------------------------------------------------------
+
+
+def slack_channel_for(school: School, audience: str) -> str | None:
+    """Pastoral and DSL alerts go to the pastoral channel; attendance alerts to the attendance channel
+    (or the pastoral one when the school has no separate attendance channel)."""
+    if audience == "attendance":
+        return school.slack_attendance_channel or school.slack_pastoral_channel
+    return school.slack_pastoral_channel
+
+
+def deliver_pending(engine: Engine, *, settings: Settings, now: datetime | None = None, client=None) -> dict:
+    """Post every undelivered alert; returns counts per path and of failures."""
+    now = now or clock.now()
+    if client is None and slack_chat.is_configured(settings):
+        client = slack_chat.web_client(settings)
+    with session_scope(engine) as session:
+        ids = session.exec(select(Alert.id).where(Alert.delivered_at.is_(None)).order_by(Alert.id)).all()
+    counts = {"slack": 0, "slack_dm": 0, "teams": 0, "local": 0, "failed": 0}
+    for alert_id in ids:
+        try:
+            with session_scope(engine) as session:
+                alert = session.get(Alert, alert_id, with_for_update=True)
+                if alert is None or alert.delivered_at is not None:
+                    continue
+                for path, n in deliver_one(session, alert, client=client, now=now).items():
+                    counts[path] = counts.get(path, 0) + n
+        except Exception:
+            counts["failed"] += 1
+            log.exception("alert %s: delivery failed", alert_id)
+    return counts
+
+
+def deliver_one(session: Session, alert: Alert, *, client, now: datetime) -> dict:
+    """Deliver one alert on every configured path; progress is kept per path."""
+    school = session.get(School, alert.school_id)
+    done: dict = {}
+    failed = False
+    channel = slack_channel_for(school, alert.audience) if client is not None else None
+    if channel and not alert.slack_ts:
+        try:
+            text, blocks = slack_view(session, alert)
+            alert.slack_channel, alert.slack_ts = slack_chat.post_message(
+                client, channel=channel, text=text, blocks=blocks
+            )
+            done["slack"] = 1
+            if alert.audience == "dsl":
+                done["slack_dm"] = _dm_dsls(session, alert, client=client, text=text, blocks=blocks)
+        except Exception:
+            failed = True
+            log.exception("alert %s: Slack post failed", alert.id)
+    if school.teams_workflow_url and not (alert.data or {}).get("teams_posted_at"):
+        try:
+            card = teams_card(session, alert)
+            from bot.commands.views import teams_message
+
+            teams.post(school.teams_workflow_url, teams_message(card, text=alert.title))
+            alert.data = {**(alert.data or {}), "teams_posted_at": now.isoformat()}
+            flag_modified(alert, "data")
+            done["teams"] = 1
+        except Exception:
+            failed = True
+            log.exception("alert %s: Teams post failed", alert.id)
+    configured = bool(channel) or bool(school.teams_workflow_url)
+    if not configured:
+        local.deliver(alert, now=now)
+        done["local"] = 1
+    elif failed:
+        done["failed"] = 1
+    else:
+        alert.delivered_at = now
+    session.add(alert)
+    session.flush()
+    return done
+
+
+def _dm_dsls(session: Session, alert: Alert, *, client, text: str, blocks: list[dict]) -> int:
+    """A copy to each DSL by direct message; their copies are re-rendered with the channel's."""
+    dsls = session.exec(
+        select(Staff).where(
+            Staff.school_id == alert.school_id,
+            Staff.role == "dsl",
+            Staff.active,
+            Staff.slack_user_id.is_not(None),
+        )
+    ).all()
+    copies = list((alert.data or {}).get("slack_copies", []))
+    sent = 0
+    for dsl in dsls:
+        try:
+            dm = slack_chat.open_dm(client, user_id=dsl.slack_user_id)
+            copies.append(list(slack_chat.post_message(client, channel=dm, text=text, blocks=blocks)))
+            sent += 1
+        except Exception:
+            log.exception("alert %s: DM to staff %s failed", alert.id, dsl.id)
+    alert.data = {**(alert.data or {}), "slack_copies": copies}
+    flag_modified(alert, "data")
+    return sent
+
+
+def refresh(
+    session: Session,
+    alert: Alert,
+    *,
+    client=None,
+    settings: Settings | None = None,
+    also: list[tuple[str, str]] | tuple = (),
+) -> int:
+    """Re-render the alert's Slack messages in place (``chat.update``); returns how many."""
+    if client is None:
+        if settings is None or not slack_chat.is_configured(settings):
+            return 0
+        client = slack_chat.web_client(settings)
+    targets: list[tuple[str, str]] = []
+    if alert.slack_channel and alert.slack_ts:
+        targets.append((alert.slack_channel, alert.slack_ts))
+    targets += [tuple(c) for c in (alert.data or {}).get("slack_copies", [])]
+    targets += [tuple(c) for c in also]
+    text, blocks = slack_view(session, alert)
+    updated = 0
+    for channel, ts in dict.fromkeys(targets):
+        try:
+            slack_chat.update_message(client, channel=channel, ts=ts, text=text, blocks=blocks)
+            updated += 1
+        except Exception:
+            log.exception("alert %s: Slack update failed", alert.id)
+    return updated

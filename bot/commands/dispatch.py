@@ -1,0 +1,112 @@
+"""Run one command line for one member of staff: parse, check, do, and shape the result.
+
+This is the single entry every chat edge uses (``run_as`` when the edge knows only the chat account,
+``run_command`` when it already has the ``Staff`` row). The work runs inside a savepoint, so a
+refused or failed command changes nothing, while the refusal itself is still recorded. Users never
+see a stack trace: ``UserError`` becomes its friendly message, anything else a reference to the log.
+"""
+
+import logging
+import uuid
+from datetime import date
+
+from sqlmodel import Session
+
+from bot.commands import grammar, identity, service, views
+from bot.commands.pupils import resolve
+from bot.errors import Ambiguous, PermissionDenied, UserError
+from storage.models import Staff
+
+log = logging.getLogger(__name__)
+
+_NAMES = {
+    grammar.Absences: "absences",
+    grammar.Call: "call",
+    grammar.Recode: "recode",
+    grammar.PupilTimeline: "pupil",
+    grammar.Act: "act",
+    grammar.Help: "help",
+}
+
+
+def run_as(
+    session: Session, *, who: identity.Who, text: str, today: date | None = None
+) -> views.CommandResult:
+    """Map the chat account to staff (refusing strangers politely), then run the command."""
+    try:
+        staff = identity.identify(session, who)
+    except identity.Refused as exc:
+        return views.error(str(exc), command="identify")
+    return run_command(session, staff=staff, text=text, today=today, who=who)
+
+
+def run_command(
+    session: Session, *, staff: Staff, text: str, today: date | None = None, who: identity.Who | None = None
+) -> views.CommandResult:
+    today = today or service.school_today(session, staff.school_id)
+    request = None
+    try:
+        request = grammar.parse(text, today=today)
+        name = _NAMES[type(request)]
+        identity.require_role(staff, name)
+        with session.begin_nested():
+            return _run(session, staff=staff, request=request, today=today)
+    except Ambiguous as exc:
+        return views.ambiguous(str(exc), exc.choices, request)
+    except PermissionDenied as exc:
+        identity.record_refusal(
+            session, who=who, staff=staff, command=_NAMES.get(type(request)), reason=type(exc).__name__
+        )
+        return views.error(str(exc), command=_NAMES.get(type(request), ""))
+    except UserError as exc:
+        return views.error(str(exc), command=_NAMES.get(type(request), ""))
+    except Exception:
+        ref = uuid.uuid4().hex[:8]
+        log.exception(
+            "command failed ref=%s staff_id=%s school_id=%s command=%s",
+            ref,
+            staff.id,
+            staff.school_id,
+            _NAMES.get(type(request)),
+        )
+        return views.error(
+            f"Sorry, something went wrong (ref {ref}). Please tell your administrator.", ref=ref
+        )
+
+
+def _run(session: Session, *, staff: Staff, request: grammar.Request, today: date) -> views.CommandResult:
+    if isinstance(request, grammar.Help):
+        return views.help_result(request.topic)
+    if isinstance(request, grammar.Absences):
+        rows = service.absences(
+            session, staff=staff, day=request.day, year=request.year, class_name=request.class_name
+        )
+        return views.absences_result(
+            rows, day=request.day, today=today, year=request.year, class_name=request.class_name
+        )
+    if isinstance(request, grammar.Act):
+        alert = service.act(
+            session, staff=staff, alert_id=request.alert_id, action=request.action, note=request.note
+        )
+        return views.act_result(alert, request.action)
+    pupil = resolve(session, school_id=staff.school_id, ref=request.pupil)
+    if isinstance(request, grammar.Call):
+        outcome = service.log_call(
+            session, staff=staff, pupil=pupil, outcome=request.outcome, note=request.note, today=today
+        )
+        return views.call_result(outcome)
+    if isinstance(request, grammar.Recode):
+        outcome = service.recode(
+            session,
+            staff=staff,
+            pupil=pupil,
+            code=request.code,
+            day=request.day,
+            sessions=list(request.sessions) if request.sessions else None,
+            reason=request.reason,
+        )
+        return views.recode_result(outcome)
+    return views.timeline_result(service.timeline(session, staff=staff, pupil=pupil, today=today))
+
+
+__all__ = ["run_as", "run_command", "UserError"]

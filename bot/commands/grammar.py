@@ -1,0 +1,411 @@
+"""The staff command language, shared by every chat tool.
+
+Slack sends ``/recode`` and its text, Teams sends ``@Attendance recode ...``, the sandbox sends a
+line: each edge turns what it got into one line (``recode Amelia Khan I am ill``) and ``parse``
+turns that into a typed request. Nothing here touches the database: who the pupil is, whether the
+date is a school day and whether the user may act are the service's questions.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from bot import codes
+from bot.errors import UserError
+
+# --------------------------------------------------------------------------------------------------
+# Requests
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Absences:
+    day: date
+    year: int | None = None
+    class_name: str | None = None
+    explicit_day: bool = False
+
+
+@dataclass(frozen=True)
+class Call:
+    pupil: str
+    outcome: str
+    note: str = ""
+    tail: str = field(default="", compare=False)  # the text after PUPIL, to rebuild the command
+
+
+@dataclass(frozen=True)
+class Recode:
+    pupil: str
+    code: str
+    day: date
+    sessions: tuple[str, ...] | None  # None: every session marked that day
+    reason: str
+    tail: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class PupilTimeline:
+    pupil: str
+    tail: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class Act:
+    alert_id: int
+    action: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Help:
+    topic: str | None = None
+
+
+Request = Absences | Call | Recode | PupilTimeline | Act | Help
+
+# --------------------------------------------------------------------------------------------------
+# Words
+# --------------------------------------------------------------------------------------------------
+
+COMMANDS = {
+    "absences": "absences",
+    "absence": "absences",
+    "abs": "absences",
+    "call": "call",
+    "recode": "recode",
+    "pupil": "pupil",
+    "timeline": "pupil",
+    "act": "act",
+    "help": "help",
+    "attendance-help": "help",
+    "attendance": "help",
+    "?": "help",
+}
+
+OUTCOMES = {
+    "spoke": "spoke",
+    "spoken": "spoke",
+    "answered": "spoke",
+    "spoke-to": "spoke",
+    "no-answer": "no-answer",
+    "noanswer": "no-answer",
+    "na": "no-answer",
+    "no-reply": "no-answer",
+    "voicemail": "voicemail",
+    "vm": "voicemail",
+    "answerphone": "voicemail",
+    "wrong-number": "wrong-number",
+    "wrongnumber": "wrong-number",
+    "unobtainable": "unobtainable",
+    "unreachable": "unobtainable",
+    "dead-line": "unobtainable",
+    "message-left": "message-left",
+    "left-message": "message-left",
+    "messageleft": "message-left",
+}
+OUTCOME_NAMES = ("spoke", "no-answer", "voicemail", "wrong-number", "unobtainable", "message-left")
+
+SESSION_WORDS = {"am": ("AM",), "pm": ("PM",), "both": ("AM", "PM"), "all": ("AM", "PM"), "day": ("AM", "PM")}
+
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_QUOTES = {'"': '"', "“": "”", "'": "'"}
+
+# --------------------------------------------------------------------------------------------------
+# Help
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommandHelp:
+    name: str
+    usage: str
+    what: str
+    examples: tuple[str, ...]
+
+
+HELP: dict[str, CommandHelp] = {
+    "absences": CommandHelp(
+        "absences",
+        "/absences [today|DATE] [year N|class X]",
+        "Unexplained absences (N marks) for your school, most urgent first: vulnerable pupils, then "
+        "the school's priority year groups. Each shows messages sent/delivered, replies, calls "
+        "logged and the day of absence.",
+        ("/absences", "/absences year 6", "/absences 2026-09-14 class 4B", "/absences yesterday"),
+    ),
+    "call": CommandHelp(
+        "call",
+        "/call PUPIL OUTCOME [note]",
+        "Log a call to the family. OUTCOME is one of: " + ", ".join(OUTCOME_NAMES) + ". "
+        "'spoke' needs the reason you heard, and explains the absence.",
+        (
+            "/call Amelia Khan no-answer",
+            "/call Amelia Khan spoke ill with a temperature, back Thursday",
+            "/call A123456789012 voicemail left a message at 9:40",
+        ),
+    ),
+    "recode": CommandHelp(
+        "recode",
+        "/recode PUPIL CODE [DATE] [am|pm|both] REASON",
+        "Change a mark through the audited path (original, new code, reason, date, your name and "
+        "role are kept). Attendance staff may change N marks; other codes need a role the school "
+        "permits. Codes are the 2024 national codes. Without a date it is today; without a "
+        "session, every session marked that day.",
+        (
+            "/recode Amelia Khan I ill, mum phoned",
+            "/recode Amelia Khan M 2026-09-14 am dentist, letter seen",
+            '/recode "Jo Li" C pm funeral, agreed by head',
+        ),
+    ),
+    "pupil": CommandHelp(
+        "pupil",
+        "/pupil PUPIL",
+        "The case timeline: marks for the last two weeks, messages, replies, calls, alerts and amendments.",
+        ("/pupil Amelia Khan", "/pupil A123456789012", "/pupil amelia"),
+    ),
+    "act": CommandHelp(
+        "act",
+        "act ALERT_ID ACTION [note]",
+        "Act on an alert (the buttons in Slack; typed in Teams). The alert shows the actions it accepts.",
+        ("act 42 acknowledge", "act 42 close_case"),
+    ),
+}
+
+PUPIL_HELP = (
+    "PUPIL is a name (a close spelling is fine; you get buttons when several pupils match), a "
+    "UPN or an MIS id, always within your own school."
+)
+
+
+def help_text(topic: str | None = None) -> str:
+    """The help for one command, or for all of them."""
+    topic = COMMANDS.get((topic or "").lstrip("/").lower()) if topic else None
+    items = [HELP[topic]] if topic in HELP else list(HELP.values())
+    out = []
+    for h in items:
+        out.append(f"{h.usage}\n  {h.what}\n  e.g. " + "\n       ".join(h.examples))
+    out.append(PUPIL_HELP)
+    return "\n\n".join(out)
+
+
+def usage_error(command: str, problem: str) -> UserError:
+    h = HELP[command]
+    return UserError(f"{problem}\nUsage: {h.usage}\nExample: {h.examples[-1 if command != 'call' else 1]}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------------------------------
+
+
+def split_command(text: str) -> tuple[str, str]:
+    """``"/recode Amelia I ill"`` -> ``("recode", "Amelia I ill")``; unknown words raise."""
+    text = (text or "").strip()
+    if not text:
+        return "help", ""
+    word, _, rest = text.partition(" ")
+    name = COMMANDS.get(word.lstrip("/").lower())
+    if name is None:
+        raise UserError(
+            f"I don't know the command '{word[:30]}'. Try: absences, call, recode, pupil or help."
+        )
+    return name, rest.strip()
+
+
+def parse(text: str, *, today: date) -> Request:
+    """Parse one command line (the command word first, with or without a slash)."""
+    name, rest = split_command(text)
+    if name == "help":
+        return Help(rest.split()[0] if rest.split() else None)
+    if name == "absences":
+        return _absences(rest, today)
+    if name == "call":
+        return _call(rest)
+    if name == "recode":
+        return _recode(rest, today)
+    if name == "act":
+        return _act(rest)
+    return _pupil(rest)
+
+
+def parse_date(token: str, *, today: date) -> date | None:
+    """One-word dates staff type: today, yesterday, a weekday (the last one), ISO, 14/09[/2026]."""
+    t = token.strip().lower().rstrip(",")
+    if t == "today":
+        return today
+    if t == "yesterday":
+        return today - timedelta(days=1)
+    for i, name in enumerate(_WEEKDAYS):
+        if len(t) >= 3 and name.startswith(t):
+            back = (today.weekday() - i) % 7
+            return today - timedelta(days=back)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", t):
+        try:
+            return date.fromisoformat(t)
+        except ValueError:
+            raise UserError(f"'{token}' is not a real date.") from None
+    m = re.fullmatch(r"(\d{1,2})[/.](\d{1,2})(?:[/.](\d{2}|\d{4}))?", t)
+    if m:
+        day, month = int(m.group(1)), int(m.group(2))
+        year = m.group(3)
+        try:
+            if year is None:
+                found = date(today.year, month, day)
+                # "14/07" typed in September means last July, not next.
+                if found > today + timedelta(days=31):
+                    found = date(today.year - 1, month, day)
+                return found
+            y = int(year)
+            return date(y + 2000 if y < 100 else y, month, day)
+        except ValueError:
+            raise UserError(f"'{token}' is not a real date.") from None
+    return None
+
+
+def _tokens(text: str) -> list[str]:
+    return text.split()
+
+
+def _take_pupil(command: str, text: str) -> tuple[str, str]:
+    """A quoted pupil (``"Jo Li" ...``): returns (pupil, rest). Unquoted: ("", text)."""
+    text = text.strip()
+    if text[:1] in _QUOTES:
+        close = text.find(_QUOTES[text[0]], 1)
+        if close == -1:
+            raise usage_error(command, "A quote around the pupil's name is not closed.")
+        return text[1:close].strip(), text[close + 1 :].strip()
+    return "", text
+
+
+def _absences(rest: str, today: date) -> Absences:
+    tokens = _tokens(rest)
+    day, year, class_name, explicit = today, None, None, False
+    i = 0
+    while i < len(tokens):
+        t = tokens[i].lower()
+        if t in {"year", "yr", "y"} and i + 1 < len(tokens):
+            year = _year(tokens[i + 1])
+            i += 2
+            continue
+        if re.fullmatch(r"(?:y|yr|year)(\d{1,2})", t):
+            year = _year(re.sub(r"\D", "", t))
+            i += 1
+            continue
+        if t in {"class", "form", "c"} and i + 1 < len(tokens):
+            class_name = tokens[i + 1]
+            i += 2
+            continue
+        parsed = parse_date(t, today=today)
+        if parsed is not None and not explicit:
+            day, explicit = parsed, True
+            i += 1
+            continue
+        raise usage_error("absences", f"I didn't understand '{tokens[i][:30]}'.")
+    return Absences(day=day, year=year, class_name=class_name, explicit_day=explicit)
+
+
+def _year(raw: str) -> int:
+    raw = raw.upper().lstrip("Y")
+    if raw == "R":
+        return 0
+    if not raw.isdigit() or not 0 <= int(raw) <= 14:
+        raise usage_error("absences", f"'{raw}' is not a year group (R, 1 to 13).")
+    return int(raw)
+
+
+def _outcome_at(tokens: list[str], i: int) -> tuple[str, int] | None:
+    """The call outcome starting at token ``i`` and how many tokens it used."""
+    if i + 1 < len(tokens):
+        pair = f"{tokens[i]}-{tokens[i + 1]}".lower().rstrip(",:")
+        if pair in OUTCOMES:
+            return OUTCOMES[pair], 2
+    word = tokens[i].lower().rstrip(",:").replace("_", "-")
+    if word in OUTCOMES:
+        return OUTCOMES[word], 1
+    return None
+
+
+def _call(rest: str) -> Call:
+    quoted, after = _take_pupil("call", rest)
+    tokens = _tokens(after)
+    start = 0 if quoted else 1
+    for i in range(start, len(tokens)):
+        found = _outcome_at(tokens, i)
+        if found is None:
+            continue
+        outcome, used = found
+        pupil = quoted or " ".join(tokens[:i])
+        note = " ".join(tokens[i + used :]).strip(" -:,")
+        return Call(pupil=pupil, outcome=outcome, note=note, tail=" ".join(tokens[i:]))
+    if not (quoted or tokens):
+        raise usage_error("call", "Which pupil, and how did the call go?")
+    raise usage_error("call", "Say how the call went: " + ", ".join(OUTCOME_NAMES) + ".")
+
+
+def _looks_like_code(token: str) -> bool:
+    norm = codes.normalise(token)
+    return norm in codes.CODES or norm in codes.RETIRED
+
+
+def _recode(rest: str, today: date) -> Recode:
+    quoted, after = _take_pupil("recode", rest)
+    tokens = _tokens(after)
+    start = 0 if quoted else 1
+    at = next((i for i in range(start, len(tokens)) if _looks_like_code(tokens[i])), None)
+    if at is None:
+        # No national code: name the short word that was probably meant as one.
+        guess = next((t for t in tokens[start:] if len(t) <= 2), None)
+        if guess is not None:
+            raise UserError(
+                f"'{guess}' is not a national attendance code. "
+                "Use one of the 2024 codes, e.g. I (illness) or M (medical)."
+            )
+        raise usage_error("recode", "Which code should the mark become?")
+    pupil = quoted or " ".join(tokens[:at])
+    if not pupil:
+        raise usage_error("recode", "Which pupil?")
+    try:
+        code = codes.lookup(tokens[at]).code
+    except codes.UnknownCode as exc:
+        raise UserError(str(exc)) from None
+    i = at + 1
+    day, sessions = today, None
+    if i < len(tokens):
+        parsed = parse_date(tokens[i], today=today)
+        if parsed is not None:
+            day, i = parsed, i + 1
+    if i < len(tokens) and tokens[i].lower().rstrip(",") in SESSION_WORDS:
+        sessions, i = SESSION_WORDS[tokens[i].lower().rstrip(",")], i + 1
+    reason = " ".join(tokens[i:]).strip(" -:,")
+    if not reason:
+        raise usage_error("recode", "Give the reason for the change: the register's audit keeps it.")
+    return Recode(
+        pupil=pupil, code=code, day=day, sessions=sessions, reason=reason, tail=" ".join(tokens[at:])
+    )
+
+
+def _pupil(rest: str) -> PupilTimeline:
+    quoted, after = _take_pupil("pupil", rest)
+    pupil = quoted or after.strip()
+    if not pupil:
+        raise usage_error("pupil", "Which pupil?")
+    return PupilTimeline(pupil=pupil)
+
+
+def _act(rest: str) -> Act:
+    tokens = _tokens(rest)
+    if len(tokens) < 2 or not tokens[0].lstrip("#").isdigit():
+        raise usage_error("act", "Give the alert number and the action.")
+    return Act(alert_id=int(tokens[0].lstrip("#")), action=tokens[1].lower(), note=" ".join(tokens[2:]))
+
+
+def with_pupil(request: Call | Recode | PupilTimeline, ref: str) -> str:
+    """The same command with PUPIL replaced (a choice button re-runs it with ``#<id>``)."""
+    name = {Call: "call", Recode: "recode", PupilTimeline: "pupil"}[type(request)]
+    return f"{name} {ref} {request.tail}".strip()
+
+
+def describe_date(day: date, today: date) -> str:
+    if day == today:
+        return "today"
+    return datetime.combine(day, datetime.min.time()).strftime("%a %d %b %Y")

@@ -1,0 +1,145 @@
+"""Finding the pupil a member of staff means, only ever inside their own school.
+
+PUPIL may be ``#<id>`` (what a choice button sends), a UPN, an MIS id or a name. Names match
+exactly first, then by the start of each word ("amel kh"), then by spelling distance with
+rapidfuzz; several candidates raise ``Ambiguous`` with choices for buttons.
+"""
+
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+from sqlmodel import Session, func, select
+
+from bot.errors import Ambiguous, NotFound, PermissionDenied
+from storage.models import Pupil
+
+UPN = re.compile(r"^[A-Z]\d{11}[0-9A-Z]$")
+MAX_CHOICES = 5
+FUZZY_CUTOFF = 78.0
+FUZZY_BAND = 6.0  # candidates this close to the best score are all offered
+
+
+def label(p: Pupil) -> str:
+    """``First Last (Year 4, 4B)``: how a pupil is named to staff."""
+    year = (
+        "Reception" if p.year_group == 0 else (f"Year {p.year_group}" if p.year_group is not None else None)
+    )
+    extra = ", ".join(x for x in (year, p.class_name) if x)
+    name = f"{p.display_first_name} {p.last_name}"
+    return f"{name} ({extra})" if extra else name
+
+
+@dataclass(frozen=True)
+class _Cand:
+    id: int
+    first: str
+    preferred: str | None
+    last: str
+
+    @property
+    def names(self) -> list[str]:
+        out = [f"{self.first} {self.last}"]
+        if self.preferred and self.preferred != self.first:
+            out.append(f"{self.preferred} {self.last}")
+        return [n.lower() for n in out]
+
+
+def resolve(session: Session, *, school_id: int, ref: str) -> Pupil:
+    ref = " ".join((ref or "").split())
+    if not ref:
+        raise NotFound("Which pupil? Give a name, a UPN or an MIS id.")
+    one = _by_id(session, school_id, ref)
+    if one is not None:
+        return one
+    ids = _by_name(session, school_id, ref)
+    if len(ids) == 1:
+        return session.get(Pupil, ids[0])
+    if not ids:
+        raise NotFound(
+            f"I can't find a pupil matching '{ref[:40]}' in your school. "
+            "Try the full name, the UPN or the MIS id."
+        )
+    pupils = session.exec(select(Pupil).where(Pupil.id.in_(ids[:MAX_CHOICES]))).all()
+    by_id = {p.id: p for p in pupils}
+    choices = [(str(i), label(by_id[i])) for i in ids[:MAX_CHOICES] if i in by_id]
+    more = f" (showing {MAX_CHOICES} of {len(ids)})" if len(ids) > MAX_CHOICES else ""
+    raise Ambiguous(f"Several pupils match '{ref[:40]}'{more}. Which one?", choices)
+
+
+def _by_id(session: Session, school_id: int, ref: str) -> Pupil | None:
+    if ref.startswith("#") and ref[1:].isdigit():
+        p = session.get(Pupil, int(ref[1:]))
+        if p is None:
+            raise NotFound("I can't find that pupil.")
+        if p.school_id != school_id:
+            raise PermissionDenied("Sorry, that pupil is not in your school.")
+        return p
+    if " " in ref:
+        return None
+    if UPN.match(ref.upper()):
+        p = session.exec(select(Pupil).where(Pupil.school_id == school_id, Pupil.upn == ref.upper())).first()
+        if p is not None:
+            return p
+    return session.exec(select(Pupil).where(Pupil.school_id == school_id, Pupil.mis_id == ref)).first()
+
+
+def _by_name(session: Session, school_id: int, ref: str) -> list[int]:
+    """Matching pupil ids, best first."""
+    want = ref.lower()
+    exact = session.exec(
+        select(Pupil.id)
+        .where(
+            Pupil.school_id == school_id,
+            Pupil.on_roll,
+            (func.lower(Pupil.first_name + " " + Pupil.last_name) == want)
+            | (
+                func.lower(func.coalesce(Pupil.preferred_name, Pupil.first_name) + " " + Pupil.last_name)
+                == want
+            ),
+        )
+        .order_by(Pupil.id)
+    ).all()
+    if exact:
+        return list(exact)
+    rows = session.exec(
+        select(Pupil.id, Pupil.first_name, Pupil.preferred_name, Pupil.last_name).where(
+            Pupil.school_id == school_id, Pupil.on_roll
+        )
+    ).all()
+    cands = [_Cand(*r) for r in rows]
+    words = want.split()
+    prefix = [c for c in cands if any(_prefixes(words, n.split()) for n in c.names)]
+    if prefix:
+        return [c.id for c in sorted(prefix, key=lambda c: (c.last.lower(), c.first.lower()))]
+    scored = []
+    for c in cands:
+        score = max(
+            max(
+                fuzz.token_sort_ratio(want, n),
+                fuzz.ratio(want, n.split()[0]),
+                fuzz.ratio(want, n.split()[-1]),
+            )
+            for n in c.names
+        )
+        if score >= FUZZY_CUTOFF:
+            scored.append((score, c))
+    if not scored:
+        return []
+    best = max(s for s, _ in scored)
+    close = sorted(
+        (x for x in scored if x[0] >= best - FUZZY_BAND), key=lambda x: (-x[0], x[1].last, x[1].first)
+    )
+    return [c.id for _, c in close]
+
+
+def _prefixes(words: list[str], name_words: list[str]) -> bool:
+    """Every typed word starts a different word of the name, in order ("amel kh" ~ "amelia khan")."""
+    j = 0
+    for w in words:
+        while j < len(name_words) and not name_words[j].startswith(w):
+            j += 1
+        if j == len(name_words):
+            return False
+        j += 1
+    return True

@@ -1,0 +1,370 @@
+"""Command results, and how they look in Slack, Teams and as plain text.
+
+A command produces one ``CommandResult`` (a title, sections of lines, optional choices and the
+structured data behind it); the three renderers below only lay it out. The sandbox page uses
+``to_text``; Slack gets Block Kit; Teams gets an Adaptive Card (version 1.5).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from bot.commands import grammar
+
+SLACK_TEXT_LIMIT = 2900  # a section's text may hold 3000 characters
+SLACK_MAX_BLOCKS = 50
+TEAMS_CARD_VERSION = "1.5"
+TEAMS_MENTION = "@Attendance"
+
+
+@dataclass
+class Choice:
+    label: str
+    command: str  # the command line that choosing runs
+
+
+@dataclass
+class Section:
+    heading: str | None = None
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CommandResult:
+    ok: bool
+    command: str
+    title: str
+    sections: list[Section] = field(default_factory=list)
+    choices: list[Choice] = field(default_factory=list)
+    data: dict = field(default_factory=dict)  # structured facts for tests and other pages
+    error_ref: str | None = None
+    alert_id: int | None = None  # an alert whose message should be re-rendered
+    public: bool = False  # shown to the channel rather than to the user alone
+
+
+# --------------------------------------------------------------------------------------------------
+# Building results
+# --------------------------------------------------------------------------------------------------
+
+
+def error(message: str, *, command: str = "", ref: str | None = None) -> CommandResult:
+    return CommandResult(ok=False, command=command, title=message, error_ref=ref)
+
+
+def ambiguous(message: str, choices: list[tuple[str, str]], request) -> CommandResult:
+    """Several pupils match: one choice per pupil, each re-running the command with ``#<id>``."""
+    command = type(request).__name__.lower()
+    return CommandResult(
+        ok=False,
+        command=command,
+        title=message,
+        choices=[Choice(label=text, command=grammar.with_pupil(request, f"#{pid}")) for pid, text in choices],
+        data={"choices": [{"pupil_id": int(pid), "label": text} for pid, text in choices]},
+    )
+
+
+def help_result(topic: str | None) -> CommandResult:
+    return CommandResult(
+        ok=True,
+        command="help",
+        title="Attendance commands",
+        sections=[Section(lines=grammar.help_text(topic).split("\n"))],
+    )
+
+
+def absences_result(
+    rows, *, day: date, today: date, year: int | None, class_name: str | None
+) -> CommandResult:
+    scope = " · ".join(
+        x
+        for x in (f"Year {year}" if year is not None else None, f"class {class_name}" if class_name else None)
+        if x
+    )
+    title = f"Unexplained absences {grammar.describe_date(day, today)}" + (f" ({scope})" if scope else "")
+    if not rows:
+        return CommandResult(
+            ok=True,
+            command="absences",
+            title=title,
+            sections=[Section(lines=["No unexplained absences. 🎉"])],
+            data={"rows": []},
+        )
+    lines = [absence_line(r) for r in rows]
+    return CommandResult(
+        ok=True,
+        command="absences",
+        title=f"{title}: {len(rows)}",
+        sections=[Section(lines=lines)],
+        data={
+            "rows": [
+                {
+                    "pupil_id": r.pupil_id,
+                    "name": r.name,
+                    "year_group": r.year_group,
+                    "class_name": r.class_name,
+                    "vulnerable": r.vulnerable,
+                    "flags": r.flags,
+                    "sessions": r.sessions,
+                    "case_id": r.case_id,
+                    "case_status": r.case_status,
+                    "day": r.day_number,
+                    "sent": r.sent,
+                    "delivered": r.delivered,
+                    "failed": r.failed,
+                    "replies": r.replies,
+                    "calls": r.calls,
+                }
+                for r in rows
+            ]
+        },
+    )
+
+
+def absence_line(r) -> str:
+    mark = "⚠️ " if r.vulnerable else ""
+    parts = [f"{mark}{r.label}"]
+    if r.flags:
+        parts.append("/".join(r.flags))
+    parts.append("+".join(r.sessions))
+    if r.day_number:
+        parts.append(f"day {r.day_number}")
+    msgs = f"msgs {r.sent} sent, {r.delivered} delivered"
+    if r.failed:
+        msgs += f", {r.failed} failed"
+    parts += [msgs, f"replies {r.replies}", f"calls {r.calls}"]
+    if r.case_status == "explained":
+        parts.append("reason received" + (f" ({r.suggested_code}): recode" if r.suggested_code else ""))
+    return " · ".join(parts)
+
+
+def call_result(outcome) -> CommandResult:
+    p = outcome.pupil
+    who = f"{p.display_first_name} {p.last_name}"
+    lines = []
+    if outcome.explained:
+        lines.append(
+            "The absence is now explained; chasing stops."
+            + (f" Suggested code {outcome.code}: recode when you are ready." if outcome.code else "")
+        )
+    elif outcome.call.outcome == "spoke" and outcome.case is not None:
+        lines.append("The case already had a reason; the call is on record.")
+    if outcome.case is None:
+        lines.append(f"{p.display_first_name} has no open absence case; the call is on their record.")
+    if outcome.return_date:
+        lines.append(f"Expected back {outcome.return_date:%a %d %b}.")
+    if outcome.concern:
+        lines.append("⚠️ This sounds like a welfare concern: tell the DSL.")
+    return CommandResult(
+        ok=True,
+        command="call",
+        title=f"Call logged for {who}: {outcome.call.outcome}",
+        sections=[Section(lines=lines)] if lines else [],
+        data={
+            "call_id": outcome.call.id,
+            "pupil_id": p.id,
+            "explained": outcome.explained,
+            "code": outcome.code,
+        },
+    )
+
+
+def recode_result(outcome) -> CommandResult:
+    p = outcome.pupil
+    who = f"{p.display_first_name} {p.last_name}"
+    when = f"{outcome.day:%a %d %b}"
+    if not outcome.amendments:
+        return CommandResult(
+            ok=True,
+            command="recode",
+            title=f"{who} is already {outcome.code} on {when}; nothing changed.",
+            data={"amendment_ids": [], "pupil_id": p.id},
+        )
+    lines = [f"{a.session}: {a.original_code} → {a.amended_code}" for a in outcome.amendments]
+    if outcome.case is not None and outcome.case.status != "open":
+        lines.append(f"The absence case is now {outcome.case.status}.")
+    return CommandResult(
+        ok=True,
+        command="recode",
+        title=f"Recoded {who} on {when} ({outcome.amendments[0].reason})",
+        sections=[Section(lines=lines)],
+        data={
+            "amendment_ids": [a.id for a in outcome.amendments],
+            "pupil_id": p.id,
+            "case_status": outcome.case.status if outcome.case else None,
+        },
+    )
+
+
+def timeline_result(tl) -> CommandResult:
+    head = []
+    if tl.flags:
+        head.append("Flags: " + ", ".join(tl.flags))
+    if tl.percent is not None:
+        head.append(f"Attendance this year: {tl.percent:.1f}%")
+    if tl.open_case is not None:
+        head.append(
+            f"Open case since {tl.open_case.first_date:%a %d %b}"
+            + (f" (school day {tl.case_day})" if tl.case_day else "")
+        )
+    lines = [f"{_local_stamp(i.at)}  {i.text}" for i in tl.items] or ["Nothing in the last two weeks."]
+    if tl.truncated:
+        lines.insert(0, f"(older {tl.truncated} entries not shown)")
+    sections = [Section(lines=head)] if head else []
+    sections.append(Section(heading="Last two weeks", lines=lines))
+    return CommandResult(
+        ok=True,
+        command="pupil",
+        title=tl.label,
+        sections=sections,
+        data={"pupil_id": tl.pupil.id, "items": [{"kind": i.kind, "text": i.text} for i in tl.items]},
+    )
+
+
+def act_result(alert, action: str) -> CommandResult:
+    return CommandResult(
+        ok=True,
+        command="act",
+        title=f"Done: {action.replace('_', ' ')} on alert {alert.id}",
+        data={"alert_id": alert.id, "status": alert.status},
+        alert_id=alert.id,
+    )
+
+
+def _local_stamp(at) -> str:
+    from bot import clock
+
+    return clock.to_local(at).strftime("%a %d %b %H:%M")
+
+
+# --------------------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------------------
+
+
+def to_text(result: CommandResult) -> str:
+    out = [result.title]
+    for s in result.sections:
+        if s.heading:
+            out.append(f"\n{s.heading}")
+        out.extend(s.lines)
+    if result.choices:
+        out.append("Type one of:")
+        out.extend(f"  {c.command}    ({c.label})" for c in result.choices)
+    return "\n".join(out)
+
+
+def slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _chunks(lines: list[str], limit: int) -> list[str]:
+    out, cur = [], ""
+    for line in lines:
+        line = line[:limit]
+        if cur and len(cur) + 1 + len(line) > limit:
+            out.append(cur)
+            cur = line
+        else:
+            cur = f"{cur}\n{line}" if cur else line
+    if cur:
+        out.append(cur)
+    return out
+
+
+def to_slack(result: CommandResult) -> dict:
+    """``{"text": ..., "blocks": [...]}`` for ``respond``/``chat.postMessage``."""
+    title = slack_escape(result.title)
+    icon = "" if result.ok or result.choices else ":warning: "
+    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"{icon}*{title[:2900]}*"}}]
+    for s in result.sections:
+        lines = [slack_escape(x) for x in s.lines]
+        if s.heading:
+            lines = [f"*{slack_escape(s.heading)}*", *lines]
+        for chunk in _chunks(lines, SLACK_TEXT_LIMIT):
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+    if result.choices:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "choose_pupil",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": f"choose_pupil:{i}",
+                        "text": {"type": "plain_text", "text": c.label[:75]},
+                        "value": c.command[:2000],
+                    }
+                    for i, c in enumerate(result.choices[:25])
+                ],
+            }
+        )
+    if result.error_ref:
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"ref {result.error_ref}"}]}
+        )
+    if len(blocks) > SLACK_MAX_BLOCKS:
+        blocks = blocks[: SLACK_MAX_BLOCKS - 1] + [
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "(more not shown)"}]}
+        ]
+    return {"text": result.title[:3000], "blocks": blocks}
+
+
+def to_teams_card(result: CommandResult) -> dict:
+    """An Adaptive Card (1.5) body; wrap with ``teams_message``."""
+    body: list[dict] = [
+        {
+            "type": "TextBlock",
+            "text": result.title,
+            "weight": "Bolder",
+            "size": "Medium",
+            "wrap": True,
+            **({} if result.ok or result.choices else {"color": "Attention"}),
+        }
+    ]
+    for s in result.sections:
+        if s.heading:
+            body.append(
+                {
+                    "type": "TextBlock",
+                    "text": s.heading,
+                    "weight": "Bolder",
+                    "wrap": True,
+                    "spacing": "Medium",
+                }
+            )
+        for chunk in _chunks(s.lines, 4000):
+            body.append(
+                {"type": "TextBlock", "text": chunk.replace("\n", "\n\n"), "wrap": True, "spacing": "Small"}
+            )
+    if result.choices:
+        body.append({"type": "TextBlock", "text": "Type one of:", "wrap": True})
+        body.append(
+            {
+                "type": "FactSet",
+                "facts": [
+                    {"title": c.label, "value": f"{TEAMS_MENTION} {c.command}"} for c in result.choices
+                ],
+            }
+        )
+    if result.error_ref:
+        body.append(
+            {"type": "TextBlock", "text": f"ref {result.error_ref}", "isSubtle": True, "size": "Small"}
+        )
+    return {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": TEAMS_CARD_VERSION,
+        "body": body,
+    }
+
+
+def teams_message(card: dict, *, text: str | None = None) -> dict:
+    """The message envelope Teams accepts (outgoing-webhook replies and Workflows webhooks alike)."""
+    msg: dict = {
+        "type": "message",
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+        ],
+    }
+    if text:
+        msg["text"] = text
+    return msg

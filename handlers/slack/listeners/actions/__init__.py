@@ -1,0 +1,1 @@
+"""Button presses (Block Kit actions)."""
