@@ -25,5 +25,19 @@ def serve(host: str | None, port: int | None, threads: int) -> None:
     waitress_serve(app, host=host, port=port, threads=threads, ident="attendance-bot")
 
 
+@click.group("slack")
+def slack() -> None:
+    """Slack without a public URL."""
+
+
+@slack.command("socket")
+def socket_mode() -> None:
+    """Connect to Slack over Socket Mode (needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN) and serve."""
+    from handlers.slack.socket_mode import run
+
+    run(get_settings())
+
+
 def register(main: click.Group) -> None:
     main.add_command(serve)
+    main.add_command(slack)
