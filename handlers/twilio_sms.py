@@ -10,6 +10,7 @@ so replays are stopped by deduping on MessageSid in the service.
 """
 
 import logging
+from datetime import datetime
 
 from flask import Flask, Request, Response, request
 from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, RequestValidator, get_signature_algorithm
@@ -43,6 +44,21 @@ def signature_ok(settings: Settings, req: Request) -> bool:
     return validator.validate(public_url(settings, req), req.form, signature, algorithm=algorithm)
 
 
+def received_at(settings: Settings, req: Request) -> datetime:
+    """When the text arrived: now, or the sandbox page's simulated now (``X-Sandbox-Now``, ISO 8601).
+
+    Sandbox only: the header is ignored unless ``settings.sandbox_on`` (never in production), and
+    the request must still carry a valid Twilio signature.
+    """
+    raw = req.headers.get("X-Sandbox-Now")
+    if raw and settings.sandbox_on:
+        try:
+            return clock.parse_now(raw)
+        except ValueError:
+            log.warning("twilio sms: bad X-Sandbox-Now ignored")
+    return clock.now()
+
+
 def twiml() -> Response:
     return Response(EMPTY_TWIML, status=200, content_type="text/xml; charset=utf-8")
 
@@ -65,7 +81,7 @@ def register(app: Flask) -> None:
                 from_number=request.form.get("From", ""),
                 to_number=request.form.get("To", ""),
                 body=request.form.get("Body", ""),
-                now=clock.now(),
+                now=received_at(settings, request),
             )
         log.info("twilio sms %s: %s (inbound %s)", sid, outcome.status, outcome.inbound_ids)
         return twiml()

@@ -379,3 +379,15 @@ class JobRun(SQLModel, table=True):
     finished_at: datetime | None = _ts(default=None)
     status: str = "running"
     summary: dict = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+# --------------------------------------------------------------------------------------------------
+# The sandbox (local try-out page only)
+# --------------------------------------------------------------------------------------------------
+
+
+class SandboxClock(SQLModel, table=True):
+    """The simulated "now" of one school on the sandbox page, shared by the web's threads."""
+
+    school_id: int = Field(foreign_key="school.id", primary_key=True)
+    now: datetime = _ts()

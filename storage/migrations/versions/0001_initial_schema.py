@@ -1,8 +1,8 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-22 14:36:00.110974
+Revises:
+Create Date: 2026-11-22 15:17:59.366685
 """
 from collections.abc import Sequence
 
@@ -11,6 +11,7 @@ import sqlmodel  # noqa: F401
 from alembic import op
 
 import storage.types  # noqa: F401
+
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -124,6 +125,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_pupil_school_id'), ['school_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_pupil_upn'), ['upn'], unique=False)
 
+    op.create_table('sandboxclock',
+    sa.Column('school_id', sa.Integer(), nullable=False),
+    sa.Column('now', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['school_id'], ['school.id'], ),
+    sa.PrimaryKeyConstraint('school_id')
+    )
     op.create_table('schoolpolicy',
     sa.Column('school_id', sa.Integer(), nullable=False),
     sa.Column('am_close', sa.Time(), nullable=False),
@@ -500,6 +507,7 @@ def downgrade() -> None:
 
     op.drop_table('staff')
     op.drop_table('schoolpolicy')
+    op.drop_table('sandboxclock')
     with op.batch_alter_table('pupil', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_pupil_upn'))
         batch_op.drop_index(batch_op.f('ix_pupil_school_id'))
