@@ -33,6 +33,9 @@ def main() -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    # Library chatter (every job added, every migration context) drowns what operators need.
+    for noisy in ("apscheduler", "alembic.runtime.migration", "waitress.queue"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _register() -> None:
