@@ -1,0 +1,73 @@
+"""Provider status reports (Twilio status callbacks) applied to outbox messages.
+
+Callbacks repeat and arrive out of order, so a report only ever moves a message forward
+(``advance_status``); the row is locked while it is read and changed so two callbacks for one
+message cannot interleave. A final failure of a family message tells the first-day routing once.
+
+A callback can arrive before the sender has stored the provider id (the provider is faster than
+our commit); it then finds nothing and is ignored. Only intermediate states are lost that way: the
+final state comes seconds later.
+"""
+
+import logging
+
+from sqlmodel import Session, select
+
+from bot import clock
+from bot.messaging.outbox import advance_status
+from storage.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+# Twilio MessageStatus -> outbox status. Twilio's queued/accepted/scheduled all mean "in its queue".
+TWILIO_STATUS = {
+    "queued": "accepted",
+    "accepted": "accepted",
+    "scheduled": "accepted",
+    "sending": "accepted",
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
+    "canceled": "cancelled",
+}
+FAILED = {"undelivered", "failed"}
+
+
+def record_status(
+    session: Session,
+    *,
+    provider_id: str,
+    provider_status: str,
+    error_code: str | None = None,
+) -> OutboxMessage | None:
+    """Apply one status report. Returns the message, or None when the provider id is unknown."""
+    message = session.exec(
+        select(OutboxMessage).where(OutboxMessage.provider_id == provider_id).with_for_update()
+    ).first()
+    if message is None:
+        log.info("status: unknown provider id %s", provider_id)
+        return None
+    status = TWILIO_STATUS.get((provider_status or "").lower())
+    if status is None:
+        log.info("status: message=%s ignored provider status %r", message.id, provider_status)
+        return message
+    moved = advance_status(message, status)
+    if not moved:
+        return message
+    if status in FAILED:
+        if error_code:
+            message.error_code = str(error_code)[:32]
+            message.error = f"provider reported {status} ({error_code})"
+        else:
+            message.error = f"provider reported {status}"
+    log.info("status: message=%s contact=%s now %s code=%s", message.id, message.contact_id,
+             message.status, error_code or "-")
+    if status in FAILED and message.contact_id is not None and not message.rerouted:
+        from bot.firstday import routing
+
+        message.rerouted = True
+        routing.on_delivery_failed(session, message=message)
+    message.updated_at = clock.now()
+    return message

@@ -1,0 +1,349 @@
+"""How a message leaves the building: SMS and email transports behind two small interfaces.
+
+The sender only knows ``SmsTransport`` and ``EmailTransport``. Each ``send`` either returns a
+``SendResult`` (the provider took the message) or raises ``PermanentFailure`` (sending again can
+never work: opted out, invalid number, mailbox does not exist) or ``TransientFailure`` (try later:
+the provider is down, rate-limited or timed out). Settings choose the implementation: Twilio and
+SMTP when credentials are set, local transports otherwise (the outbox table is then the record).
+
+Nothing here logs a phone number, an address or a body.
+"""
+
+import logging
+import os
+import smtplib
+import ssl
+import threading
+import uuid
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Protocol
+
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TWILIO_API_HOST = "https://api.twilio.com"
+
+# Twilio error codes that no retry can fix (https://www.twilio.com/docs/api/errors).
+PERMANENT_TWILIO_CODES = frozenset({
+    21211,  # invalid 'To' number
+    21214,  # 'To' number cannot be reached
+    21217,  # phone number does not appear to be valid
+    21407,  # this phone number type does not support SMS
+    21408,  # permission to send to this region is not enabled
+    21421,  # phone number is invalid
+    21610,  # recipient has replied STOP (opted out)
+    21612,  # the 'To' number is not currently reachable via SMS
+    21614,  # 'To' number is not a valid mobile number
+    21617,  # body exceeds the 1600 character limit
+    30003,  # unreachable destination handset
+    30004,  # message blocked
+    30005,  # unknown destination handset
+    30006,  # landline or unreachable carrier
+    30007,  # filtered as spam by the carrier
+    30008,  # unknown error from the carrier (Twilio advises not to retry blindly)
+    30034,  # message from an unregistered number
+})
+# Twilio codes that mean "later": rate limits and queue overflow.
+TRANSIENT_TWILIO_CODES = frozenset({20429, 14107, 30001, 30002, 30022})
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the provider said when it took the message.
+
+    ``status`` is an outbox status: ``accepted`` (in the provider's queue, callbacks will follow),
+    ``sent`` (handed on, nothing more will be heard) or ``delivered`` (local transports).
+    """
+
+    provider_id: str
+    status: str
+
+
+class DeliveryError(Exception):
+    """The provider did not take the message. ``code`` is the provider's error code, if any."""
+
+    permanent = False
+
+    def __init__(self, message: str, *, code: str | int | None = None):
+        super().__init__(message)
+        self.code = None if code is None else str(code)
+
+
+class PermanentFailure(DeliveryError):
+    """Sending again cannot work (opted out, invalid number, mailbox unknown)."""
+
+    permanent = True
+
+
+class TransientFailure(DeliveryError):
+    """Sending again later may work (outage, rate limit, timeout)."""
+
+
+class SmsTransport(Protocol):
+    name: str
+
+    def send(self, to: str, body: str, *, status_callback: str | None) -> SendResult: ...
+
+
+class EmailTransport(Protocol):
+    name: str
+
+    def send(self, to: str, subject: str, body_text: str, body_html: str | None = None) -> SendResult: ...
+
+
+@dataclass(frozen=True)
+class Transports:
+    sms: SmsTransport
+    email: EmailTransport
+
+
+# --------------------------------------------------------------------------------------------------
+# Local transports: no accounts, the outbox table is the record
+# --------------------------------------------------------------------------------------------------
+
+
+class LocalSms:
+    """Delivers nothing; the message counts as delivered with a ``LOCAL-`` id (the sender logs ids)."""
+
+    name = "local-sms"
+
+    def send(self, to: str, body: str, *, status_callback: str | None = None) -> SendResult:
+        return SendResult(provider_id=f"LOCAL-{uuid.uuid4().hex}", status="delivered")
+
+
+class LocalEmail:
+    name = "local-email"
+
+    def send(self, to: str, subject: str, body_text: str, body_html: str | None = None) -> SendResult:
+        return SendResult(provider_id=f"LOCAL-{uuid.uuid4().hex}", status="delivered")
+
+
+# --------------------------------------------------------------------------------------------------
+# Twilio
+# --------------------------------------------------------------------------------------------------
+
+
+def _twilio_http_client_class():
+    import base64
+    import json
+    from urllib.parse import urlencode
+
+    import certifi
+    import urllib3
+    from requests.utils import get_environ_proxies
+    from twilio.http.http_client import TwilioHttpClient
+    from twilio.http.response import Response
+
+    class SenderHttpClient(TwilioHttpClient):
+        """The twilio client's HTTP layer on a shared urllib3 pool, for sending from a thread pool.
+
+        * ``base_url`` sends the requests to another host than api.twilio.com (a proxy, a test
+          peer): the client builds every URL from a fixed host, so the host is rewritten and the
+          path kept; the wire format stays exactly Twilio's (the client still builds every request
+          and parses every answer and error).
+        * urllib3 directly instead of a ``requests.Session``: the pool is thread-safe, the
+          environment (proxies, CA bundle) is read once, and the per-message CPU cost drops by
+          more than half, which is what limits a few thousand texts at register close.
+        * No retries here: a POST that may have reached Twilio must not be repeated blindly; the
+          outbox decides (transient failure -> backoff).
+        """
+
+        def __init__(self, base_url: str | None = None, *, timeout: float | None = None, maxsize: int = 16):
+            super().__init__(pool_connections=False, timeout=timeout)
+            self.base_url = (base_url or TWILIO_API_HOST).rstrip("/")
+            ca_certs = (os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+                        or certifi.where())
+            proxies = get_environ_proxies(self.base_url) or {}
+            proxy = proxies.get(self.base_url.split(":", 1)[0]) or proxies.get("all")
+            if proxy:
+                self.pool = urllib3.ProxyManager(proxy, maxsize=maxsize, ca_certs=ca_certs)
+            else:
+                self.pool = urllib3.PoolManager(maxsize=maxsize, ca_certs=ca_certs)
+
+        def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None,
+                    allow_redirects=False):
+            if url.startswith(TWILIO_API_HOST) and self.base_url != TWILIO_API_HOST:
+                url = self.base_url + url[len(TWILIO_API_HOST):]
+            if params:
+                url += ("&" if "?" in url else "?") + urlencode(params, doseq=True)
+            headers = dict(headers or {})
+            if auth:
+                token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+                headers["Authorization"] = f"Basic {token}"
+            body = None
+            if data is not None and method.upper() not in ("GET", "DELETE"):
+                if headers.get("Content-Type") in ("application/json", "application/scim+json"):
+                    body = json.dumps(data)
+                else:
+                    headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+                    body = urlencode(data, doseq=True)
+            response = self.pool.request(
+                method.upper(), url, body=body, headers=headers, retries=False, redirect=allow_redirects,
+                timeout=timeout or self.timeout,
+            )
+            text = response.data.decode("utf-8", errors="replace")
+            self._test_only_last_response = Response(response.status, text, dict(response.headers))
+            return self._test_only_last_response
+
+    return SenderHttpClient
+
+
+def classify_twilio_error(exc: Exception) -> DeliveryError:
+    """Map an exception from the twilio client to a permanent or transient failure."""
+    from twilio.base.exceptions import TwilioRestException
+
+    if isinstance(exc, TwilioRestException):
+        code = exc.code
+        status = int(exc.status or 0)
+        label = f"twilio {status} error {code}"
+        if code in TRANSIENT_TWILIO_CODES or status == 429 or status >= 500:
+            return TransientFailure(label, code=code or status)
+        if code in PERMANENT_TWILIO_CODES:
+            return PermanentFailure(label, code=code)
+        if status in (401, 403):
+            # Bad credentials: every message would fail the same way; keep them queued so a fixed
+            # setting sends them, until attempts run out.
+            return TransientFailure(label, code=code or status)
+        if 400 <= status < 500:
+            return PermanentFailure(label, code=code or status)
+        return TransientFailure(label, code=code or status)
+    return TransientFailure(f"twilio connection error: {type(exc).__name__}")
+
+
+class TwilioSms:
+    """SMS through Twilio's Messages API with the official client.
+
+    One client for all the sender's threads: its HTTP layer is a thread-safe urllib3 pool (see
+    ``SenderHttpClient``), so connections are reused across messages.
+    """
+
+    name = "twilio"
+
+    def __init__(self, settings: Settings, *, timeout: float = 15.0, pool_size: int = 16):
+        self.account_sid = settings.twilio_account_sid
+        self.auth_token = settings.twilio_auth_token
+        self.messaging_service_sid = settings.twilio_messaging_service_sid
+        self.from_number = settings.twilio_from_number
+        self.validity_period = settings.sms_validity_seconds
+        self.api_base_url = settings.twilio_api_base_url
+        self.timeout = timeout
+        self.pool_size = pool_size
+        self._client = None
+        self._lock = threading.Lock()
+
+    def client(self):
+        with self._lock:
+            if self._client is None:
+                from twilio.rest import Client
+
+                http_client = _twilio_http_client_class()(self.api_base_url, timeout=self.timeout,
+                                                          maxsize=self.pool_size)
+                self._client = Client(self.account_sid, self.auth_token, http_client=http_client)
+            return self._client
+
+    def create_params(self, to: str, body: str, status_callback: str | None) -> dict:
+        params: dict = {"to": to, "body": body}
+        if self.messaging_service_sid:
+            params["messaging_service_sid"] = self.messaging_service_sid
+        else:
+            params["from_"] = self.from_number
+        if status_callback:
+            params["status_callback"] = status_callback
+        if self.validity_period:
+            # Twilio accepts 1..36000 s (14400 by default here); an absence text is stale after hours.
+            params["validity_period"] = max(1, min(int(self.validity_period), 36000))
+        return params
+
+    def send(self, to: str, body: str, *, status_callback: str | None = None) -> SendResult:
+        try:
+            message = self.client().messages.create(**self.create_params(to, body, status_callback))
+        except Exception as exc:  # every failure is classified; nothing escapes unlabelled
+            raise classify_twilio_error(exc) from exc
+        # Twilio's first status is "queued" or "accepted" (messaging service): in the provider's
+        # queue. Our "queued" means "not yet handed over", so the outbox records "accepted".
+        return SendResult(provider_id=message.sid, status=_FIRST_STATUS.get(message.status, "accepted"))
+
+
+# Twilio's status in the create response -> the outbox status recorded with it.
+_FIRST_STATUS = {"sent": "sent", "delivered": "delivered", "undelivered": "undelivered", "failed": "failed"}
+
+
+# --------------------------------------------------------------------------------------------------
+# SMTP
+# --------------------------------------------------------------------------------------------------
+
+
+class SmtpEmail:
+    """Email through an SMTP relay (stdlib ``smtplib``): multipart text + HTML.
+
+    SMTP replies 4xx mean "try later" and 5xx mean "never"; a connection that fails is transient.
+    One connection per message keeps failures independent (email volume is small: fallbacks and
+    staff mail).
+    """
+
+    name = "smtp"
+
+    def __init__(self, settings: Settings, *, timeout: float = 30.0):
+        self.host = settings.smtp_host
+        self.port = settings.smtp_port
+        self.username = settings.smtp_username
+        self.password = settings.smtp_password
+        self.sender = settings.smtp_from
+        self.starttls = settings.smtp_starttls
+        self.timeout = timeout
+
+    def build(self, to: str, subject: str, body_text: str, body_html: str | None) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = self.sender
+        msg["To"] = to
+        msg["Subject"] = subject
+        domain = self.sender.rsplit("@", 1)[-1] if "@" in self.sender else None
+        msg["Message-ID"] = make_msgid(domain=domain)
+        msg.set_content(body_text)
+        if body_html:
+            msg.add_alternative(body_html, subtype="html")
+        return msg
+
+    def send(self, to: str, subject: str, body_text: str, body_html: str | None = None) -> SendResult:
+        msg = self.build(to, subject, body_text, body_html)
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                smtp.ehlo()
+                if self.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.ehlo()
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                refused = smtp.send_message(msg)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code = next(iter(exc.recipients.values()))[0] if exc.recipients else None
+            raise _smtp_failure("recipient refused", code) from exc
+        except smtplib.SMTPResponseException as exc:
+            raise _smtp_failure("smtp error", exc.smtp_code) from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            # A setting to fix (SMTP_STARTTLS), not a bad address: keep the message queued.
+            raise TransientFailure("smtp server does not support STARTTLS") from exc
+        except (smtplib.SMTPException, OSError) as exc:  # OSError covers timeouts and refusals
+            raise TransientFailure(f"smtp connection error: {type(exc).__name__}") from exc
+        if refused:
+            code = next(iter(refused.values()))[0]
+            raise _smtp_failure("recipient refused", code)
+        return SendResult(provider_id=msg["Message-ID"].strip("<>")[:64], status="sent")
+
+
+def _smtp_failure(what: str, code: int | None) -> DeliveryError:
+    if code is not None and 500 <= int(code) < 600:
+        if int(code) in (530, 534, 535):  # authentication: a setting to fix, not a bad address
+            return TransientFailure(f"{what} ({code})", code=code)
+        return PermanentFailure(f"{what} ({code})", code=code)
+    return TransientFailure(f"{what} ({code})", code=code)
+
+
+def transports_for(settings: Settings) -> Transports:
+    """Twilio and SMTP when their settings are present; local transports otherwise."""
+    sms: SmsTransport = LocalSms() if settings.sms_is_local else TwilioSms(settings)
+    email: EmailTransport = LocalEmail() if settings.email_is_local else SmtpEmail(settings)
+    return Transports(sms=sms, email=email)

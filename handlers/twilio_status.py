@@ -1,0 +1,53 @@
+"""``POST /twilio/status``: Twilio's delivery reports for the messages we sent.
+
+The signature (``X-Twilio-Signature``) is checked over the PUBLIC url Twilio called (behind a proxy
+the app sees an internal address, so the url is rebuilt from ``PUBLIC_BASE_URL``) and every POST
+parameter; a forged request gets 403 and writes nothing. Twilio retries nothing useful on errors,
+so an unknown MessageSid is answered 200 and ignored.
+"""
+
+import logging
+
+from flask import Flask, Request, request
+from twilio.request_validator import RequestValidator
+
+from bot.messaging.status import record_status
+from bot.settings import Settings
+from handlers import deps
+
+log = logging.getLogger(__name__)
+
+PATH = "/twilio/status"
+
+
+def public_url(settings: Settings, req: Request) -> str:
+    """The url Twilio signed: the configured public base, this path and the query string."""
+    url = settings.public_base_url.rstrip("/") + req.path
+    if req.query_string:
+        url += "?" + req.query_string.decode("latin-1")
+    return url
+
+
+def signature_ok(settings: Settings, req: Request) -> bool:
+    signature = req.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        return False
+    validator = RequestValidator(settings.inbound_sms_token)
+    return validator.validate(public_url(settings, req), req.form, signature)
+
+
+def register(app: Flask) -> None:
+    @app.post(PATH)
+    def twilio_status():
+        settings = deps.settings()
+        if not signature_ok(settings, request):
+            log.warning("twilio status: bad signature")
+            return "forbidden", 403
+        sid = request.form.get("MessageSid") or request.form.get("SmsSid")
+        status = request.form.get("MessageStatus") or request.form.get("SmsStatus")
+        if not sid or not status:
+            return "", 200
+        with deps.db() as session:
+            record_status(session, provider_id=sid, provider_status=status,
+                          error_code=request.form.get("ErrorCode") or None)
+        return "", 200

@@ -1,0 +1,251 @@
+"""A loopback server speaking Twilio's Messages API, for the real ``twilio`` client to talk to.
+
+``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` (form-encoded, HTTP basic auth with the
+account sid and auth token) answers 201 with the JSON Twilio returns, or Twilio's error JSON when
+told to fail. Every request is recorded (parsed form params) for assertions.
+
+Point the app at it with ``TWILIO_API_BASE_URL`` (``settings.twilio_api_base_url = peer.base_url``).
+
+``post_status_callback`` sends a status callback signed the way Twilio signs it
+(``RequestValidator.compute_signature`` over the public url and the params).
+"""
+
+import base64
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qs
+
+import requests
+from twilio.request_validator import RequestValidator
+
+from tests.peers.http import serve_handler
+
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+AUTH_TOKEN = "peer-auth-token-0123456789abcdef"
+MESSAGING_SERVICE_SID = "MG" + "fedcba9876543210" * 2
+FROM_NUMBER = "+447700900999"
+GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€"
+)
+
+
+def num_segments(body: str) -> int:
+    if all(ch in GSM7 for ch in body):
+        single, part = 160, 153
+        length = sum(2 if ch in "^{}\\[~]|€" else 1 for ch in body)
+    else:
+        single, part = 70, 67
+        length = len(body)
+    return 1 if length <= single else -(-length // part)
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    params: dict[str, str]  # first value of each form field
+    auth_ok: bool
+    response_status: int
+    sid: str | None = None
+
+
+@dataclass
+class TwilioApiPeer:
+    account_sid: str = ACCOUNT_SID
+    auth_token: str = AUTH_TOKEN
+    base_url: str = ""
+    requests: list[RecordedRequest] = field(default_factory=list)
+    fail_numbers: dict[str, int] = field(default_factory=dict)  # To -> Twilio error code (400)
+    delay: float = 0.0
+    _fail_next: list[tuple[int, int]] = field(default_factory=list)  # (http status, code)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fail_next(self, count: int = 1, *, status: int = 500, code: int = 20500) -> None:
+        """The next ``count`` create requests fail with this HTTP status and Twilio code."""
+        with self._lock:
+            self._fail_next.extend([(status, code)] * count)
+
+    def fail_number(self, to: str, code: int = 21610) -> None:
+        """Every message to ``to`` fails with this permanent error (400)."""
+        self.fail_numbers[to] = code
+
+    def created(self) -> list[RecordedRequest]:
+        """Requests that created a message (201)."""
+        with self._lock:
+            return [r for r in self.requests if r.response_status == 201]
+
+    def _take_failure(self) -> tuple[int, int] | None:
+        with self._lock:
+            return self._fail_next.pop(0) if self._fail_next else None
+
+    def _record(self, rec: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(rec)
+
+
+_ERROR_TEXT = {
+    20003: "Authenticate",
+    20429: "Too Many Requests",
+    20500: "Internal Server Error",
+    21211: "The 'To' number is not a valid phone number.",
+    21610: "Attempt to send to unsubscribed recipient",
+    21614: "'To' number is not a valid mobile number",
+}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like the real API
+    # http.server writes headers and body in two sends; with Nagle on, the client's delayed ACK
+    # stalls every response ~40 ms. Real servers do not behave like that.
+    disable_nagle_algorithm = True
+    wbufsize = -1  # buffer the response: headers and body leave in one send, as a real server does
+
+    def log_message(self, *args):  # quiet
+        return
+
+    @property
+    def peer(self) -> TwilioApiPeer:
+        return self.server.peer  # type: ignore[attr-defined]
+
+    def _json(self, status: int, payload: dict) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Twilio-Request-Id", "RQ" + secrets.token_hex(16))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, code: int) -> None:
+        self._json(status, {
+            "code": code,
+            "message": _ERROR_TEXT.get(code, "Error"),
+            "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status,
+        })
+
+    def _auth_ok(self) -> bool:
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except ValueError:
+            return False
+        return user == self.peer.account_sid and password == self.peer.auth_token
+
+    def do_POST(self):  # noqa: N802 - http.server naming
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode()
+        params = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+        prefix = f"/2010-04-01/Accounts/{self.peer.account_sid}/"
+        rec = RecordedRequest("POST", self.path, params, self._auth_ok(), 0)
+        if self.peer.delay:
+            time.sleep(self.peer.delay)
+        if not rec.auth_ok:
+            rec.response_status = 401
+            self.peer._record(rec)
+            return self._error(401, 20003)
+        if self.path != prefix + "Messages.json":
+            rec.response_status = 404
+            self.peer._record(rec)
+            return self._json(404, {"code": 20404, "message": "The requested resource was not found",
+                                    "more_info": "https://www.twilio.com/docs/errors/20404",
+                                    "status": 404})
+        failure = self.peer._take_failure()
+        if failure is None and params.get("To") in self.peer.fail_numbers:
+            failure = (400, self.peer.fail_numbers[params["To"]])
+        if failure is not None:
+            rec.response_status = failure[0]
+            self.peer._record(rec)
+            return self._error(*failure)
+        sid = "SM" + secrets.token_hex(16)
+        service = params.get("MessagingServiceSid")
+        now = formatdate(usegmt=False)
+        body = params.get("Body", "")
+        payload = {
+            "account_sid": self.peer.account_sid,
+            "api_version": "2010-04-01",
+            "body": body,
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": None if service else params.get("From"),
+            "messaging_service_sid": service,
+            "num_media": "0",
+            "num_segments": str(num_segments(body)),
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "accepted" if service else "queued",
+            "subresource_uris": {"media": f"{prefix}Messages/{sid}/Media.json"},
+            "to": params.get("To"),
+            "uri": f"{prefix}Messages/{sid}.json",
+        }
+        rec.response_status = 201
+        rec.sid = sid
+        self.peer._record(rec)
+        self._json(201, payload)
+
+    def do_GET(self):  # noqa: N802
+        self._error(405, 20004)
+
+
+@contextmanager
+def twilio_api(**kw) -> Iterator[TwilioApiPeer]:
+    """Run a Twilio Messages API peer; yields it with ``base_url`` set."""
+    peer = TwilioApiPeer(**kw)
+    with serve_handler(_Handler, peer=peer) as running:
+        peer.base_url = running.base_url
+        yield peer
+
+
+def status_params(*, message_sid: str, status: str, error_code: int | str | None = None,
+                  to: str = "+447700900001", account_sid: str = ACCOUNT_SID,
+                  messaging_service_sid: str | None = MESSAGING_SERVICE_SID) -> dict[str, str]:
+    """The form fields Twilio posts to a StatusCallback."""
+    params = {
+        "AccountSid": account_sid,
+        "ApiVersion": "2010-04-01",
+        "MessageSid": message_sid,
+        "SmsSid": message_sid,
+        "MessageStatus": status,
+        "SmsStatus": status,
+        "To": to,
+        "From": FROM_NUMBER,
+    }
+    if messaging_service_sid:
+        params["MessagingServiceSid"] = messaging_service_sid
+    if error_code is not None:
+        params["ErrorCode"] = str(error_code)
+    return params
+
+
+def sign(token: str, url: str, params: dict[str, str]) -> str:
+    return RequestValidator(token).compute_signature(url, params)
+
+
+def post_status_callback(app_base_url: str, *, public_base_url: str, token: str, message_sid: str,
+                         status: str, error_code: int | str | None = None, path: str = "/twilio/status",
+                         signature: str | None = None, **extra) -> requests.Response:
+    """POST a status callback to the app, signed over the PUBLIC url as Twilio signs it.
+
+    ``app_base_url`` is where the app really listens (loopback); ``public_base_url`` is the url the
+    app is configured to believe Twilio called. Pass ``signature`` to send a forged one.
+    """
+    params = status_params(message_sid=message_sid, status=status, error_code=error_code, **extra)
+    if signature is None:
+        signature = sign(token, public_base_url.rstrip("/") + path, params)
+    headers = {"X-Twilio-Signature": signature} if signature else {}
+    return requests.post(app_base_url.rstrip("/") + path, data=params, headers=headers, timeout=10)
