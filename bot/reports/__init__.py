@@ -1,0 +1,1 @@
+"""Attendance reports: the weekly report (SQL aggregates, a chart and an HTML page)."""

@@ -1,0 +1,80 @@
+"""Attendance arithmetic in SQL: per-pupil tallies for date ranges in one GROUP BY over the marks.
+
+The code lists come from ``bot.codes`` (the one table of categories), so a change in the
+regulations changes these sums too. Marks are never loaded into Python: a school's year of marks
+(~380,000 rows) becomes one row per pupil.
+"""
+
+from datetime import date
+
+from sqlalchemy import and_, case, func, literal
+from sqlmodel import Session, select
+
+from bot import codes
+from bot.attendance import Tally
+from storage.models import Mark
+
+ATTENDED = sorted(codes.PRESENT_CODES)
+AUTHORISED = sorted(c for c, k in codes.CODES.items() if k.category is codes.Category.AUTHORISED)
+UNAUTHORISED = sorted(codes.UNAUTHORISED)
+POSSIBLE = sorted(c for c, k in codes.CODES.items() if k.category is not codes.Category.NOT_POSSIBLE)
+
+
+def pupil_tallies(
+    session: Session,
+    *,
+    school_id: int,
+    ranges: dict[str, tuple[date, date]],
+    counts: dict[str, tuple[list[str], date, date]] | None = None,
+) -> dict[int, dict]:
+    """``{pupil_id: {range_name: Tally, count_name: int}}`` in one query.
+
+    ``ranges`` name date spans to tally (e.g. ``week``, ``ytd``); ``counts`` name extra session
+    counts of some codes in a span (e.g. unauthorised sessions in the penalty window).
+
+    The marks are first grouped by (pupil, code, which spans the date is in), a cheap hash
+    aggregate; the category sums then run over those few thousand rows, not over every mark.
+    """
+    counts = counts or {}
+    spans = {**ranges, **{name: (s, e) for name, (_, s, e) in counts.items()}}
+    lo, hi = min(s for s, _ in spans.values()), max(e for _, e in spans.values())
+    flags = [case((and_(Mark.date >= s, Mark.date <= e), literal(1)), else_=literal(0)).label(f"in_{i}")
+             for i, (s, e) in enumerate(spans.values())]
+    inner = (
+        select(Mark.pupil_id.label("pupil_id"), Mark.code.label("code"), *flags,
+               func.count().label("n"))
+        .where(Mark.school_id == school_id, Mark.date >= lo, Mark.date <= hi)
+        .group_by(Mark.pupil_id, Mark.code, *[f.element for f in flags])
+        .subquery()
+    )
+    index = {name: i for i, name in enumerate(spans)}
+
+    def total(codes_in: list[str], name: str):
+        hit = and_(inner.c.code.in_(codes_in), inner.c[f"in_{index[name]}"] == 1)
+        return func.sum(case((hit, inner.c.n), else_=literal(0)))
+
+    cols = []
+    for name in ranges:
+        cols += [total(POSSIBLE, name).label(f"{name}__possible"),
+                 total(ATTENDED, name).label(f"{name}__attended"),
+                 total(AUTHORISED, name).label(f"{name}__authorised"),
+                 total(UNAUTHORISED, name).label(f"{name}__unauthorised")]
+    for name, (codes_in, _, _) in counts.items():
+        cols.append(total(codes_in, name).label(f"{name}__n"))
+    rows = session.exec(select(inner.c.pupil_id, *cols).group_by(inner.c.pupil_id)).all()
+    out: dict[int, dict] = {}
+    for row in rows:
+        values = row._mapping
+        entry: dict = {}
+        for name in ranges:
+            entry[name] = Tally(*(int(values[f"{name}__{k}"] or 0)
+                                  for k in ("possible", "attended", "authorised", "unauthorised")))
+        for name in counts:
+            entry[name] = int(values[f"{name}__n"] or 0)
+        out[row[0]] = entry
+    return out
+
+
+def academic_year_start(day: date) -> date:
+    """1 September of the school year ``day`` falls in (English school years run Sept–July)."""
+    return date(day.year if day.month >= 9 else day.year - 1, 9, 1)

@@ -1,0 +1,1 @@
+"""Statutory and policy thresholds: N to O, penalty notice, LA notifications, CME, tiers."""

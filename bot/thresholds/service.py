@@ -1,0 +1,403 @@
+"""The statutory sweeps, run daily after PM close, all derived from the marks.
+
+- N not resolved ``n_to_o_school_days`` after its session becomes O (through ``recode``, by system);
+- 10 unauthorised sessions in a rolling 10 school weeks: penalty notice threshold met;
+- 10 school days of continuous unauthorised absence: notify the local authority;
+- 15 school days of illness in the year: notify the local authority;
+- 20 continuous school days unauthorised with whereabouts unknown: children missing education;
+- the graduated-response tier of every pupil.
+
+Each threshold alert has an idempotency key naming its episode (the run's first day, the school
+year, or the day a new penalty window was met), so re-runs and concurrent runs fire it once.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func, literal, update
+from sqlmodel import Session, select
+
+from bot import clock
+from bot.actors import SYSTEM
+from bot.alerts.service import raise_alert
+from bot.calendar import SchoolCalendar
+from bot.errors import UserError
+from bot.escalation.service import last_contact
+from bot.messaging.outbox import enqueue
+from bot.policy import thresholds as policy_thresholds
+from bot.register.service import recode
+from bot.reports.queries import (
+    ATTENDED,
+    AUTHORISED,
+    UNAUTHORISED,
+    academic_year_start,
+    pupil_tallies,
+)
+from storage.models import (
+    AbsenceCase,
+    Alert,
+    CallLog,
+    CaseEvent,
+    InboundMessage,
+    Mark,
+    Pupil,
+    PupilContact,
+    School,
+    SchoolPolicy,
+)
+
+# Which flag lifts a pupil to at least which tier (named as in the policy's ``tiers``); a school can
+# override with ``thresholds["tier_flags"]``. A name the school's tiers do not have is ignored.
+TIER_FLAGS_DEFAULT = {
+    "persistent": "intensive",
+    "no_contact_3_days": "intensive",
+    "ehcp": "intensive",
+    "severe": "specialist",
+    "cme": "specialist",
+}
+BREAKS_A_RUN = sorted(set(ATTENDED) | set(AUTHORISED))
+
+
+@dataclass(frozen=True)
+class Run:
+    pupil_id: int
+    start: date
+    end: date
+    days: int
+
+
+# --------------------------------------------------------------------------------------------------
+# N -> O
+# --------------------------------------------------------------------------------------------------
+
+
+def n_cutoff(cal: SchoolCalendar, *, today: date, school_days: int) -> date | None:
+    """Latest session date whose N is overdue today: ``school_days`` full school days have passed."""
+    last = cal.previous_school_day(today, inclusive=True)
+    return cal.add_school_days(last, -school_days) if last else None
+
+
+def n_to_o(session: Session, *, school_id: int, policy: SchoolPolicy, cal: SchoolCalendar,
+           today: date, pupil_ids: set[int] | None = None) -> int:
+    """Recode overdue N marks to O, one audited amendment per mark, found in SQL.
+
+    Rows are claimed with ``FOR UPDATE SKIP LOCKED``: a concurrent sweep skips them; a mark someone
+    recoded meanwhile is no longer N and the system is (rightly) refused, so it is skipped.
+    ``pupil_ids`` narrows the search to pupils already known to have one (from the tallies).
+    """
+    n = policy.n_to_o_school_days
+    cutoff = n_cutoff(cal, today=today, school_days=n)
+    if cutoff is None or pupil_ids == set():
+        return 0
+    query = select(Mark.id, Mark.pupil_id, Mark.date, Mark.session).where(
+        Mark.school_id == school_id, Mark.code == "N", Mark.date <= cutoff)
+    if pupil_ids is not None:
+        query = query.where(Mark.pupil_id.in_(sorted(pupil_ids)))
+    rows = session.exec(
+        query.order_by(Mark.pupil_id, Mark.date, Mark.session).with_for_update(skip_locked=True)
+    ).all()
+    done = 0
+    for _id, pupil_id, day, name in rows:
+        try:
+            with session.begin_nested():
+                done += len(recode(session, school_id=school_id, pupil_id=pupil_id, day=day, sessions=[name],
+                                   new_code="O", reason=f"No reason received within {n} school days",
+                                   actor=SYSTEM))
+        except UserError:
+            continue
+    return done
+
+
+# --------------------------------------------------------------------------------------------------
+# Evidence and alerts
+# --------------------------------------------------------------------------------------------------
+
+
+def evidence(session: Session, *, pupil_id: int, start: date, end: date, codes_in: list[str]) -> list[dict]:
+    rows = session.exec(
+        select(Mark.date, Mark.session, Mark.code)
+        .where(Mark.pupil_id == pupil_id, Mark.date >= start, Mark.date <= end, Mark.code.in_(codes_in))
+        .order_by(Mark.date, Mark.session)
+    ).all()
+    return [{"date": d.isoformat(), "session": s, "code": c} for d, s, c in rows]
+
+
+def _pupil_dict(p: Pupil) -> dict:
+    return {"id": p.id, "name": f"{p.first_name} {p.last_name}", "year_group": p.year_group,
+            "class_name": p.class_name}
+
+
+def _raise(session: Session, *, school: School, pupil: Pupil, key: str, kind: str, title: str, text: str,
+           audience: str, severity: str, actions: list[str], data: dict, now: datetime,
+           email_to: str | None = None) -> bool:
+    case = session.exec(select(AbsenceCase.id).where(AbsenceCase.pupil_id == pupil.id,
+                                                     AbsenceCase.status == "open")).first()
+    ev = data.get("evidence", [])
+    span = f"{ev[0]['date']} to {ev[-1]['date']}" if ev else ""
+    body = (f"{pupil.first_name} {pupil.last_name} (Year {pupil.year_group}, {pupil.class_name}): {text}"
+            + (f"\nEvidence: {len(ev)} sessions, {span}." if ev else ""))
+    alert, created = raise_alert(
+        session, school_id=school.id, key=key, kind=kind,
+        title=f"{title}: {pupil.first_name} {pupil.last_name}", body=body,
+        audience=audience, severity=severity, pupil_id=pupil.id, case_id=case,
+        data={"pupil": _pupil_dict(pupil), "actions": actions, **data},
+    )
+    if not created:
+        return False
+    alert.raised_count, alert.last_raised_at, alert.created_at = 1, now, now
+    session.add(alert)
+    if email_to:
+        enqueue(session, school_id=school.id, key=f"email:{key}", kind="staff_email", channel="email",
+                to_address=email_to, subject=f"{school.name}: {alert.title}", body=body)
+    return True
+
+
+RUN_LOOKBACK_SCHOOL_DAYS = 10  # a run that ended this recently is still caught (a clock down 2 weeks)
+
+
+def continuous_runs(
+    session: Session, *, school_id: int, cal: SchoolCalendar, start: date, today: date, min_days: int
+) -> list[Run]:
+    """Each pupil's latest run of school days with unauthorised absence and nothing else, ≥ min_days.
+
+    The run starts after the last day with any attendance or authorised absence (one GROUP BY for
+    that day, one for the run); a day that is half present breaks the run. Only pupils with
+    ``min_days`` unauthorised days in the last few weeks can have a run that matters now, so they
+    are found first from those weeks' marks and the year is read for them alone.
+    """
+    recent = cal.add_school_days(cal.previous_school_day(today, inclusive=True) or today,
+                                 -(RUN_LOOKBACK_SCHOOL_DAYS + min_days)) or start
+    candidates = session.exec(
+        select(Mark.pupil_id)
+        .where(Mark.school_id == school_id, Mark.date >= max(recent, start), Mark.date <= today,
+               Mark.code.in_(UNAUTHORISED))
+        .group_by(Mark.pupil_id)
+        .having(func.count(func.distinct(Mark.date)) >= min_days)
+    ).all()
+    if not candidates:
+        return []
+    last_break = (
+        select(Mark.pupil_id.label("pupil_id"), func.max(Mark.date).label("last_break"))
+        .where(Mark.pupil_id.in_(candidates), Mark.date >= start, Mark.date <= today,
+               Mark.code.in_(BREAKS_A_RUN))
+        .group_by(Mark.pupil_id)
+        .subquery()
+    )
+    after = func.coalesce(last_break.c.last_break, literal(start - timedelta(days=1)))
+    rows = session.exec(
+        select(Mark.pupil_id, func.min(Mark.date), func.max(Mark.date), func.count(func.distinct(Mark.date)))
+        .join(last_break, last_break.c.pupil_id == Mark.pupil_id, isouter=True)
+        .where(Mark.pupil_id.in_(candidates), Mark.date >= start, Mark.date <= today,
+               Mark.code.in_(UNAUTHORISED), Mark.date > after)
+        .group_by(Mark.pupil_id)
+        .having(func.count(func.distinct(Mark.date)) >= min_days)
+    ).all()
+    return [Run(p, _d(s), _d(e), n) for p, s, e, n in rows]
+
+
+def _d(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def whereabouts_known_since(session: Session, *, pupil_id: int, since: datetime) -> bool:
+    """Has anyone heard from the family, spoken to them, or seen the child since ``since``?"""
+    reply = session.exec(
+        select(InboundMessage.id)
+        .join(PupilContact, PupilContact.contact_id == InboundMessage.contact_id)
+        .where(PupilContact.pupil_id == pupil_id, InboundMessage.received_at >= since).limit(1)
+    ).first()
+    call = session.exec(select(CallLog.id).where(CallLog.pupil_id == pupil_id, CallLog.outcome == "spoke",
+                                                 CallLog.at >= since).limit(1)).first()
+    seen = session.exec(select(CaseEvent.id).where(CaseEvent.pupil_id == pupil_id,
+                                                   CaseEvent.kind == "home_visit_seen",
+                                                   CaseEvent.at >= since).limit(1)).first()
+    return any(x is not None for x in (reply, call, seen))
+
+
+# --------------------------------------------------------------------------------------------------
+# Tiers
+# --------------------------------------------------------------------------------------------------
+
+
+def tier_for(percent: float, flags: set[str], th: dict) -> tuple[str, list[str]]:
+    """The graduated-response tier: the % band, lifted by any flag that demands more support."""
+    tiers = sorted(th["tiers"], key=lambda t: -float(t["min_percent"]))
+    names = [t["name"] for t in tiers]
+    index = next((i for i, t in enumerate(tiers) if percent >= float(t["min_percent"])), len(tiers) - 1)
+    reasons = [f"{percent:.1f}% attendance"]
+    for flag, tier_name in th.get("tier_flags", TIER_FLAGS_DEFAULT).items():
+        if flag in flags and tier_name in names and names.index(tier_name) > index:
+            index = names.index(tier_name)
+        if flag in flags:
+            reasons.append(flag.replace("_", " "))
+    return names[index], reasons
+
+
+def no_contact_for_days(session: Session, *, school_id: int, cal: SchoolCalendar, today: date, tz: str,
+                        days: int = 3) -> set[int]:
+    """Pupils with an open case and ``days`` or more school days without any contact."""
+    out = set()
+    for case in session.exec(select(AbsenceCase).where(AbsenceCase.school_id == school_id,
+                                                       AbsenceCase.status == "open")).all():
+        contact = last_contact(session, case=case)
+        base = case.first_date
+        if contact is not None:
+            base = cal.next_school_day(clock.to_local(contact, tz).date()) or today + timedelta(days=1)
+        if base <= today and cal.count_school_days(base, today) >= days:
+            out.add(case.pupil_id)
+    return out
+
+
+def update_tiers(session: Session, *, school: School, pupils: dict[int, Pupil], tallies: dict[int, dict],
+                 flags: dict[int, set[str]], th: dict, today: date, now: datetime) -> int:
+    """Store each pupil's tier and log a ``tier_change`` per change.
+
+    One conditional UPDATE per (old tier, new tier) pair, ``RETURNING`` the rows it changed: a
+    concurrent sweep that already moved a pupil matches nothing, so each change is logged once.
+    """
+    moves: dict[tuple[str | None, str], list[tuple[int, float, list[str]]]] = {}
+    for pupil_id, entry in tallies.items():
+        pupil = pupils.get(pupil_id)
+        ytd = entry["ytd"]
+        if pupil is None or ytd.percent is None:
+            continue
+        pf = set(flags.get(pupil_id, set()))
+        if ytd.absence_percent >= float(th["persistent"]):
+            pf.add("persistent")
+        if ytd.absence_percent >= float(th["severe"]):
+            pf.add("severe")
+        if pupil.send_ehcp:
+            pf.add("ehcp")
+        tier, reasons = tier_for(ytd.percent, pf, th)
+        if tier != pupil.tier:
+            moves.setdefault((pupil.tier, tier), []).append((pupil_id, ytd.percent, reasons))
+    changed = 0
+    for (old, new), items in moves.items():
+        detail = {pid: (pct, reasons) for pid, pct, reasons in items}
+        ids = list(detail)
+        done: list[int] = []
+        for i in range(0, len(ids), 1000):
+            done += session.execute(
+                update(Pupil).where(Pupil.id.in_(ids[i:i + 1000]), Pupil.tier.is_not_distinct_from(old))
+                .values(tier=new).returning(Pupil.id).execution_options(synchronize_session=False)
+            ).scalars().all()
+        events = []
+        for pid in done:
+            pct, reasons = detail[pid]
+            pupils[pid].tier = new
+            events.append(CaseEvent(
+                school_id=school.id, pupil_id=pid, kind="tier_change", at=now, actor="system",
+                summary=f"Tier {old or 'none'} → {new} ({', '.join(reasons)})",
+                data={"from": old, "to": new, "percent": pct, "reasons": reasons, "date": today.isoformat()}))
+        session.add_all(events)
+        changed += len(done)
+    return changed
+
+
+# --------------------------------------------------------------------------------------------------
+# The sweep
+# --------------------------------------------------------------------------------------------------
+
+
+def sweep(session: Session, *, school: School, policy: SchoolPolicy, cal: SchoolCalendar,
+          now: datetime) -> dict:
+    tz = school.timezone
+    today = clock.to_local(now, tz).date()
+    th = policy_thresholds(policy)
+    year_start = academic_year_start(today)
+    window_start = cal.rolling_weeks_start(today, int(th["penalty_weeks"])) or year_start
+    cutoff = n_cutoff(cal, today=today, school_days=policy.n_to_o_school_days) or date.min
+    # One pass over the year's marks gives every count below. N→O moves a mark between two
+    # unauthorised codes, so it changes none of them and can run after.
+    tallies = pupil_tallies(
+        session, school_id=school.id, ranges={"ytd": (year_start, today)},
+        counts={"penalty": (UNAUTHORISED, max(window_start, year_start), today),
+                "illness": (["I"], year_start, today),
+                "overdue_n": (["N"], year_start, max(cutoff, year_start))},
+    )
+    overdue = {pid for pid, e in tallies.items() if e["overdue_n"]}
+    summary = {"n_to_o": n_to_o(session, school_id=school.id, policy=policy, cal=cal, today=today,
+                                pupil_ids=overdue)}
+    session.flush()
+    pupils = {p.id: p for p in session.exec(select(Pupil).where(Pupil.school_id == school.id,
+                                                                 Pupil.on_roll)).all()}
+    counts = dict.fromkeys(("penalty", "la_unauthorised", "la_illness", "cme"), 0)
+    # Episodes already alerted (one query), so a steady-state run gathers no evidence it won't use.
+    known = set(session.exec(select(Alert.idempotency_key).where(
+        Alert.school_id == school.id, Alert.idempotency_key.like("thr:%"))).all())
+
+    # Penalty notice threshold: a new episode once the window no longer overlaps the last one met.
+    met = {pid for pid, e in tallies.items() if e["penalty"] >= int(th["penalty_sessions"]) and pid in pupils}
+    last_met: dict[int, date] = {}
+    for pid, key in session.exec(select(Alert.pupil_id, Alert.idempotency_key).where(
+            Alert.school_id == school.id, Alert.kind == "penalty_threshold")).all():
+        last_met[pid] = max(last_met.get(pid, date.min), date.fromisoformat(key.rsplit(":", 1)[1]))
+    for pid in sorted(met):
+        if last_met.get(pid, date.min) >= window_start:
+            continue
+        ev = evidence(session, pupil_id=pid, start=window_start, end=today, codes_in=UNAUTHORISED)
+        counts["penalty"] += _raise(
+            session, school=school, pupil=pupils[pid], key=f"thr:penalty:{pid}:{today.isoformat()}",
+            kind="penalty_threshold", title="Penalty notice threshold met",
+            text=f"{len(ev)} unauthorised sessions since {window_start:%d %b %Y} "
+                 f"(threshold {th['penalty_sessions']} in {th['penalty_weeks']} school weeks).",
+            audience="attendance", severity="normal", actions=["acknowledge"], now=now,
+            data={"window_start": window_start.isoformat(), "as_of": today.isoformat(), "evidence": ev},
+            email_to=school.attendance_lead_email)
+
+    # Fifteen school days of illness in the year (thirty sessions), consecutive or not.
+    for pid, e in sorted(tallies.items()):
+        if (pid in pupils and e["illness"] >= 2 * int(th["la_illness_days"])
+                and f"thr:illness:{pid}:{year_start.isoformat()}" not in known):
+            ev = evidence(session, pupil_id=pid, start=year_start, end=today, codes_in=["I"])
+            counts["la_illness"] += _raise(
+                session, school=school, pupil=pupils[pid], key=f"thr:illness:{pid}:{year_start.isoformat()}",
+                kind="la_illness", title="Notify the local authority: 15 days of illness",
+                text=f"{e['illness'] / 2:g} school days of illness this year.", audience="attendance",
+                severity="high", actions=["la_notified", "acknowledge"], now=now,
+                data={"evidence": ev, "days": e["illness"] / 2})
+
+    # Continuous unauthorised absence: 10 days -> LA; 20 with whereabouts unknown -> CME.
+    la_days, cme_days = int(th["la_unauthorised_days"]), int(th["cme_days"])
+    cme: set[int] = set()
+    for run in continuous_runs(session, school_id=school.id, cal=cal, start=year_start, today=today,
+                               min_days=min(la_days, cme_days)):
+        if run.pupil_id not in pupils:
+            continue
+        pupil = pupils[run.pupil_id]
+        la_key = f"thr:la_unauth:{run.pupil_id}:{run.start.isoformat()}"
+        cme_key = f"thr:cme:{run.pupil_id}:{run.start.isoformat()}"
+        if la_key in known and (cme_key in known or run.days < cme_days):
+            if cme_key in known:
+                cme.add(run.pupil_id)
+            continue
+        ev = evidence(session, pupil_id=run.pupil_id, start=run.start, end=run.end, codes_in=UNAUTHORISED)
+        base = {"run_start": run.start.isoformat(), "run_end": run.end.isoformat(), "days": run.days,
+                "evidence": ev}
+        if run.days >= la_days:
+            counts["la_unauthorised"] += _raise(
+                session, school=school, pupil=pupil, key=la_key,
+                kind="la_unauthorised", title="Notify the local authority: 10 days unauthorised absence",
+                text=f"{run.days} school days of continuous unauthorised absence since {run.start:%d %b %Y}.",
+                audience="attendance", severity="high", actions=["la_notified", "acknowledge"], now=now,
+                data=base)
+        since = clock.at_local(run.start, time(0, 0), tz)
+        if run.days >= cme_days and not whereabouts_known_since(session, pupil_id=run.pupil_id, since=since):
+            cme.add(run.pupil_id)
+            counts["cme"] += _raise(
+                session, school=school, pupil=pupil, key=cme_key,
+                kind="cme", title="Children missing education referral",
+                text=f"{run.days} school days of continuous unauthorised absence since {run.start:%d %b %Y} "
+                     "and no contact with the family or sighting of the child.",
+                audience="dsl", severity="urgent", actions=["cme_referred", "la_notified"], now=now,
+                data=base)
+    summary.update(counts)
+
+    flags: dict[int, set[str]] = {}
+    for pid in no_contact_for_days(session, school_id=school.id, cal=cal, today=today, tz=tz):
+        flags.setdefault(pid, set()).add("no_contact_3_days")
+    for pid in cme:
+        flags.setdefault(pid, set()).add("cme")
+    summary["tier_changes"] = update_tiers(session, school=school, pupils=pupils, tallies=tallies,
+                                           flags=flags, th=th, today=today, now=now)
+    return summary
