@@ -31,6 +31,7 @@ def languages(channel: str, name: str) -> list[str]:
     return sorted(p.name.split(".")[1] for p in (ROOT / channel).glob(f"{name}.*.j2"))
 
 
+@cache
 def template_name(channel: str, name: str, language: str) -> str:
     lang = (language or "en").lower().split("-")[0]
     if (ROOT / channel / f"{name}.{lang}.j2").exists():

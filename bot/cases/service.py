@@ -7,6 +7,7 @@ is seen in school or staff close it. Chasing and escalation act only on open cas
 
 from datetime import date
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -51,42 +52,82 @@ def open_or_extend(
     session: Session, *, pupil: Pupil, day: date, session_name: str
 ) -> tuple[AbsenceCase, bool]:
     """The pupil's open case, extended to ``day``; or a new one. Returns (case, created)."""
-    case = open_case_for(session, pupil.id)
-    if case is not None:
+    opened, extended = open_or_extend_many(session, pupils=[pupil], day=day, session_name=session_name)
+    return (opened[0], True) if opened else (extended[0], False)
+
+
+def open_or_extend_many(
+    session: Session, *, pupils: list[Pupil], day: date, session_name: str
+) -> tuple[list[AbsenceCase], list[AbsenceCase]]:
+    """Open a case for each pupil without one, extend the others to ``day``: (opened, extended).
+
+    Set-based, because register close does this for a whole trust at once. A new case snapshots
+    the escalation ladder in force, so later policy edits don't change what an open case does.
+    """
+    if not pupils:
+        return [], []
+    existing = {
+        c.pupil_id: c
+        for c in session.exec(
+            select(AbsenceCase).where(
+                AbsenceCase.pupil_id.in_([p.id for p in pupils]), AbsenceCase.status == "open"
+            )
+        ).all()
+    }
+    extended = []
+    for case in existing.values():
         if day > case.last_absent_date:
             case.last_absent_date = day
             session.add(case)
-        return case, False
-    policy = policy_for(session, pupil.school_id)
-    case = AbsenceCase(
-        school_id=pupil.school_id,
-        pupil_id=pupil.id,
-        first_date=day,
-        first_session=session_name,
-        last_absent_date=day,
-        ladder=ladder(policy, vulnerable=pupil.vulnerable),
-        opened_at=clock.now(),
-    )
+        extended.append(case)
+    new = [p for p in pupils if p.id not in existing]
+    if not new:
+        return [], extended
+    ladders = {
+        (sid, vulnerable): ladder(policy_for(session, sid), vulnerable=vulnerable)
+        for sid in {p.school_id for p in new}
+        for vulnerable in (False, True)
+    }
+    now = clock.now()
+    rows = [
+        {
+            "school_id": p.school_id, "pupil_id": p.id, "status": "open", "first_date": day,
+            "first_session": session_name, "last_absent_date": day, "opened_at": now,
+            "ladder": [dict(step) for step in ladders[(p.school_id, p.vulnerable)]], "next_step": 0,
+            "contact_round": 0,
+        }
+        for p in new
+    ]
     try:
         with session.begin_nested():
-            session.add(case)
-            session.flush()
+            opened = session.scalars(insert(AbsenceCase).returning(AbsenceCase), rows).all()
     except IntegrityError:
-        # Another worker opened it between our read and write: use theirs.
-        existing = open_case_for(session, pupil.id)
-        if existing is None:
-            raise
-        return existing, False
-    log(
-        session,
-        school_id=pupil.school_id,
-        case_id=case.id,
-        pupil_id=pupil.id,
-        kind="case_opened",
-        summary=f"Unexplained absence from {day:%a %d %b} {session_name}",
-        data={"date": day.isoformat(), "session": session_name},
-    )
-    return case, True
+        # Another worker opened some of these between our read and write: go one by one.
+        if len(new) == 1:
+            case = open_case_for(session, new[0].id)
+            if case is None:
+                raise
+            return [], [*extended, case]
+        results = [open_or_extend_many(session, pupils=[p], day=day, session_name=session_name)
+                   for p in new]
+        return ([c for o, _ in results for c in o], extended + [c for _, e in results for c in e])
+    log_many(session, [
+        {"school_id": c.school_id, "case_id": c.id, "pupil_id": c.pupil_id, "kind": "case_opened",
+         "summary": f"Unexplained absence from {day:%a %d %b} {session_name}",
+         "data": {"date": day.isoformat(), "session": session_name}}
+        for c in opened
+    ])
+    return list(opened), extended
+
+
+def log_many(session: Session, events: list[dict]) -> None:
+    """Append many case-log entries in one statement (same fields as ``log``)."""
+    if not events:
+        return
+    now = clock.now()
+    session.execute(insert(CaseEvent), [
+        {"actor": "system", "data": {}, "at": now, "case_id": None, "pupil_id": None, **e} for e in events
+    ])
 
 
 def explain(
@@ -199,6 +240,10 @@ def after_marks_changed(
             data={"amendment_id": a.id, "original": a.original_code, "amended": a.amended_code},
         )
     if case is None or remaining_n(session, case=case):
+        return
+    if actor.role == "system":
+        # N -> O after five school days is bookkeeping, not a reason: the case stays open and
+        # its escalation carries on.
         return
     last = amendments[-1].amended_code
     if codes.category(last) is codes.Category.PRESENT:

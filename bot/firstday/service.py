@@ -7,6 +7,7 @@ delivered later by the sender, which re-checks each message's cases just before 
 import logging
 from datetime import date, datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from bot import clock, codes
@@ -14,7 +15,7 @@ from bot.calendar import load_calendar
 from bot.cases import service as cases
 from bot.firstday.messages import compose
 from bot.firstday.routing import Route, family_contacts, raise_unreachable, usable_channels
-from bot.messaging.outbox import enqueue
+from bot.messaging.outbox import enqueue_many
 from bot.policy import policy_for
 from bot.replies.links import reply_link
 from bot.settings import Settings, get_settings
@@ -46,54 +47,74 @@ def queue_family_message(
     settings: Settings | None = None,
 ) -> bool:
     """Queue one message to one contact about one or more children's cases. True if new."""
-    settings = settings or get_settings()
-    case_rows = [session.get(AbsenceCase, i) for i in case_ids]
-    pupils = [session.get(Pupil, c.pupil_id) for c in case_rows]
-    school = session.get(School, policy.school_id)
-    link = (
-        reply_link(settings, case_id=case_ids[0], contact_id=route.contact.id)
-        if route.channel == "email"
-        else None
+    [created] = queue_family_messages(
+        session, [(case_ids, route, key)], kind=kind, session_name=session_name, policy=policy,
+        settings=settings,
     )
-    composed = compose(
-        channel=route.channel,
-        kind=kind,
-        language=route.contact.language,
-        first_names=[p.display_first_name for p in pupils],
-        school=school.name,
-        session_name=session_name,
-        link=link,
-    )
-    message, created = enqueue(
-        session,
-        school_id=school.id,
-        key=key,
-        kind=kind,
-        channel=route.channel,
-        to_address=route.address,
-        body=composed.body,
-        subject=composed.subject,
-        contact_id=route.contact.id,
-        language=composed.language,
-        case_ids=case_ids,
-    )
-    if created:
-        now = clock.now()
-        for case in case_rows:
-            case.last_contact_at = now
-            if case.round_started_at is None:
-                case.round_started_at = now
-            session.add(case)
-            cases.log(
-                session,
-                school_id=school.id,
-                case_id=case.id,
-                pupil_id=case.pupil_id,
-                kind="message_queued",
-                summary=f"{kind.replace('_', ' ')} {route.channel} to contact {route.contact.id}",
-                data={"message_id": message.id, "channel": route.channel, "contact_id": route.contact.id},
-            )
     return created
+
+
+def queue_family_messages(
+    session: Session,
+    batch: list[tuple[list[int], Route, str]],
+    *,
+    kind: str,
+    session_name: str,
+    policy: SchoolPolicy,
+    settings: Settings | None = None,
+) -> list[bool]:
+    """Queue ``(case_ids, route, key)`` messages of one kind for one school; True for each new one.
+
+    The messages, the cases' contact times and the case-log entries are written set-based: a
+    trust's register close queues thousands of messages inside one short job.
+    """
+    settings = settings or get_settings()
+    school = session.get(School, policy.school_id)
+    items = []
+    for case_ids, route, key in batch:
+        case_rows = [session.get(AbsenceCase, i) for i in case_ids]
+        pupils = [session.get(Pupil, c.pupil_id) for c in case_rows]
+        link = (
+            reply_link(settings, case_id=case_ids[0], contact_id=route.contact.id)
+            if route.channel == "email"
+            else None
+        )
+        composed = compose(
+            channel=route.channel, kind=kind, language=route.contact.language,
+            first_names=[p.display_first_name for p in pupils], school=school.name,
+            session_name=session_name, link=link,
+        )
+        items.append({
+            "school_id": school.id, "key": key, "kind": kind, "channel": route.channel,
+            "to_address": route.address, "body": composed.body, "subject": composed.subject,
+            "contact_id": route.contact.id, "language": composed.language, "case_ids": case_ids,
+        })
+    results = enqueue_many(session, items)
+    now = clock.now()
+    events = []
+    contacted: list[int] = []
+    for (case_ids, route, _key), (message, created) in zip(batch, results, strict=True):
+        if not created:
+            continue
+        for case_id in case_ids:
+            case = session.get(AbsenceCase, case_id)
+            contacted.append(case_id)
+            events.append({
+                "school_id": school.id, "case_id": case.id, "pupil_id": case.pupil_id,
+                "kind": "message_queued",
+                "summary": f"{kind.replace('_', ' ')} {route.channel} to contact {route.contact.id}",
+                "data": {"message_id": message.id, "channel": route.channel,
+                         "contact_id": route.contact.id},
+            })
+    if contacted:
+        # Two set-based updates instead of one ORM flush per case.
+        session.execute(update(AbsenceCase).where(AbsenceCase.id.in_(contacted))
+                        .values(last_contact_at=now), execution_options={"synchronize_session": "evaluate"})
+        session.execute(update(AbsenceCase)
+                        .where(AbsenceCase.id.in_(contacted), AbsenceCase.round_started_at.is_(None))
+                        .values(round_started_at=now), execution_options={"synchronize_session": "evaluate"})
+    cases.log_many(session, events)
+    return [created for _, created in results]
 
 
 def _group_by_contact(
@@ -186,24 +207,25 @@ def register_close(
     ).all()
     summary = {"n_marks": len(rows), "cases_opened": 0, "cases_extended": 0, "messages_queued": 0,
                "unreachable": 0}
-    new_cases: list[tuple[AbsenceCase, Pupil]] = []
-    for _mark, pupil in sorted(rows, key=lambda r: urgency(r[1], policy)):
-        case, created = cases.open_or_extend(session, pupil=pupil, day=day, session_name=session_name)
-        if created:
-            summary["cases_opened"] += 1
-            new_cases.append((case, pupil))
-        else:
-            summary["cases_extended"] += 1
+    pupils = sorted((pupil for _mark, pupil in rows), key=lambda p: urgency(p, policy))
+    opened, extended = cases.open_or_extend_many(session, pupils=pupils, day=day,
+                                                 session_name=session_name)
+    summary["cases_opened"], summary["cases_extended"] = len(opened), len(extended)
+    by_pupil = {p.id: p for p in pupils}
+    new_cases = [(case, by_pupil[case.pupil_id]) for case in opened]
+    new_cases.sort(key=lambda cp: urgency(cp[1], policy))
 
     def first_contact(case, contacts):
         return usable_channels(contacts[0], policy) if contacts else []
 
     grouped, unreachable = _group_by_contact(session, new_cases, policy, first_contact)
-    for (contact_id, channel), (route, case_ids) in grouped.items():
-        key = f"fd:{school.id}:{day.isoformat()}:{session_name}:{contact_id}:{channel}"
-        if queue_family_message(session, case_ids=case_ids, route=route, kind="first_day", key=key,
-                                session_name=session_name, policy=policy, settings=settings):
-            summary["messages_queued"] += 1
+    batch = [
+        (case_ids, route, f"fd:{school.id}:{day.isoformat()}:{session_name}:{contact_id}:{channel}")
+        for (contact_id, channel), (route, case_ids) in grouped.items()
+    ]
+    created = queue_family_messages(session, batch, kind="first_day", session_name=session_name,
+                                    policy=policy, settings=settings)
+    summary["messages_queued"] = sum(created)
     for case, pupil in unreachable:
         raise_unreachable(session, case=case, pupil=pupil,
                           why="We hold no mobile number or email address we may use for this family.")
@@ -253,12 +275,12 @@ def chase(
         return usable_channels(contacts[case.contact_round % len(contacts)], policy)
 
     grouped, unreachable = _group_by_contact(session, todo, policy, current_contact)
-    queued = 0
-    for (contact_id, channel), (route, case_ids) in grouped.items():
-        key = f"chase:{school.id}:{day.isoformat()}:{slot}:{contact_id}:{channel}"
-        if queue_family_message(session, case_ids=case_ids, route=route, kind="chase", key=key,
-                                session_name="AM", policy=policy, settings=settings):
-            queued += 1
+    batch = [
+        (case_ids, route, f"chase:{school.id}:{day.isoformat()}:{slot}:{contact_id}:{channel}")
+        for (contact_id, channel), (route, case_ids) in grouped.items()
+    ]
+    queued = sum(queue_family_messages(session, batch, kind="chase", session_name="AM", policy=policy,
+                                       settings=settings))
     for case, pupil in unreachable:
         raise_unreachable(session, case=case, pupil=pupil,
                           why="We hold no mobile number or email address we may use for this family.")

@@ -5,6 +5,7 @@ and only if the change does. The idempotency key is unique: queueing the same me
 run twice, two clocks) returns the first row and sends nothing more.
 """
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -41,40 +42,65 @@ def enqueue(
     case_ids: list[int] | tuple[int, ...] = (),
 ) -> tuple[OutboxMessage, bool]:
     """Insert the message unless its key exists. Returns (message, created)."""
-    assert channel in CHANNELS
-    existing = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).first()
-    if existing is not None:
-        return existing, False
-    now = clock.now()
-    message = OutboxMessage(
-        school_id=school_id,
-        idempotency_key=key,
-        kind=kind,
-        channel=channel,
-        contact_id=contact_id,
-        to_address=to_address,
-        subject=subject,
-        body=body,
-        language=language,
-        created_at=now,
-        updated_at=now,
-        next_attempt_at=now,
-    )
-    try:
-        with session.begin_nested():
-            session.add(message)
-            session.flush()
-            for case_id in dict.fromkeys(case_ids):
-                session.add(MessageCase(message_id=message.id, case_id=case_id))
-            session.flush()
-    except IntegrityError:
-        existing = session.exec(
-            select(OutboxMessage).where(OutboxMessage.idempotency_key == key)
-        ).first()
-        if existing is None:
-            raise
-        return existing, False
-    return message, True
+    [result] = enqueue_many(session, [dict(
+        school_id=school_id, key=key, kind=kind, channel=channel, to_address=to_address, body=body,
+        contact_id=contact_id, subject=subject, language=language, case_ids=case_ids,
+    )])
+    return result
+
+
+def enqueue_many(session: Session, items: list[dict]) -> list[tuple[OutboxMessage, bool]]:
+    """Queue many messages in a few statements (a trust's register close queues thousands).
+
+    Each item has the keyword arguments of ``enqueue``. Keys that already exist return the
+    existing row, unchanged. Returns (message, created) in the order of ``items``.
+    """
+    for item in items:
+        assert item["channel"] in CHANNELS
+    keys = [item["key"] for item in items]
+    existing = {
+        m.idempotency_key: m
+        for m in session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key.in_(keys))).all()
+    }
+    fresh = {item["key"]: item for item in items if item["key"] not in existing}
+    created: dict[str, OutboxMessage] = {}
+    if fresh:
+        now = clock.now()
+        rows = [
+            {
+                "school_id": item["school_id"], "idempotency_key": key, "kind": item["kind"],
+                "channel": item["channel"], "contact_id": item.get("contact_id"),
+                "to_address": item["to_address"], "subject": item.get("subject"), "body": item["body"],
+                "language": item.get("language") or "en", "status": "queued", "attempts": 0,
+                "created_at": now, "updated_at": now, "next_attempt_at": now, "rerouted": False,
+            }
+            for key, item in fresh.items()
+        ]
+        try:
+            with session.begin_nested():
+                messages = session.scalars(insert(OutboxMessage).returning(OutboxMessage), rows).all()
+                created = {m.idempotency_key: m for m in messages}
+                links = [
+                    {"message_id": created[key].id, "case_id": case_id}
+                    for key, item in fresh.items()
+                    for case_id in dict.fromkeys(item.get("case_ids") or ())
+                ]
+                if links:
+                    session.execute(insert(MessageCase), links)
+        except IntegrityError:
+            # Another worker queued some of these between our read and write: take them one by one.
+            if len(items) == 1:
+                row = session.exec(
+                    select(OutboxMessage).where(OutboxMessage.idempotency_key == keys[0])
+                ).first()
+                if row is None:
+                    raise
+                return [(row, False)]
+            return [enqueue_many(session, [item])[0] for item in items]
+    return [
+        (created[item["key"]], True) if item["key"] in created else (existing[item["key"]], False)
+        for item in items
+    ]
 
 
 def advance_status(message: OutboxMessage, new_status: str) -> bool:

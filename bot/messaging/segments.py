@@ -14,8 +14,11 @@ GSM7_BASIC = set(
 GSM7_EXTENDED = set("^{}\\[~]|€\f")
 
 
+GSM7_ALL = frozenset(GSM7_BASIC | GSM7_EXTENDED)
+
+
 def is_gsm7(text: str) -> bool:
-    return all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in text)
+    return GSM7_ALL.issuperset(text)
 
 
 def encoding(text: str) -> str:
@@ -25,13 +28,13 @@ def encoding(text: str) -> str:
 def units(text: str) -> int:
     """Length in encoding units: GSM-7 septets (extension chars count 2) or UTF-16 code units."""
     if is_gsm7(text):
-        return sum(2 if ch in GSM7_EXTENDED else 1 for ch in text)
+        return len(text) + sum(text.count(ch) for ch in GSM7_EXTENDED)
     return len(text.encode("utf-16-le")) // 2
 
 
 def segments(text: str) -> int:
     n = units(text)
-    if is_gsm7(text):
+    if GSM7_ALL.issuperset(text):
         single, multi = 160, 153
     else:
         single, multi = 70, 67
