@@ -215,3 +215,17 @@ def test_teacher_cannot_act_on_a_dsl_alert(engine, db_url, session):
     with Session(engine) as s:
         assert s.exec(select(AlertAction)).all() == []
         assert s.get(Alert, alert.id).status == "open"
+
+
+def test_threshold_evidence_reads_as_dates_sessions_and_codes():
+    from bot.alerts.deliver import _evidence
+    from storage.models import Alert
+
+    alert = Alert(school_id=1, idempotency_key="k", kind="penalty_threshold", title="t",
+                  data={"evidence": [{"date": "2026-11-09", "session": "AM", "code": "O"},
+                                     {"date": "2026-11-10", "session": "pm", "code": "G"}]})
+    assert _evidence(alert) == ["Mon 09 Nov AM: O", "Tue 10 Nov PM: G"]
+    many = Alert(school_id=1, idempotency_key="k2", kind="x", title="t",
+                 data={"evidence": [{"date": "2026-11-09", "session": "AM", "code": "N"}] * 25})
+    lines = _evidence(many)
+    assert len(lines) == 3 and lines[0].count("Mon 09 Nov AM: N") == 10

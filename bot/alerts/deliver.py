@@ -53,12 +53,29 @@ def _facts(session: Session, alert: Alert) -> list[tuple[str, str]]:
     return facts
 
 
+def _evidence_line(item) -> str:
+    """A threshold's evidence row ``{date, session, code}`` as staff read it: "Mon 09 Nov AM: O"."""
+    if isinstance(item, dict) and "date" in item:
+        try:
+            day = datetime.fromisoformat(str(item["date"])).strftime("%a %d %b")
+        except ValueError:
+            day = str(item["date"])
+        parts = [day, str(item.get("session") or "").upper()]
+        line = " ".join(p for p in parts if p)
+        return f"{line}: {item['code']}" if item.get("code") else line
+    return str(item)
+
+
 def _evidence(alert: Alert) -> list[str]:
     ev = (alert.data or {}).get("evidence")
     if isinstance(ev, str):
         return [ev]
     if isinstance(ev, list):
-        return [str(x) for x in ev][:10]
+        lines = [_evidence_line(x) for x in ev]
+        if len(lines) > 10:
+            # Sessions as one compact line each of up to ten, so long runs stay readable in chat.
+            lines = ["; ".join(lines[i:i + 10]) for i in range(0, len(lines), 10)]
+        return lines[:10]
     if isinstance(ev, dict):
         return [f"{k}: {v}" for k, v in list(ev.items())[:10]]
     return []
