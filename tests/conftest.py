@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 
+import psycopg  # noqa: F401  (its C module must load before any test freezes time)
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
