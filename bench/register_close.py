@@ -2,7 +2,9 @@
 
 Builds 50 schools x 1,000 pupils (each with two contacts) with 6% of pupils marked N at the AM
 register, then times, in a fresh process, register close for every school followed by the outbox
-sender until the loopback Twilio-shaped server has received every first-day text. Prints
+sender until the loopback Twilio-shaped server has received every first-day text. (Running the
+sender alongside the closes, as the clock can, measured slower here: both are CPU-bound Python
+sharing one interpreter on a 2-core machine with the database and the Twilio stand-in.) Prints
 messages/second and the process's peak memory. Runs on SQLite and PostgreSQL.
 
     python -m bench.register_close [--schools 50] [--pupils 1000] [--db sqlite|postgres|both]
