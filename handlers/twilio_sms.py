@@ -13,35 +13,17 @@ import logging
 from datetime import datetime
 
 from flask import Flask, Request, Response, request
-from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, RequestValidator, get_signature_algorithm
 
 from bot import clock
 from bot.replies.service import receive_sms
 from bot.settings import Settings
 from handlers import deps
+from handlers.twilio_signature import signature_ok
 
 log = logging.getLogger(__name__)
 
 PATH = "/twilio/sms"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-
-
-def public_url(settings: Settings, req: Request) -> str:
-    """The url Twilio signed: the configured public base, then this path and its query string."""
-    url = settings.public_base_url.rstrip("/") + req.path
-    if req.query_string:
-        url += "?" + req.query_string.decode("latin-1")
-    return url
-
-
-def signature_ok(settings: Settings, req: Request) -> bool:
-    signature = req.headers.get("X-Twilio-Signature", "")
-    if not signature:
-        return False
-    algorithm = get_signature_algorithm(req.headers.get(SIGNATURE_SETTINGS_HEADER))
-    validator = RequestValidator(settings.inbound_sms_token)
-    # request.form is a MultiDict: a repeated parameter is signed with every value.
-    return validator.validate(public_url(settings, req), req.form, signature, algorithm=algorithm)
 
 
 def received_at(settings: Settings, req: Request) -> datetime:

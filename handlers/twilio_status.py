@@ -8,32 +8,15 @@ so an unknown MessageSid is answered 200 and ignored.
 
 import logging
 
-from flask import Flask, Request, request
-from twilio.request_validator import RequestValidator
+from flask import Flask, request
 
 from bot.messaging.status import record_status
-from bot.settings import Settings
 from handlers import deps
+from handlers.twilio_signature import signature_ok
 
 log = logging.getLogger(__name__)
 
 PATH = "/twilio/status"
-
-
-def public_url(settings: Settings, req: Request) -> str:
-    """The url Twilio signed: the configured public base, this path and the query string."""
-    url = settings.public_base_url.rstrip("/") + req.path
-    if req.query_string:
-        url += "?" + req.query_string.decode("latin-1")
-    return url
-
-
-def signature_ok(settings: Settings, req: Request) -> bool:
-    signature = req.headers.get("X-Twilio-Signature", "")
-    if not signature:
-        return False
-    validator = RequestValidator(settings.inbound_sms_token)
-    return validator.validate(public_url(settings, req), req.form, signature)
 
 
 def register(app: Flask) -> None:
