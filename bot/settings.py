@@ -55,10 +55,11 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _db_url(cls, v: str) -> str:
-        if not (v.startswith("sqlite") or v.startswith("postgresql")):
-            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
-        if v.startswith("postgresql://") or v.startswith("postgres://"):
+        # Platforms hand out postgres:// URLs; SQLAlchemy needs the driver named.
+        if v.startswith(("postgresql://", "postgres://")):
             v = "postgresql+psycopg://" + v.split("://", 1)[1]
+        if not v.startswith(("sqlite:///", "postgresql+psycopg://")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
         return v
 
     @field_validator("environment")
