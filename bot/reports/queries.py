@@ -32,26 +32,26 @@ def pupil_tallies(
     ``ranges`` name date spans to tally (e.g. ``week``, ``ytd``); ``counts`` name extra session
     counts of some codes in a span (e.g. unauthorised sessions in the penalty window).
 
-    The marks are first grouped by (pupil, code, which spans the date is in), a cheap hash
-    aggregate; the category sums then run over those few thousand rows, not over every mark.
+    The marks are first grouped by (pupil, code) with one filtered count per span, a cheap hash
+    aggregate over a few grouping keys; the category sums then run over those few thousand rows,
+    not over every mark. On PostgreSQL the marks are read from the covering ``ix_mark_school_date``
+    alone (an index-only scan).
     """
     counts = counts or {}
     spans = {**ranges, **{name: (s, e) for name, (_, s, e) in counts.items()}}
     lo, hi = min(s for s, _ in spans.values()), max(e for _, e in spans.values())
-    flags = [case((and_(Mark.date >= s, Mark.date <= e), literal(1)), else_=literal(0)).label(f"in_{i}")
-             for i, (s, e) in enumerate(spans.values())]
+    in_span = [func.count().filter(and_(Mark.date >= s, Mark.date <= e)).label(f"in_{i}")
+               for i, (s, e) in enumerate(spans.values())]
     inner = (
-        select(Mark.pupil_id.label("pupil_id"), Mark.code.label("code"), *flags,
-               func.count().label("n"))
+        select(Mark.pupil_id.label("pupil_id"), Mark.code.label("code"), *in_span)
         .where(Mark.school_id == school_id, Mark.date >= lo, Mark.date <= hi)
-        .group_by(Mark.pupil_id, Mark.code, *[f.element for f in flags])
+        .group_by(Mark.pupil_id, Mark.code)
         .subquery()
     )
     index = {name: i for i, name in enumerate(spans)}
 
     def total(codes_in: list[str], name: str):
-        hit = and_(inner.c.code.in_(codes_in), inner.c[f"in_{index[name]}"] == 1)
-        return func.sum(case((hit, inner.c.n), else_=literal(0)))
+        return func.sum(case((inner.c.code.in_(codes_in), inner.c[f"in_{index[name]}"]), else_=literal(0)))
 
     cols = []
     for name in ranges:

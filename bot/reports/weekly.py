@@ -9,6 +9,7 @@ class cup winner.
 import math
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -130,8 +131,10 @@ def build(session: Session, *, school: School, policy: SchoolPolicy, cal: School
     }
 
 
+@cache
 def _env() -> Environment:
     # Staff reports carry names: autoescape every value (the shared env escapes *.html only).
+    # One environment for the process, so the template is compiled once, not once per school.
     return Environment(loader=FileSystemLoader(str(ROOT)), autoescape=True, undefined=StrictUndefined,
                        trim_blocks=True, lstrip_blocks=True)
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 15:17:59.366685
+Create Date: 2026-11-22 15:41:19.813710
 """
 from collections.abc import Sequence
 
@@ -240,7 +240,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('pupil_id', 'date', 'session', name='uq_mark_session')
     )
     with op.batch_alter_table('mark', schema=None) as batch_op:
-        batch_op.create_index('ix_mark_school_date', ['school_id', 'date', 'session'], unique=False)
+        batch_op.create_index('ix_mark_school_date', ['school_id', 'date', 'session'], unique=False, postgresql_include=['pupil_id', 'code'])
 
     op.create_table('outboxmessage',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -485,7 +485,7 @@ def downgrade() -> None:
 
     op.drop_table('outboxmessage')
     with op.batch_alter_table('mark', schema=None) as batch_op:
-        batch_op.drop_index('ix_mark_school_date')
+        batch_op.drop_index('ix_mark_school_date', postgresql_include=['pupil_id', 'code'])
 
     op.drop_table('mark')
     with op.batch_alter_table('inboundmessage', schema=None) as batch_op:
