@@ -25,7 +25,6 @@ from sqlalchemy import create_engine, insert, text
 
 DAY = date(2026, 11, 23)
 NOW = datetime(2026, 11, 23, 9, 15, tzinfo=UTC)
-PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def build(url: str, *, schools: int, pupils: int, n_rate: float, seed: int = 7) -> int:
@@ -104,23 +103,14 @@ def measured_run(url: str, twilio_base: str, account: str, token: str, queue) ->
 
 
 def run_once(kind: str, schools: int, pupils: int, n_rate: float) -> dict:
+    from bench.trust import bench_database, drop_database
     from tests.peers.twilio_api import twilio_api
 
     if kind == "sqlite":
-        tmp = tempfile.mkdtemp()
-        url = f"sqlite:///{tmp}/bench.db"
-        cleanup = None
+        url, name = f"sqlite:///{tempfile.mkdtemp()}/bench.db", None
     else:
         name = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-        def cleanup():
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
+        url, _ = bench_database(name, fresh=True)
     try:
         t0 = time.perf_counter()
         n = build(url, schools=schools, pupils=pupils, n_rate=n_rate)
@@ -136,8 +126,8 @@ def run_once(kind: str, schools: int, pupils: int, n_rate: float) -> dict:
         result.update(db=kind, n_pupils=n, build_s=built)
         return result
     finally:
-        if cleanup:
-            cleanup()
+        if name:
+            drop_database(name)
 
 
 def main() -> None:

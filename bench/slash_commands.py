@@ -22,7 +22,6 @@ import argparse
 import json
 import logging
 import multiprocessing
-import os
 import statistics
 import sys
 import threading
@@ -41,37 +40,16 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import create_engine, text
 from waitress.server import create_server
 
-from bench.trust import build_trust
+from bench.trust import bench_database, build_trust, drop_database
 from bot.settings import load_settings
 from handlers.app import create_app
 from tests.peers.slack_api import SlackAPIPeer
 
-ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DAY = date(2026, 9, 16)  # a Wednesday in the sample calendar
 SECRET = "bench-signing-secret-0123456789abcdef"
 TOKEN = "xoxb-bench"
 N_SHARE = 6  # percent of pupils with an N mark on DAY
 THREADS = 8  # waitress threads, the same for both apps
-
-
-def _db(name: str, *, fresh: bool) -> tuple[str, bool]:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
-        if exists and fresh:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-            exists = None
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + name, not exists
-
-
-def _drop(name: str) -> None:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def prepare(url: str) -> dict:
@@ -274,7 +252,7 @@ def main() -> None:
     args = ap.parse_args()
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # bursts queue by design
     name = f"attendance_bench_slash_{args.schools}x{args.pupils}"
-    url, created = _db(name, fresh=args.fresh)
+    url, created = bench_database(name, fresh=args.fresh)
     out: dict = {"database": name, "day": DAY.isoformat()}
     try:
         if created:
@@ -332,7 +310,7 @@ def main() -> None:
         ]
     finally:
         if not args.keep:
-            _drop(name)
+            drop_database(name)
     rows = [
         ("bare Bolt (ack only)", samples["bare"]),
         ("attendance bot: ack", samples["real"]),

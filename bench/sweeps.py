@@ -11,7 +11,6 @@ every pupil's tier (50,000 changes); the second is the steady state the clock se
 
 import argparse
 import json
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -21,28 +20,14 @@ from tempfile import mkdtemp
 
 from sqlalchemy import create_engine, text
 
-from bench.trust import build_trust
+from bench.trust import bench_database, build_trust, drop_database
 from bot import clock
 from bot.reports.scheduled import weekly_report_job
 from bot.settings import load_settings
 from bot.thresholds.scheduled import statutory_sweep
 from storage.db import make_engine
 
-ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 FRIDAY = date(2027, 7, 16)
-
-
-def _db(name: str, *, fresh: bool) -> tuple[str, bool]:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
-        if exists and fresh:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-            exists = None
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + name, not exists
 
 
 def _timed(label: str, fn, ids: list[int], workers: int) -> dict:
@@ -67,7 +52,7 @@ def main() -> None:
     ap.add_argument("--fresh", action="store_true", help="Rebuild the database even if it exists.")
     args = ap.parse_args()
     name = f"attendance_bench_{args.schools}x{args.pupils}"
-    url, created = _db(name, fresh=args.fresh)
+    url, created = bench_database(name, fresh=args.fresh)
     out: dict = {"database": name}
     if created:
         t = time.perf_counter()
@@ -96,10 +81,7 @@ def main() -> None:
     out["reports"] = str(Path(settings.reports_dir))
     engine.dispose()
     if not args.keep:
-        admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(name)
     print(json.dumps(out, indent=2, default=str))
 
 

@@ -14,10 +14,11 @@ older ones are already ``O`` (the daily sweep would have recoded them).
 """
 
 import io
+import os
 import random
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlmodel import Session, select
 
 from bot.policy import DEFAULT_LADDER
@@ -32,6 +33,30 @@ YEARS = range(0, 7)  # Reception to Year 6
 PROPENSITY = [(0.80, 0.55), (0.15, 2.2), (0.05, 5.0)]
 # What an absence is, given it is one.
 ABSENCE_CODES = [("I", 0.55), ("O", 0.15), ("M", 0.10), ("G", 0.08), ("U", 0.05), ("C", 0.04), ("E", 0.03)]
+
+
+ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def bench_database(name: str, *, fresh: bool = False) -> tuple[str, bool]:
+    """The URL of PostgreSQL database ``name``, created if missing (or ``fresh``): (url, created)."""
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+        if exists and fresh:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+            exists = None
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return ADMIN_URL.rsplit("/", 1)[0] + "/" + name, not exists
+
+
+def drop_database(name: str) -> None:
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _copy(cursor, table: str, columns: list[str], rows) -> None:
