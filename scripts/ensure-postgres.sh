@@ -21,6 +21,8 @@ if ! grep -q "attendance-bot tests" "$CONF/pg_hba.conf"; then
   $SUDO sh -c "printf '# attendance-bot tests\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\nlocal all all trust\n' | cat - '$CONF/pg_hba.conf' > /tmp/pg_hba && mv /tmp/pg_hba '$CONF/pg_hba.conf'"
 fi
 $SUDO pg_ctlcluster --skip-systemctl-redirect "$VERSION" main start || true
+# If the package's own install already started it, the trust lines need a reload.
+$SUDO pg_ctlcluster --skip-systemctl-redirect "$VERSION" main reload || true
 for _ in $(seq 1 30); do ready && { echo "postgres: started"; exit 0; }; sleep 1; done
 echo "postgres: could not start a server on $HOST:$PORT" >&2
 exit 1
