@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from bot.errors import PermissionDenied
+from bot.policy import ROLES
 from storage.models import School, Staff
 
 log = logging.getLogger(__name__)
 
-ALL_ROLES = ("attendance_officer", "dsl", "pastoral", "teacher", "admin", "headteacher")
+ALL_ROLES = ROLES
 
 # Which roles may use each command. Recoding and alert actions are further limited by the school's
 # policy (``recode_roles``/``recode_n_roles``) and the action's own roles.
