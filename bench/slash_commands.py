@@ -22,7 +22,6 @@ import argparse
 import json
 import logging
 import multiprocessing
-import signal
 import statistics
 import sys
 import threading
@@ -139,8 +138,6 @@ def bare_app(peer_base_url: str) -> Flask:
 def _serve(kind: str, url: str, peer_base_url: str, ports, tuning: dict) -> None:
     """Child process: build one app and serve it under waitress until terminated."""
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # bursts queue by design
-    # terminate() -> SystemExit, so atexit shuts down the app's Slack work processes too.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if tuning.get("switch_interval"):
         sys.setswitchinterval(tuning["switch_interval"])
     if tuning.get("work_threads"):
@@ -161,19 +158,14 @@ def _serve(kind: str, url: str, peer_base_url: str, ports, tuning: dict) -> None
         app = bare_app(peer_base_url)
     server = create_server(app, host="127.0.0.1", port=0, threads=THREADS)
     ports.put(server.effective_port)
-    server.run()  # returns on SIGTERM (waitress catches the SystemExit)
-    # A multiprocessing child joins its own children before atexit runs: stop the work processes now.
-    processes = app.config.get("SLACK_WORK_PROCESSES")
-    if processes is not None:
-        processes.shutdown()
+    server.run()
 
 
 @contextmanager
 def serve(kind: str, url: str, peer: SlackAPIPeer, tuning: dict | None = None):
     ctx = multiprocessing.get_context("spawn")
     ports = ctx.Queue()
-    # Not daemonic: the real app starts worker processes of its own for command work.
-    proc = ctx.Process(target=_serve, args=(kind, url, peer.base_url, ports, tuning or {}))
+    proc = ctx.Process(target=_serve, args=(kind, url, peer.base_url, ports, tuning or {}), daemon=True)
     proc.start()
     try:
         yield f"http://127.0.0.1:{ports.get(timeout=60)}"

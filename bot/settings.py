@@ -43,9 +43,6 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_base_url: str | None = None
-    # Slash-command work runs in this many worker processes so it never competes with acks for the
-    # GIL; 0 runs it in threads of the web process.
-    slack_work_processes: int = Field(default=2, ge=0)
 
     teams_outgoing_webhook_secret: str | None = None
 

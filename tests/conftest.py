@@ -27,8 +27,6 @@ for _name in list(os.environ):
     if _name.startswith(("TWILIO_", "SMTP_", "SLACK_", "TEAMS_")):
         del os.environ[_name]
 os.environ.setdefault("ENVIRONMENT", "test")
-# Slack command work in threads: worker processes would not see freezegun's clock (one test opts in).
-os.environ["SLACK_WORK_PROCESSES"] = "0"
 
 
 def _pg_database() -> Iterator[str]:

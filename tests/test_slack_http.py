@@ -1,7 +1,6 @@
 """Slack end to end: signed requests (slack_sdk's scheme) against the real HTTP app, with a loopback
 server standing in for Slack's Web API and ``response_url`` that records what the bot posts."""
 
-import os
 import time
 from datetime import date
 
@@ -14,14 +13,7 @@ from bot.commands import views
 from handlers.slack.listeners.commands.absences import absences as absences_callback
 from storage.models import CaseEvent, Mark, MarkAmendment
 from tests import factories as f
-from tests.peers.slack_api import (
-    BOT_TOKEN,
-    SIGNING_SECRET,
-    SlackAPIPeer,
-    SlackClient,
-    live_slack,
-    slack_settings,
-)
+from tests.peers.slack_api import SIGNING_SECRET, live_slack
 
 DAY = date(2026, 9, 16)
 
@@ -214,39 +206,6 @@ def test_command_callback_runs_directly(engine, school_data):
     assert [c[0] for c in calls] == ["ack", "respond"]
     assert calls[1][1]["text"] == "Unexplained absences today (class 2c): 1"
     assert views.to_text(views.help_result(None))  # renderers stay importable without Slack
-
-
-def test_commands_can_run_in_worker_processes(engine, db_url, school_data):
-    """With ``SLACK_WORK_PROCESSES=1`` the work runs in another process and answers through
-    ``response_url`` itself. That process has the real clock, not the frozen one, so dates are explicit."""
-    from tests.peers.http import live_app
-
-    with (
-        SlackAPIPeer(BOT_TOKEN) as peer,
-        live_app(slack_settings(db_url, peer, slack_work_processes=1)) as running,
-    ):
-        processes = running.server.app.config["SLACK_WORK_PROCESSES"]
-        slack = SlackClient(running.base_url, peer)
-        try:
-            resp, key = slack.command("/absences", DAY.isoformat(), user="U0OFFICER")
-            assert resp.status_code == 200
-            body = slack.responses(key, timeout=60)[0]  # the first job waits for the process to start
-            _, key2 = slack.command("/recode", f"Amelia Khan I {DAY.isoformat()} am ill", user="U0OFFICER")
-            answer = slack.responses(key2, timeout=30)[0]
-            [pid] = processes.pids()
-        finally:
-            processes.shutdown()
-    assert pid != os.getpid() and processes.pids() == []
-    assert body["response_type"] == "ephemeral" and body["replace_original"] is False
-    assert body["text"] == "Unexplained absences Wed 16 Sep 2026: 2"
-    assert answer["text"].startswith("Recoded Amelia Khan on Wed 16 Sep"), answer["text"]
-    [a] = _amendments(engine)
-    assert (a.pupil_id, a.session, a.amended_code, a.amended_by_name) == (
-        school_data["amelia"].id,
-        "AM",
-        "I",
-        "Jo Patel",
-    )
 
 
 def test_signing_secret_is_what_slack_sdk_expects():

@@ -25,13 +25,11 @@ def register(app: Flask) -> None:
 
     from slack_bolt.adapter.flask import SlackRequestHandler
 
-    from handlers.slack.bolt_app import build_bolt_app, work_processes_for
+    from handlers.slack.bolt_app import build_bolt_app
 
-    processes = work_processes_for(settings)
-    bolt = build_bolt_app(settings, app.config["ENGINE"], processes=processes)
+    bolt = build_bolt_app(settings, app.config["ENGINE"])
     handler = SlackRequestHandler(bolt)
     app.config["SLACK_BOLT_APP"] = bolt
-    app.config["SLACK_WORK_PROCESSES"] = processes  # shut down at exit, or earlier by whoever owns the app
 
     @app.post("/slack/events")
     def slack_events():

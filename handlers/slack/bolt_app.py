@@ -4,11 +4,6 @@ Acknowledgement comes first, whatever the load: each listener calls ``ack()`` an
 a small pool of its own (``context["work"]``), so Bolt's listener threads are free again at once
 and the HTTP answer goes back as soon as the ack is set. The work answers through ``response_url``
 (``respond``) or the Web API.
-
-Work that answers through ``response_url`` (slash commands, choice buttons) runs in worker processes
-when ``SLACK_WORK_PROCESSES`` > 0 (``context["processes"]``): in threads it would share the GIL with
-later requests' acks. Events and alert buttons, which update messages through the Web API client,
-stay on the threads.
 """
 
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -20,10 +15,9 @@ from bot.chat.slack import web_client
 from bot.settings import Settings
 from handlers.slack.listeners import register_all
 from handlers.slack.listeners.events import Seen
-from handlers.slack.work_processes import WorkProcesses
 
 LISTENER_THREADS = 32  # Bolt's own threads: they only ack and hand over, so many are cheap
-WORK_THREADS = 2  # database work left in threads shares the GIL with the acks; 2 measured best (bench)
+WORK_THREADS = 2  # database work: CPU-bound Python shares the GIL with the acks; 2 measured best (bench)
 
 
 def build_bolt_app(
@@ -31,12 +25,9 @@ def build_bolt_app(
     engine: Engine,
     *,
     work: Executor | None = None,
-    processes: WorkProcesses | None = None,
     socket_mode: bool = False,
 ) -> App:
-    """``processes`` defaults to a pool sized by the settings; pass one to own its shutdown."""
     work = work or ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="slack-work")
-    processes = processes or work_processes_for(settings)
     app = App(
         client=web_client(settings),
         signing_secret=settings.slack_signing_secret or ("" if socket_mode else None),
@@ -51,14 +42,8 @@ def build_bolt_app(
         context["engine"] = engine
         context["settings"] = settings
         context["work"] = work
-        context["processes"] = processes
         context["seen_events"] = seen_events
         return next()
 
     register_all(app)
     return app
-
-
-def work_processes_for(settings: Settings) -> WorkProcesses | None:
-    """The worker processes ``SLACK_WORK_PROCESSES`` asks for (none at 0: work stays in threads)."""
-    return WorkProcesses(settings.slack_work_processes) if settings.slack_work_processes else None

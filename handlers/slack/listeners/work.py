@@ -5,12 +5,9 @@ import html
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import astuple
-
-from slack_sdk.webhook import WebhookClient
 
 from bot.commands import Who, run_as, views
-from storage.db import engine_for, session_scope
+from storage.db import session_scope
 
 log = logging.getLogger(__name__)
 
@@ -49,48 +46,18 @@ def clean(text: str) -> str:
 
 
 def run_and_respond(context, *, who: Who, line: str, respond, replace_original: bool = False) -> None:
-    """Run ``line`` for ``who`` and answer ephemerally, replacing the original message when asked.
-
-    With worker processes in the context and a ``response_url`` to answer to, the work runs in one
-    of them (see ``handlers/slack/work_processes.py``); otherwise on the work threads."""
-    processes = context.get("processes") if hasattr(context, "get") else None
-    response_url = getattr(respond, "response_url", None)
-    if processes is not None and response_url:
-        url = context["engine"].url.render_as_string(hide_password=False)
-        try:
-            processes.submit(answer_in_process, url, astuple(who), line, response_url, replace_original)
-            return
-        except Exception as exc:  # e.g. a daemonic web process may not start children: use the threads
-            log.warning("slack work processes unavailable (%s); using threads", type(exc).__name__)
+    """Run ``line`` for ``who`` and answer ephemerally, replacing the original message when asked."""
     engine = context["engine"]
 
     def job() -> None:
-        message = _answer(engine, who, line)
+        try:
+            with session_scope(engine) as session:
+                result = run_as(session, who=who, text=line)
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            log.exception("slack command failed ref=%s user=%s", ref, who.user_id)
+            result = views.error(SORRY.format(ref=ref), ref=ref)
+        message = views.to_slack(result)
         respond(**message, response_type="ephemeral", replace_original=replace_original)
 
     submit(context, job)
-
-
-def answer_in_process(
-    database_url: str, who: tuple, line: str, response_url: str, replace_original: bool
-) -> None:
-    """The job a worker process runs: plain arguments in, the answer posted to ``response_url``."""
-    try:
-        message = _answer(engine_for(database_url), Who(*who), line)
-        WebhookClient(response_url).send(
-            **message, response_type="ephemeral", replace_original=replace_original
-        )
-    except Exception:
-        log.exception("slack work failed ref=%s user=%s", uuid.uuid4().hex[:8], who[1])
-
-
-def _answer(engine, who: Who, line: str) -> dict:
-    """The command's answer as a Slack message; a failure becomes the friendly message with a ref."""
-    try:
-        with session_scope(engine) as session:
-            result = run_as(session, who=who, text=line)
-    except Exception:
-        ref = uuid.uuid4().hex[:8]
-        log.exception("slack command failed ref=%s user=%s", ref, who.user_id)
-        result = views.error(SORRY.format(ref=ref), ref=ref)
-    return views.to_slack(result)
