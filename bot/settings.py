@@ -58,7 +58,7 @@ class Settings(BaseSettings):
         # Platforms hand out postgres:// URLs; SQLAlchemy needs the driver named.
         if v.startswith(("postgresql://", "postgres://")):
             v = "postgresql+psycopg://" + v.split("://", 1)[1]
-        if not v.startswith(("sqlite:///", "postgresql+psycopg://")):
+        if not v.startswith(("sqlite://", "postgresql+psycopg://")):
             raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
         return v
 

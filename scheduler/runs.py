@@ -2,13 +2,14 @@
 
 A ``JobRun`` row with a unique key per (job, school, slot instant) is claimed before the job runs:
 a second clock, or the same slot fired twice, finds the key taken and does nothing. A run that
-failed may be claimed again.
+failed may be claimed again, and so may one left "running" by a clock that died mid-job (after
+``STALE_RUN``): every job is idempotent, so running it again finishes what the dead one started.
 """
 
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -20,6 +21,8 @@ from scheduler.schedule import Slot
 from storage.models import JobRun, School
 
 log = logging.getLogger(__name__)
+
+STALE_RUN = timedelta(minutes=15)  # longer than any job takes; a run still "running" after it died
 
 
 def run_key(slot: Slot, fire_time: datetime) -> str:
@@ -37,10 +40,15 @@ def _claim(engine: Engine, slot: Slot, fire_time: datetime) -> int | None:
             return row.id
         except IntegrityError:
             session.rollback()
-        # A failed run may be retried: flip it back to running if nobody else has.
+        # A failed run, or one a dead clock left running, may be retried: flip it (back) to
+        # running if nobody else has.
+        now = clock.now()
         result = session.execute(
-            update(JobRun).where(JobRun.job_key == key, JobRun.status == "failed")
-            .values(status="running", started_at=clock.now())
+            update(JobRun)
+            .where(JobRun.job_key == key,
+                   or_(JobRun.status == "failed",
+                       and_(JobRun.status == "running", JobRun.started_at < now - STALE_RUN)))
+            .values(status="running", started_at=now)
         )
         session.commit()
         if result.rowcount == 1:

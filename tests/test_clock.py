@@ -84,3 +84,26 @@ def test_school_timetable_comes_from_policy(session):
     assert any(s.job == "statutory-sweep" for s in slots)
     assert [s.days for s in slots if s.job == "weekly-report"] == ["fri"]
     assert all(not (1 <= s.at.hour < 2) for s in slots)  # nothing in the DST changeover hour
+
+
+def test_a_run_left_running_by_a_dead_clock_is_retried_by_catch_up(engine):
+    day = date(2026, 11, 23)
+    school = _school_with_absence(engine, day)
+    settings = load_settings(database_url="sqlite://")
+    slot = Slot("register-close", school.id, "AM", datetime(2026, 1, 1, 9, 15).time(),
+                opts={"session_name": "AM"})
+    fire = datetime(2026, 11, 23, 9, 15, tzinfo=UTC)
+    from scheduler.runs import run_key
+
+    with Session(engine) as s:  # the first clock claimed the slot and died before finishing
+        s.add(JobRun(job_key=run_key(slot, fire), school_id=school.id, job=slot.job, slot=fire,
+                     started_at=fire, status="running"))
+        s.commit()
+    with freeze_time(fire + timedelta(minutes=5)):
+        assert run_slot(engine, settings, slot, fire) is None  # it may still be working
+    with freeze_time(fire + timedelta(minutes=30)):
+        assert catch_up(engine, settings, [slot], now=fire + timedelta(minutes=30),
+                        grace=timedelta(hours=1)) == 1
+    with Session(engine) as s:
+        assert s.exec(select(JobRun)).one().status == "done"
+        assert len(s.exec(select(OutboxMessage)).all()) == 1
