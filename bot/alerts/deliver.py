@@ -90,7 +90,7 @@ def _history(session: Session, alert: Alert) -> list[str]:
     out = []
     for r in rows[-5:]:
         label = ACTIONS[r.action].label if r.action in ACTIONS else r.action
-        out.append(f"✅ {label} — {r.actor_name}, {clock.to_local(r.at):%a %d %b %H:%M}")
+        out.append(f"✓ {label} — {r.actor_name}, {clock.to_local(r.at):%a %d %b %H:%M}")
     return out
 
 
