@@ -7,7 +7,8 @@ delivered later by the sender, which re-checks each message's cases just before 
 import logging
 from datetime import date, datetime
 
-from sqlalchemy import update
+from sqlalchemy import func, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from bot import clock, codes
@@ -107,12 +108,16 @@ def queue_family_messages(
                          "contact_id": route.contact.id},
             })
     if contacted:
-        # Two set-based updates instead of one ORM flush per case.
+        # One set-based update instead of one ORM flush per case (a round starts at its first
+        # contact); the loaded cases are brought in line by hand, as "evaluate" would.
         session.execute(update(AbsenceCase).where(AbsenceCase.id.in_(contacted))
-                        .values(last_contact_at=now), execution_options={"synchronize_session": "evaluate"})
-        session.execute(update(AbsenceCase)
-                        .where(AbsenceCase.id.in_(contacted), AbsenceCase.round_started_at.is_(None))
-                        .values(round_started_at=now), execution_options={"synchronize_session": "evaluate"})
+                        .values(last_contact_at=now,
+                                round_started_at=func.coalesce(AbsenceCase.round_started_at, now)),
+                        execution_options={"synchronize_session": False})
+        for case_id in dict.fromkeys(contacted):
+            case = session.get(AbsenceCase, case_id)
+            set_committed_value(case, "last_contact_at", now)
+            set_committed_value(case, "round_started_at", case.round_started_at or now)
     cases.log_many(session, events)
     return [created for _, created in results]
 
