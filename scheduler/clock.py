@@ -23,7 +23,7 @@ from bot import clock
 from bot.jobs import JOBS
 from bot.settings import Settings
 from scheduler import lease
-from scheduler.runs import catch_up, run_slot
+from scheduler.runs import catch_up, missed_fire_times, run_slot
 from scheduler.schedule import Slot, all_slots
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,12 @@ class Clock:
     def _fire_slot(self, slot: Slot) -> None:
         if not self.leader:
             return
-        fire_time = clock.now().replace(second=0, microsecond=0)
+        # Claim the slot by the time it was due, not the time it ran: a late firing and a later
+        # catch-up then share one JobRun key.
+        now = clock.now()
+        grace = timedelta(seconds=self.settings.clock_misfire_grace_seconds)
+        due = missed_fire_times(slot, since=now - grace, until=now)
+        fire_time = due[-1] if due else now.replace(second=0, microsecond=0)
         summary = run_slot(self.engine, self.settings, slot, fire_time)
         if summary and (summary.get("messages_queued") or summary.get("alerts")):
             self.wake("send-outbox", "deliver-alerts")

@@ -107,3 +107,23 @@ def test_a_run_left_running_by_a_dead_clock_is_retried_by_catch_up(engine):
     with Session(engine) as s:
         assert s.exec(select(JobRun)).one().status == "done"
         assert len(s.exec(select(OutboxMessage)).all()) == 1
+
+
+def test_a_late_firing_claims_the_slot_it_was_due_for(engine):
+    """APScheduler may fire a minute late; the run is keyed by 09:15, so catch-up won't repeat it."""
+    from scheduler.clock import Clock
+
+    day = date(2026, 11, 23)
+    school = _school_with_absence(engine, day)
+    settings = load_settings(database_url="sqlite://")
+    slot = Slot("register-close", school.id, "AM", datetime(2026, 1, 1, 9, 15).time(),
+                opts={"session_name": "AM"})
+    clock = Clock(engine, settings, blocking=False)
+    clock.leader = True
+    late = datetime(2026, 11, 23, 9, 16, 40, tzinfo=UTC)
+    with freeze_time(late):
+        clock._fire_slot(slot)
+    with Session(engine) as s:
+        run = s.exec(select(JobRun)).one()
+        assert run.slot == datetime(2026, 11, 23, 9, 15, tzinfo=UTC) and run.status == "done"
+    assert catch_up(engine, settings, [slot], now=late, grace=timedelta(hours=1)) == 0
