@@ -68,6 +68,9 @@ class SchoolCalendar:
         """Why a date is not a school day, in words staff understand; None if it is one."""
         if day in self._set:
             return None
+        if not self._days:
+            return ("the school has no calendar yet (import its term dates: attendance-bot import "
+                    "calendar FILE --school URN)")
         for span in self.spans:
             if span.kind in NON_SCHOOL_KINDS and span.start <= day <= span.end:
                 label = span.kind.replace("_", " ")

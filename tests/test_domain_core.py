@@ -116,3 +116,7 @@ def test_wall_clock_times_across_the_october_dst_change():
     assert at_local(date(2026, 11, 3), parse_now("2026-01-01T09:15").time()).strftime("%H:%M") == "09:15"
     assert parse_now("2026-10-23T09:15").isoformat() == "2026-10-23T08:15:00+00:00"
     assert parse_now("2026-10-23T09:15:00+00:00").isoformat() == "2026-10-23T09:15:00+00:00"
+
+
+def test_a_school_without_a_calendar_says_so():
+    assert "no calendar yet" in SchoolCalendar([]).why_not(date(2026, 11, 23))

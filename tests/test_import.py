@@ -416,3 +416,20 @@ def test_reimport_never_clears_an_opt_out_the_parent_gave(session):
                            school_urn="990001").errors
     session.refresh(contact)
     assert contact.sms_opt_out is True
+
+
+def test_a_duplicate_of_a_bad_row_is_reported_too(session):
+    """Every bad row is listed: a repeated id is caught even when its first row is bad itself."""
+    import io
+
+    from bot.importing.service import import_file
+    from tests import factories as f
+
+    f.school(session, urn="990002")
+    csv = ("mis_id,upn,first_name,last_name,year_group,class_name\n"
+           "P1,,Ann,Lee,x,3A\n"
+           "P2,,Bo,Lee,3,3A\n"
+           "P1,,Ann,Lee,3,3A\n")
+    result = import_file(session, kind="pupils", path_or_stream=io.StringIO(csv), school_urn="990002")
+    assert [e.line for e in result.errors] == [2, 4]
+    assert "duplicate of line 2" in result.errors[1].message

@@ -126,8 +126,8 @@ def import_file(
         header, rows = _read(fmt, path_or_stream, result)
     except _Invalid:
         return result
-    parsed = _parse_rows(fmt, header, rows, result, notify)
-    _check_duplicates(fmt, parsed, result)
+    parsed, rejected = _parse_rows(fmt, header, rows, result, notify)
+    _check_duplicates(fmt, parsed, result, rejected=rejected)
     importer = _IMPORTERS[kind](session=session, school=school, header=header, result=result)
     writer = importer.plan(parsed)
     if result.errors:
@@ -212,10 +212,12 @@ def _read(fmt: FileFormat, path_or_stream, result: ImportResult) -> tuple[list[s
 
 def _parse_rows(
     fmt: FileFormat, header: list[str], rows, result: ImportResult, notify: Progress
-) -> list[_Row]:
+) -> tuple[list[_Row], list[_Row]]:
+    """(good rows, bad rows whose id columns still parsed — so a later duplicate can name them)."""
     columns = [(i, fmt.column(name)) for i, name in enumerate(header) if name in fmt.names]
     width = len(header)
     parsed: list[_Row] = []
+    rejected: list[_Row] = []
     total = len(rows)
     for n, (line, cells) in enumerate(rows, 1):
         problems: list[str] = []
@@ -235,21 +237,29 @@ def _parse_rows(
                 problems.append(f"{col.name}: {exc}")
         if problems:
             result.errors.append(RowError(line, "; ".join(problems)))
+            if all(values.get(k) is not None for k in fmt.key):
+                rejected.append(_Row(line, values))
         else:
             parsed.append(_Row(line, values))
         if n % PROGRESS_EVERY == 0:
             notify("reading", n, total)
     notify("reading", total, total)
-    return parsed
+    return parsed, rejected
 
 
-def _check_duplicates(fmt: FileFormat, rows: list[_Row], result: ImportResult) -> None:
-    """Two rows with the same id: the second (and any later one) is an error naming the first."""
+def _check_duplicates(
+    fmt: FileFormat, rows: list[_Row], result: ImportResult, *, rejected: list[_Row] = ()
+) -> None:
+    """Two rows with the same id: the second (and any later one) is an error naming the first,
+    even when the first was itself a bad row."""
     first_seen: dict[tuple, int] = {}
     unique: list[_Row] = []
-    for row in rows:
+    bad_lines = {r.line for r in rejected}
+    for row in sorted([*rows, *rejected], key=lambda r: r.line):
         key = tuple(row.values[k] for k in fmt.key)
-        if key in first_seen:
+        if row.line in bad_lines:
+            first_seen.setdefault(key, row.line)
+        elif key in first_seen:
             shown = ", ".join(f"{k} {_show(v)}" for k, v in zip(fmt.key, key, strict=True))
             result.errors.append(RowError(row.line, f"duplicate of line {first_seen[key]} ({shown})"))
         else:
