@@ -118,3 +118,19 @@ def settings_env(monkeypatch, db_url):
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def hook_calls(monkeypatch):
+    """Records each call of the delivery-failure hook, then runs the real one (behaviour unchanged)."""
+    from bot.firstday import routing
+
+    calls: list[int] = []
+    real = routing.on_delivery_failed
+
+    def spy(session, *, message):
+        calls.append(message.id)
+        return real(session, message=message)
+
+    monkeypatch.setattr(routing, "on_delivery_failed", spy)
+    return calls

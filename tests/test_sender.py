@@ -4,12 +4,10 @@ import logging
 import threading
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
 from freezegun import freeze_time
 from sqlmodel import Session, select
 
 from bot.cases.service import close, explain
-from bot.firstday import routing
 from bot.messaging import sender
 from bot.messaging.outbox import enqueue
 from bot.messaging.sender import backoff, send_due, send_outbox_job
@@ -67,20 +65,6 @@ def family_message(session: Session, school, *, n: int, channel: str = "sms", wi
 def load(engine, message_id: int) -> OutboxMessage:
     with Session(engine) as s:
         return s.get(OutboxMessage, message_id)
-
-
-@pytest.fixture
-def hook_calls(monkeypatch):
-    """Records each call of the routing hook, then runs the real one (no replacement of behaviour)."""
-    calls: list[int] = []
-    real = routing.on_delivery_failed
-
-    def spy(session, *, message):
-        calls.append(message.id)
-        return real(session, message=message)
-
-    monkeypatch.setattr(routing, "on_delivery_failed", spy)
-    return calls
 
 
 # --------------------------------------------------------------------------------------------------

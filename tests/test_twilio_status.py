@@ -3,7 +3,6 @@
 import pytest
 from sqlmodel import Session
 
-from bot.firstday import routing
 from bot.messaging.sender import send_due
 from bot.messaging.transports import transports_for
 from bot.settings import load_settings
@@ -36,19 +35,6 @@ def settings(db_url, twilio):  # noqa: F811
 def app(settings, engine):
     with live_app(settings) as running:
         yield running
-
-
-@pytest.fixture
-def hook_calls(monkeypatch):
-    calls: list[int] = []
-    real = routing.on_delivery_failed
-
-    def spy(session, *, message):
-        calls.append(message.id)
-        return real(session, message=message)
-
-    monkeypatch.setattr(routing, "on_delivery_failed", spy)
-    return calls
 
 
 @pytest.fixture
