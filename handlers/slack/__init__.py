@@ -25,12 +25,16 @@ def register(app: Flask) -> None:
 
     from slack_bolt.adapter.flask import SlackRequestHandler
 
-    from handlers.slack.bolt_app import build_bolt_app
+    from handlers.slack.ack_first import AckFirstExecutor
+    from handlers.slack.bolt_app import WORK_THREADS, build_bolt_app
 
-    bolt = build_bolt_app(settings, app.config["ENGINE"])
+    work = AckFirstExecutor(WORK_THREADS)
+    bolt = build_bolt_app(settings, app.config["ENGINE"], work=work)
     handler = SlackRequestHandler(bolt)
     app.config["SLACK_BOLT_APP"] = bolt
+    app.config["SLACK_WORK"] = work
 
     @app.post("/slack/events")
     def slack_events():
-        return handler.handle(request)
+        with work.request():  # command work waits until the acks in flight have gone
+            return handler.handle(request)

@@ -2,7 +2,8 @@
 
 Acknowledgement comes first, whatever the load: each listener calls ``ack()`` and hands its work to
 a small pool of its own (``context["work"]``), so Bolt's listener threads are free again at once
-and the HTTP answer goes back as soon as the ack is set. The work answers through ``response_url``
+and the HTTP answer goes back as soon as the ack is set. That pool starts a job only once no Slack
+request is waiting for its ack (``ack_first.py``). The work answers through ``response_url``
 (``respond``) or the Web API.
 """
 
@@ -13,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from bot.chat.slack import web_client
 from bot.settings import Settings
+from handlers.slack.ack_first import AckFirstExecutor
 from handlers.slack.listeners import register_all
 from handlers.slack.listeners.events import Seen
 
@@ -27,7 +29,7 @@ def build_bolt_app(
     work: Executor | None = None,
     socket_mode: bool = False,
 ) -> App:
-    work = work or ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="slack-work")
+    work = work or AckFirstExecutor(WORK_THREADS)
     app = App(
         client=web_client(settings),
         signing_secret=settings.slack_signing_secret or ("" if socket_mode else None),
