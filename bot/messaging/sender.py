@@ -349,7 +349,8 @@ def _record(engine: Engine, outcomes: list[_Outcome], *, settings: Settings, now
                 log.info("outbox: sent message=%s contact=%s channel=%s status=%s provider=%s",
                          o.message_id, o.message.contact_id, o.message.channel, o.result.status,
                          o.result.provider_id)
-        rest = [mid for mid in by_id if mid in statuses and mid not in {o.message_id for o in plain}]
+        done = {o.message_id for o in plain}
+        rest = [mid for mid in by_id if mid in statuses and mid not in done]
         if not rest:
             return summary
         for message in session.exec(select(OutboxMessage).where(OutboxMessage.id.in_(rest))).all():
