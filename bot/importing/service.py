@@ -301,6 +301,15 @@ class _Importer:
                 changed = True
         return changed
 
+    def upsert(self, found: Any, fields: dict[str, Any], *, model: type, **keys: Any) -> None:
+        """Update ``found`` with ``fields``, or add a new ``model`` row of this school with its
+        ``keys``; counted either way."""
+        if found is None:
+            self.session.add(model(school_id=self.school.id, **keys, **fields))
+            self.count(created=True, changed=True)
+        else:
+            self.count(created=False, changed=self.apply(found, fields))
+
     def count(self, *, created: bool, changed: bool) -> None:
         if created:
             self.result.created += 1
@@ -388,12 +397,7 @@ class _Calendar(_Importer):
                 fields = {"end_date": v["end_date"]}
                 if self.has("name"):
                     fields["name"] = v["name"] or ""
-                if entry is None:
-                    self.session.add(CalendarEntry(school_id=self.school.id, kind=v["kind"],
-                                                   start_date=v["start_date"], **fields))
-                    self.count(created=True, changed=True)
-                else:
-                    self.count(created=False, changed=self.apply(entry, fields))
+                self.upsert(entry, fields, model=CalendarEntry, kind=v["kind"], start_date=v["start_date"])
 
         return write
 
@@ -433,12 +437,7 @@ class _Staff(_Importer):
                           **self.optional(row, ["email", "slack_user_id", "teams_user_id"])}
                 if self.has("active"):
                     fields["active"] = True if v["active"] is None else v["active"]
-                staff = existing.get(v["staff_code"])
-                if staff is None:
-                    self.session.add(Staff(school_id=self.school.id, staff_code=v["staff_code"], **fields))
-                    self.count(created=True, changed=True)
-                else:
-                    self.count(created=False, changed=self.apply(staff, fields))
+                self.upsert(existing.get(v["staff_code"]), fields, model=Staff, staff_code=v["staff_code"])
 
         return write
 
@@ -479,12 +478,7 @@ class _Pupils(_Importer):
                         fields[attr] = bool(v[column])
                 if self.has("on_roll"):
                     fields["on_roll"] = True if v["on_roll"] is None else v["on_roll"]
-                pupil = existing.get(v["mis_id"])
-                if pupil is None:
-                    self.session.add(Pupil(school_id=self.school.id, mis_id=v["mis_id"], **fields))
-                    self.count(created=True, changed=True)
-                else:
-                    self.count(created=False, changed=self.apply(pupil, fields))
+                self.upsert(existing.get(v["mis_id"]), fields, model=Pupil, mis_id=v["mis_id"])
 
         return write
 
