@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.replies.understand import understand  # noqa: E402
 
-DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "parent-replies-dev.jsonl"
+DEFAULT = Path(__file__).resolve().parents[1] / "tests" / "data" / "parent-replies-dev.jsonl"
 
 
 def score(rows: list[dict], verbose: bool = False) -> dict[str, float]:

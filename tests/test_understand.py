@@ -17,7 +17,7 @@ WED = date(2026, 11, 25)
 THU = date(2026, 11, 26)
 FRI = date(2026, 11, 27)
 MON = date(2026, 11, 30)
-DEV_SET = Path(__file__).resolve().parents[2] / "shared" / "data" / "parent-replies-dev.jsonl"
+DEV_SET = Path(__file__).resolve().parent / "data" / "parent-replies-dev.jsonl"
 
 
 def read(text: str, today: date = WED, **kwargs) -> tuple[str, str | None, bool]:
@@ -409,7 +409,7 @@ def test_children_named(text, names, expected):
 def test_dev_set_accuracy():
     """Score the labelled dev set; print the figures and hold reasonable floors."""
     if not DEV_SET.exists():
-        pytest.fail(f"dev set missing: {DEV_SET} (shared/ must sit beside the project)")
+        pytest.fail(f"dev set missing: {DEV_SET}")
     rows = [json.loads(line) for line in DEV_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
     code_ok = return_ok = concerns = found = 0
     for row in rows:
