@@ -22,10 +22,10 @@ from sqlalchemy import create_engine, text
 
 from bench.trust import bench_database, build_trust, drop_database
 from bot import clock
-from bot.reports.scheduled import weekly_report_job
+from bot.jobs import JOBS, run_for_school
 from bot.settings import load_settings
-from bot.thresholds.scheduled import statutory_sweep
 from storage.db import make_engine
+from storage.models import School
 
 FRIDAY = date(2027, 7, 16)
 
@@ -37,7 +37,7 @@ def _timed(label: str, fn, ids: list[int], workers: int) -> dict:
     seconds = time.perf_counter() - started
     totals: dict = {}
     for r in results:
-        for k, v in r.items():
+        for k, v in r.counts.items():
             if isinstance(v, int) and not isinstance(v, bool):
                 totals[k] = totals.get(k, 0) + v
     return {"step": label, "seconds": round(seconds, 2), "totals": totals}
@@ -68,13 +68,16 @@ def main() -> None:
     now = clock.at_local(FRIDAY, wall(14, 0))
     settings = load_settings(reports_dir=mkdtemp(prefix="bench-reports-"))
     steps = []
-    def sweep(school_id: int) -> dict:
-        return statutory_sweep(engine, school_id=school_id, now=now)
+
+    def job(name: str):
+        def run(school_id: int):
+            return run_for_school(JOBS[name], engine, school=School(id=school_id), now=now, settings=settings)
+
+        return run
 
     for label in ("statutory sweep (first of the year: sets every tier)", "statutory sweep (steady state)"):
-        steps.append(_timed(label, sweep, ids, args.workers))
-    steps.append(_timed("weekly report", lambda s: weekly_report_job(engine, school_id=s, now=now,
-                                                                    settings=settings), ids, args.workers))
+        steps.append(_timed(label, job("statutory-sweep"), ids, args.workers))
+    steps.append(_timed("weekly report", job("weekly-report"), ids, args.workers))
     out["steps"] = steps
     out["steady_total_seconds"] = round(steps[1]["seconds"] + steps[2]["seconds"], 2)
     out["target_seconds"] = 60

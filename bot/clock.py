@@ -1,7 +1,10 @@
-"""The one clock: every "now" in the bot comes from here.
+"""The one clock: every "now" in the bot comes from here, read once at a process edge.
 
-Stored times are UTC; school wall-clock times are converted with the school's zone. Tests move
-time with freezegun, and operators pass ``--now`` to replay a job.
+Only the edges read the time: the clock process (once per firing), the CLI (once per command, or
+``--now``) and the HTTP handlers (once per request). Everything below takes ``now`` as a keyword
+argument, so ``jobs run X --now T`` behaves exactly as the clock would at T, and tests pass a fixed
+time instead of depending on the real date. Stored times are UTC; school wall-clock times are
+converted with the school's zone.
 """
 
 from datetime import UTC, date, datetime, time
@@ -16,14 +19,6 @@ def now() -> datetime:
 
 def zone(name: str | None = None) -> ZoneInfo:
     return ZoneInfo(name or DEFAULT_TZ)
-
-
-def local_now(tz: str | None = None) -> datetime:
-    return now().astimezone(zone(tz))
-
-
-def local_today(tz: str | None = None) -> date:
-    return local_now(tz).date()
 
 
 def at_local(day: date, wall: time, tz: str | None = None) -> datetime:

@@ -12,6 +12,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 import message_templates
 
 ROOT = Path(message_templates.__file__).parent
+# "Amy and Leo" in the family's language (first-day messages, thank-yous).
+AND_WORD = {
+    "en": "and", "pl": "i", "ro": "și", "es": "y", "pt": "e", "fr": "et", "lt": "ir",
+    "ur": "اور", "ar": "و",
+}
 
 
 @cache
@@ -44,6 +49,15 @@ def render_family(channel: str, name: str, language: str, **context) -> tuple[st
     tname = template_name(channel, name, language)
     used = tname.rsplit(".", 2)[1]
     return env().get_template(tname).render(**context).strip(), used
+
+
+def join_names(names: list[str], language: str) -> str:
+    """Children's first names joined for a family message: "Amy, Leo and Mia" (duplicates once)."""
+    names = list(dict.fromkeys(names))
+    if len(names) == 1:
+        return names[0]
+    word = AND_WORD.get(language, "and")
+    return ", ".join(names[:-1]) + f" {word} " + names[-1]
 
 
 def render(path: str, **context) -> str:

@@ -82,7 +82,8 @@ def register(app: Flask) -> None:
             common = {"lang": lang, "t": t, "school": school}
             if target.case.status != "open":
                 return _page("reply_done.html", already=True, **common)
-            today = clock.local_today(target.school.timezone)
+            now = clock.now()
+            today = clock.to_local(now, target.school.timezone).date()
             form = {"reason": "", "note": "", "return_date": ""}
 
             def form_page(error: str | None = None, status: int = 200) -> Response:
@@ -112,7 +113,7 @@ def register(app: Flask) -> None:
             try:
                 outcome = receive_web_reply(session, settings=settings, case_id=case_id,
                                             contact_id=contact_id, reason=reason, note=note,
-                                            return_date=return_date, now=clock.now())
+                                            return_date=return_date, now=now)
             except UserError:  # the checks above make this rare; the service checks again
                 return form_page(t["err_reason"], 400)
             log.info("reply page: case %s answered (%s)", case_id, outcome.status)

@@ -29,10 +29,9 @@ from urllib.parse import urlencode
 from flask import Flask, Response, current_app, flash, get_flashed_messages, redirect, request
 from sqlmodel import select
 
-from bot import clock
 from bot.actors import Actor
-from bot.alerts.actions import act
 from bot.commands import views as command_views
+from bot.commands.acting import act
 from bot.commands.dispatch import run_command
 from bot.errors import UserError
 from bot.sandbox import service
@@ -169,8 +168,7 @@ def reply() -> Response:
         settings=settings, from_number=from_number, to_number=to_number, body=body
     )
     headers = {"X-Twilio-Signature": service.sign(settings, params), "X-Sandbox-Now": now.isoformat()}
-    with service.stamped(engine, school_id=school.id, at=now):
-        answer = current_app.test_client().post(service.SMS_PATH, data=params, headers=headers)
+    answer = current_app.test_client().post(service.SMS_PATH, data=params, headers=headers)
     if answer.status_code != 200:
         log.warning("sandbox reply: /twilio/sms answered %s", answer.status_code)
         flash(f"The SMS webhook refused the text ({answer.status_code}).", "error")
@@ -194,11 +192,8 @@ def chat() -> Response:
         if not text:
             return _back(school, staff, "chat")
         now = service.current(session, school=school)
-    with service.stamped(deps.engine(), school_id=school.id, at=now), deps.db() as session:
-        staff_row = session.get(Staff, staff.id)
-        result = run_command(
-            session, staff=staff_row, text=text, today=clock.to_local(now, school.timezone).date()
-        )
+    with deps.db() as session:
+        result = run_command(session, staff=session.get(Staff, staff.id), text=text, now=now)
     entry = {
         "who": f"{staff.name} ({staff.role.replace('_', ' ')})",
         "text": text,
@@ -222,13 +217,14 @@ def alert_action(alert_id: int, action: str) -> Response:
             return _refuse("Choose a member of staff.", 404)
         now = service.current(session, school=school)
     try:
-        with service.stamped(deps.engine(), school_id=school.id, at=now), deps.db() as session:
+        with deps.db() as session:
             alert = act(
                 session,
                 alert_id=alert_id,
                 action=action,
                 actor=Actor.of(session.get(Staff, staff.id)),
                 value=value,
+                now=now,
             )
             title = alert.title
     except UserError as exc:

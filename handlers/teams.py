@@ -19,9 +19,12 @@ import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import datetime
 
 from flask import Flask, jsonify, request
 
+from bot import clock
+from bot.chat.teams import teams_message
 from bot.commands import Who, run_as, views
 from bot.commands.identity import find_staff
 from bot.settings import Settings
@@ -74,15 +77,15 @@ def reply_for(result: views.CommandResult, card: dict | None = None) -> dict:
     """Short results as text; lists, timelines and choices as an Adaptive Card."""
     if card is None and not result.sections and not result.choices:
         return {"type": "message", "text": result.title}
-    return views.teams_message(card or views.to_teams_card(result), text=result.title)
+    return teams_message(card or views.to_teams_card(result), text=result.title)
 
 
-def _run(engine, who: Who, line: str) -> tuple[views.CommandResult, dict | None]:
+def _run(engine, who: Who, line: str, now: datetime) -> tuple[views.CommandResult, dict | None]:
     """Run the command; for an alert action, also the re-rendered alert card (the update in place)."""
     from bot.alerts.deliver import teams_card
 
     with session_scope(engine) as session:
-        result = run_as(session, who=who, text=line)
+        result = run_as(session, who=who, text=line, now=now)
         card = None
         if result.ok and result.alert_id:
             card = teams_card(session, session.get(Alert, result.alert_id))
@@ -133,7 +136,7 @@ def register(app: Flask) -> None:
         except ValueError:
             return jsonify({"type": "message", "text": "I could not read that message."}), 400
         who, line = who_from(activity), command_text(activity)
-        future = _pool.submit(_run, deps.engine(), who, line)
+        future = _pool.submit(_run, deps.engine(), who, line, clock.now())
         try:
             result, card = future.result(timeout=ANSWER_WITHIN_SECONDS)
         except FutureTimeout:

@@ -10,6 +10,7 @@ import logging
 
 from flask import Flask, request
 
+from bot import clock
 from bot.messaging.status import record_status
 from handlers import deps
 from handlers.twilio_signature import signature_ok
@@ -32,5 +33,5 @@ def register(app: Flask) -> None:
             return "", 200
         with deps.db() as session:
             record_status(session, provider_id=sid, provider_status=status,
-                          error_code=request.form.get("ErrorCode") or None)
+                          error_code=request.form.get("ErrorCode") or None, now=clock.now())
         return "", 200

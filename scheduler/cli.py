@@ -81,10 +81,9 @@ def run(name: str, urn: str | None, session_name: str, now_text: str | None, as_
         who = f"{school.urn} {school.name}" if school else "all schools"
         if as_json:
             click.echo(json.dumps({"school": school.urn if school else None, "job": name,
-                                   "summary": summary}, default=str))
+                                   "summary": summary.as_dict()}, default=str))
         else:
-            parts = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in summary.items()) or "nothing to do"
-            click.echo(f"{name} — {who}: {parts}")
+            click.echo(f"{name} — {who}: {summary}")
 
 
 def register(main: click.Group) -> None:

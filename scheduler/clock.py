@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -55,10 +55,11 @@ class Clock:
 
     def heartbeat(self) -> None:
         was = self.leader
-        self.leader = lease.acquire(self.engine, self.holder)
+        now = clock.now()
+        self.leader = lease.acquire(self.engine, self.holder, now=now)
         if self.leader and not was:
             log.info("clock %s is now the active clock", self.holder)
-            self.catch_up()
+            self.catch_up(now=now)
         elif was and not self.leader:
             log.warning("clock %s lost the lease; standing by", self.holder)
 
@@ -73,30 +74,32 @@ class Clock:
         grace = timedelta(seconds=self.settings.clock_misfire_grace_seconds)
         due = missed_fire_times(slot, since=now - grace, until=now)
         fire_time = due[-1] if due else now.replace(second=0, microsecond=0)
-        summary = run_slot(self.engine, self.settings, slot, fire_time)
-        if summary and (summary.get("messages_queued") or summary.get("alerts")):
-            self.wake("send-outbox", "deliver-alerts")
+        summary = run_slot(self.engine, self.settings, slot, fire_time, now=now)
+        if summary is not None and summary.did_something:
+            # Whatever it queued or raised goes out now, not at the next delivery tick.
+            self.wake("send-outbox", "deliver-alerts", now=now)
 
-    def wake(self, *names: str) -> None:
+    def wake(self, *names: str, now: datetime) -> None:
         """Run these interval jobs now rather than at their next tick (families wait less)."""
         for name in names:
             job = self.scheduler.get_job(name)
             if job is not None:
-                job.modify(next_run_time=clock.now())
+                job.modify(next_run_time=now)
 
     def _fire_global(self, name: str) -> None:
         if not self.leader:
             return
+        job = JOBS[name]
         try:
-            JOBS[name].run(self.engine, self.settings, now=clock.now())
+            job.run(self.engine, school=None, now=clock.now(), settings=self.settings)
         except Exception:
             log.exception("global job %s failed", name)
 
-    def catch_up(self) -> int:
+    def catch_up(self, *, now: datetime) -> int:
         with Session(self.engine) as session:
             slots = all_slots(session)
         grace = timedelta(seconds=self.settings.clock_misfire_grace_seconds)
-        ran = catch_up(self.engine, self.settings, slots, now=clock.now(), grace=grace)
+        ran = catch_up(self.engine, self.settings, slots, now=now, grace=grace)
         if ran:
             log.info("caught up %d missed job runs", ran)
         return ran
@@ -126,12 +129,12 @@ class Clock:
             self.scheduler.start()
         finally:
             if isinstance(self.scheduler, BlockingScheduler):
-                lease.release(self.engine, self.holder)
+                lease.release(self.engine, self.holder, now=clock.now())
 
     def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        lease.release(self.engine, self.holder)
+        lease.release(self.engine, self.holder, now=clock.now())
 
 
 def run_clock(engine: Engine, settings: Settings) -> None:

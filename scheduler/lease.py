@@ -5,23 +5,23 @@ standby until the lease expires (the first clock died), then takes over. The hea
 what ``/healthz`` reports.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot import clock
 from storage.models import ClockLease
 
 LEASE_NAME = "clock"
 TTL = timedelta(seconds=90)
 
 
-def acquire(engine: Engine, holder: str, *, ttl: timedelta = TTL, name: str = LEASE_NAME) -> bool:
-    """Take or renew the lease. True if ``holder`` holds it afterwards."""
-    now = clock.now()
+def acquire(
+    engine: Engine, holder: str, *, now: datetime, ttl: timedelta = TTL, name: str = LEASE_NAME
+) -> bool:
+    """Take or renew the lease at ``now``. True if ``holder`` holds it afterwards."""
     with Session(engine) as session:
         result = session.execute(
             update(ClockLease)
@@ -43,11 +43,12 @@ def acquire(engine: Engine, holder: str, *, ttl: timedelta = TTL, name: str = LE
             return False
 
 
-def release(engine: Engine, holder: str, *, name: str = LEASE_NAME) -> None:
+def release(engine: Engine, holder: str, *, now: datetime, name: str = LEASE_NAME) -> None:
+    """Give the lease up (a clean stop), so a standby clock takes over at its next heartbeat."""
     with Session(engine) as session:
         session.execute(
             update(ClockLease)
             .where(ClockLease.name == name, ClockLease.holder == holder)
-            .values(expires_at=clock.now())
+            .values(expires_at=now)
         )
         session.commit()

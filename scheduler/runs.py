@@ -15,8 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot import clock
-from bot.jobs import JOBS
+from bot.jobs import JOBS, run_for_school
 from bot.settings import Settings
+from bot.summary import JobSummary
 from scheduler.schedule import Slot
 from storage.models import JobRun, School
 
@@ -29,12 +30,12 @@ def run_key(slot: Slot, fire_time: datetime) -> str:
     return f"{slot.id}:{fire_time.astimezone(clock.zone(slot.tz)).isoformat(timespec='minutes')}"
 
 
-def _claim(engine: Engine, slot: Slot, fire_time: datetime) -> int | None:
+def _claim(engine: Engine, slot: Slot, fire_time: datetime, *, now: datetime) -> int | None:
     key = run_key(slot, fire_time)
     with Session(engine) as session:
         try:
             row = JobRun(job_key=key, school_id=slot.school_id, job=slot.job, slot=fire_time,
-                         started_at=clock.now(), status="running")
+                         started_at=now, status="running")
             session.add(row)
             session.commit()
             return row.id
@@ -42,7 +43,6 @@ def _claim(engine: Engine, slot: Slot, fire_time: datetime) -> int | None:
             session.rollback()
         # A failed run, or one a dead clock left running, may be retried: flip it (back) to
         # running if nobody else has.
-        now = clock.now()
         result = session.execute(
             update(JobRun)
             .where(JobRun.job_key == key,
@@ -56,25 +56,32 @@ def _claim(engine: Engine, slot: Slot, fire_time: datetime) -> int | None:
     return None
 
 
-def run_slot(engine: Engine, settings: Settings, slot: Slot, fire_time: datetime) -> dict | None:
-    """Run the slot's job for its school at ``fire_time`` unless that run was already claimed."""
-    run_id = _claim(engine, slot, fire_time)
+def run_slot(
+    engine: Engine, settings: Settings, slot: Slot, fire_time: datetime, *, now: datetime
+) -> JobSummary | None:
+    """Run the slot's job for its school as at ``fire_time``, unless that run was already claimed.
+
+    The job sees ``fire_time`` as its "now" (a slot caught up late behaves as it would have on
+    time); ``now`` is when this clock actually ran it, for the ``JobRun`` row.
+    """
+    run_id = _claim(engine, slot, fire_time, now=now)
     if run_id is None:
         return None
-    status, summary = "done", {}
+    status = "done"
     try:
         with Session(engine) as session:
             school = session.get(School, slot.school_id)
         if school is None:
-            status, summary = "skipped", {"skipped": "school removed"}
+            status, summary = "skipped", JobSummary.skip("school removed")
         else:
-            summary = JOBS[slot.job].run(engine, settings, school=school, now=fire_time, **slot.opts)
+            summary = run_for_school(JOBS[slot.job], engine, school=school, now=fire_time, settings=settings,
+                                     **slot.opts)
     except Exception as exc:  # recorded, retried by catch-up; the clock keeps going
         log.exception("job %s failed (run %s)", slot.id, run_id)
-        status, summary = "failed", {"error": type(exc).__name__}
+        status, summary = "failed", JobSummary(details={"error": type(exc).__name__})
     with Session(engine) as session:
         row = session.get(JobRun, run_id)
-        row.status, row.summary, row.finished_at = status, summary, clock.now()
+        row.status, row.summary, row.finished_at = status, summary.as_dict(), now
         session.add(row)
         session.commit()
     log.info("job %s at %s: %s %s", slot.id, fire_time.isoformat(), status, summary)
@@ -100,6 +107,6 @@ def catch_up(engine: Engine, settings: Settings, slots: list[Slot], *, now: date
     ran = 0
     for slot in slots:
         for fire_time in missed_fire_times(slot, since=now - grace, until=now):
-            if run_slot(engine, settings, slot, fire_time) is not None:
+            if run_slot(engine, settings, slot, fire_time, now=now) is not None:
                 ran += 1
     return ran

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from storage.types import UTCDateTime, utcnow
+from storage.types import UTCDateTime
 
 
 def _ts(**kw: Any) -> Any:
@@ -181,7 +181,7 @@ class Mark(SQLModel, table=True):
     code: str = Field(max_length=2)
     minutes_late: int | None = None
     source: str = Field(default="mis", max_length=16)  # mis | import | bot | staff
-    recorded_at: datetime = _ts(default_factory=utcnow)
+    recorded_at: datetime = _ts()
 
 
 class MarkAmendment(SQLModel, table=True):
@@ -196,7 +196,7 @@ class MarkAmendment(SQLModel, table=True):
     original_code: str = Field(max_length=2)
     amended_code: str = Field(max_length=2)
     reason: str
-    amended_at: datetime = _ts(default_factory=utcnow)
+    amended_at: datetime = _ts()
     amended_by_name: str
     amended_by_role: str
     staff_id: int | None = Field(default=None, foreign_key="staff.id")
@@ -226,7 +226,7 @@ class AbsenceCase(SQLModel, table=True):
     first_date: date
     first_session: str = Field(max_length=2)
     last_absent_date: date
-    opened_at: datetime = _ts(default_factory=utcnow)
+    opened_at: datetime = _ts()
     explained_at: datetime | None = _ts(default=None)
     explained_by: str | None = None  # reply | call | mark | staff
     suggested_code: str | None = Field(default=None, max_length=12)
@@ -248,7 +248,7 @@ class CaseEvent(SQLModel, table=True):
     school_id: int = Field(foreign_key="school.id", index=True)
     case_id: int | None = Field(default=None, foreign_key="absencecase.id", index=True)
     pupil_id: int | None = Field(default=None, foreign_key="pupil.id", index=True)
-    at: datetime = _ts(default_factory=utcnow)
+    at: datetime = _ts()
     kind: str = Field(max_length=32)
     actor: str = "system"
     summary: str = ""
@@ -271,13 +271,13 @@ class OutboxMessage(SQLModel, table=True):
     language: str = "en"
     status: str = Field(default="queued", max_length=12)
     attempts: int = 0
-    next_attempt_at: datetime = _ts(default_factory=utcnow)
+    next_attempt_at: datetime = _ts()
     provider_id: str | None = Field(default=None, unique=True, max_length=64)
     error_code: str | None = None
     error: str | None = None
-    created_at: datetime = _ts(default_factory=utcnow)
+    created_at: datetime = _ts()
     sent_at: datetime | None = _ts(default=None)
-    updated_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts()
     rerouted: bool = False  # a failure of this message has already moved the family on
 
 
@@ -296,7 +296,7 @@ class InboundMessage(SQLModel, table=True):
     from_address: str
     contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
     body: str
-    received_at: datetime = _ts(default_factory=utcnow)
+    received_at: datetime = _ts()
     code: str | None = None
     return_date: date | None = None
     concern: bool = False
@@ -317,7 +317,7 @@ class CallLog(SQLModel, table=True):
     outcome: str = Field(max_length=16)
     reason_code: str | None = None
     note: str = ""
-    at: datetime = _ts(default_factory=utcnow)
+    at: datetime = _ts()
 
 
 class Alert(SQLModel, table=True):
@@ -335,7 +335,7 @@ class Alert(SQLModel, table=True):
     body: str = ""
     data: dict = _json(dict)
     status: str = Field(default="open", max_length=12, index=True)  # open | acted | closed
-    created_at: datetime = _ts(default_factory=utcnow)
+    created_at: datetime = _ts()
     raised_count: int = 0
     last_raised_at: datetime | None = _ts(default=None)
     delivered_at: datetime | None = _ts(default=None)
@@ -351,7 +351,7 @@ class AlertAction(SQLModel, table=True):
     action: str = Field(max_length=32)
     staff_id: int | None = Field(default=None, foreign_key="staff.id")
     actor_name: str
-    at: datetime = _ts(default_factory=utcnow)
+    at: datetime = _ts()
     note: str = ""
 
 
@@ -377,7 +377,7 @@ class JobRun(SQLModel, table=True):
     school_id: int | None = Field(default=None, foreign_key="school.id", index=True)
     job: str = Field(max_length=32)
     slot: datetime = _ts()
-    started_at: datetime = _ts(default_factory=utcnow)
+    started_at: datetime = _ts()
     finished_at: datetime | None = _ts(default=None)
     status: str = "running"
     summary: dict = Field(default_factory=dict, sa_column=Column(JSON))

@@ -123,14 +123,14 @@ def settings_env(monkeypatch, db_url):
 @pytest.fixture
 def hook_calls(monkeypatch):
     """Records each call of the delivery-failure hook, then runs the real one (behaviour unchanged)."""
-    from bot.firstday import routing
+    from bot.firstday import reroute
 
     calls: list[int] = []
-    real = routing.on_delivery_failed
+    real = reroute.on_delivery_failed
 
-    def spy(session, *, message):
+    def spy(session, *, message, **kw):
         calls.append(message.id)
-        return real(session, message=message)
+        return real(session, message=message, **kw)
 
-    monkeypatch.setattr(routing, "on_delivery_failed", spy)
+    monkeypatch.setattr(reroute, "on_delivery_failed", spy)
     return calls

@@ -1,11 +1,14 @@
 """Small builders for test data. Each returns the row it made, flushed (it has an id)."""
 
-from datetime import date, time
+from datetime import date, datetime, time
+from functools import cache
 from itertools import count
 
 from sqlmodel import Session
 
+from bot import clock
 from bot.sample.calendar import SPANS_2026_27
+from bot.settings import Settings, load_settings
 from storage.models import (
     CalendarEntry,
     Contact,
@@ -18,6 +21,19 @@ from storage.models import (
 )
 
 _seq = count(1)
+# When rows made by these builders say they were recorded: a fixed instant, never the real date.
+RECORDED = datetime(2026, 9, 1, 12, 0, tzinfo=clock.zone("UTC"))
+
+
+def at(day: date, hh_mm: str, tz: str | None = None) -> datetime:
+    """The UTC instant of a school's wall-clock time: ``at(MON, "09:15")``."""
+    return clock.at_local(day, time.fromisoformat(hh_mm), tz)
+
+
+@cache
+def settings() -> Settings:
+    """Settings for services that need them (reply links); local transports, no accounts."""
+    return load_settings(database_url="sqlite:///:memory:")
 
 
 def school(session: Session, *, urn: str | None = None, name: str = "Oakfield Primary", **kw) -> School:
@@ -81,7 +97,8 @@ def staff(session: Session, school: School, *, name: str = "Jo Patel", role: str
 
 
 def mark(session: Session, p: Pupil, day: date, session_name: str = "AM", code: str = "N") -> Mark:
-    row = Mark(school_id=p.school_id, pupil_id=p.id, date=day, session=session_name, code=code)
+    row = Mark(school_id=p.school_id, pupil_id=p.id, date=day, session=session_name, code=code,
+               recorded_at=RECORDED)
     session.add(row)
     session.flush()
     return row

@@ -2,7 +2,7 @@
 the local feed; an outage delays, never drops; a button press updates the message in place."""
 
 import json
-from datetime import date
+from datetime import date, datetime
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -19,6 +19,9 @@ from tests.peers.http import serve_handler
 from tests.peers.slack_api import BOT_TOKEN, SlackAPIPeer, live_slack, slack_settings
 
 DAY = date(2026, 9, 16)
+
+
+NOW = datetime.fromisoformat("2026-09-16 10:00:00+00:00")  # the frozen instant below
 
 
 @pytest.fixture(autouse=True)
@@ -57,6 +60,7 @@ def _world(session, *, teams_url: str | None = None, channels: bool = True):
     )
     pastoral, _ = raise_alert(
         session,
+        now=NOW,
         school_id=school.id,
         key="t:pastoral",
         kind="home_visit_requested",
@@ -72,6 +76,7 @@ def _world(session, *, teams_url: str | None = None, channels: bool = True):
     )
     attendance, _ = raise_alert(
         session,
+        now=NOW,
         school_id=school.id,
         key="t:att",
         kind="pattern",
@@ -82,6 +87,7 @@ def _world(session, *, teams_url: str | None = None, channels: bool = True):
     )
     dsl, _ = raise_alert(
         session,
+        now=NOW,
         school_id=school.id,
         key="t:dsl",
         kind="concern",

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
-from freezegun import freeze_time
 from sqlalchemy import event
 from sqlmodel import Session, select
 
@@ -31,12 +30,7 @@ from tests import factories as f
 
 DAY = date(2026, 9, 16)  # Wednesday; the episode below began on Monday 14th
 MONDAY = date(2026, 9, 14)
-
-
-@pytest.fixture(autouse=True)
-def _clock():
-    with freeze_time("2026-09-16 08:20:00"):  # 09:20 in London
-        yield
+NOW = f.at(DAY, "09:20")  # when staff type the commands below
 
 
 @dataclass
@@ -57,7 +51,8 @@ class World:
 
 def _case(session: Session, p: Pupil, first: date) -> AbsenceCase:
     c = AbsenceCase(
-        school_id=p.school_id, pupil_id=p.id, first_date=first, first_session="AM", last_absent_date=DAY
+        school_id=p.school_id, pupil_id=p.id, first_date=first, first_session="AM", last_absent_date=DAY,
+        opened_at=f.at(first, "09:15"),
     )
     session.add(c)
     session.flush()
@@ -73,6 +68,9 @@ def _message(session: Session, case: AbsenceCase, status: str, n: int) -> Outbox
         to_address="+447700900001",
         body="Hello",
         status=status,
+        created_at=NOW,
+        updated_at=NOW,
+        next_attempt_at=NOW,
     )
     session.add(m)
     session.flush()
@@ -110,14 +108,16 @@ def world(session: Session) -> World:
     _message(session, case, "delivered", 1)
     _message(session, case, "sent", 2)
     _message(session, case, "failed", 3)
-    reply = InboundMessage(school_id=school.id, from_address="+447700900001", body="She is poorly")
+    reply = InboundMessage(school_id=school.id, from_address="+447700900001", body="She is poorly",
+                           received_at=f.at(DAY, "09:05"))
     session.add(reply)
     session.flush()
     session.add(ReplyCase(inbound_id=reply.id, case_id=case.id))
     for outcome in ("no-answer", "voicemail"):
         session.add(
             CallLog(
-                school_id=school.id, pupil_id=amelia.id, case_id=case.id, staff_id=officer.id, outcome=outcome
+                school_id=school.id, pupil_id=amelia.id, case_id=case.id, staff_id=officer.id,
+                outcome=outcome, at=f.at(DAY, "09:10"),
             )
         )
     session.flush()
@@ -125,7 +125,7 @@ def world(session: Session) -> World:
 
 
 def run(session: Session, staff: Staff, text: str) -> views.CommandResult:
-    return run_command(session, staff=staff, text=text, today=DAY)
+    return run_command(session, staff=staff, text=text, now=NOW)
 
 
 def refused_events(engine) -> list[CaseEvent]:
@@ -206,7 +206,7 @@ def test_absences_on_a_day_without_school(session, world, text, why):
 
 
 def test_unknown_slack_user_is_refused_politely_and_logged(session, world, engine):
-    result = run_as(session, who=Who("slack", "U_STRANGER", "T0SCHOOL"), text="absences")
+    result = run_as(session, who=Who("slack", "U_STRANGER", "T0SCHOOL"), text="absences", now=NOW)
     session.commit()
     assert not result.ok and "don't know you" in result.title
     events = refused_events(engine)
@@ -215,7 +215,7 @@ def test_unknown_slack_user_is_refused_politely_and_logged(session, world, engin
 
 
 def test_unknown_teams_user_is_refused_and_nothing_changes(session, world, engine):
-    result = run_as(session, who=Who("teams", "aad-nobody"), text="recode Amelia Khan I ill")
+    result = run_as(session, who=Who("teams", "aad-nobody"), text="recode Amelia Khan I ill", now=NOW)
     session.commit()
     assert not result.ok and "Teams account" in result.title
     with Session(engine) as s:
@@ -223,9 +223,10 @@ def test_unknown_teams_user_is_refused_and_nothing_changes(session, world, engin
 
 
 def test_slack_user_maps_to_staff_in_the_right_workspace(session, world):
-    assert run_as(session, who=Who("slack", world.officer.slack_user_id, "T0SCHOOL"), text="absences").ok
+    officer = world.officer.slack_user_id
+    assert run_as(session, who=Who("slack", officer, "T0SCHOOL"), text="absences", now=NOW).ok
     # The same user id claimed from another school's workspace is not this member of staff.
-    result = run_as(session, who=Who("slack", world.officer.slack_user_id, "T0OTHER"), text="absences")
+    result = run_as(session, who=Who("slack", officer, "T0OTHER"), text="absences", now=NOW)
     assert not result.ok and "don't know you" in result.title
 
 
@@ -394,6 +395,7 @@ def test_pupil_timeline_merges_everything(session, world):
         audience="dsl",
         pupil_id=world.amelia.id,
         case_id=world.case.id,
+        now=NOW,
     )
     raise_alert(
         session,
@@ -403,6 +405,7 @@ def test_pupil_timeline_merges_everything(session, world):
         title="Home visit requested",
         pupil_id=world.amelia.id,
         case_id=world.case.id,
+        now=NOW,
     )
     result = run(session, world.officer, "pupil Amelia Khan")
     kinds = {i["kind"] for i in result.data["items"]}
@@ -427,6 +430,7 @@ def test_act_on_an_alert_and_on_another_schools(session, world):
         title="Home visit",
         pupil_id=world.amelia.id,
         data={"actions": ["acknowledge"]},
+        now=NOW,
     )
     result = run(session, world.officer, f"act {alert.id} acknowledge")
     assert result.ok and result.alert_id == alert.id and alert.status == "acted"

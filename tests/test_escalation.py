@@ -1,22 +1,30 @@
 """The escalation ladder across real calendars, on SQLite and PostgreSQL.
 
 Each test plays the register-close job (N marks and ``open_or_extend``) and then runs the clock's
-``escalation_sweep`` at the school's wall-clock time under freezegun, as the clock would.
+``escalation_sweep`` at the school's wall-clock time, as the clock would.
 """
 
 import threading
 from datetime import date, time, timedelta
 
 import pytest
-from freezegun import freeze_time
 from sqlmodel import Session, select
 
 from bot import clock
 from bot.actors import Actor
-from bot.alerts.actions import act
 from bot.cases.service import explain, open_or_extend
-from bot.escalation.scheduled import escalation_sweep
-from storage.models import AbsenceCase, Alert, AlertAction, CallLog, CaseEvent, OutboxMessage, SchoolPolicy
+from bot.commands.acting import act
+from bot.jobs import JOBS, run_for_school
+from storage.models import (
+    AbsenceCase,
+    Alert,
+    AlertAction,
+    CallLog,
+    CaseEvent,
+    OutboxMessage,
+    School,
+    SchoolPolicy,
+)
 from tests import factories
 
 AFTER_PM = time(14, 0)
@@ -26,15 +34,21 @@ def absent(session: Session, pupil, day: date, sessions=("AM", "PM"), code: str 
     """What the register-close job does: the N mark, then open or extend the case."""
     for name in sessions:
         factories.mark(session, pupil, day, name, code)
-        with freeze_time(clock.at_local(day, time(9, 20) if name == "AM" else time(13, 50))):
-            open_or_extend(session, pupil=pupil, day=day, session_name=name)
+        open_or_extend(session, pupil=pupil, day=day, session_name=name,
+                       now=clock.at_local(day, time(9, 20) if name == "AM" else time(13, 50)))
     session.commit()
 
 
-def run(engine, school_id: int, day: date, at: time = AFTER_PM) -> dict:
-    now = clock.at_local(day, at)
-    with freeze_time(now):
-        return escalation_sweep(engine, school_id=school_id, now=now)
+def sweep(engine, school_id: int, now):
+    """The escalation-sweep job as the clock runs it (one transaction for the school)."""
+    with Session(engine) as s:
+        school = s.get(School, school_id)
+    return run_for_school(JOBS["escalation-sweep"], engine, school=school, now=now,
+                          settings=factories.settings())
+
+
+def run(engine, school_id: int, day: date, at: time = AFTER_PM):
+    return sweep(engine, school_id, clock.at_local(day, at))
 
 
 def alerts(engine, **where) -> list[Alert]:
@@ -90,8 +104,8 @@ def test_reason_on_day_2_means_no_day_3_alert(engine, session, setup):
     absent(session, pupil, date(2026, 9, 7))
     absent(session, pupil, date(2026, 9, 8))
     case = session.exec(select(AbsenceCase)).one()
-    with freeze_time(clock.at_local(date(2026, 9, 8), time(11, 0))):
-        explain(session, case=case, by="reply", code="I", summary="Parent: ill")
+    explain(session, case=case, by="reply", code="I", summary="Parent: ill",
+            now=clock.at_local(date(2026, 9, 8), time(11, 0)))
     session.commit()
     for day in (date(2026, 9, 9), date(2026, 9, 10), date(2026, 9, 11)):
         factories.mark(session, pupil, day, "AM", "N")  # MIS still says N; the case is explained
@@ -252,8 +266,9 @@ def test_acted_alert_is_not_raised_again(engine, session, setup):
         absent(session, pupil, day)
     run(engine, school.id, date(2026, 9, 9))
     alert = alerts(engine)[0]
-    with freeze_time(clock.at_local(date(2026, 9, 9), time(14, 30))), Session(engine) as s:
-        act(s, alert_id=alert.id, action="home_visit_no_answer", actor=Actor.of(jo))
+    with Session(engine) as s:
+        act(s, alert_id=alert.id, action="home_visit_no_answer", actor=Actor.of(jo),
+            now=clock.at_local(date(2026, 9, 9), time(14, 30)))
         s.commit()
     run(engine, school.id, date(2026, 9, 9), time(20, 0))
     a = alerts(engine)[0]
@@ -269,8 +284,9 @@ def test_home_visit_child_seen_closes_the_case_and_stops_the_ladder(engine, sess
     for day in (date(2026, 9, 7), date(2026, 9, 8), date(2026, 9, 9)):
         absent(session, pupil, day)
     run(engine, school.id, date(2026, 9, 9))
-    with freeze_time(clock.at_local(date(2026, 9, 9), time(15, 0))), Session(engine) as s:
-        act(s, alert_id=alerts(engine)[0].id, action="home_visit_seen", actor=Actor.of(jo))
+    with Session(engine) as s:
+        act(s, alert_id=alerts(engine)[0].id, action="home_visit_seen", actor=Actor.of(jo),
+            now=clock.at_local(date(2026, 9, 9), time(15, 0)))
         s.commit()
     absent(session, pupil, date(2026, 9, 10))  # still absent (e.g. ill at home), a new case opens
     run(engine, school.id, date(2026, 9, 10))
@@ -321,16 +337,15 @@ def test_two_sweeps_at_once_on_postgres_raise_each_alert_once(pg_engine):
     def worker():
         try:
             barrier.wait()
-            results.append(escalation_sweep(pg_engine, school_id=school_id, now=now))
+            results.append(sweep(pg_engine, school_id, now))
         except Exception as exc:  # pragma: no cover - the assertion below reports it
             errors.append(exc)
 
-    with freeze_time(now):
-        threads = [threading.Thread(target=worker) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     assert errors == []
     made = alerts(pg_engine)
     assert len(made) == 8 and len({a.case_id for a in made}) == 8

@@ -1,19 +1,27 @@
 """Register close and chasing, on SQLite and PostgreSQL."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 
-from freezegun import freeze_time
 from sqlmodel import select
 
-from bot import clock
 from bot.actors import Actor
-from bot.firstday import routing
+from bot.firstday import reroute
 from bot.firstday.service import chase, register_close
 from bot.register.service import recode
 from storage.models import AbsenceCase, Alert, MessageCase, OutboxMessage, SchoolPolicy
 from tests import factories as f
 
 MON = date(2026, 11, 23)
+
+
+def close(session, school, day, name="AM"):
+    """Register close as the clock runs it at the school's close time that day."""
+    return register_close(session, school=school, session_name=name, settings=f.settings(),
+                          now=f.at(day, "09:15" if name == "AM" else "13:45"))
+
+
+def chase_at(session, school, day, hh_mm="11:00"):
+    return chase(session, school=school, now=f.at(day, hh_mm), slot=hh_mm, settings=f.settings())
 
 
 def _messages(session):
@@ -29,7 +37,7 @@ def test_register_close_opens_cases_and_messages_first_contact(session):
     f.mark(session, amelia, MON, "AM", "N")
     f.mark(session, present, MON, "AM", "/")
 
-    summary = register_close(session, school=school, day=MON, session_name="AM")
+    summary = close(session, school, MON)
 
     assert summary["cases_opened"] == 1 and summary["messages_queued"] == 1
     [msg] = _messages(session)
@@ -48,7 +56,7 @@ def test_siblings_get_one_message_per_contact_in_their_language(session):
     f.mark(session, a, MON, "AM", "N")
     f.mark(session, b, MON, "AM", "N")
 
-    register_close(session, school=school, day=MON, session_name="AM")
+    close(session, school, MON)
 
     [msg] = _messages(session)
     assert msg.language == "pl" and "Jan" in msg.body and "Zofia" in msg.body and " i " in msg.body
@@ -63,7 +71,7 @@ def test_email_when_no_mobile_and_opted_out_sms_is_skipped(session):
               sms_opt_out=True)
     f.mark(session, a, MON, "AM", "N")
 
-    register_close(session, school=school, day=MON, session_name="AM")
+    close(session, school, MON)
 
     [msg] = _messages(session)
     assert msg.channel == "email" and msg.to_address == "ewa@example.org"
@@ -76,7 +84,7 @@ def test_policy_also_email_sends_both(session):
     a = f.pupil(session, school)
     f.contact(session, school, a, email="p@example.org")
     f.mark(session, a, MON, "AM", "N")
-    register_close(session, school=school, day=MON, session_name="AM")
+    close(session, school, MON)
     assert sorted(m.channel for m in _messages(session)) == ["email", "sms"]
 
 
@@ -85,20 +93,20 @@ def test_running_register_close_twice_sends_nothing_more(session):
     a = f.pupil(session, school)
     f.contact(session, school, a)
     f.mark(session, a, MON, "AM", "N")
-    register_close(session, school=school, day=MON, session_name="AM")
-    again = register_close(session, school=school, day=MON, session_name="AM")
+    close(session, school, MON)
+    again = close(session, school, MON)
     assert again["cases_opened"] == 0 and again["messages_queued"] == 0
     assert len(_messages(session)) == 1
     # PM close: still N, the same case is extended, no second first-day message.
     f.mark(session, a, MON, "PM", "N")
-    pm = register_close(session, school=school, day=MON, session_name="PM")
+    pm = close(session, school, MON, "PM")
     assert pm["cases_extended"] == 1 and pm["messages_queued"] == 0
 
 
 def test_not_a_school_day_does_nothing(session):
     school = f.school(session)
-    summary = register_close(session, school=school, day=date(2026, 10, 27), session_name="AM")
-    assert "half-term" in summary["skipped"].lower() or "holiday" in summary["skipped"]
+    summary = close(session, school, date(2026, 10, 27))
+    assert "half-term" in summary.skipped.lower() or "holiday" in summary.skipped
 
 
 def test_no_contact_details_alerts_staff_at_once(session):
@@ -106,7 +114,7 @@ def test_no_contact_details_alerts_staff_at_once(session):
     a = f.pupil(session, school, first="Lily")
     f.contact(session, school, a, mobile=None, email=None)
     f.mark(session, a, MON, "AM", "N")
-    summary = register_close(session, school=school, day=MON, session_name="AM")
+    summary = close(session, school, MON)
     assert summary["unreachable"] == 1
     alert = session.exec(select(Alert)).one()
     assert alert.kind == "cannot_reach_family" and "Lily" in alert.title
@@ -117,14 +125,13 @@ def test_recode_after_close_explains_case_and_stops_chasing(session):
     a = f.pupil(session, school)
     f.contact(session, school, a)
     f.mark(session, a, MON, "AM", "N")
-    register_close(session, school=school, day=MON, session_name="AM")
+    close(session, school, MON)
     officer = f.staff(session, school)
     recode(session, school_id=school.id, pupil_id=a.id, day=MON, sessions=["AM"], new_code="V",
-           reason="On the Year 4 trip", actor=Actor.of(officer))
+           reason="On the Year 4 trip", actor=Actor.of(officer), now=f.at(MON, "10:00"))
     case = session.exec(select(AbsenceCase)).one()
     assert case.status == "explained" and case.suggested_code == "V"
-    with freeze_time(clock.at_local(MON, datetime.strptime("11:00", "%H:%M").time())):
-        result = chase(session, school=school, now=clock.now(), slot="11:00")
+    result = chase_at(session, school, MON)
     assert result["messages_queued"] == 0
 
 
@@ -134,25 +141,21 @@ def test_chase_moves_to_next_contact_after_deadline_and_stops_when_present(sessi
     mum = f.contact(session, school, a, first="Mum", mobile="+447700900011", priority=1)
     dad = f.contact(session, school, a, first="Dad", mobile="+447700900012", priority=2)
     f.mark(session, a, MON, "AM", "N")
-    with freeze_time(datetime(2026, 11, 23, 9, 15, tzinfo=UTC)):
-        register_close(session, school=school, day=MON, session_name="AM")
-    with freeze_time(datetime(2026, 11, 23, 11, 0, tzinfo=UTC)):
-        r = chase(session, school=school, now=clock.now(), slot="11:00")
+    close(session, school, MON)
+    r = chase_at(session, school, MON)
     assert r["moved_to_next_contact"] == 1
     assert _messages(session)[-1].contact_id == dad.id
     # Next school day, still N: chased again (deadline passed again, so back to mum).
     tue = date(2026, 11, 24)
     f.mark(session, a, tue, "AM", "N")
-    register_close(session, school=school, day=tue, session_name="AM")
-    with freeze_time(datetime(2026, 11, 24, 11, 0, tzinfo=UTC)):
-        chase(session, school=school, now=clock.now(), slot="11:00")
+    close(session, school, tue)
+    chase_at(session, school, tue)
     assert _messages(session)[-1].contact_id == mum.id
     # Wednesday the pupil is in: the case closes and nobody is chased.
     wed = date(2026, 11, 25)
     f.mark(session, a, wed, "AM", "/")
     count = len(_messages(session))
-    with freeze_time(datetime(2026, 11, 25, 11, 0, tzinfo=UTC)):
-        r = chase(session, school=school, now=clock.now(), slot="11:00")
+    r = chase_at(session, school, wed)
     assert r["cases_closed"] == 1 and len(_messages(session)) == count
 
 
@@ -162,17 +165,14 @@ def test_chase_skips_half_term_and_bank_holiday(session):
     f.contact(session, school, a)
     fri = date(2026, 10, 23)  # last day before the autumn half-term
     f.mark(session, a, fri, "AM", "N")
-    register_close(session, school=school, day=fri, session_name="AM")
+    close(session, school, fri)
     for day in (date(2026, 10, 26), date(2026, 10, 30), date(2026, 11, 2)):  # half-term, INSET
-        with freeze_time(clock.at_local(day, datetime.strptime("11:00", "%H:%M").time())):
-            r = chase(session, school=school, now=clock.now(), slot="11:00")
-        assert "skipped" in r
-    with freeze_time(clock.at_local(date(2026, 11, 3), datetime.strptime("11:00", "%H:%M").time())):
-        r = chase(session, school=school, now=clock.now(), slot="11:00")
+        r = chase_at(session, school, day)
+        assert r.skipped
+    r = chase_at(session, school, date(2026, 11, 3))
     assert r["messages_queued"] == 1
     # Christmas: the substitute Boxing Day bank holiday is not chased either.
-    with freeze_time(clock.at_local(date(2026, 12, 28), datetime.strptime("11:00", "%H:%M").time())):
-        assert "skipped" in chase(session, school=school, now=clock.now(), slot="11:00")
+    assert chase_at(session, school, date(2026, 12, 28)).skipped
 
 
 def test_failure_moves_to_email_then_next_contact_then_alerts(session):
@@ -181,12 +181,12 @@ def test_failure_moves_to_email_then_next_contact_then_alerts(session):
     mum = f.contact(session, school, a, first="Mum", mobile="+447700900021", email="mum@example.org")
     dad = f.contact(session, school, a, first="Dad", mobile="+447700900022", priority=2)
     f.mark(session, a, MON, "AM", "N")
-    register_close(session, school=school, day=MON, session_name="AM")
+    close(session, school, MON)
 
     def fail_last():
         msg = _messages(session)[-1]
         msg.status = "failed"
-        routing.on_delivery_failed(session, message=msg)
+        reroute.on_delivery_failed(session, message=msg, settings=f.settings(), now=f.at(MON, "09:30"))
         session.flush()
         return _messages(session)[-1]
 
@@ -198,5 +198,6 @@ def test_failure_moves_to_email_then_next_contact_then_alerts(session):
     alert = session.exec(select(Alert)).one()
     assert alert.kind == "cannot_reach_family" and "Noah" in alert.title
     # A repeated failure report changes nothing.
-    routing.on_delivery_failed(session, message=_messages(session)[-1])
+    reroute.on_delivery_failed(session, message=_messages(session)[-1], settings=f.settings(),
+                               now=f.at(MON, "09:40"))
     assert len(session.exec(select(Alert)).all()) == 1

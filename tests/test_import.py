@@ -1,7 +1,7 @@
 """CSV import: every kind on both databases, re-imports without duplicates, all-or-nothing errors."""
 
 import io
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 
 import pytest
 from click.testing import CliRunner
@@ -22,6 +22,9 @@ def csv_bytes(text: str, *, bom: bool = False) -> io.BytesIO:
     return io.BytesIO((b"\xef\xbb\xbf" if bom else b"") + data)
 
 
+NOW = datetime(2026, 9, 1, 7, 0, tzinfo=UTC)  # when the imports below run
+
+
 def count(session: Session, model, **where) -> int:
     stmt = select(func.count()).select_from(model)
     for name, value in where.items():
@@ -30,7 +33,7 @@ def count(session: Session, model, **where) -> int:
 
 
 def run(session, kind, text, urn=None, **kw):
-    return import_file(session, kind=kind, path_or_stream=csv_bytes(text, **kw), school_urn=urn)
+    return import_file(session, kind=kind, path_or_stream=csv_bytes(text, **kw), school_urn=urn, now=NOW)
 
 
 SCHOOLS = """
@@ -280,7 +283,7 @@ def test_file_level_problems(session):
     assert [str(e) for e in run(session, "staff", "staff_code,name,role\n", "600001").errors] == [
         "The file has a header but no rows."]
     latin = io.BytesIO("staff_code,name,role\nS1,Jo Patel,admin\nS2,Zoë Brown,admin\n".encode("latin-1"))
-    result = import_file(session, kind="staff", path_or_stream=latin, school_urn="600001")
+    result = import_file(session, kind="staff", path_or_stream=latin, school_urn="600001", now=NOW)
     assert [e.line for e in result.errors] == [3] and "not UTF-8" in result.errors[0].message
     # UTF-8 with a byte-order mark (Excel's "CSV UTF-8"), odd header spelling, semicolons: all fine.
     ok = run(session, "staff", "Staff Code;Name;Role\nS2;Zoë Brown;Pastoral\n", "600001", bom=True)
@@ -309,7 +312,7 @@ def test_marks_amended_in_the_bot_are_kept(session):
     run(session, "marks", f"pupil_mis_id,date,session,code\n{p.mis_id},{day},AM,N\n{p.mis_id},{day},PM,N\n",
         "700001")
     recode(session, school_id=school.id, pupil_id=p.id, day=day, sessions=["AM"], new_code="I",
-           reason="Mum rang: tummy bug", actor=Actor.of(officer))
+           reason="Mum rang: tummy bug", actor=Actor.of(officer), now=NOW)
     session.commit()
     result = run(session, "marks", f"pupil_mis_id,date,session,code\n{p.mis_id},{day},AM,O\n"
                                    f"{p.mis_id},{day},PM,O\n", "700001")
@@ -333,7 +336,7 @@ def test_large_marks_file_reports_progress(session):
                    for d in days for s in ("AM", "PM") for i in range(120))
     seen = []
     stream = csv_bytes("pupil_mis_id,date,session,code\n" + rows)
-    result = import_file(session, kind="marks", path_or_stream=stream, school_urn="800001",
+    result = import_file(session, kind="marks", path_or_stream=stream, school_urn="800001", now=NOW,
                          progress=lambda stage, done, total: seen.append((stage, done)))
     assert result.created == len(days) * 240
     assert ("reading", 5000) in seen and ("writing", result.created) in seen
@@ -403,17 +406,17 @@ def test_reimport_never_clears_an_opt_out_the_parent_gave(session):
 
     f.school(session, urn="990001")
     pupils = io.StringIO("mis_id,upn,first_name,last_name,year_group,class_name\nP-OPT,,Ada,Lee,3,3A\n")
-    assert not import_file(session, kind="pupils", path_or_stream=pupils, school_urn="990001").errors
+    assert not import_file(session, kind="pupils", path_or_stream=pupils, school_urn="990001", now=NOW).errors
     csv = ("mis_id,pupil_mis_id,first_name,last_name,priority,mobile,sms_opt_out\n"
            "C-OPT,P-OPT,Mo,Lee,1,07700 900555,N\n")
     assert not import_file(session, kind="contacts", path_or_stream=io.StringIO(csv),
-                           school_urn="990001").errors
+                           school_urn="990001", now=NOW).errors
     contact = session.exec(select(Contact).where(Contact.mis_id == "C-OPT")).one()
     contact.sms_opt_out = True  # the parent texted STOP
     session.add(contact)
     session.flush()
     assert not import_file(session, kind="contacts", path_or_stream=io.StringIO(csv),
-                           school_urn="990001").errors
+                           school_urn="990001", now=NOW).errors
     session.refresh(contact)
     assert contact.sms_opt_out is True
 
@@ -430,6 +433,7 @@ def test_a_duplicate_of_a_bad_row_is_reported_too(session):
            "P1,,Ann,Lee,x,3A\n"
            "P2,,Bo,Lee,3,3A\n"
            "P1,,Ann,Lee,3,3A\n")
-    result = import_file(session, kind="pupils", path_or_stream=io.StringIO(csv), school_urn="990002")
+    result = import_file(session, kind="pupils", path_or_stream=io.StringIO(csv), school_urn="990002",
+                         now=NOW)
     assert [e.line for e in result.errors] == [2, 4]
     assert "duplicate of line 2" in result.errors[1].message

@@ -4,19 +4,18 @@ import threading
 from datetime import UTC, date, datetime
 
 import pytest
-from freezegun import freeze_time
 from sqlmodel import Session, func, select
 
 from bot import templates
 from bot.actors import Actor
-from bot.alerts.actions import act
 from bot.cases.service import open_or_extend
+from bot.commands.acting import act
 from bot.errors import PermissionDenied, UserError
-from bot.firstday.messages import join_names
 from bot.messaging import outbox
 from bot.messaging.segments import segments
 from bot.replies.service import receive_sms, receive_web_reply
 from bot.settings import load_settings
+from bot.templates import join_names
 from storage.models import (
     AbsenceCase,
     Alert,
@@ -35,12 +34,6 @@ MOBILE = "+447700900123"
 SETTINGS = load_settings(secret_key="test-secret-key-0123456789")
 
 
-@pytest.fixture(autouse=True)
-def frozen():
-    with freeze_time(NOW):
-        yield
-
-
 def family(session: Session, *, names=("Amelia",), language="en", mobile=MOBILE, school=None,
            school_name="Oakfield Primary"):
     """A school, pupils with an AM N mark and an open case each, and one contact for them all."""
@@ -51,7 +44,7 @@ def family(session: Session, *, names=("Amelia",), language="en", mobile=MOBILE,
     for p in pupils:
         f.mark(session, p, DAY, "AM", "N")
         f.mark(session, p, DAY, "PM", "N")
-        case, _ = open_or_extend(session, pupil=p, day=DAY, session_name="AM")
+        case, _ = open_or_extend(session, pupil=p, day=DAY, session_name="AM", now=NOW)
         cases.append(case)
     session.commit()
     return sch, pupils, contact, cases
@@ -209,9 +202,9 @@ def test_concern_with_a_reason_alerts_dsl_and_explains(session):
 def test_stop_mirrors_opt_out_cancels_unsent_texts_and_start_reverses(session):
     sch, _, mum, (case,) = family(session)
     queued, _ = outbox.enqueue(session, school_id=sch.id, key="chase:1", kind="chase", channel="sms",
-                               to_address=MOBILE, body="x", contact_id=mum.id, case_ids=[case.id])
+                               to_address=MOBILE, body="x", contact_id=mum.id, case_ids=[case.id], now=NOW)
     sent, _ = outbox.enqueue(session, school_id=sch.id, key="first:1", kind="first_day", channel="sms",
-                             to_address=MOBILE, body="x", contact_id=mum.id)
+                             to_address=MOBILE, body="x", contact_id=mum.id, now=NOW)
     sent.status = "sent"
     session.add(sent)
     session.commit()
@@ -347,7 +340,7 @@ def test_accept_code_recodes_every_n_with_name_and_role(session):
     body = "Amelia has a temperature, back tomorrow " + "x" * 100
     sms(session, body)
     (alert,) = alerts(session, kind="reply")
-    act(session, alert_id=alert.id, action="accept_code", actor=Actor.of(officer))
+    act(session, alert_id=alert.id, action="accept_code", actor=Actor.of(officer), now=NOW)
     session.commit()
     marks = session.exec(select(Mark).where(Mark.pupil_id == amelia.id)).all()
     assert sorted(m.code for m in marks) == ["I", "I"]
@@ -369,10 +362,10 @@ def test_pick_code_uses_staff_choice_and_late_cannot_be_accepted(session):
     sms(session, "running late, be there by 10")
     (alert,) = alerts(session, kind="reply")
     with pytest.raises(UserError):
-        act(session, alert_id=alert.id, action="accept_code", actor=Actor.of(officer))
+        act(session, alert_id=alert.id, action="accept_code", actor=Actor.of(officer), now=NOW)
     with pytest.raises(UserError):
-        act(session, alert_id=alert.id, action="pick_code", actor=Actor.of(officer), value="LATE")
-    act(session, alert_id=alert.id, action="pick_code", actor=Actor.of(officer), value="u")
+        act(session, alert_id=alert.id, action="pick_code", actor=Actor.of(officer), value="LATE", now=NOW)
+    act(session, alert_id=alert.id, action="pick_code", actor=Actor.of(officer), value="u", now=NOW)
     session.commit()
     assert {m.code for m in session.exec(select(Mark).where(Mark.pupil_id == amelia.id)).all()} == {"U"}
 
@@ -385,7 +378,7 @@ def test_staff_of_another_school_cannot_act(session):
     sms(session, "Amelia is poorly")
     (alert,) = alerts(session, kind="reply")
     with pytest.raises(PermissionDenied):
-        act(session, alert_id=alert.id, action="accept_code", actor=Actor.of(stranger))
+        act(session, alert_id=alert.id, action="accept_code", actor=Actor.of(stranger), now=NOW)
 
 
 # --------------------------------------------------------------------------------------------------

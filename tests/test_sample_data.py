@@ -3,7 +3,7 @@
 
 import csv
 from collections import Counter, defaultdict
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 
 import pytest
 from click.testing import CliRunner
@@ -166,6 +166,7 @@ def test_demo_data_needs_tables(tmp_path, monkeypatch):
 # simulate_register
 # --------------------------------------------------------------------------------------------------
 
+NOW = datetime(2026, 9, 8, 8, 20, tzinfo=UTC)  # when the MIS stand-in writes the registers
 DAY = date(2026, 9, 8)
 
 
@@ -185,7 +186,8 @@ def _codes(session, school_id, session_name="AM") -> dict[int, str]:
 
 def test_simulate_register_is_deterministic(session, class_of_80):
     school, pupils = class_of_80
-    first = simulate_register(session, school_id=school.id, day=DAY, session_name="AM", seed=3, n_rate=0.1)
+    first = simulate_register(session, school_id=school.id, day=DAY, session_name="AM", seed=3, n_rate=0.1,
+                          now=NOW)
     codes = _codes(session, school.id)
     assert first["written"] == 80 and first["kept"] == 0
     assert sum(first["codes"].values()) == 80 and set(first["n_pupil_ids"]) == {
@@ -194,10 +196,12 @@ def test_simulate_register_is_deterministic(session, class_of_80):
     assert first["codes"]["/"] > 50
     session.rollback()
 
-    again = simulate_register(session, school_id=school.id, day=DAY, session_name="AM", seed=3, n_rate=0.1)
+    again = simulate_register(session, school_id=school.id, day=DAY, session_name="AM", seed=3, n_rate=0.1,
+                          now=NOW)
     assert again == first and _codes(session, school.id) == codes
     session.rollback()
-    other = simulate_register(session, school_id=school.id, day=DAY, session_name="AM", seed=4, n_rate=0.1)
+    other = simulate_register(session, school_id=school.id, day=DAY, session_name="AM", seed=4, n_rate=0.1,
+                          now=NOW)
     assert _codes(session, school.id) != codes and other["written"] == 80
     assert all(m.source == "mis" for m in session.exec(select(Mark)).all())
 
@@ -207,19 +211,23 @@ def test_simulate_register_keeps_existing_marks_and_follows_the_morning(session,
     factories.mark(session, pupils[0], DAY, "AM", "I")
     factories.mark(session, pupils[1], DAY, "PM", "M")
     session.commit()
-    am = simulate_register(session, school_id=school.id, day=DAY, session_name="AM", seed=1, n_rate=0.15)
+    am = simulate_register(session, school_id=school.id, day=DAY, session_name="AM", seed=1, n_rate=0.15,
+                          now=NOW)
     assert am["kept"] == 1 and am["written"] == 79
     am_codes = _codes(session, school.id)
     assert am_codes[pupils[0].id] == "I"
 
-    pm = simulate_register(session, school_id=school.id, day=DAY, session_name="PM", seed=1, n_rate=0.15)
+    pm = simulate_register(session, school_id=school.id, day=DAY, session_name="PM", seed=1, n_rate=0.15,
+                          now=NOW)
     assert pm["kept"] == 1 and pm["written"] == 79
     pm_codes = _codes(session, school.id, "PM")
     assert pm_codes[pupils[1].id] == "M"  # already there: untouched
     assert pm_codes[pupils[0].id] == "I"  # off ill for the day
     n_am = [p for p, c in am_codes.items() if c == "N"]
     assert n_am and sum(pm_codes[p] == "N" for p in n_am) >= len(n_am) * 0.6
-    assert simulate_register(session, school_id=school.id, day=DAY, session_name="PM", seed=9)["written"] == 0
+    assert simulate_register(session, school_id=school.id, day=DAY, session_name="PM", seed=9,
+                          now=NOW)["written"] == 0
     assert _codes(session, school.id, "PM") == pm_codes
     with pytest.raises(UserError, match="weekend"):
-        simulate_register(session, school_id=school.id, day=date(2026, 9, 12), session_name="AM")
+        simulate_register(session, school_id=school.id, day=date(2026, 9, 12), session_name="AM",
+                          now=NOW)

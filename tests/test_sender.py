@@ -4,13 +4,14 @@ import logging
 import threading
 from datetime import UTC, date, datetime, timedelta
 
-from freezegun import freeze_time
 from sqlmodel import Session, select
 
 from bot.cases.service import close, explain
+from bot.firstday.scheduled import send_outbox
+from bot.firstday.service import check_before_send
 from bot.messaging import sender
 from bot.messaging.outbox import enqueue
-from bot.messaging.sender import backoff, send_due, send_outbox_job
+from bot.messaging.sender import backoff, send_due
 from bot.messaging.transports import LocalEmail, LocalSms, Transports, transports_for
 from bot.settings import load_settings
 from storage.db import session_scope
@@ -48,7 +49,7 @@ def family_message(session: Session, school, *, n: int, channel: str = "sms", wi
             p = pupil if i == 0 else factories.pupil(session, school, first=f"Sib{n}-{i}")
             factories.mark(session, p, date(2026, 9, 7), "AM", "N")  # the register still shows N
             case = AbsenceCase(school_id=school.id, pupil_id=p.id, first_date=date(2026, 9, 7),
-                               first_session="AM", last_absent_date=date(2026, 9, 7))
+                               first_session="AM", last_absent_date=date(2026, 9, 7), opened_at=T0)
             session.add(case)
             session.flush()
             cases.append(case)
@@ -56,10 +57,16 @@ def family_message(session: Session, school, *, n: int, channel: str = "sms", wi
         session, school_id=school.id, key=f"first_day:{n}", kind="first_day", channel=channel,
         to_address=mobile if channel == "sms" else contact.email, body=f"Child{n} is not in school today.",
         contact_id=contact.id, subject="Oakfield Primary: absence" if channel == "email" else None,
-        case_ids=[c.id for c in cases],
+        case_ids=[c.id for c in cases], now=T0,
     )
     assert created
     return message.id, cases
+
+
+def send(engine, settings, *, now=T0, transports=None, **kw):
+    """One sending pass as the send-outbox job makes it (with the first-day pre-send check)."""
+    return send_due(engine, transports=transports or transports_for(settings), settings=settings, now=now,
+                    before_send=check_before_send, **kw)
 
 
 def load(engine, message_id: int) -> OutboxMessage:
@@ -82,7 +89,7 @@ def test_happy_path_sms_and_email(engine, twilio, smtp_server):  # noqa: F811
         sms_ids = [family_message(s, school, n=i)[0] for i in range(3)]
         email_id, _ = family_message(s, school, n=9, channel="email")
 
-    summary = send_due(engine, transports=transports_for(settings), settings=settings)
+    summary = send(engine, settings)
     assert (summary.sent, summary.failed, summary.retried, summary.cancelled) == (4, 0, 0, 0)
 
     created = {r.params["To"]: r for r in twilio.created()}
@@ -99,7 +106,7 @@ def test_happy_path_sms_and_email(engine, twilio, smtp_server):  # noqa: F811
     assert email.status == "sent" and mail.message["Message-ID"].strip("<>") == email.provider_id
     assert mail.message["Subject"] == "Oakfield Primary: absence"
 
-    again = send_due(engine, transports=transports_for(settings), settings=settings)
+    again = send(engine, settings)
     assert again.sent == 0 and len(twilio.created()) == 3 and len(smtp_server.messages) == 1
 
 
@@ -109,7 +116,7 @@ def test_local_transports_log_ids_only(engine, caplog):
         school = factories.school(s)
         mid, _ = family_message(s, school, n=42)
     caplog.set_level(logging.INFO)
-    summary = send_outbox_job(engine, settings, None)
+    summary = send_outbox(engine, now=T0, settings=settings)
     assert summary["sent"] == 1
     msg = load(engine, mid)
     assert msg.status == "delivered" and msg.provider_id.startswith("LOCAL-")
@@ -122,44 +129,40 @@ def test_transient_failures_back_off_then_send(engine, twilio):  # noqa: F811
     settings = make_settings(engine, twilio)
     transports = transports_for(settings)
     twilio.fail_next(2, status=500, code=20500)
-    with freeze_time(T0) as frozen:
-        with session_scope(engine) as s:
-            mid, _ = family_message(s, factories.school(s), n=1)
+    with session_scope(engine) as s:
+        mid, _ = family_message(s, factories.school(s), n=1)
 
-        first = send_due(engine, transports=transports, settings=settings)
-        msg = load(engine, mid)
-        assert first.retried == 1 and msg.status == "queued" and msg.attempts == 1
-        assert msg.next_attempt_at == T0 + timedelta(seconds=30)
-        assert msg.error_code == "20500"
+    first = send(engine, settings, transports=transports)
+    msg = load(engine, mid)
+    assert first.retried == 1 and msg.status == "queued" and msg.attempts == 1
+    assert msg.next_attempt_at == T0 + timedelta(seconds=30)
+    assert msg.error_code == "20500"
 
-        frozen.tick(timedelta(seconds=10))  # not yet due: nothing goes
-        assert send_due(engine, transports=transports, settings=settings).retried == 0
-        assert len(twilio.requests) == 1
+    # not yet due: nothing goes
+    assert send(engine, settings, transports=transports, now=T0 + timedelta(seconds=10)).retried == 0
+    assert len(twilio.requests) == 1
 
-        frozen.tick(timedelta(seconds=25))
-        assert send_due(engine, transports=transports, settings=settings).retried == 1
-        msg = load(engine, mid)
-        assert msg.attempts == 2 and msg.next_attempt_at == T0 + timedelta(seconds=35 + 120)
+    assert send(engine, settings, transports=transports, now=T0 + timedelta(seconds=35)).retried == 1
+    msg = load(engine, mid)
+    assert msg.attempts == 2 and msg.next_attempt_at == T0 + timedelta(seconds=35 + 120)
 
-        frozen.tick(timedelta(seconds=121))
-        assert send_due(engine, transports=transports, settings=settings).sent == 1
-        msg = load(engine, mid)
-        assert msg.status == "accepted" and msg.attempts == 3 and msg.error is None
-        assert len(twilio.requests) == 3 and len(twilio.created()) == 1
+    assert send(engine, settings, transports=transports, now=T0 + timedelta(seconds=156)).sent == 1
+    msg = load(engine, mid)
+    assert msg.status == "accepted" and msg.attempts == 3 and msg.error is None
+    assert len(twilio.requests) == 3 and len(twilio.created()) == 1
 
 
 def test_transient_failures_end_in_failed_after_max_attempts(engine, twilio, hook_calls):  # noqa: F811
     settings = make_settings(engine, twilio, outbox_max_attempts=2)
     transports = transports_for(settings)
     twilio.fail_next(10, status=503, code=20503)
-    with freeze_time(T0) as frozen:
-        with session_scope(engine) as s:
-            mid, _ = family_message(s, factories.school(s), n=1)
-        assert send_due(engine, transports=transports, settings=settings).retried == 1
-        frozen.tick(timedelta(minutes=1))
-        assert send_due(engine, transports=transports, settings=settings).failed == 1
-        frozen.tick(timedelta(hours=2))
-        assert send_due(engine, transports=transports, settings=settings).failed == 0
+    with session_scope(engine) as s:
+        mid, _ = family_message(s, factories.school(s), n=1)
+    assert send_outbox(engine, now=T0, settings=settings, transports=transports)["retried"] == 1
+    t1 = T0 + timedelta(minutes=1)
+    assert send_outbox(engine, now=t1, settings=settings, transports=transports)["failed"] == 1
+    t2 = t1 + timedelta(hours=2)
+    assert send_outbox(engine, now=t2, settings=settings, transports=transports)["failed"] == 0
     msg = load(engine, mid)
     assert msg.status == "failed" and msg.attempts == 2 and msg.rerouted
     assert hook_calls == [mid]
@@ -174,15 +177,37 @@ def test_permanent_failure_fails_at_once_and_calls_the_hook_once(engine, twilio,
         good, _ = family_message(s, school, n=2)
     twilio.fail_number(load(engine, bad).to_address, 21610)
 
-    summary = send_due(engine, transports=transports_for(settings), settings=settings)
-    assert summary.failed == 1  # (sent also counts the fallback email the routing hook queued)
+    summary = send_outbox(engine, now=T0, settings=settings)
+    assert summary["failed"] == 1 and summary["rerouted"] == 1  # (sent counts the fallback email too)
     msg = load(engine, bad)
     assert msg.status == "failed" and msg.error_code == "21610" and msg.attempts == 1 and msg.rerouted
     assert load(engine, good).status == "accepted"
     assert hook_calls == [bad]
 
-    send_due(engine, transports=transports_for(settings), settings=settings)
+    send_outbox(engine, now=T0 + timedelta(minutes=1), settings=settings)
     assert hook_calls == [bad]
+
+
+def test_the_sender_only_records_a_failure_the_first_day_step_moves_the_family_on(
+    engine, twilio, hook_calls  # noqa: F811
+):
+    """One-way outbox: sending records "failed" and queues nothing; rerouting is a later step."""
+    settings = make_settings(engine, twilio)
+    with session_scope(engine) as s:
+        bad, _ = family_message(s, factories.school(s), n=1)
+    twilio.fail_number(load(engine, bad).to_address, 21610)
+
+    assert send(engine, settings).failed == 1
+    msg = load(engine, bad)
+    assert msg.status == "failed" and not msg.rerouted and hook_calls == []
+    with Session(engine) as s:
+        assert len(s.exec(select(OutboxMessage)).all()) == 1  # nothing new queued by the sender
+
+    summary = send_outbox(engine, now=T0 + timedelta(seconds=5), settings=settings)
+    assert summary["rerouted"] == 1 and hook_calls == [bad]
+    with Session(engine) as s:
+        fallback = s.exec(select(OutboxMessage).where(OutboxMessage.id != bad)).one()
+    assert fallback.channel == "email" and fallback.contact_id == msg.contact_id
 
 
 def test_staff_email_failure_does_not_reroute(engine, smtp_server, hook_calls):  # noqa: F811
@@ -191,9 +216,9 @@ def test_staff_email_failure_does_not_reroute(engine, smtp_server, hook_calls): 
     with session_scope(engine) as s:
         school = factories.school(s)
         message, _ = enqueue(s, school_id=school.id, key="staff:1", kind="staff_email", channel="email",
-                             to_address="dsl@oakfield.example", body="An alert", subject="Alert")
+                             to_address="dsl@oakfield.example", body="An alert", subject="Alert", now=T0)
         mid = message.id
-    assert send_due(engine, transports=transports_for(settings), settings=settings).failed == 1
+    assert send_outbox(engine, now=T0, settings=settings)["failed"] == 1
     assert load(engine, mid).error_code == "550"
     assert hook_calls == []
 
@@ -206,11 +231,11 @@ def test_cancelled_when_every_case_is_explained_or_closed(engine, twilio):  # no
         partly_id, partly_cases = family_message(s, school, n=2, extra_cases=1)
         closed_id, closed_cases = family_message(s, school, n=3)
         no_case_id, _ = family_message(s, school, n=4, with_case=False)
-        explain(s, case=explained_cases[0], by="reply", code="I")
-        explain(s, case=partly_cases[0], by="reply", code="I")  # the sibling's case is still open
-        close(s, case=closed_cases[0], reason="present")
+        explain(s, case=explained_cases[0], by="reply", code="I", now=T0)
+        explain(s, case=partly_cases[0], by="reply", code="I", now=T0)  # the sibling's case is still open
+        close(s, case=closed_cases[0], reason="present", now=T0)
 
-    summary = send_due(engine, transports=transports_for(settings), settings=settings)
+    summary = send(engine, settings)
     assert (summary.sent, summary.cancelled) == (2, 2)
     assert load(engine, explained_id).status == "cancelled"
     assert load(engine, closed_id).status == "cancelled"
@@ -230,8 +255,8 @@ def test_cancelled_when_contact_opted_out(engine, twilio, hook_calls):  # noqa: 
             contact = s.get(Contact, s.get(OutboxMessage, mid).contact_id)
             contact.sms_opt_out = True  # opted out of texts only
     transports = Transports(sms=transports_for(settings).sms, email=LocalEmail())
-    summary = send_due(engine, transports=transports, settings=settings)
-    assert summary.cancelled == 1  # (sent also counts any fallback the routing hook queued)
+    summary = send_outbox(engine, now=T0, settings=settings, transports=transports)
+    assert summary["cancelled"] == 1  # (sent also counts any fallback the routing hook queued)
     msg = load(engine, sms_id)
     assert msg.status == "cancelled" and "opted out" in msg.error and msg.rerouted
     assert load(engine, email_id).status == "delivered"
@@ -242,22 +267,20 @@ def test_cancelled_when_contact_opted_out(engine, twilio, hook_calls):  # noqa: 
 def test_crashed_sender_rows_are_requeued_after_a_while(engine, twilio):  # noqa: F811
     settings = make_settings(engine, twilio)
     transports = transports_for(settings)
-    with freeze_time(T0) as frozen:
-        with session_scope(engine) as s:
-            mid, _ = family_message(s, factories.school(s), n=1)
-        claimed, _ = sender._claim(engine, now=T0, limit=10)  # a sender claims, then dies
-        assert [c.id for c in claimed] == [mid] and load(engine, mid).status == "sending"
+    with session_scope(engine) as s:
+        mid, _ = family_message(s, factories.school(s), n=1)
+    claimed, _ = sender._claim(engine, now=T0, limit=10, before_send=None)  # a sender claims, then dies
+    assert [c.id for c in claimed] == [mid] and load(engine, mid).status == "sending"
 
-        frozen.tick(timedelta(minutes=2))  # maybe still sending: leave it alone
-        summary = send_due(engine, transports=transports, settings=settings)
-        assert summary.recovered == 0 and summary.sent == 0 and twilio.requests == []
+    # maybe still sending: leave it alone
+    summary = send(engine, settings, transports=transports, now=T0 + timedelta(minutes=2))
+    assert summary.recovered == 0 and summary.sent == 0 and twilio.requests == []
 
-        frozen.tick(timedelta(minutes=4))
-        summary = send_due(engine, transports=transports, settings=settings)
-        assert summary.recovered == 1 and summary.sent == 1
-        msg = load(engine, mid)
-        assert msg.status == "accepted" and msg.attempts == 2
-        assert len(twilio.created()) == 1
+    summary = send(engine, settings, transports=transports, now=T0 + timedelta(minutes=6))
+    assert summary.recovered == 1 and summary.sent == 1
+    msg = load(engine, mid)
+    assert msg.status == "accepted" and msg.attempts == 2
+    assert len(twilio.created()) == 1
 
 
 def test_two_senders_never_send_the_same_message(engine, twilio):  # noqa: F811
@@ -274,8 +297,7 @@ def test_two_senders_never_send_the_same_message(engine, twilio):  # noqa: F811
     def run():
         try:
             barrier.wait()
-            summaries.append(send_due(engine, transports=transports_for(settings), settings=settings,
-                                      workers=4, batch_size=10))
+            summaries.append(send(engine, settings, workers=4, batch_size=10))
         except Exception as exc:  # surfaced below
             errors.append(exc)
 
@@ -300,9 +322,9 @@ def test_local_sms_and_email_transports_with_limit(engine):
         school = factories.school(s)
         for i in range(5):
             family_message(s, school, n=i)
-    summary = send_due(engine, transports=Transports(LocalSms(), LocalEmail()), settings=settings, limit=3)
+    summary = send(engine, settings, transports=Transports(LocalSms(), LocalEmail()), limit=3)
     assert summary.sent == 3
-    assert send_due(engine, transports=Transports(LocalSms(), LocalEmail()), settings=settings).sent == 2
+    assert send(engine, settings, transports=Transports(LocalSms(), LocalEmail())).sent == 2
 
 
 def test_cli_lists_masked_and_sends(engine, settings_env):
@@ -326,7 +348,7 @@ def test_cli_lists_masked_and_sends(engine, settings_env):
     assert "+447700900007" in shown.output and "Child7 is not in school today." in shown.output
     assert "parent8@example.org" in shown.output
 
-    sent = runner.invoke(main, ["outbox", "send"])
+    sent = runner.invoke(main, ["outbox", "send", "--now", T0.isoformat()])
     assert sent.exit_code == 0 and "sent 2" in sent.output
     assert load(engine, mid).status == "delivered"
     assert "no messages" in runner.invoke(main, ["outbox", "--status", "queued"]).output
@@ -338,17 +360,16 @@ def test_register_changes_after_close_stop_the_message(engine, twilio):  # noqa:
     from storage.models import Mark
 
     settings = make_settings(engine, twilio)
-    with freeze_time(T0):
-        with session_scope(engine) as s:
-            school = factories.school(s)
-            trip_id, trip_cases = family_message(s, school, n=1)
-            late_id, late_cases = family_message(s, school, n=2)
-            still_id, _ = family_message(s, school, n=3)
-            mark = s.exec(select(Mark).where(Mark.pupil_id == trip_cases[0].pupil_id)).one()
-            mark.code = "V"  # written by an MIS import, not through the bot
-            s.add(Mark(school_id=school.id, pupil_id=late_cases[0].pupil_id, date=date(2026, 9, 7),  # came in
-                       session="PM", code="/"))
-        summary = send_due(engine, transports=transports_for(settings), settings=settings)
+    with session_scope(engine) as s:
+        school = factories.school(s)
+        trip_id, trip_cases = family_message(s, school, n=1)
+        late_id, late_cases = family_message(s, school, n=2)
+        still_id, _ = family_message(s, school, n=3)
+        mark = s.exec(select(Mark).where(Mark.pupil_id == trip_cases[0].pupil_id)).one()
+        mark.code = "V"  # written by an MIS import, not through the bot
+        s.add(Mark(school_id=school.id, pupil_id=late_cases[0].pupil_id, date=date(2026, 9, 7),  # came in
+                   session="PM", code="/", recorded_at=T0))
+    summary = send(engine, settings)
     assert (summary.sent, summary.cancelled) == (1, 2)
     assert load(engine, trip_id).status == "cancelled"
     assert load(engine, late_id).status == "cancelled"

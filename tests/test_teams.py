@@ -6,7 +6,7 @@ import hmac
 import json
 import os
 import time
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 import requests
@@ -49,6 +49,9 @@ def activity(text: str, aad: str = "aad-officer") -> bytes:
     ).encode()
 
 
+NOW = datetime.fromisoformat("2026-09-16 08:20:00+00:00")  # the frozen instant below
+
+
 @pytest.fixture(autouse=True)
 def _clock():
     with freeze_time("2026-09-16 08:20:00", tick=True):
@@ -67,6 +70,7 @@ def world(session):
         f.mark(session, p, DAY, "AM", "N")
     alert, _ = raise_alert(
         session,
+        now=NOW,
         school_id=school.id,
         key="t:teams",
         kind="day3",

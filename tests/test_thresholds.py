@@ -4,14 +4,13 @@ import threading
 from datetime import date, time
 
 import pytest
-from freezegun import freeze_time
 from sqlmodel import Session, select
 
 from bot import clock
+from bot.jobs import JOBS, run_for_school
 from bot.sample.calendar import calendar_2026_27
-from bot.thresholds.scheduled import statutory_sweep
 from bot.thresholds.service import tier_for
-from storage.models import Alert, CallLog, CaseEvent, Mark, MarkAmendment, OutboxMessage, Pupil
+from storage.models import Alert, CallLog, CaseEvent, Mark, MarkAmendment, OutboxMessage, Pupil, School
 from tests import factories
 
 CAL = calendar_2026_27()
@@ -25,10 +24,16 @@ def fill(session, pupil, start: date, end: date, am: str = "/", pm: str = "\\"):
     session.commit()
 
 
-def sweep(engine, school_id: int, day: date) -> dict:
-    now = clock.at_local(day, AFTER_PM)
-    with freeze_time(now):
-        return statutory_sweep(engine, school_id=school_id, now=now)
+def sweep_at(engine, school_id: int, now):
+    """The statutory-sweep job as the clock runs it (one transaction for the school)."""
+    with Session(engine) as s:
+        school = s.get(School, school_id)
+    return run_for_school(JOBS["statutory-sweep"], engine, school=school, now=now,
+                          settings=factories.settings())
+
+
+def sweep(engine, school_id: int, day: date):
+    return sweep_at(engine, school_id, clock.at_local(day, AFTER_PM))
 
 
 def alerts(engine, kind: str) -> list[Alert]:
@@ -197,16 +202,15 @@ def test_two_statutory_sweeps_at_once_on_postgres(pg_engine):
     def worker():
         try:
             barrier.wait()
-            results.append(statutory_sweep(pg_engine, school_id=school_id, now=now))
+            results.append(sweep_at(pg_engine, school_id, now))
         except Exception as exc:  # pragma: no cover
             errors.append(exc)
 
-    with freeze_time(now):
-        threads = [threading.Thread(target=worker) for _ in range(3)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     assert errors == []
     with Session(pg_engine) as s:
         n_marks = len(s.exec(select(Mark)).all())

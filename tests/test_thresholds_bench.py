@@ -6,7 +6,8 @@ from sqlalchemy import text
 
 from bench.trust import build_trust
 from bot import clock
-from bot.thresholds.scheduled import statutory_sweep
+from bot.jobs import run_job
+from tests import factories
 
 
 def test_build_small_trust_and_sweep_it(pg_engine, postgres_url):
@@ -21,5 +22,6 @@ def test_build_small_trust_and_sweep_it(pg_engine, postgres_url):
             "SELECT count(*) FROM mark WHERE code = 'N' AND date < '2026-10-05'")).scalar()
     assert {"uq_mark_session", "mark_pupil_id_fkey", "mark_school_id_fkey"} <= constraints
     assert n_codes > 0 and old_n == 0  # only the last five school days still wait for a reason
-    result = statutory_sweep(pg_engine, school_id=1, now=clock.at_local(date(2026, 10, 9), time(14, 0)))
-    assert result["tier_changes"] == 30
+    [(school, result)] = run_job("statutory-sweep", pg_engine, factories.settings(),
+                                 now=clock.at_local(date(2026, 10, 9), time(14, 0)), schools=None)[:1]
+    assert school.id == 1 and result["tier_changes"] == 30

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 import requests
-from freezegun import freeze_time
 from sqlmodel import Session, func, select
 from twilio.request_validator import HMAC_SHA256, SIGNATURE_SETTINGS_HEADER, RequestValidator
 
@@ -39,8 +38,8 @@ def world(engine):
         p = f.pupil(s, school, first="Amelia")
         f.contact(s, school, p, mobile=MOBILE)
         f.mark(s, p, DAY, "AM", "N")
-        with freeze_time(datetime(2026, 9, 15, 8, 20, tzinfo=UTC)):
-            case, _ = open_or_extend(s, pupil=p, day=DAY, session_name="AM")
+        case, _ = open_or_extend(s, pupil=p, day=DAY, session_name="AM",
+                                 now=datetime(2026, 9, 15, 8, 20, tzinfo=UTC))
         s.commit()
     return engine, case.id
 

@@ -1,10 +1,11 @@
 """``POST /twilio/status`` on the live app (real HTTP server thread), signed the way Twilio signs."""
 
+from datetime import timedelta
+
 import pytest
 from sqlmodel import Session
 
-from bot.messaging.sender import send_due
-from bot.messaging.transports import transports_for
+from bot.firstday.scheduled import send_outbox
 from bot.settings import load_settings
 from storage.db import session_scope
 from storage.models import OutboxMessage
@@ -19,7 +20,7 @@ from tests.peers.twilio_api import (
     sign,
     status_params,
 )
-from tests.test_sender import family_message
+from tests.test_sender import T0, family_message
 
 PUBLIC = "https://attendance.oakfield.example"
 
@@ -42,7 +43,7 @@ def sent_message(engine, settings, twilio):  # noqa: F811
     """A first-day text really sent through the Twilio peer: it has a provider id (MessageSid)."""
     with session_scope(engine) as s:
         mid, _ = family_message(s, factories.school(s), n=1)
-    assert send_due(engine, transports=transports_for(settings), settings=settings).sent == 1
+    assert send_outbox(engine, now=T0, settings=settings)["sent"] == 1
     msg = load(engine, mid)
     assert msg.status == "accepted" and msg.provider_id.startswith("SM")
     return msg
@@ -96,25 +97,30 @@ def test_repeated_and_out_of_order_callbacks_never_move_backwards(app, engine, s
         assert load(engine, sent_message.id).status == "delivered"
 
 
-def test_failure_records_error_code_and_reroutes_once(app, engine, sent_message, hook_calls):
+def test_failure_records_error_code_and_reroutes_once(app, engine, settings, sent_message, hook_calls):
     sid = sent_message.provider_id
     assert callback(app, sid, "sent").status_code == 200
     assert callback(app, sid, "undelivered", error_code=30003).status_code == 200
     msg = load(engine, sent_message.id)
-    assert msg.status == "undelivered" and msg.error_code == "30003" and msg.rerouted
-    assert hook_calls == [sent_message.id]
+    # The callback only records; the family is moved on by the next sending pass.
+    assert msg.status == "undelivered" and msg.error_code == "30003" and not msg.rerouted
+    assert hook_calls == []
+    send_outbox(engine, now=T0 + timedelta(minutes=1), settings=settings)
+    assert load(engine, sent_message.id).rerouted and hook_calls == [sent_message.id]
     # Twilio repeats itself; a late "failed" must not reroute the family a second time.
     assert callback(app, sid, "undelivered", error_code=30003).status_code == 200
     assert callback(app, sid, "failed", error_code=30005).status_code == 200
+    send_outbox(engine, now=T0 + timedelta(minutes=2), settings=settings)
     msg = load(engine, sent_message.id)
     assert msg.status == "undelivered" and msg.error_code == "30003"
     assert hook_calls == [sent_message.id]
 
 
-def test_failed_without_error_code(app, engine, sent_message, hook_calls):
+def test_failed_without_error_code(app, engine, settings, sent_message, hook_calls):
     assert callback(app, sent_message.provider_id, "failed").status_code == 200
     msg = load(engine, sent_message.id)
     assert msg.status == "failed" and msg.error_code is None and "failed" in msg.error
+    send_outbox(engine, now=T0 + timedelta(minutes=1), settings=settings)
     assert hook_calls == [sent_message.id]
 
 

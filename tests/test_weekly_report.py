@@ -5,15 +5,13 @@ from datetime import date, time
 
 import pytest
 from click.testing import CliRunner
-from freezegun import freeze_time
 from sqlmodel import Session, select
 
 from bot import clock
-from bot.reports.scheduled import weekly_report_job
+from bot.jobs import JOBS, run_for_school
 from bot.sample.calendar import calendar_2026_27
 from bot.settings import load_settings
-from bot.thresholds.scheduled import statutory_sweep
-from storage.models import Alert, Mark
+from storage.models import Alert, Mark, School
 from tests import factories
 
 CAL = calendar_2026_27()
@@ -46,18 +44,20 @@ def school(session):
 
 
 def run(engine, school_id, tmp_path, day=FRIDAY, at=time(14, 0)):
+    """The statutory sweep, then the weekly-report job, as the clock runs them on a Friday."""
     now = clock.at_local(day, at)
-    with freeze_time(now):
-        statutory_sweep(engine, school_id=school_id, now=now)
-        return weekly_report_job(engine, school_id=school_id, now=now,
-                                 settings=load_settings(reports_dir=str(tmp_path)))
+    settings = load_settings(reports_dir=str(tmp_path))
+    with Session(engine) as s:
+        school = s.get(School, school_id)
+    run_for_school(JOBS["statutory-sweep"], engine, school=school, now=now, settings=settings)
+    return run_for_school(JOBS["weekly-report"], engine, school=school, now=now, settings=settings)
 
 
 def test_weekly_report_numbers_lists_chart_and_posting_once(engine, school, tmp_path):
     result = run(engine, school.id, tmp_path)
-    assert result["posted"] is True and result["week_ending"] == "2026-10-16"
+    assert result["posted"] == 1 and result.details["week_ending"] == "2026-10-16"
     again = run(engine, school.id, tmp_path, at=time(15, 0))
-    assert again["posted"] is False
+    assert again["posted"] == 0
     with Session(engine) as s:
         [alert] = s.exec(select(Alert).where(Alert.kind == "weekly_report")).all()
     assert alert.audience == "attendance"

@@ -17,6 +17,9 @@ from sqlmodel import Session, select
 from bot import clock
 from bot.chat import local, teams
 from bot.chat import slack as slack_chat
+from bot.chat.slack import slack_escape
+from bot.chat.teams import TEAMS_CARD_VERSION, teams_message
+from bot.pupils import flags, year_label
 from bot.settings import Settings
 from storage.db import session_scope
 from storage.models import Alert, AlertAction, Pupil, School, Staff
@@ -38,14 +41,8 @@ def _facts(session: Session, alert: Alert) -> list[tuple[str, str]]:
     facts = []
     if pupil is not None:
         facts.append(("Pupil", f"{pupil.display_first_name} {pupil.last_name}"))
-        year = (
-            "Reception"
-            if pupil.year_group == 0
-            else (f"Year {pupil.year_group}" if pupil.year_group is not None else "")
-        )
+        year = year_label(pupil.year_group)
         facts.append(("Year / class", " / ".join(x for x in (year, pupil.class_name or "") if x) or "—"))
-        from bot.commands.service import flags
-
         if flags(pupil):
             facts.append(("Flags", ", ".join(flags(pupil))))
     if data.get("day") is not None:
@@ -96,7 +93,6 @@ def _history(session: Session, alert: Alert) -> list[str]:
 
 def slack_view(session: Session, alert: Alert) -> tuple[str, list[dict]]:
     from bot.alerts.actions import available
-    from bot.commands.views import slack_escape
 
     icon = SEVERITY_ICON.get(alert.severity, "")
     blocks: list[dict] = [
@@ -164,7 +160,6 @@ def slack_view(session: Session, alert: Alert) -> tuple[str, list[dict]]:
 def teams_card(session: Session, alert: Alert) -> dict:
     """An Adaptive Card 1.5. Workflow cards cannot call back, so actions are commands to type."""
     from bot.alerts.actions import available
-    from bot.commands.views import TEAMS_CARD_VERSION
 
     body: list[dict] = [
         {
@@ -234,9 +229,8 @@ def slack_channel_for(school: School, audience: str) -> str | None:
     return school.slack_pastoral_channel
 
 
-def deliver_pending(engine: Engine, *, settings: Settings, now: datetime | None = None, client=None) -> dict:
+def deliver_pending(engine: Engine, *, settings: Settings, now: datetime, client=None) -> dict:
     """Post every undelivered alert; returns counts per path and of failures."""
-    now = now or clock.now()
     if client is None and slack_chat.is_configured(settings):
         client = slack_chat.web_client(settings)
     with session_scope(engine) as session:
@@ -277,8 +271,6 @@ def deliver_one(session: Session, alert: Alert, *, client, now: datetime) -> dic
     if school.teams_workflow_url and not (alert.data or {}).get("teams_posted_at"):
         try:
             card = teams_card(session, alert)
-            from bot.commands.views import teams_message
-
             teams.post(school.teams_workflow_url, teams_message(card, text=alert.title))
             alert.data = {**(alert.data or {}), "teams_posted_at": now.isoformat()}
             flag_modified(alert, "data")

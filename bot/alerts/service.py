@@ -5,10 +5,11 @@ caused it. Raising the same key twice (a re-run sweep, a second clock) returns t
 changes nothing. Delivery to Slack, Teams, email or the local feed is a separate sender's job.
 """
 
+from datetime import datetime
+
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot import clock
 from storage.models import Alert
 
 SEVERITIES = ("urgent", "high", "normal")
@@ -28,6 +29,7 @@ def raise_alert(
     pupil_id: int | None = None,
     case_id: int | None = None,
     data: dict | None = None,
+    now: datetime,
 ) -> tuple[Alert, bool]:
     """Insert the alert unless its key exists. Returns (alert, created)."""
     assert audience in AUDIENCES and severity in SEVERITIES
@@ -45,7 +47,7 @@ def raise_alert(
         pupil_id=pupil_id,
         case_id=case_id,
         data=data or {},
-        created_at=clock.now(),
+        created_at=now,
     )
     try:
         with session.begin_nested():
@@ -67,5 +69,6 @@ def raise_alert(
             kind="alert",
             summary=title,
             data={"alert_id": alert.id, "kind": kind, "audience": audience},
+            now=now,
         )
     return alert, True

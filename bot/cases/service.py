@@ -5,13 +5,13 @@ A case opens at the first N of an episode and snapshots the escalation ladder in
 is seen in school or staff close it. Chasing and escalation act only on open cases.
 """
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot import clock, codes
+from bot import codes
 from bot.actors import SYSTEM, Actor
 from bot.policy import ladder, policy_for
 from storage.models import AbsenceCase, CaseEvent, Mark, MarkAmendment, Pupil
@@ -27,6 +27,7 @@ def log(
     pupil_id: int | None = None,
     actor: str = "system",
     data: dict | None = None,
+    now: datetime,
 ) -> CaseEvent:
     event = CaseEvent(
         school_id=school_id,
@@ -36,7 +37,7 @@ def log(
         summary=summary,
         actor=actor,
         data=data or {},
-        at=clock.now(),
+        at=now,
     )
     session.add(event)
     return event
@@ -49,15 +50,16 @@ def open_case_for(session: Session, pupil_id: int) -> AbsenceCase | None:
 
 
 def open_or_extend(
-    session: Session, *, pupil: Pupil, day: date, session_name: str
+    session: Session, *, pupil: Pupil, day: date, session_name: str, now: datetime
 ) -> tuple[AbsenceCase, bool]:
     """The pupil's open case, extended to ``day``; or a new one. Returns (case, created)."""
-    opened, extended = open_or_extend_many(session, pupils=[pupil], day=day, session_name=session_name)
+    opened, extended = open_or_extend_many(session, pupils=[pupil], day=day, session_name=session_name,
+                                           now=now)
     return (opened[0], True) if opened else (extended[0], False)
 
 
 def open_or_extend_many(
-    session: Session, *, pupils: list[Pupil], day: date, session_name: str
+    session: Session, *, pupils: list[Pupil], day: date, session_name: str, now: datetime
 ) -> tuple[list[AbsenceCase], list[AbsenceCase]]:
     """Open a case for each pupil without one, extend the others to ``day``: (opened, extended).
 
@@ -88,7 +90,6 @@ def open_or_extend_many(
         for sid in {p.school_id for p in new}
         for vulnerable in (False, True)
     }
-    now = clock.now()
     rows = [
         {
             "school_id": p.school_id, "pupil_id": p.id, "status": "open", "first_date": day,
@@ -108,7 +109,7 @@ def open_or_extend_many(
             if case is None:
                 raise
             return [], [*extended, case]
-        results = [open_or_extend_many(session, pupils=[p], day=day, session_name=session_name)
+        results = [open_or_extend_many(session, pupils=[p], day=day, session_name=session_name, now=now)
                    for p in new]
         return ([c for o, _ in results for c in o], extended + [c for _, e in results for c in e])
     log_many(session, [
@@ -116,15 +117,14 @@ def open_or_extend_many(
          "summary": f"Unexplained absence from {day:%a %d %b} {session_name}",
          "data": {"date": day.isoformat(), "session": session_name}}
         for c in opened
-    ])
+    ], now=now)
     return list(opened), extended
 
 
-def log_many(session: Session, events: list[dict]) -> None:
+def log_many(session: Session, events: list[dict], *, now: datetime) -> None:
     """Append many case-log entries in one statement (same fields as ``log``)."""
     if not events:
         return
-    now = clock.now()
     session.execute(insert(CaseEvent), [
         {"actor": "system", "data": {}, "at": now, "case_id": None, "pupil_id": None, **e} for e in events
     ])
@@ -139,6 +139,7 @@ def explain(
     code: str | None = None,
     return_date: date | None = None,
     summary: str = "",
+    now: datetime,
 ) -> bool:
     """Record that a reason is known. Chasing stops. Returns False if the case was not open."""
     if case.status != "open":
@@ -147,7 +148,7 @@ def explain(
             session.add(case)
         return False
     case.status = "explained"
-    case.explained_at = clock.now()
+    case.explained_at = now
     case.explained_by = by
     if code:
         case.suggested_code = code
@@ -163,15 +164,16 @@ def explain(
         summary=summary or f"Reason received ({by})",
         actor=actor.label if actor.staff_id else actor.name,
         data={"by": by, "code": code, "return_date": return_date.isoformat() if return_date else None},
+        now=now,
     )
     return True
 
 
-def close(session: Session, *, case: AbsenceCase, reason: str, actor: Actor = SYSTEM) -> bool:
+def close(session: Session, *, case: AbsenceCase, reason: str, now: datetime, actor: Actor = SYSTEM) -> bool:
     if case.status == "closed":
         return False
     case.status = "closed"
-    case.closed_at = clock.now()
+    case.closed_at = now
     case.closed_reason = reason
     session.add(case)
     log(
@@ -182,6 +184,7 @@ def close(session: Session, *, case: AbsenceCase, reason: str, actor: Actor = SY
         kind="case_closed",
         summary=f"Case closed: {reason}",
         actor=actor.label if actor.staff_id else actor.name,
+        now=now,
     )
     return True
 
@@ -214,6 +217,7 @@ def after_marks_changed(
     pupil_id: int,
     actor: Actor,
     amendments: list[MarkAmendment],
+    now: datetime,
 ) -> None:
     """A recode may answer the case: once no N is left in the episode, the reason is known.
 
@@ -238,6 +242,7 @@ def after_marks_changed(
             summary=f"{a.date:%a %d %b} {a.session}: {a.original_code} → {a.amended_code} ({a.reason})",
             actor=actor.label if actor.staff_id else actor.name,
             data={"amendment_id": a.id, "original": a.original_code, "amended": a.amended_code},
+            now=now,
         )
     if case is None or remaining_n(session, case=case):
         return
@@ -247,7 +252,7 @@ def after_marks_changed(
         return
     last = amendments[-1].amended_code
     if codes.category(last) is codes.Category.PRESENT:
-        close(session, case=case, reason="marked present", actor=actor)
+        close(session, case=case, reason="marked present", actor=actor, now=now)
     else:
         explain(session, case=case, by="mark", actor=actor, code=last,
-                summary=f"Recoded to {last} by {actor.name}")
+                summary=f"Recoded to {last} by {actor.name}", now=now)

@@ -12,6 +12,11 @@ from bot.settings import Settings
 DEFAULT_BASE_URL = "https://slack.com/api/"
 
 
+def slack_escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as markup (parents' text is shown as typed)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def api_base_url(settings: Settings) -> str:
     url = settings.slack_api_base_url or DEFAULT_BASE_URL
     return url if url.endswith("/") else url + "/"

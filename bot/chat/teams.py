@@ -12,10 +12,24 @@ import urllib.request
 from bot.errors import UserError
 
 MAX_BYTES = 28 * 1024
+TEAMS_CARD_VERSION = "1.5"
 
 
 class TeamsPostError(RuntimeError):
     pass
+
+
+def teams_message(card: dict, *, text: str | None = None) -> dict:
+    """The message envelope Teams accepts (outgoing-webhook replies and Workflows webhooks alike)."""
+    msg: dict = {
+        "type": "message",
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+        ],
+    }
+    if text:
+        msg["text"] = text
+    return msg
 
 
 def encode(message: dict) -> bytes:

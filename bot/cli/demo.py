@@ -1,7 +1,7 @@
 """``attendance-bot demo``: a scripted absence week for the sample school, in the terminal.
 
 No server and no accounts: a temporary SQLite database (or ``--database-url``), the sample trust
-loaded through the import service, local transports, and time frozen at each step with freezegun.
+loaded through the import service, local transports, and each step run at its own ``now``.
 Every step runs the real code (the clock's jobs, the inbound-SMS service, the staff command
 dispatcher, the alert actions) and the script prints what each person would see:
 
@@ -129,7 +129,7 @@ def _settings(database_url: str) -> Settings:
     )
 
 
-def _load_sample(engine: Engine, out: Printer) -> None:
+def _load_sample(engine: Engine, out: Printer, *, now: datetime) -> None:
     from bot.cli.importing import sample_files
     from bot.importing import import_file
     from storage.db import session_scope
@@ -142,7 +142,7 @@ def _load_sample(engine: Engine, out: Printer) -> None:
         for kind, path, urn in sample_files():
             if urn not in (None, URN):
                 continue
-            result = import_file(s, kind=kind, path_or_stream=path, school_urn=urn)
+            result = import_file(s, kind=kind, path_or_stream=path, school_urn=urn, now=now)
             if not result.ok:
                 raise click.ClickException(f"sample {path.name}: {result.errors[:3]}")
     out.line("Loaded the sample school (pupils, families, staff, the 2026/27 calendar, marks to Fri 20 Nov).")
@@ -202,10 +202,10 @@ def _cast(session: Session, school_id: int) -> tuple[Cast, Cast, Cast]:
 
 
 class Week:
-    def __init__(self, engine: Engine, settings: Settings, out: Printer, frozen) -> None:
+    def __init__(self, engine: Engine, settings: Settings, out: Printer) -> None:
         from storage.models import Alert, OutboxMessage, Pupil, School, Staff
 
-        self.engine, self.settings, self.out, self.frozen = engine, settings, out, frozen
+        self.engine, self.settings, self.out = engine, settings, out
         with Session(engine, expire_on_commit=False) as s:
             self.school = s.exec(select(School).where(School.urn == URN)).one()
             self.a, self.b, self.c = _cast(s, self.school.id)
@@ -244,9 +244,7 @@ class Week:
     # ---- time and what people see ----
 
     def at(self, day: date, hh_mm: str) -> datetime:
-        when = clock.at_local(day, time.fromisoformat(hh_mm), self.school.timezone)
-        self.frozen.move_to(when)
-        return when
+        return clock.at_local(day, time.fromisoformat(hh_mm), self.school.timezone)
 
     def clock_says(self, when: datetime, what: str) -> None:
         self.out.line(f"🕒 Clock {clock.to_local(when, self.school.timezone):%a %H:%M} · {what}")
@@ -325,6 +323,7 @@ class Week:
                     day=day,
                     session_name=session_name,
                     code=code,
+                    now=when,
                 )
             # Everyone else is present: written in one go, as an MIS export would be.
             s.add_all(
@@ -336,6 +335,7 @@ class Week:
                         session=session_name,
                         code=PRESENT,
                         source="mis",
+                        recorded_at=when,
                     )
                     for pid in self.everyone
                     if pid not in marks
@@ -427,9 +427,9 @@ class Week:
         from bot.commands.dispatch import run_command
         from storage.db import session_scope
 
-        self.at(day, hh_mm)
+        when = self.at(day, hh_mm)
         with session_scope(self.engine) as s:
-            result = run_command(s, staff=s.get(type(staff), staff.id), text=text, today=day)
+            result = run_command(s, staff=s.get(type(staff), staff.id), text=text, now=when)
         self.out.block(
             f"💬 Staff · {staff.name} ({staff.role.replace('_', ' ')}) types {text}", views.to_text(result)
         )
@@ -438,15 +438,17 @@ class Week:
         self, staff, day: date, hh_mm: str, alert_id: int, action: str, value: str | None = None
     ) -> None:
         from bot.actors import Actor
-        from bot.alerts.actions import ACTIONS, act
+        from bot.alerts.actions import ACTIONS
+        from bot.commands.acting import act
         from storage.db import session_scope
         from storage.models import MarkAmendment
 
-        self.at(day, hh_mm)
+        when = self.at(day, hh_mm)
         with session_scope(self.engine) as s:
             before = s.exec(select(func.max(MarkAmendment.id))).one() or 0
             alert = act(
-                s, alert_id=alert_id, action=action, actor=Actor.of(s.get(type(staff), staff.id)), value=value
+                s, alert_id=alert_id, action=action, actor=Actor.of(s.get(type(staff), staff.id)),
+                value=value, now=when,
             )
             label = ACTIONS[action].label
             if action == "accept_code":
@@ -549,7 +551,6 @@ class Week:
 )
 def demo(database_url: str | None) -> None:
     """Play a scripted absence week for the sample school in the terminal (no server, no accounts)."""
-    from freezegun import freeze_time
 
     from storage import migrate
     from storage.db import make_engine
@@ -565,17 +566,16 @@ def demo(database_url: str | None) -> None:
     settings = _settings(database_url)
     engine = None
     try:
-        with freeze_time(clock.at_local(WEEK[0], time(7, 30)), tick=False) as frozen:
-            migrate.upgrade(settings.database_url)
-            engine = make_engine(settings.database_url)
-            _load_sample(engine, out)
-            week = Week(engine, settings, out, frozen)
-            if _week_taken(engine, week.school.id):
-                raise click.ClickException(
-                    "This database already has registers for the demo week "
-                    "(23-27 Nov 2026): use an empty database."
-                )
-            week.run()
+        migrate.upgrade(settings.database_url)
+        engine = make_engine(settings.database_url)
+        _load_sample(engine, out, now=clock.at_local(WEEK[0], time(7, 30)))
+        week = Week(engine, settings, out)
+        if _week_taken(engine, week.school.id):
+            raise click.ClickException(
+                "This database already has registers for the demo week "
+                "(23-27 Nov 2026): use an empty database."
+            )
+        week.run()
     finally:
         root.setLevel(level)
         if engine is not None:

@@ -5,6 +5,7 @@ row is listed with its line number so the office can fix the file and try again.
 """
 
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot import clock
 from bot.errors import UserError
 from bot.importing import ImportResult, import_file
 from bot.importing.formats import FORMATS, KINDS_IN_ORDER
@@ -60,10 +62,11 @@ def _report(result: ImportResult, source: str) -> None:
         click.echo(f"  {error}", err=True)
 
 
-def _import_one(session, *, kind: str, path: Path, school_urn: str | None) -> ImportResult:
+def _import_one(session, *, kind: str, path: Path, school_urn: str | None, now: datetime) -> ImportResult:
     progress = _Progress(f"{kind} ({path.name})")
     try:
-        return import_file(session, kind=kind, path_or_stream=path, school_urn=school_urn, progress=progress)
+        return import_file(session, kind=kind, path_or_stream=path, school_urn=school_urn, progress=progress,
+                           now=now)
     finally:
         progress.end()
 
@@ -84,7 +87,7 @@ def import_command(kind: str, file: Path, school_urn: str | None) -> None:
     engine = _engine()
     try:
         with session_scope(engine) as session:
-            result = _import_one(session, kind=kind, path=file, school_urn=school_urn)
+            result = _import_one(session, kind=kind, path=file, school_urn=school_urn, now=clock.now())
             if not result.ok:
                 session.rollback()
     except UserError as exc:
@@ -124,10 +127,11 @@ def demo_data(force: bool) -> None:
                     "Use --force to load it anyway (existing sample rows are updated, not duplicated)."
                 )
             failed = False
+            now = clock.now()
             for kind, path, urn in sample_files():
                 where = f"{urn}/{path.name}" if urn else path.name
                 click.echo(f"loading {where} ...", err=True)
-                result = _import_one(session, kind=kind, path=path, school_urn=urn)
+                result = _import_one(session, kind=kind, path=path, school_urn=urn, now=now)
                 _report(result, where)
                 if not result.ok:
                     failed = True

@@ -1,6 +1,6 @@
 """``attendance-bot letters``: stage letters due for staff to review and print. Nothing is sent."""
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -20,9 +20,9 @@ def _school(session, urn: str) -> School:
     return school
 
 
-def _today(value: str | None, school: School) -> date:
+def _today(value: str | None, school: School, now: datetime) -> date:
     if not value:
-        return clock.local_today(school.timezone)
+        return clock.to_local(now, school.timezone).date()
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -43,7 +43,7 @@ def list_cmd(urn: str, today_text: str | None) -> None:
 
     with session_scope(engine(get_settings())) as session:
         school = _school(session, urn)
-        items = due(session, school=school, today=_today(today_text, school))
+        items = due(session, school=school, today=_today(today_text, school, clock.now()))
         if not items:
             click.echo("No letters due.")
         for item in items:
@@ -62,8 +62,9 @@ def render_cmd(urn: str, out_dir: str | None, today_text: str | None) -> None:
     with session_scope(engine(settings)) as session:
         school = _school(session, urn)
         folder = Path(out_dir) if out_dir else Path(settings.reports_dir) / "letters"
-        paths = render_due(session, school=school, today=_today(today_text, school), out_dir=folder,
-                           actor="cli")
+        now = clock.now()
+        paths = render_due(session, school=school, today=_today(today_text, school, now), out_dir=folder,
+                           actor="cli", now=now)
     for p in paths:
         click.echo(str(p))
     click.echo(f"{len(paths)} letter(s) written to {folder}; review, sign and send them by hand.")

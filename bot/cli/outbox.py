@@ -8,12 +8,10 @@ import click
 from sqlmodel import Session, select
 
 from bot import clock
-from bot.messaging.sender import send_outbox_job
+from bot.firstday.scheduled import send_outbox
 from bot.runtime import engine as runtime_engine
 from bot.settings import get_settings
 from storage.models import OutboxMessage, School
-
-__all__ = ["register", "send_outbox_job", "mask_address"]
 
 
 def mask_address(address: str) -> str:
@@ -78,9 +76,8 @@ def outbox(
 def send(now_value: str | None) -> None:
     """Send every due message now with the configured transports."""
     settings = get_settings()
-    now = clock.parse_now(now_value) if now_value else None
-    summary = send_outbox_job(runtime_engine(settings), settings, now)
-    click.echo(", ".join(f"{k} {v}" for k, v in summary.items()))
+    summary = send_outbox(runtime_engine(settings), now=clock.parse_now(now_value), settings=settings)
+    click.echo(", ".join(f"{k} {v}" for k, v in summary.as_dict().items()))
 
 
 def register(main: click.Group) -> None:

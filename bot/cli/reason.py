@@ -11,7 +11,7 @@ from bot import clock
 
 def _today(value: str | None) -> date:
     if not value:
-        return clock.local_today()
+        return clock.to_local(clock.now()).date()
     try:
         return date.fromisoformat(value)
     except ValueError:

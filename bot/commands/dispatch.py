@@ -8,7 +8,7 @@ see a stack trace: ``UserError`` becomes its friendly message, anything else a r
 
 import logging
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import Session
 
@@ -29,33 +29,33 @@ _NAMES = {
 }
 
 
-def run_as(
-    session: Session, *, who: identity.Who, text: str, today: date | None = None
-) -> views.CommandResult:
+def run_as(session: Session, *, who: identity.Who, text: str, now: datetime) -> views.CommandResult:
     """Map the chat account to staff (refusing strangers politely), then run the command."""
     try:
-        staff = identity.identify(session, who)
+        staff = identity.identify(session, who, now=now)
     except identity.Refused as exc:
         return views.error(str(exc), command="identify")
-    return run_command(session, staff=staff, text=text, today=today, who=who)
+    return run_command(session, staff=staff, text=text, now=now, who=who)
 
 
 def run_command(
-    session: Session, *, staff: Staff, text: str, today: date | None = None, who: identity.Who | None = None
+    session: Session, *, staff: Staff, text: str, now: datetime, who: identity.Who | None = None
 ) -> views.CommandResult:
-    today = today or service.school_today(session, staff.school_id)
+    """Run ``text`` for ``staff`` at ``now``; "today" is the school's date at ``now``."""
+    today = service.school_today(session, staff.school_id, now=now)
     request = None
     try:
         request = grammar.parse(text, today=today)
         name = _NAMES[type(request)]
         identity.require_role(staff, name)
         with session.begin_nested():
-            return _run(session, staff=staff, request=request, today=today)
+            return _run(session, staff=staff, request=request, today=today, now=now)
     except Ambiguous as exc:
         return views.ambiguous(str(exc), exc.choices, request)
     except PermissionDenied as exc:
         identity.record_refusal(
-            session, who=who, staff=staff, command=_NAMES.get(type(request)), reason=type(exc).__name__
+            session, who=who, staff=staff, command=_NAMES.get(type(request)), reason=type(exc).__name__,
+            now=now,
         )
         return views.error(str(exc), command=_NAMES.get(type(request), ""))
     except UserError as exc:
@@ -74,7 +74,9 @@ def run_command(
         )
 
 
-def _run(session: Session, *, staff: Staff, request: grammar.Request, today: date) -> views.CommandResult:
+def _run(
+    session: Session, *, staff: Staff, request: grammar.Request, today: date, now: datetime
+) -> views.CommandResult:
     if isinstance(request, grammar.Help):
         return views.help_result(request.topic)
     if isinstance(request, grammar.Absences):
@@ -86,13 +88,14 @@ def _run(session: Session, *, staff: Staff, request: grammar.Request, today: dat
         )
     if isinstance(request, grammar.Act):
         alert = service.act(
-            session, staff=staff, alert_id=request.alert_id, action=request.action, note=request.note
+            session, staff=staff, alert_id=request.alert_id, action=request.action, note=request.note, now=now
         )
         return views.act_result(alert, request.action)
     pupil = resolve(session, school_id=staff.school_id, ref=request.pupil)
     if isinstance(request, grammar.Call):
         outcome = service.log_call(
-            session, staff=staff, pupil=pupil, outcome=request.outcome, note=request.note, today=today
+            session, staff=staff, pupil=pupil, outcome=request.outcome, note=request.note, today=today,
+            now=now,
         )
         return views.call_result(outcome)
     if isinstance(request, grammar.Recode):
@@ -104,6 +107,7 @@ def _run(session: Session, *, staff: Staff, request: grammar.Request, today: dat
             day=request.day,
             sessions=list(request.sessions) if request.sessions else None,
             reason=request.reason,
+            now=now,
         )
         return views.recode_result(outcome)
     return views.timeline_result(service.timeline(session, staff=staff, pupil=pupil, today=today))

@@ -8,6 +8,7 @@ is written to the case log as a ``refused`` event (ids only) and to the log.
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session, select
 
@@ -80,10 +81,11 @@ def school_for(session: Session, who: Who) -> int | None:
     return None
 
 
-def identify(session: Session, who: Who) -> Staff:
+def identify(session: Session, who: Who, *, now: datetime) -> Staff:
+    """The member of staff behind a chat account; an unknown account is refused and recorded."""
     staff = find_staff(session, who)
     if staff is None:
-        record_refusal(session, who=who, staff=None, command=None, reason="unknown user")
+        record_refusal(session, who=who, staff=None, command=None, reason="unknown user", now=now)
         raise Refused(UNKNOWN_USER.format(tool=who.tool.capitalize()))
     return staff
 
@@ -96,7 +98,8 @@ def require_role(staff: Staff, command: str) -> None:
 
 
 def record_refusal(
-    session: Session, *, who: Who | None, staff: Staff | None, command: str | None, reason: str
+    session: Session, *, who: Who | None, staff: Staff | None, command: str | None, reason: str,
+    now: datetime,
 ) -> None:
     """Keep the attempt: a ``refused`` case event where the school is known, and a log line."""
     school_id = staff.school_id if staff else (school_for(session, who) if who else None)
@@ -115,5 +118,6 @@ def record_refusal(
         summary=f"Refused: {command or 'command'} ({reason})",
         actor=f"staff:{staff.id}" if staff else f"{data.get('tool')}:{data.get('user_id')}",
         data=data,
+        now=now,
     )
     session.flush()

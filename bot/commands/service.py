@@ -19,6 +19,7 @@ from bot.commands.identity import DSL_ROLES
 from bot.commands.pupils import label
 from bot.errors import NotFound, PermissionDenied, UserError
 from bot.policy import policy_for
+from bot.pupils import flags
 from storage.models import (
     AbsenceCase,
     Alert,
@@ -41,27 +42,14 @@ FAILED = ("failed", "undelivered")
 TIMELINE_DAYS = 14
 TIMELINE_MAX = 40
 
-FLAG_LABELS = (
-    ("child_protection", "CP"),
-    ("looked_after", "CLA"),
-    ("has_social_worker", "SW"),
-    ("send_ehcp", "EHCP"),
-    ("young_carer", "YC"),
-    ("has_yot_worker", "YOT"),
-)
-
-
-def flags(p: Pupil) -> list[str]:
-    return [text for attr, text in FLAG_LABELS if getattr(p, attr)]
-
-
 def actor_of(staff: Staff) -> Actor:
     return Actor.of(staff)
 
 
-def school_today(session: Session, school_id: int) -> date:
+def school_today(session: Session, school_id: int, *, now: datetime) -> date:
+    """The school's date at ``now`` (in its own zone)."""
     school = session.get(School, school_id)
-    return clock.local_today(school.timezone if school else None)
+    return clock.to_local(now, school.timezone if school else None).date()
 
 
 def check_school_day(session: Session, *, school_id: int, day: date, calendar=None) -> None:
@@ -257,7 +245,7 @@ def _reason_code(text: str, today: date, is_school_day) -> tuple[str | None, dat
 
 
 def log_call(
-    session: Session, *, staff: Staff, pupil: Pupil, outcome: str, note: str, today: date
+    session: Session, *, staff: Staff, pupil: Pupil, outcome: str, note: str, today: date, now: datetime
 ) -> CallOutcome:
     """A call to the family: a ``CallLog`` row and a case event; ``spoke`` with a reason explains."""
     if outcome == "spoke" and not note.strip():
@@ -282,7 +270,7 @@ def log_call(
         outcome=outcome,
         reason_code=code,
         note=note.strip(),
-        at=clock.now(),
+        at=now,
     )
     session.add(call)
     session.flush()
@@ -295,6 +283,7 @@ def log_call(
         summary=f"Call: {outcome}" + (f" — {note.strip()}" if note.strip() else ""),
         actor=actor.label,
         data={"call_id": call.id, "outcome": outcome, "code": code},
+        now=now,
     )
     explained = False
     if outcome == "spoke" and case_row is not None:
@@ -306,6 +295,7 @@ def log_call(
             code=code,
             return_date=return_date,
             summary=f"Reason given on a call with {staff.name}: {note.strip()}",
+            now=now,
         )
     session.flush()
     return CallOutcome(
@@ -343,6 +333,7 @@ def recode(
     day: date,
     sessions: list[str] | None,
     reason: str,
+    now: datetime,
 ) -> RecodeOutcome:
     from bot.register.service import recode as register_recode
 
@@ -366,6 +357,7 @@ def recode(
         new_code=code,
         reason=reason,
         actor=actor_of(staff),
+        now=now,
     )
     latest = session.exec(
         select(AbsenceCase).where(AbsenceCase.pupil_id == pupil.id).order_by(AbsenceCase.id.desc())
@@ -531,8 +523,10 @@ def _short(text: str, n: int = 160) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def act(session: Session, *, staff: Staff, alert_id: int, action: str, note: str = "") -> Alert:
-    from bot.alerts.actions import act as alert_act
+def act(
+    session: Session, *, staff: Staff, alert_id: int, action: str, now: datetime, note: str = ""
+) -> Alert:
+    from bot.commands.acting import act as alert_act
 
     alert = session.get(Alert, alert_id)
     if alert is None:
@@ -541,4 +535,4 @@ def act(session: Session, *, staff: Staff, alert_id: int, action: str, note: str
         raise PermissionDenied(f"Sorry, alert {alert_id} belongs to another school.")
     if alert.audience == "dsl" and staff.role not in DSL_ROLES:
         raise PermissionDenied("Sorry, only the DSL or the headteacher can act on this alert.")
-    return alert_act(session, alert_id=alert_id, action=action, actor=actor_of(staff), note=note)
+    return alert_act(session, alert_id=alert_id, action=action, actor=actor_of(staff), note=note, now=now)

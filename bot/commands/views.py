@@ -8,11 +8,12 @@ structured data behind it); the three renderers below only lay it out. The sandb
 from dataclasses import dataclass, field
 from datetime import date
 
+from bot.chat.slack import slack_escape
+from bot.chat.teams import TEAMS_CARD_VERSION
 from bot.commands import grammar
 
 SLACK_TEXT_LIMIT = 2900  # a section's text may hold 3000 characters
 SLACK_MAX_BLOCKS = 50
-TEAMS_CARD_VERSION = "1.5"
 TEAMS_MENTION = "@Attendance"
 
 
@@ -252,10 +253,6 @@ def to_text(result: CommandResult) -> str:
     return "\n".join(out)
 
 
-def slack_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _chunks(lines: list[str], limit: int) -> list[str]:
     out, cur = [], ""
     for line in lines:
@@ -355,16 +352,3 @@ def to_teams_card(result: CommandResult) -> dict:
         "version": TEAMS_CARD_VERSION,
         "body": body,
     }
-
-
-def teams_message(card: dict, *, text: str | None = None) -> dict:
-    """The message envelope Teams accepts (outgoing-webhook replies and Workflows webhooks alike)."""
-    msg: dict = {
-        "type": "message",
-        "attachments": [
-            {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
-        ],
-    }
-    if text:
-        msg["text"] = text
-    return msg

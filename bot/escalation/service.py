@@ -224,9 +224,10 @@ def advance_case(
             pupil_id=pupil.id,
             case_id=case.id,
             data=data,
+            now=now,
         )
         if created:
-            alert.raised_count, alert.last_raised_at, alert.created_at = 1, now, now
+            alert.raised_count, alert.last_raised_at = 1, now
             session.add(alert)
             raised.append(alert)
     new_next = max([case.next_step] + [i + 1 for i, _ in due])
@@ -242,7 +243,9 @@ def advance_case(
     return raised, facts
 
 
-def inform_workers(session: Session, *, case: AbsenceCase, pupil: Pupil, school: School) -> int:
+def inform_workers(
+    session: Session, *, case: AbsenceCase, pupil: Pupil, school: School, now: datetime
+) -> int:
     """Day 1: tell the pupil's social worker / YOT worker by email (once per case, by key)."""
     queued = 0
     for flag, address, role, prefix in (
@@ -254,12 +257,12 @@ def inform_workers(session: Session, *, case: AbsenceCase, pupil: Pupil, school:
         subject, body = worker_email(school=school, pupil=pupil, case=case, role=role)
         _, created = enqueue(session, school_id=school.id, key=f"{prefix}:{case.id}", kind="staff_email",
                              channel="email", to_address=address, subject=subject, body=body,
-                             case_ids=[case.id])
+                             case_ids=[case.id], now=now)
         if created:
             queued += 1
             log(session, school_id=school.id, case_id=case.id, pupil_id=pupil.id,
                 kind="worker_informed", summary=f"{role.capitalize()} informed by email",
-                data={"role": role})
+                data={"role": role}, now=now)
     return queued
 
 
@@ -325,7 +328,7 @@ def reraise_unacted(
             session.expire(alert)
             log(session, school_id=school.id, case_id=case.id, pupil_id=case.pupil_id, kind="alert_reraised",
                 summary=f"Alert raised again: nobody has acted ({alert.title})",
-                data={"alert_id": alert.id, "raised_count": data["raised_count"]})
+                data={"alert_id": alert.id, "raised_count": data["raised_count"]}, now=now)
     return count
 
 
@@ -353,11 +356,11 @@ def email_dsl_overdue(session: Session, *, school: School, policy: SchoolPolicy,
                 f"— {school.name} attendance bot")
         _, created = enqueue(session, school_id=school.id, key=f"dsl-alert:{alert.id}", kind="staff_email",
                              channel="email", to_address=school.dsl_email,
-                             subject=f"Unanswered: {alert.title}", body=body, case_ids=[case.id])
+                             subject=f"Unanswered: {alert.title}", body=body, case_ids=[case.id], now=now)
         if created:
             count += 1
             log(session, school_id=school.id, case_id=case.id, pupil_id=case.pupil_id, kind="dsl_emailed",
-                summary="DSL emailed: alert unanswered", data={"alert_id": alert.id})
+                summary="DSL emailed: alert unanswered", data={"alert_id": alert.id}, now=now)
     return count
 
 
@@ -402,7 +405,7 @@ def sweep(session: Session, *, school: School, policy: SchoolPolicy, cal: School
     for case in cases:
         pupil = session.get(Pupil, case.pupil_id)
         summary["cases"] += 1
-        summary["workers_informed"] += inform_workers(session, case=case, pupil=pupil, school=school)
+        summary["workers_informed"] += inform_workers(session, case=case, pupil=pupil, school=school, now=now)
         raised, facts = advance_case(session, case=case, pupil=pupil, school=school, policy=policy,
                                      cal=cal, now=now)
         summary["seen"] += int(facts.seen)

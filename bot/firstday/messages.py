@@ -3,12 +3,8 @@
 from dataclasses import dataclass
 
 from bot.messaging.segments import fit
-from bot.templates import render_family
+from bot.templates import join_names, render_family
 
-AND_WORD = {
-    "en": "and", "pl": "i", "ro": "și", "es": "y", "pt": "e", "fr": "et", "lt": "ir",
-    "ur": "اور", "ar": "و",
-}
 SESSION_WORD = {"AM": "morning", "PM": "afternoon"}
 
 
@@ -18,14 +14,6 @@ class Composed:
     body: str
     subject: str | None
     language: str
-
-
-def join_names(names: list[str], language: str) -> str:
-    names = list(dict.fromkeys(names))
-    if len(names) == 1:
-        return names[0]
-    word = AND_WORD.get(language, "and")
-    return ", ".join(names[:-1]) + f" {word} " + names[-1]
 
 
 def compose(

@@ -1,28 +1,30 @@
 """Register close and chasing: open cases for N marks and queue messages to families.
 
-Messages are queued in the same transaction as the case changes (``bot.messaging.outbox``) and
-delivered later by the sender, which re-checks each message's cases just before sending.
+Messages are queued in the same transaction as the case changes (``bot.firstday.outreach``) and
+delivered later by the sender, which asks ``check_before_send`` just before each batch goes: the
+register is re-read, and messages whose cases no longer need them are cancelled.
 """
 
 import logging
 from datetime import date, datetime
 
-from sqlalchemy import func, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import and_, func
 from sqlmodel import Session, select
 
 from bot import clock, codes
 from bot.calendar import load_calendar
 from bot.cases import service as cases
-from bot.firstday.messages import compose
+from bot.firstday.outreach import queue_family_messages
 from bot.firstday.routing import Route, family_contacts, raise_unreachable, usable_channels
-from bot.messaging.outbox import enqueue_many
 from bot.policy import policy_for
-from bot.replies.links import reply_link
-from bot.settings import Settings, get_settings
-from storage.models import AbsenceCase, Mark, Pupil, School, SchoolPolicy
+from bot.settings import Settings
+from bot.summary import JobSummary
+from storage.models import AbsenceCase, Mark, MessageCase, Pupil, School, SchoolPolicy
 
 log = logging.getLogger(__name__)
+
+# Marks that show a pupil was seen in school today (``cases.seen_in_school``).
+SEEN_CODES = sorted(codes.PRESENT_CODES | {"U"})
 
 
 def urgency(pupil: Pupil, policy: SchoolPolicy) -> tuple:
@@ -34,92 +36,6 @@ def urgency(pupil: Pupil, policy: SchoolPolicy) -> tuple:
     )
     first = 0 if (policy.vulnerable_first and vulnerable) else 1
     return (first, year_rank, pupil.last_name, pupil.first_name)
-
-
-def queue_family_message(
-    session: Session,
-    *,
-    case_ids: list[int],
-    route: Route,
-    kind: str,
-    key: str,
-    session_name: str,
-    policy: SchoolPolicy,
-    settings: Settings | None = None,
-) -> bool:
-    """Queue one message to one contact about one or more children's cases. True if new."""
-    [created] = queue_family_messages(
-        session, [(case_ids, route, key)], kind=kind, session_name=session_name, policy=policy,
-        settings=settings,
-    )
-    return created
-
-
-def queue_family_messages(
-    session: Session,
-    batch: list[tuple[list[int], Route, str]],
-    *,
-    kind: str,
-    session_name: str,
-    policy: SchoolPolicy,
-    settings: Settings | None = None,
-) -> list[bool]:
-    """Queue ``(case_ids, route, key)`` messages of one kind for one school; True for each new one.
-
-    The messages, the cases' contact times and the case-log entries are written set-based: a
-    trust's register close queues thousands of messages inside one short job.
-    """
-    settings = settings or get_settings()
-    school = session.get(School, policy.school_id)
-    items = []
-    for case_ids, route, key in batch:
-        case_rows = [session.get(AbsenceCase, i) for i in case_ids]
-        pupils = [session.get(Pupil, c.pupil_id) for c in case_rows]
-        link = (
-            reply_link(settings, case_id=case_ids[0], contact_id=route.contact.id)
-            if route.channel == "email"
-            else None
-        )
-        composed = compose(
-            channel=route.channel, kind=kind, language=route.contact.language,
-            first_names=[p.display_first_name for p in pupils], school=school.name,
-            session_name=session_name, link=link,
-        )
-        items.append({
-            "school_id": school.id, "key": key, "kind": kind, "channel": route.channel,
-            "to_address": route.address, "body": composed.body, "subject": composed.subject,
-            "contact_id": route.contact.id, "language": composed.language, "case_ids": case_ids,
-        })
-    results = enqueue_many(session, items)
-    now = clock.now()
-    events = []
-    contacted: list[int] = []
-    for (case_ids, route, _key), (message, created) in zip(batch, results, strict=True):
-        if not created:
-            continue
-        for case_id in case_ids:
-            case = session.get(AbsenceCase, case_id)
-            contacted.append(case_id)
-            events.append({
-                "school_id": school.id, "case_id": case.id, "pupil_id": case.pupil_id,
-                "kind": "message_queued",
-                "summary": f"{kind.replace('_', ' ')} {route.channel} to contact {route.contact.id}",
-                "data": {"message_id": message.id, "channel": route.channel,
-                         "contact_id": route.contact.id},
-            })
-    if contacted:
-        # One set-based update instead of one ORM flush per case (a round starts at its first
-        # contact); the loaded cases are brought in line by hand, as "evaluate" would.
-        session.execute(update(AbsenceCase).where(AbsenceCase.id.in_(contacted))
-                        .values(last_contact_at=now,
-                                round_started_at=func.coalesce(AbsenceCase.round_started_at, now)),
-                        execution_options={"synchronize_session": False})
-        for case_id in dict.fromkeys(contacted):
-            case = session.get(AbsenceCase, case_id)
-            set_committed_value(case, "last_contact_at", now)
-            set_committed_value(case, "round_started_at", case.round_started_at or now)
-    cases.log_many(session, events)
-    return [created for _, created in results]
 
 
 def _group_by_contact(
@@ -140,7 +56,7 @@ def _group_by_contact(
     return grouped, unreachable
 
 
-def reconcile_case(session: Session, *, case: AbsenceCase, day: date) -> str | None:
+def reconcile_case(session: Session, *, case: AbsenceCase, now: datetime, day: date) -> str | None:
     """Bring one open case in line with the register as it is now; returns what changed.
 
     A pupil marked present on ``day`` is seen: the case closes and chasing stops. An episode whose
@@ -150,7 +66,7 @@ def reconcile_case(session: Session, *, case: AbsenceCase, day: date) -> str | N
     if case.status != "open":
         return None
     if cases.seen_in_school(session, case=case, day=day):
-        cases.close(session, case=case, reason="marked present")
+        cases.close(session, case=case, reason="marked present", now=now)
         return "closed"
     if not cases.remaining_n(session, case=case):
         latest = session.exec(
@@ -160,49 +76,109 @@ def reconcile_case(session: Session, *, case: AbsenceCase, day: date) -> str | N
             .order_by(Mark.date.desc(), Mark.session.desc())
         ).first()
         if latest is not None and codes.category(latest) is codes.Category.PRESENT:
-            cases.close(session, case=case, reason="marked present")
+            cases.close(session, case=case, reason="marked present", now=now)
             return "closed"
-        cases.explain(session, case=case, by="mark", code=latest, summary=f"Register now shows {latest}")
+        cases.explain(session, case=case, by="mark", code=latest, summary=f"Register now shows {latest}",
+                      now=now)
         return "explained"
     return None
 
 
-def reconcile(session: Session, *, school: School, day: date) -> dict:
+def reconcile(session: Session, *, school: School, now: datetime) -> dict:
     """Reconcile every open case of a school with today's register."""
+    day = clock.to_local(now, school.timezone).date()
     changed = {"closed": 0, "explained": 0}
     open_cases = session.exec(
         select(AbsenceCase).where(AbsenceCase.school_id == school.id, AbsenceCase.status == "open")
     ).all()
     for case in open_cases:
-        outcome = reconcile_case(session, case=case, day=day)
+        outcome = reconcile_case(session, case=case, now=now, day=day)
         if outcome:
             changed[outcome] += 1
     return changed
 
 
-def recheck_before_send(session: Session, *, case_ids: list[int], now: datetime) -> None:
-    """Re-read the register for these cases (on each school's own date) just before sending."""
-    schools: dict[int, School] = {}
-    for case in session.exec(select(AbsenceCase).where(AbsenceCase.id.in_(case_ids),
-                                                       AbsenceCase.status == "open")).all():
-        school = schools.get(case.school_id) or session.get(School, case.school_id)
-        schools[case.school_id] = school
-        reconcile_case(session, case=case, day=clock.to_local(now, school.timezone).date())
+def check_before_send(session: Session, *, message_ids: list[int], now: datetime) -> dict[int, str]:
+    """The sender's pre-send check: which of these messages should no longer go, and why.
+
+    The register is re-read first for the cases whose marks changed since register close (a trip
+    code, a late arrival), which explains or closes them (``reconcile_case``); then any message
+    whose cases are none of them open any more is to be cancelled. Messages about no case (staff
+    emails, thank-yous) always go.
+    """
+    for case_id, tz in _cases_whose_register_changed(session, message_ids, now=now):
+        case = session.get(AbsenceCase, case_id)
+        reconcile_case(session, case=case, now=now, day=clock.to_local(now, tz).date())
+    with_cases = session.exec(
+        select(MessageCase.message_id, func.count(AbsenceCase.id))
+        .join(AbsenceCase, and_(AbsenceCase.id == MessageCase.case_id, AbsenceCase.status == "open"),
+              isouter=True)
+        .where(MessageCase.message_id.in_(message_ids))
+        .group_by(MessageCase.message_id)
+    ).all()
+    return {message_id: "cases no longer open" for message_id, open_count in with_cases if open_count == 0}
+
+
+def _cases_whose_register_changed(
+    session: Session, message_ids: list[int], *, now: datetime
+) -> list[tuple[int, str]]:
+    """The open cases of these messages that ``reconcile_case`` would change, found in two queries.
+
+    ``reconcile_case`` acts only when no N mark is left in the episode or the pupil is marked
+    present (or U) today; everything else is left alone. Checking that set-based first keeps a
+    register close of thousands of texts from paying several queries per case. Returns
+    (case id, the school's time zone) pairs.
+    """
+    # The status is filtered here, not in SQL: with it in the WHERE clause SQLite starts from the
+    # status index (every open case in the database) instead of from this batch's messages.
+    rows = [
+        (case_id, pupil_id, tz, n_left)
+        for case_id, pupil_id, tz, status, n_left in session.execute(
+            select(AbsenceCase.id, AbsenceCase.pupil_id, School.timezone, AbsenceCase.status,
+                   func.count(Mark.id))
+            .join(MessageCase, MessageCase.case_id == AbsenceCase.id)
+            .join(School, School.id == AbsenceCase.school_id)
+            .join(Mark, and_(Mark.pupil_id == AbsenceCase.pupil_id, Mark.code == "N",
+                             Mark.date >= AbsenceCase.first_date,
+                             Mark.date <= AbsenceCase.last_absent_date),
+                  isouter=True)
+            .where(MessageCase.message_id.in_(message_ids))
+            .group_by(AbsenceCase.id, AbsenceCase.pupil_id, School.timezone, AbsenceCase.status)
+        ).all()
+        if status == "open"
+    ]
+    if not rows:
+        return []
+    zone_of = {case_id: tz for case_id, _pupil, tz, _n in rows}
+    changed = {case_id for case_id, _pupil, _tz, n_left in rows if n_left == 0}
+    day_of = {case_id: clock.to_local(now, tz).date() for case_id, _pupil, tz, _n in rows}
+    pupil_of = {case_id: pupil_id for case_id, pupil_id, _tz, _n in rows}
+    seen = set(session.execute(
+        select(Mark.pupil_id, Mark.date)
+        .where(Mark.pupil_id.in_(set(pupil_of.values())), Mark.date.in_(set(day_of.values())),
+               Mark.code.in_(SEEN_CODES))
+    ).all())
+    changed |= {case_id for case_id in pupil_of if (pupil_of[case_id], day_of[case_id]) in seen}
+    return [(case_id, zone_of[case_id]) for case_id in sorted(changed)]
 
 
 def register_close(
     session: Session,
     *,
     school: School,
-    day: date,
     session_name: str,
-    settings: Settings | None = None,
-) -> dict:
-    """At register close: open or extend a case for every N and message the families of new cases."""
+    settings: Settings,
+    now: datetime,
+) -> JobSummary:
+    """At register close: open or extend a case for every N and message the families of new cases.
+
+    The register is the one of the school's date at ``now``.
+    """
     session_name = session_name.upper()
+    day = clock.to_local(now, school.timezone).date()
     calendar = load_calendar(session, school.id)
     if not calendar.is_school_day(day):
-        return {"skipped": calendar.why_not(day)}
+        return JobSummary.skip(calendar.why_not(day))
     policy = policy_for(session, school.id)
     rows = session.exec(
         select(Mark, Pupil)
@@ -214,7 +190,7 @@ def register_close(
                "unreachable": 0}
     pupils = sorted((pupil for _mark, pupil in rows), key=lambda p: urgency(p, policy))
     opened, extended = cases.open_or_extend_many(session, pupils=pupils, day=day,
-                                                 session_name=session_name)
+                                                 session_name=session_name, now=now)
     summary["cases_opened"], summary["cases_extended"] = len(opened), len(extended)
     by_pupil = {p.id: p for p in pupils}
     new_cases = [(case, by_pupil[case.pupil_id]) for case in opened]
@@ -229,14 +205,14 @@ def register_close(
         for (contact_id, channel), (route, case_ids) in grouped.items()
     ]
     created = queue_family_messages(session, batch, kind="first_day", session_name=session_name,
-                                    policy=policy, settings=settings)
+                                    policy=policy, settings=settings, now=now)
     summary["messages_queued"] = sum(created)
     for case, pupil in unreachable:
-        raise_unreachable(session, case=case, pupil=pupil,
+        raise_unreachable(session, case=case, pupil=pupil, now=now,
                           why="We hold no mobile number or email address we may use for this family.")
         summary["unreachable"] += 1
     log.info("register close school=%s %s %s: %s", school.id, day, session_name, summary)
-    return summary
+    return JobSummary(counts=summary)
 
 
 def chase(
@@ -245,8 +221,8 @@ def chase(
     school: School,
     now: datetime,
     slot: str,
-    settings: Settings | None = None,
-) -> dict:
+    settings: Settings,
+) -> JobSummary:
     """At a chase time: contact the families of cases still unexplained, moving down the contacts.
 
     When the contact being chased has not replied within the school's deadline, the next contact in
@@ -255,9 +231,9 @@ def chase(
     day = clock.to_local(now, school.timezone).date()
     calendar = load_calendar(session, school.id)
     if not calendar.is_school_day(day):
-        return {"skipped": calendar.why_not(day)}
+        return JobSummary.skip(calendar.why_not(day))
     policy = policy_for(session, school.id)
-    settled = reconcile(session, school=school, day=day)
+    settled = reconcile(session, school=school, now=now)
     rows = session.exec(
         select(AbsenceCase, Pupil)
         .join(Pupil, Pupil.id == AbsenceCase.pupil_id)
@@ -285,9 +261,11 @@ def chase(
         for (contact_id, channel), (route, case_ids) in grouped.items()
     ]
     queued = sum(queue_family_messages(session, batch, kind="chase", session_name="AM", policy=policy,
-                                       settings=settings))
+                                       settings=settings, now=now))
     for case, pupil in unreachable:
-        raise_unreachable(session, case=case, pupil=pupil,
+        raise_unreachable(session, case=case, pupil=pupil, now=now,
                           why="We hold no mobile number or email address we may use for this family.")
-    return {"open_cases": len(todo), "messages_queued": queued, "moved_to_next_contact": moved,
-            "unreachable": len(unreachable), **{f"cases_{k}": v for k, v in settled.items()}}
+    return JobSummary(counts={
+        "open_cases": len(todo), "messages_queued": queued, "moved_to_next_contact": moved,
+        "unreachable": len(unreachable), **{f"cases_{k}": v for k, v in settled.items()},
+    })

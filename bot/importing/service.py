@@ -15,14 +15,14 @@ import io
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import insert, update
 from sqlmodel import Session, select
 
-from bot import clock, codes
+from bot import codes
 from bot.calendar import load_calendar
 from bot.errors import NotFound, UserError
 from bot.importing.formats import FORMATS, PUPIL_FLAGS, FileFormat
@@ -101,6 +101,7 @@ def import_file(
     path_or_stream: str | Path | IO,
     school_urn: str | None = None,
     progress: Progress | None = None,
+    now: datetime,
 ) -> ImportResult:
     """Validate a whole CSV file, then write it, or write nothing and return every bad row.
 
@@ -128,7 +129,7 @@ def import_file(
         return result
     parsed, rejected = _parse_rows(fmt, header, rows, result, notify)
     _check_duplicates(fmt, parsed, result, rejected=rejected)
-    importer = _IMPORTERS[kind](session=session, school=school, header=header, result=result)
+    importer = _IMPORTERS[kind](session=session, school=school, header=header, result=result, now=now)
     writer = importer.plan(parsed)
     if result.errors:
         result.errors.sort(key=lambda e: e.line)
@@ -280,8 +281,17 @@ def _show(value: Any) -> str:
 class _Importer:
     """Checks rows against the database (``plan``) and returns the function that writes them."""
 
-    def __init__(self, *, session: Session, school: School | None, header: list[str], result: ImportResult):
+    def __init__(
+        self,
+        *,
+        session: Session,
+        school: School | None,
+        header: list[str],
+        result: ImportResult,
+        now: datetime,
+    ):
         self.session = session
+        self.now = now
         self.school = school
         self.header = set(header)
         self.result = result
@@ -587,7 +597,7 @@ class _Marks(_Importer):
         inserts: list[dict] = []
         updates: dict[tuple[str, int | None], list[int]] = defaultdict(list)
         existing = self._existing(rows)
-        now = clock.now()
+        now = self.now
         for row in rows:
             v = row.values
             problems = []

@@ -16,6 +16,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlmodel import Session, select
 
+from bot import clock
 from bot.cases.service import log
 from bot.policy import policy_for
 from bot.policy import thresholds as policy_thresholds
@@ -111,9 +112,10 @@ def render_letter(session: Session, *, school: School, item: LetterDue, today: d
     )
 
 
-def render_due(session: Session, *, school: School, today: date, out_dir: Path, actor: str = "system"
-               ) -> list[Path]:
+def render_due(session: Session, *, school: School, now: datetime, out_dir: Path, actor: str = "system",
+               today: date | None = None) -> list[Path]:
     """Write each due letter as printable HTML and record it as prepared (never sent by the bot)."""
+    today = today or clock.to_local(now, school.timezone).date()
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for item in due(session, school=school, today=today):
@@ -121,6 +123,7 @@ def render_due(session: Session, *, school: School, today: date, out_dir: Path, 
         path.write_text(render_letter(session, school=school, item=item, today=today), encoding="utf-8")
         log(session, school_id=school.id, pupil_id=item.pupil_id, kind="letter_prepared",
             summary=f"{TYPES[item.kind]} letter prepared for review ({item.percent:.1f}%)", actor=actor,
-            data={"type": item.kind, "percent": item.percent, "as_of": today.isoformat(), "path": str(path)})
+            data={"type": item.kind, "percent": item.percent, "as_of": today.isoformat(), "path": str(path)},
+            now=now)
         paths.append(path)
     return paths

@@ -5,11 +5,12 @@ and only if the change does. The idempotency key is unique: queueing the same me
 run twice, two clocks) returns the first row and sends nothing more.
 """
 
+from datetime import datetime
+
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot import clock
 from storage.models import MessageCase, OutboxMessage
 
 CHANNELS = ("sms", "email")
@@ -25,6 +26,9 @@ STATUS_ORDER = {
     "cancelled": 4,
 }
 FINAL = {"delivered", "undelivered", "failed", "cancelled"}
+# ``error_code`` of a message cancelled because its contact opted out of the channel after it was
+# queued: for the family it is a failed delivery, and the first-day service moves them on.
+OPTED_OUT = "opted-out"
 
 
 def enqueue(
@@ -40,16 +44,17 @@ def enqueue(
     subject: str | None = None,
     language: str = "en",
     case_ids: list[int] | tuple[int, ...] = (),
+    now: datetime,
 ) -> tuple[OutboxMessage, bool]:
     """Insert the message unless its key exists. Returns (message, created)."""
     [result] = enqueue_many(session, [dict(
         school_id=school_id, key=key, kind=kind, channel=channel, to_address=to_address, body=body,
         contact_id=contact_id, subject=subject, language=language, case_ids=case_ids,
-    )])
+    )], now=now)
     return result
 
 
-def enqueue_many(session: Session, items: list[dict]) -> list[tuple[OutboxMessage, bool]]:
+def enqueue_many(session: Session, items: list[dict], *, now: datetime) -> list[tuple[OutboxMessage, bool]]:
     """Queue many messages in a few statements (a trust's register close queues thousands).
 
     Each item has the keyword arguments of ``enqueue``. Keys that already exist return the
@@ -65,7 +70,6 @@ def enqueue_many(session: Session, items: list[dict]) -> list[tuple[OutboxMessag
     fresh = {item["key"]: item for item in items if item["key"] not in existing}
     created: dict[str, OutboxMessage] = {}
     if fresh:
-        now = clock.now()
         rows = [
             {
                 "school_id": item["school_id"], "idempotency_key": key, "kind": item["kind"],
@@ -96,19 +100,19 @@ def enqueue_many(session: Session, items: list[dict]) -> list[tuple[OutboxMessag
                 if row is None:
                     raise
                 return [(row, False)]
-            return [enqueue_many(session, [item])[0] for item in items]
+            return [enqueue_many(session, [item], now=now)[0] for item in items]
     return [
         (created[item["key"]], True) if item["key"] in created else (existing[item["key"]], False)
         for item in items
     ]
 
 
-def advance_status(message: OutboxMessage, new_status: str) -> bool:
+def advance_status(message: OutboxMessage, new_status: str, *, now: datetime) -> bool:
     """Move a message's status forward only (callbacks repeat and arrive out of order)."""
     if new_status not in STATUS_ORDER:
         return False
     if message.status in FINAL or STATUS_ORDER[new_status] <= STATUS_ORDER[message.status]:
         return False
     message.status = new_status
-    message.updated_at = clock.now()
+    message.updated_at = now
     return True

@@ -5,15 +5,18 @@ The loop, one batch at a time:
 1. **Claim** (one short transaction). Due rows (``queued``, ``next_attempt_at <= now``) are selected
    ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so a second sender skips them; on SQLite every
    transaction starts ``BEGIN IMMEDIATE`` (storage/db.py), so claimers run one after the other.
-   In the same transaction the register is re-read for the cases the messages are about
-   (``bot.firstday.service.recheck_before_send``: a mark changed in the MIS since register close),
-   then messages that should no longer go are cancelled (every case they are about is explained or
-   closed; the contact opted out of that channel) and the rest are marked
-   ``sending`` with ``attempts + 1``. Commit: from here no other sender will pick them.
+   In the same transaction the caller's ``before_send`` check says which messages should no longer
+   go (the first-day service re-reads the register and cancels messages whose cases are explained
+   or closed); messages to a contact who opted out of that channel are cancelled too (marked
+   ``opted-out``). The rest are marked ``sending`` with ``attempts + 1``. Commit: from here no other
+   sender will pick them.
 2. **Send** with a small thread pool, holding no database connection or lock.
 3. **Record** (one transaction): provider id, status and ``sent_at``; a transient failure goes back
-   to ``queued`` with exponential backoff until ``outbox_max_attempts``; a final failure of a
-   family message calls ``bot.firstday.routing.on_delivery_failed`` once (``rerouted``).
+   to ``queued`` with exponential backoff until ``outbox_max_attempts``; otherwise ``failed``.
+
+The sender only records what happened. What to do next for a family whose message failed (email
+instead, the next contact, an alert to staff) is decided after sending by the first-day service
+(``bot.firstday.reroute``), which the send-outbox job runs.
 
 At-least-once, not exactly-once: a sender that dies after the provider took a message but before
 step 3 leaves the row in ``sending``. After ``STUCK_AFTER`` the next run puts it back in the queue
@@ -24,27 +27,26 @@ the price of never dropping one; the window is one HTTP request long.
 """
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, func, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot import clock, codes
-from bot.messaging.outbox import advance_status
+from bot.messaging.outbox import OPTED_OUT, advance_status
 from bot.messaging.transports import (
     DeliveryError,
     PermanentFailure,
     SendResult,
     TransientFailure,
     Transports,
-    transports_for,
 )
 from bot.settings import Settings
 from storage.db import session_scope
-from storage.models import AbsenceCase, Contact, Mark, MessageCase, OutboxMessage, School
+from storage.models import Contact, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,9 @@ DEFAULT_WORKERS = 8
 DEFAULT_BATCH = 200
 JOB_ROUND = 500  # the job loops in rounds of this many until a round finds less to do
 STATUS_CALLBACK_PATH = "/twilio/status"
-# Marks that show a pupil was seen in school today (``cases.seen_in_school``).
-SEEN_CODES = sorted(codes.PRESENT_CODES | {"U"})
+
+# The caller's pre-send check: (session, message ids, now) -> {message id: why it should not go}.
+BeforeSend = Callable[..., dict[int, str]]
 
 
 @dataclass
@@ -115,24 +118,25 @@ def send_due(
     *,
     transports: Transports,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
+    before_send: BeforeSend | None = None,
     limit: int = 500,
     workers: int = DEFAULT_WORKERS,
     batch_size: int = DEFAULT_BATCH,
 ) -> SendSummary:
-    """Send up to ``limit`` due messages; safe to run from several threads or processes at once.
+    """Send up to ``limit`` messages due at ``now``; safe to run from several threads or processes.
 
-    ``now`` fixes the time (tests, an operator replaying a run); by default each batch reads the
-    clock, so a long run stamps its claims with the time they were made (the stuck check reads it).
+    ``before_send(session, message_ids=..., now=...)`` runs inside each claim and returns the
+    messages that should no longer go, with the reason; they are cancelled instead of sent.
     """
     summary = SendSummary()
-    summary.recovered = requeue_stuck(engine, now=now or clock.now())
+    summary.recovered = requeue_stuck(engine, now=now)
     callback = status_callback_url(settings)
     remaining = limit
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="outbox") as pool:
         while remaining > 0:
-            batch_now = now or clock.now()
-            claimed, cancelled = _claim(engine, now=batch_now, limit=min(batch_size, remaining))
+            claimed, cancelled = _claim(engine, now=now, limit=min(batch_size, remaining),
+                                        before_send=before_send)
             summary.cancelled += cancelled
             remaining -= len(claimed) + cancelled
             if not claimed:
@@ -140,19 +144,8 @@ def send_due(
                     continue
                 break
             outcomes = list(pool.map(lambda m: _deliver(m, transports, callback), claimed))
-            summary.add(_record(engine, outcomes, settings=settings, now=now or clock.now()))
+            summary.add(_record(engine, outcomes, settings=settings, now=now))
     return summary
-
-
-def send_outbox_job(engine: Engine, settings: Settings, now: datetime | None = None) -> dict:
-    """The clock's ``send-outbox`` job: send everything due with the configured transports."""
-    total = SendSummary()
-    transports = transports_for(settings)
-    while True:
-        summary = send_due(engine, transports=transports, settings=settings, now=now, limit=JOB_ROUND)
-        total.add(summary)
-        if summary.sent + summary.failed + summary.retried + summary.cancelled < JOB_ROUND:
-            return total.as_dict()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -175,7 +168,9 @@ def requeue_stuck(engine: Engine, *, now: datetime) -> int:
     return count
 
 
-def _claim(engine: Engine, *, now: datetime, limit: int) -> tuple[list[_Claimed], int]:
+def _claim(
+    engine: Engine, *, now: datetime, limit: int, before_send: BeforeSend | None
+) -> tuple[list[_Claimed], int]:
     """Lock and mark a batch ``sending``; cancel the ones that should no longer go (set-based)."""
     with session_scope(engine) as session:
         rows = [
@@ -191,21 +186,19 @@ def _claim(engine: Engine, *, now: datetime, limit: int) -> tuple[list[_Claimed]
         ]
         if not rows:
             return [], 0
-        _recheck_register(session, [m.id for m in rows], now=now)
-        stale = _no_longer_needed(session, [m.id for m in rows])
+        unwanted = before_send(session, message_ids=[m.id for m in rows], now=now) if before_send else {}
         opted_out = _opted_out(session, rows)
-        cancel = {m.id: "cases no longer open" if m.id in stale else opted_out[m.id]
-                  for m in rows if m.id in stale or m.id in opted_out}
+        cancel = {**opted_out, **unwanted}
         if cancel:
             for message in session.exec(select(OutboxMessage).where(OutboxMessage.id.in_(list(cancel)))):
                 message.status = "cancelled"
                 message.error = cancel[message.id]
+                # Opted out since it was queued: as if the provider refused it (21610); the family
+                # is moved on after sending (``bot.firstday.reroute``).
+                message.error_code = OPTED_OUT if message.id not in unwanted else None
                 message.updated_at = now
                 log.info("outbox: cancelled message=%s contact=%s channel=%s (%s)",
                          message.id, message.contact_id, message.channel, cancel[message.id])
-                if message.id not in stale:
-                    # Opted out since it was queued: as if the provider refused it (21610).
-                    _reroute(session, message)
         claimed = [m for m in rows if m.id not in cancel]
         if claimed:
             session.execute(
@@ -215,72 +208,6 @@ def _claim(engine: Engine, *, now: datetime, limit: int) -> tuple[list[_Claimed]
                 .execution_options(synchronize_session=False)
             )
     return claimed, len(cancel)
-
-
-def _recheck_register(session: Session, ids: list[int], *, now: datetime) -> None:
-    """Let the first-day service re-read the register for these messages' cases just before sending.
-
-    A mark changed in the MIS after register close (a trip code, a late arrival) explains or closes
-    the case there (``recheck_before_send``), and ``_no_longer_needed`` then cancels the message.
-    """
-    case_ids = _cases_whose_register_changed(session, ids, now=now)
-    if not case_ids:
-        return
-    from bot.firstday.service import recheck_before_send  # the register rules live there
-
-    recheck_before_send(session, case_ids=case_ids, now=now)
-
-
-def _cases_whose_register_changed(session: Session, ids: list[int], *, now: datetime) -> list[int]:
-    """The open cases of these messages that ``reconcile_case`` would change, found in two queries.
-
-    ``reconcile_case`` acts only when no N mark is left in the episode or the pupil is marked
-    present (or U) today; everything else is left alone. Checking that set-based first keeps a
-    register close of thousands of texts from paying several queries per case. Keep in step with
-    ``bot.firstday.service.reconcile_case``.
-    """
-    # The status is filtered here, not in SQL: with it in the WHERE clause SQLite starts from the
-    # status index (every open case in the database) instead of from this batch's messages.
-    rows = [
-        (case_id, pupil_id, tz, n_left)
-        for case_id, pupil_id, tz, status, n_left in session.execute(
-            select(AbsenceCase.id, AbsenceCase.pupil_id, School.timezone, AbsenceCase.status,
-                   func.count(Mark.id))
-            .join(MessageCase, MessageCase.case_id == AbsenceCase.id)
-            .join(School, School.id == AbsenceCase.school_id)
-            .join(Mark, and_(Mark.pupil_id == AbsenceCase.pupil_id, Mark.code == "N",
-                             Mark.date >= AbsenceCase.first_date,
-                             Mark.date <= AbsenceCase.last_absent_date),
-                  isouter=True)
-            .where(MessageCase.message_id.in_(ids))
-            .group_by(AbsenceCase.id, AbsenceCase.pupil_id, School.timezone, AbsenceCase.status)
-        ).all()
-        if status == "open"
-    ]
-    if not rows:
-        return []
-    changed = {case_id for case_id, _pupil, _tz, n_left in rows if n_left == 0}
-    day_of = {case_id: clock.to_local(now, tz).date() for case_id, _pupil, tz, _n in rows}
-    pupil_of = {case_id: pupil_id for case_id, pupil_id, _tz, _n in rows}
-    seen = set(session.execute(
-        select(Mark.pupil_id, Mark.date)
-        .where(Mark.pupil_id.in_(set(pupil_of.values())), Mark.date.in_(set(day_of.values())),
-               Mark.code.in_(SEEN_CODES))
-    ).all())
-    changed |= {case_id for case_id in pupil_of if (pupil_of[case_id], day_of[case_id]) in seen}
-    return sorted(changed)
-
-
-def _no_longer_needed(session: Session, ids: list[int]) -> set[int]:
-    """Messages about absence cases of which none is still open (a reason arrived, a mark changed)."""
-    with_cases = session.exec(
-        select(MessageCase.message_id, func.count(AbsenceCase.id))
-        .join(AbsenceCase, and_(AbsenceCase.id == MessageCase.case_id, AbsenceCase.status == "open"),
-              isouter=True)
-        .where(MessageCase.message_id.in_(ids))
-        .group_by(MessageCase.message_id)
-    ).all()
-    return {message_id for message_id, open_count in with_cases if open_count == 0}
 
 
 def _opted_out(session: Session, rows: list[_Claimed]) -> dict[int, str]:
@@ -379,7 +306,6 @@ def _record(engine: Engine, outcomes: list[_Outcome], *, settings: Settings, now
             summary.failed += 1
             log.warning("outbox: failed message=%s contact=%s channel=%s attempts=%s code=%s",
                         message.id, message.contact_id, message.channel, message.attempts, error.code)
-            _reroute(session, message)
     return summary
 
 
@@ -394,15 +320,5 @@ def _record_sent(message: OutboxMessage, result: SendResult, *, now: datetime) -
     if message.status == "sending":
         message.status = result.status  # ours -> the provider's first status
     else:
-        advance_status(message, result.status)  # a callback got there first: never move back
+        advance_status(message, result.status, now=now)  # a callback got there first: never move back
     message.updated_at = now
-
-
-def _reroute(session: Session, message: OutboxMessage) -> None:
-    """Tell the first-day routing once that this family was not reached on this message."""
-    if message.contact_id is None or message.rerouted:
-        return
-    from bot.firstday import routing  # looked up at call time: the routing module owns the decision
-
-    message.rerouted = True
-    routing.on_delivery_failed(session, message=message)

@@ -2,7 +2,8 @@
 
 Callbacks repeat and arrive out of order, so a report only ever moves a message forward
 (``advance_status``); the row is locked while it is read and changed so two callbacks for one
-message cannot interleave. A final failure of a family message tells the first-day routing once.
+message cannot interleave. A callback only records: a family whose message failed is moved on by
+the first-day service after the next sending pass (``bot.firstday.reroute``).
 
 A callback can arrive before the sender has stored the provider id (the provider is faster than
 our commit); it then finds nothing and is ignored. Only intermediate states are lost that way: the
@@ -10,10 +11,10 @@ final state comes seconds later.
 """
 
 import logging
+from datetime import datetime
 
 from sqlmodel import Session, select
 
-from bot import clock
 from bot.messaging.outbox import advance_status
 from storage.models import OutboxMessage
 
@@ -41,6 +42,7 @@ def record_status(
     provider_id: str,
     provider_status: str,
     error_code: str | None = None,
+    now: datetime,
 ) -> OutboxMessage | None:
     """Apply one status report. Returns the message, or None when the provider id is unknown."""
     message = session.exec(
@@ -53,7 +55,7 @@ def record_status(
     if status is None:
         log.info("status: message=%s ignored provider status %r", message.id, provider_status)
         return message
-    moved = advance_status(message, status)
+    moved = advance_status(message, status, now=now)
     if not moved:
         return message
     if status in FAILED:
@@ -64,10 +66,4 @@ def record_status(
             message.error = f"provider reported {status}"
     log.info("status: message=%s contact=%s now %s code=%s", message.id, message.contact_id,
              message.status, error_code or "-")
-    if status in FAILED and message.contact_id is not None and not message.rerouted:
-        from bot.firstday import routing
-
-        message.rerouted = True
-        routing.on_delivery_failed(session, message=message)
-    message.updated_at = clock.now()
     return message

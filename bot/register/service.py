@@ -5,7 +5,7 @@
 transaction as the change, and then lets the absence case react.
 """
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import Session, select
 
@@ -37,6 +37,7 @@ def record_mark(
     code: str,
     source: str = "mis",
     minutes_late: int | None = None,
+    now: datetime,
 ) -> Mark:
     """Take a mark as the register (MIS) states it: insert, or overwrite an unamended MIS mark.
 
@@ -56,10 +57,11 @@ def record_mark(
             code=code,
             source=source,
             minutes_late=minutes_late,
+            recorded_at=now,
         )
         session.add(mark)
     elif mark.source not in {"bot", "staff"}:
-        mark.code, mark.source, mark.minutes_late = code, source, minutes_late
+        mark.code, mark.source, mark.minutes_late, mark.recorded_at = code, source, minutes_late, now
         session.add(mark)
     session.flush()
     return mark
@@ -83,6 +85,7 @@ def recode(
     new_code: str,
     reason: str,
     actor: Actor,
+    now: datetime,
 ) -> list[MarkAmendment]:
     """Amend marks, writing one audit row each. Nothing changes unless every session can change."""
     pupil = session.get(Pupil, pupil_id)
@@ -130,6 +133,7 @@ def recode(
             amended_by_name=actor.name,
             amended_by_role=actor.role,
             staff_id=actor.staff_id,
+            amended_at=now,
         )
         mark.code = target
         mark.source = "staff" if actor.staff_id else "bot"
@@ -141,5 +145,5 @@ def recode(
         from bot.cases.service import after_marks_changed
 
         after_marks_changed(session, school_id=school_id, pupil_id=pupil_id, actor=actor,
-                            amendments=amendments)
+                            amendments=amendments, now=now)
     return amendments

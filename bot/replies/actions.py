@@ -6,12 +6,12 @@ case gets a ``MarkAmendment`` naming the member of staff who tapped, their role,
 """
 
 from collections import defaultdict
+from datetime import datetime
 
 from sqlmodel import Session, select
 
 from bot import codes
 from bot.actors import Actor
-from bot.alerts.actions import action
 from bot.errors import NotFound, UserError
 from bot.register.service import recode
 from storage.models import AbsenceCase, Alert, Mark
@@ -39,7 +39,7 @@ def _national(raw: str | None) -> str:
     return code
 
 
-def recode_case(session: Session, *, alert: Alert, actor: Actor, code: str) -> int:
+def recode_case(session: Session, *, alert: Alert, actor: Actor, code: str, now: datetime) -> int:
     """Recode every N mark of the alert's case to ``code``; returns how many marks changed."""
     case = session.get(AbsenceCase, alert.case_id) if alert.case_id else None
     if case is None or case.school_id != alert.school_id:
@@ -62,17 +62,20 @@ def recode_case(session: Session, *, alert: Alert, actor: Actor, code: str) -> i
     changed = 0
     for day, sessions in by_day.items():
         changed += len(recode(session, school_id=case.school_id, pupil_id=case.pupil_id, day=day,
-                              sessions=sessions, new_code=code, reason=_reason(alert), actor=actor))
+                              sessions=sessions, new_code=code, reason=_reason(alert), actor=actor,
+                              now=now))
     return changed
 
 
-@action("accept_code", "Accept code", settles=True)
-def accept_code(session: Session, *, alert: Alert, actor: Actor, value: str | None) -> None:
+def accept_code(session: Session, *, alert: Alert, actor: Actor, value: str | None, now: datetime) -> None:
     """Use the code the reply suggested (``alert.data['suggested_code']``)."""
-    recode_case(session, alert=alert, actor=actor, code=_national(alert.data.get("suggested_code")))
+    recode_case(session, alert=alert, actor=actor, code=_national(alert.data.get("suggested_code")), now=now)
 
 
-@action("pick_code", "Pick another code", settles=True)
-def pick_code(session: Session, *, alert: Alert, actor: Actor, value: str | None) -> None:
+def pick_code(session: Session, *, alert: Alert, actor: Actor, value: str | None, now: datetime) -> None:
     """Use the code staff chose (``value``) instead of the suggestion."""
-    recode_case(session, alert=alert, actor=actor, code=_national(value))
+    recode_case(session, alert=alert, actor=actor, code=_national(value), now=now)
+
+
+# Action id -> handler, for ``bot.commands.acting``.
+HANDLERS = {"accept_code": accept_code, "pick_code": pick_code}

@@ -39,10 +39,10 @@ from bot.alerts.service import raise_alert
 from bot.calendar import load_calendar
 from bot.cases import service as cases
 from bot.errors import NotFound, UserError
-from bot.firstday.messages import join_names
 from bot.messaging import outbox
 from bot.replies import views
 from bot.settings import Settings
+from bot.templates import join_names
 from storage.models import (
     AbsenceCase,
     Contact,
@@ -100,10 +100,9 @@ def receive_sms(
     from_number: str,
     to_number: str = "",
     body: str,
-    now: datetime | None = None,
+    now: datetime,
 ) -> ReplyOutcome:
     """Record and act on one inbound text. Safe to call twice with the same ``message_sid``."""
-    now = now or clock.now()
     body = body or ""
     if _seen(session, message_sid):
         return ReplyOutcome(status="duplicate")
@@ -203,7 +202,7 @@ def _reply_for_school(
     _route(session, school=school, contact=contacts[0], contacts=contacts, inbound=inbound,
            case_list=case_list, pupils={p.id: p for p in pupils}, code=code, return_date=u.return_date,
            concern=bool(u.concern), confidence=float(u.confidence or 0.0), send_thanks=True,
-           outcome=outcome)
+           outcome=outcome, now=now)
 
 
 def _names(p: Pupil) -> list[str]:
@@ -262,6 +261,7 @@ def _route(
     confidence: float,
     send_thanks: bool,
     outcome: ReplyOutcome,
+    now: datetime,
     reason_given: bool | None = None,
 ) -> None:
     """Record the reply on each case, then act on it (see the module docstring).
@@ -281,7 +281,8 @@ def _route(
                   kind="reply", summary=inbound.body, actor=f"{inbound.channel}:contact:{contact.id}",
                   data={"inbound_id": inbound.id, "channel": inbound.channel, "code": code,
                         "return_date": return_date.isoformat() if return_date else None,
-                        "concern": concern, "confidence": confidence, "contact_id": contact.id})
+                        "concern": concern, "confidence": confidence, "contact_id": contact.id},
+                  now=now)
 
     ctx = views.ReplyContext(school=school, contact=contact, body=inbound.body, code=code,
                              return_date=return_date, confidence=confidence, channel=inbound.channel)
@@ -296,11 +297,11 @@ def _route(
         for case in targets:
             _alert(session, outcome, school_id=school.id, key=_key("welfare_concern", inbound, case),
                    kind="welfare_concern", audience="dsl", severity="high", case=case,
-                   pupil=pupil_of(case), ctx=ctx)
+                   pupil=pupil_of(case), ctx=ctx, now=now)
 
     if code in (STOP, START):
         _opt(session, school=school, contacts=contacts, inbound=inbound, stop=code == STOP, ctx=ctx,
-             outcome=outcome, pupil=only_pupil)
+             outcome=outcome, pupil=only_pupil, now=now)
         return
 
     if code == IN_SCHOOL:
@@ -308,7 +309,8 @@ def _route(
             for audience in ("pastoral", "dsl"):
                 _alert(session, outcome, school_id=school.id,
                        key=_key(f"missing_child:{audience}", inbound, case), kind="missing_child",
-                       audience=audience, severity="urgent", case=case, pupil=pupil_of(case), ctx=ctx)
+                       audience=audience, severity="urgent", case=case, pupil=pupil_of(case), ctx=ctx,
+                       now=now)
         return
 
     if reason_given is None:
@@ -323,13 +325,14 @@ def _route(
         kind = "reply_follow_up" if follow_up else "reply_no_reason"
         for case in targets:
             _alert(session, outcome, school_id=school.id, key=_key(kind, inbound, case), kind=kind,
-                   audience="attendance", severity="normal", case=case, pupil=pupil_of(case), ctx=ctx)
+                   audience="attendance", severity="normal", case=case, pupil=pupil_of(case), ctx=ctx,
+                   now=now)
         return
 
     national = code if code in codes.CODES else None
     for case in case_list:
         explained = cases.explain(session, case=case, by="reply", code=national, return_date=return_date,
-                                  summary=views.explained_summary(ctx))
+                                  summary=views.explained_summary(ctx), now=now)
         if explained:
             outcome.explained_case_ids.append(case.id)
         elif return_date and case.status == "explained":  # a follow-up: "back on Thursday"
@@ -342,10 +345,11 @@ def _route(
         _alert(session, outcome, school_id=school.id, key=_key("reply", inbound, case), kind="reply",
                audience="attendance", severity="normal", case=case, pupil=pupil_of(case), ctx=ctx,
                extra={"actions": actions, "suggested_code": national, "late": code == LATE,
-                      "understood": code})
+                      "understood": code}, now=now)
     if send_thanks and outcome.explained_case_ids:  # a follow-up on an explained case is not thanked twice
         _thank(session, school=school, contact=contact, inbound=inbound,
-               pupils=[pupils[c.pupil_id] for c in case_list if c.pupil_id in pupils], outcome=outcome)
+               pupils=[pupils[c.pupil_id] for c in case_list if c.pupil_id in pupils], outcome=outcome,
+               now=now)
 
 
 def _key(kind: str, inbound: InboundMessage, case: AbsenceCase | None) -> str:
@@ -364,6 +368,7 @@ def _alert(
     case: AbsenceCase | None,
     pupil: Pupil | None,
     ctx: "views.ReplyContext",
+    now: datetime,
     extra: dict | None = None,
 ) -> None:
     title, body = views.alert_text(kind, ctx, pupil=pupil, case=case)
@@ -371,7 +376,7 @@ def _alert(
     data.update(extra or {})
     alert, _ = raise_alert(session, school_id=school_id, key=key, kind=kind, title=title, body=body,
                            audience=audience, severity=severity, pupil_id=pupil.id if pupil else None,
-                           case_id=case.id if case else None, data=data)
+                           case_id=case.id if case else None, data=data, now=now)
     outcome.alert_ids.append(alert.id)
 
 
@@ -383,6 +388,7 @@ def _thank(
     inbound: InboundMessage,
     pupils: list[Pupil],
     outcome: ReplyOutcome,
+    now: datetime,
 ) -> None:
     """A short thank-you in the contact's language: the child's first name and the school, no more."""
     if not contact.mobile or contact.sms_opt_out:
@@ -396,7 +402,7 @@ def _thank(
     # or explained, which is exactly what a thank-you follows. The reply links it (ReplyCase).
     message, _ = outbox.enqueue(session, school_id=school.id, key=f"thanks:{inbound.id}", kind="thanks",
                                 channel="sms", to_address=contact.mobile, body=text,
-                                contact_id=contact.id, language=used)
+                                contact_id=contact.id, language=used, now=now)
     outcome.message_ids.append(message.id)
 
 
@@ -410,19 +416,20 @@ def _opt(
     ctx: "views.ReplyContext",
     outcome: ReplyOutcome,
     pupil: Pupil | None,
+    now: datetime,
 ) -> None:
     """Mirror Twilio's opt-out in our rows; chasing then skips SMS to these contacts."""
     for contact in contacts:
         contact.sms_opt_out = stop
         session.add(contact)
         if stop:
-            outcome.cancelled_message_ids += cancel_queued_sms(session, contact_id=contact.id)
+            outcome.cancelled_message_ids += cancel_queued_sms(session, contact_id=contact.id, now=now)
     kind = "opt_out" if stop else "opt_in"
     _alert(session, outcome, school_id=school.id, key=f"{kind}:{inbound.id}", kind=kind,
-           audience="attendance", severity="normal", case=None, pupil=pupil, ctx=ctx)
+           audience="attendance", severity="normal", case=None, pupil=pupil, ctx=ctx, now=now)
 
 
-def cancel_queued_sms(session: Session, *, contact_id: int) -> list[int]:
+def cancel_queued_sms(session: Session, *, contact_id: int, now: datetime) -> list[int]:
     """Cancel a contact's texts that have not gone yet (sending to an opted-out number fails)."""
     rows = session.exec(
         select(OutboxMessage).where(
@@ -433,7 +440,7 @@ def cancel_queued_sms(session: Session, *, contact_id: int) -> list[int]:
     ).all()
     cancelled = []
     for message in rows:
-        if outbox.advance_status(message, "cancelled"):
+        if outbox.advance_status(message, "cancelled", now=now):
             message.error = "contact opted out of SMS"
             session.add(message)
             cancelled.append(message.id)
@@ -465,14 +472,15 @@ def _unknown_sender(
     # One neutral answer per number per day: two auto-responders must not talk to each other forever.
     message, _ = outbox.enqueue(session, school_id=school.id, key=f"neutral:{from_number}:{day.isoformat()}",
                                 kind="neutral", channel="sms", to_address=from_number, body=text,
-                                language=used)
+                                language=used, now=now)
     outcome.message_ids.append(message.id)
     title, text_body = views.unknown_sender_text(from_number, body)
     alert, _ = raise_alert(session, school_id=school.id, key=f"unknown_sender:{inbound.id}",
                            kind="unknown_sender", title=title, body=text_body, audience="attendance",
                            severity="normal",
                            data={"inbound_id": inbound.id, "from_masked": views.mask_number(from_number),
-                                 "reply": body})
+                                 "reply": body},
+                           now=now)
     outcome.alert_ids.append(alert.id)
     return outcome
 
@@ -528,7 +536,7 @@ def receive_web_reply(
     reason: str,
     note: str = "",
     return_date: date | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> ReplyOutcome:
     """A reason given on the reply page: recorded and routed like a text, for this one case only.
 
@@ -536,7 +544,6 @@ def receive_web_reply(
     left for school, or raises a welfare concern, alerts staff as a text would. No thank-you text is
     sent: the page itself thanks the parent.
     """
-    now = now or clock.now()
     note = (note or "").strip()
     if reason not in WEB_REASONS:
         raise UserError("Please choose a reason.")
@@ -582,5 +589,5 @@ def receive_web_reply(
     _route(session, school=school, contact=placeholder, contacts=[contact] if contact else [],
            inbound=inbound, case_list=[case], pupils={target.pupil.id: target.pupil}, code=code,
            return_date=return_date, concern=concern, confidence=confidence, send_thanks=False,
-           outcome=outcome, reason_given=code != IN_SCHOOL)
+           outcome=outcome, reason_given=code != IN_SCHOOL, now=now)
     return outcome

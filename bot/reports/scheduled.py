@@ -3,7 +3,6 @@
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot import clock
@@ -11,7 +10,8 @@ from bot.alerts.service import raise_alert
 from bot.calendar import load_calendar
 from bot.policy import policy_for
 from bot.reports import weekly
-from storage.db import session_scope
+from bot.settings import Settings
+from bot.summary import JobSummary
 from storage.models import School
 
 DEFAULT_DIR = "reports"
@@ -39,6 +39,7 @@ def produce(session: Session, *, school: School, week_ending: date, out_dir: Pat
             body=weekly.summary_text(report), audience="attendance", severity="normal",
             data={"summary": summary, "html_path": str(html.resolve()),
                   "chart_path": str(chart.resolve()) if chart else None, "actions": []},
+            now=now,
         )
         if created:
             alert.raised_count, alert.last_raised_at, alert.created_at = 1, now, now
@@ -47,12 +48,10 @@ def produce(session: Session, *, school: School, week_ending: date, out_dir: Pat
     return result
 
 
-def weekly_report_job(engine: Engine, *, school_id: int, now: datetime, settings) -> dict:
+def weekly_report_job(session: Session, *, school: School, now: datetime, settings: Settings) -> JobSummary:
     """The week containing ``now`` (in the school's zone); a re-run rewrites the files, posts nothing new."""
-    with session_scope(engine) as session:
-        school = session.get(School, school_id)
-        if school is None:
-            return {"error": "no such school"}
-        today = clock.to_local(now, school.timezone).date()
-        return produce(session, school=school, week_ending=weekly.week_bounds(today)[1],
-                       out_dir=reports_dir(settings), now=now)
+    today = clock.to_local(now, school.timezone).date()
+    result = produce(session, school=school, week_ending=weekly.week_bounds(today)[1],
+                     out_dir=reports_dir(settings), now=now)
+    return JobSummary(counts={"posted": int(result["posted"])},
+                      details={k: str(result[k]) for k in ("week_ending", "html", "chart") if result.get(k)})

@@ -12,7 +12,7 @@ still absent without one in the afternoon.
 
 import random
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import Session, select
 
@@ -61,6 +61,7 @@ def simulate_register(
     session_name: str,
     seed: int = 0,
     n_rate: float = 0.05,
+    now: datetime,
 ) -> dict:
     """Write the register for one session as an MIS would at close (source "mis").
 
@@ -95,7 +96,7 @@ def simulate_register(
         else:
             code, minutes = _pm_code(rng, n_rate, marks.get((pupil.id, "AM"), am)), None
         record_mark(session, school_id=school_id, pupil_id=pupil.id, day=day, session_name=name,
-                    code=code, source="mis", minutes_late=minutes)
+                    code=code, source="mis", minutes_late=minutes, now=now)
         written[code] += 1
         if code == "N":
             n_pupils.append(pupil.id)

@@ -13,20 +13,16 @@ of the web app sees the same one and it survives a restart. It starts on Monday 
 - *next school day*: the statutory sweep for the day that ends, then 08:45 on the next school day
   of the calendar and the morning ``escalation-sweep``.
 
-Jobs take ``now`` explicitly, so nothing here freezes time. Some services stamp rows with the real
-clock (a message's ``created_at`` and ``next_attempt_at``, a reply alert's ``created_at``, alert
-actions, case-log entries): ``stamped`` moves the stamps of the rows a step created to the simulated
-time, so the page reads as one timeline and a message queued at 09:00 simulated is due at 09:00
-simulated, whatever the real date. Audit rows (``MarkAmendment``) keep the real time they were written.
+Jobs and services take ``now`` explicitly, so nothing here freezes time or rewrites timestamps: a
+message queued at 09:00 simulated is stamped and due at 09:00 simulated, whatever the real date, and
+the page reads as one timeline.
 """
 
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -42,11 +38,7 @@ from bot.settings import Settings
 from storage.db import session_scope
 from storage.models import (
     AbsenceCase,
-    Alert,
-    AlertAction,
-    CaseEvent,
     Mark,
-    OutboxMessage,
     Pupil,
     SandboxClock,
     School,
@@ -112,36 +104,6 @@ def reset(session: Session, *, school: School, now: datetime | None = None) -> N
     session.flush()
 
 
-@contextmanager
-def stamped(engine: Engine, *, school_id: int, at: datetime) -> Iterator[None]:
-    """Move the real-clock stamps of rows created inside the block to the simulated ``at``."""
-    models = (OutboxMessage, Alert, AlertAction, CaseEvent)
-    with Session(engine) as s:
-        before = {m: s.exec(select(func.max(m.id))).one() or 0 for m in models}
-    yield
-    with session_scope(engine) as s:
-        new_messages = (OutboxMessage.school_id == school_id, OutboxMessage.id > before[OutboxMessage])
-        s.execute(update(OutboxMessage).where(*new_messages).values(created_at=at))
-        s.execute(
-            update(OutboxMessage)
-            .where(*new_messages, OutboxMessage.status == "queued")
-            .values(next_attempt_at=at)
-        )
-        s.execute(
-            update(Alert).where(Alert.school_id == school_id, Alert.id > before[Alert]).values(created_at=at)
-        )
-        s.execute(
-            update(AlertAction)
-            .where(AlertAction.school_id == school_id, AlertAction.id > before[AlertAction])
-            .values(at=at)
-        )
-        s.execute(
-            update(CaseEvent)
-            .where(CaseEvent.school_id == school_id, CaseEvent.id > before[CaseEvent])
-            .values(at=at)
-        )
-
-
 # --------------------------------------------------------------------------------------------------
 # Running the real jobs
 # --------------------------------------------------------------------------------------------------
@@ -159,12 +121,11 @@ def _school(engine: Engine, school_id: int) -> School:
 def run_jobs(
     engine: Engine, settings: Settings, *, school: School, at: datetime, jobs: list[tuple[str, dict]]
 ) -> dict:
-    """Run jobs of the catalogue at the simulated ``at``; returns each job's summary by name."""
+    """Run jobs of the catalogue at the simulated ``at``; returns each job's summary (as a dict) by name."""
     out: dict = {}
     for name, opts in jobs:
-        with stamped(engine, school_id=school.id, at=at):
-            results = run_job(name, engine, settings, now=at, schools=[school], **opts)
-        out[name] = results[0][1] if results else {}
+        results = run_job(name, engine, settings, now=at, schools=[school], **opts)
+        out[name] = results[0][1].as_dict() if results else {}
     return out
 
 
@@ -243,9 +204,9 @@ def take_register(
     school = _school(engine, school_id)
     with session_scope(engine) as s:
         move_to(s, school=school, now=at)
-        kept_away = still_away(s, school_id=school_id, day=day, session_name=session_name)
+        kept_away = still_away(s, school_id=school_id, day=day, session_name=session_name, now=at)
         written = simulate_register(
-            s, school_id=school_id, day=day, session_name=session_name, seed=seed, n_rate=n_rate
+            s, school_id=school_id, day=day, session_name=session_name, seed=seed, n_rate=n_rate, now=at
         )
     step = close_register(engine, settings, school_id=school_id, session_name=session_name, at=at)
     n = written["codes"].get("N", 0)
@@ -257,7 +218,7 @@ def take_register(
     return Step(now=at, lines=[head, *step.lines], results={"register": written, **step.results})
 
 
-def still_away(session: Session, *, school_id: int, day: date, session_name: str) -> int:
+def still_away(session: Session, *, school_id: int, day: date, session_name: str, now: datetime) -> int:
     """Pupils whose absence nobody has explained stay away (N), so the escalation ladder can be seen.
 
     The MIS stand-in draws each day afresh; a child missing without a word is, more often than not,
@@ -284,6 +245,7 @@ def still_away(session: Session, *, school_id: int, day: date, session_name: str
                 session_name=session_name,
                 code="N",
                 source="mis",
+                now=now,
             )
             count += 1
     return count

@@ -78,7 +78,7 @@ def n_cutoff(cal: SchoolCalendar, *, today: date, school_days: int) -> date | No
 
 
 def n_to_o(session: Session, *, school_id: int, policy: SchoolPolicy, cal: SchoolCalendar,
-           today: date, pupil_ids: set[int] | None = None) -> int:
+           today: date, now: datetime, pupil_ids: set[int] | None = None) -> int:
     """Recode overdue N marks to O, one audited amendment per mark, found in SQL.
 
     Rows are claimed with ``FOR UPDATE SKIP LOCKED``: a concurrent sweep skips them; a mark someone
@@ -102,7 +102,7 @@ def n_to_o(session: Session, *, school_id: int, policy: SchoolPolicy, cal: Schoo
             with session.begin_nested():
                 done += len(recode(session, school_id=school_id, pupil_id=pupil_id, day=day, sessions=[name],
                                    new_code="O", reason=f"No reason received within {n} school days",
-                                   actor=SYSTEM))
+                                   actor=SYSTEM, now=now))
         except UserError:
             continue
     return done
@@ -140,15 +140,15 @@ def _raise(session: Session, *, school: School, pupil: Pupil, key: str, kind: st
         session, school_id=school.id, key=key, kind=kind,
         title=f"{title}: {pupil.first_name} {pupil.last_name}", body=body,
         audience=audience, severity=severity, pupil_id=pupil.id, case_id=case,
-        data={"pupil": _pupil_dict(pupil), "actions": actions, **data},
+        data={"pupil": _pupil_dict(pupil), "actions": actions, **data}, now=now,
     )
     if not created:
         return False
-    alert.raised_count, alert.last_raised_at, alert.created_at = 1, now, now
+    alert.raised_count, alert.last_raised_at = 1, now
     session.add(alert)
     if email_to:
         enqueue(session, school_id=school.id, key=f"email:{key}", kind="staff_email", channel="email",
-                to_address=email_to, subject=f"{school.name}: {alert.title}", body=body)
+                to_address=email_to, subject=f"{school.name}: {alert.title}", body=body, now=now)
     return True
 
 
@@ -316,7 +316,7 @@ def sweep(session: Session, *, school: School, policy: SchoolPolicy, cal: School
                 "overdue_n": (["N"], year_start, max(cutoff, year_start))},
     )
     overdue = {pid for pid, e in tallies.items() if e["overdue_n"]}
-    summary = {"n_to_o": n_to_o(session, school_id=school.id, policy=policy, cal=cal, today=today,
+    summary = {"n_to_o": n_to_o(session, school_id=school.id, policy=policy, cal=cal, today=today, now=now,
                                 pupil_ids=overdue)}
     session.flush()
     pupils = {p.id: p for p in session.exec(select(Pupil).where(Pupil.school_id == school.id,

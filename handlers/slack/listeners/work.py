@@ -6,6 +6,7 @@ import logging
 import uuid
 from collections.abc import Callable
 
+from bot import clock
 from bot.commands import Who, run_as, views
 from storage.db import session_scope
 
@@ -46,13 +47,17 @@ def clean(text: str) -> str:
 
 
 def run_and_respond(context, *, who: Who, line: str, respond, replace_original: bool = False) -> None:
-    """Run ``line`` for ``who`` and answer ephemerally, replacing the original message when asked."""
+    """Run ``line`` for ``who`` and answer ephemerally, replacing the original message when asked.
+
+    "Now" is the moment Slack's request arrived, read once here at the edge.
+    """
     engine = context["engine"]
+    now = clock.now()
 
     def job() -> None:
         try:
             with session_scope(engine) as session:
-                result = run_as(session, who=who, text=line)
+                result = run_as(session, who=who, text=line, now=now)
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("slack command failed ref=%s user=%s", ref, who.user_id)

@@ -6,6 +6,7 @@ import re
 
 from slack_bolt import App
 
+from bot import clock
 from bot.alerts import deliver
 from bot.commands import run_as, views
 from handlers.slack.listeners.work import submit, who_from
@@ -21,10 +22,11 @@ def alert_action(ack, body, action, respond, context, client) -> None:
     alert_id, _, action_id = (action.get("value") or "").partition(":")
     container = body.get("container") or {}
     here = (container.get("channel_id"), container.get("message_ts"))
+    now = clock.now()
 
     def job() -> None:
         with session_scope(context["engine"]) as session:
-            result = run_as(session, who=who, text=f"act {alert_id} {action_id}")
+            result = run_as(session, who=who, text=f"act {alert_id} {action_id}", now=now)
             if result.ok and result.alert_id:
                 alert = session.get(Alert, result.alert_id)
                 deliver.refresh(session, alert, client=client, also=[here] if all(here) else [])

@@ -5,6 +5,7 @@ import re
 
 from slack_bolt import App
 
+from bot import clock
 from bot.commands import Who, run_as, views
 from handlers.slack.listeners.events import Seen
 from handlers.slack.listeners.work import clean, submit
@@ -20,10 +21,11 @@ def app_mention(body, event, client, context) -> None:
     who = Who("slack", event.get("user", ""), body.get("team_id") or event.get("team"))
     line = MENTION.sub(" ", clean(event.get("text", ""))).strip()
     channel, thread = event.get("channel"), event.get("thread_ts") or event.get("ts")
+    now = clock.now()
 
     def job() -> None:
         with session_scope(context["engine"]) as session:
-            result = run_as(session, who=who, text=line)
+            result = run_as(session, who=who, text=line, now=now)
         message = views.to_slack(result)
         client.chat_postEphemeral(channel=channel, user=who.user_id, thread_ts=thread, **message)
 

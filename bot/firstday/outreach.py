@@ -1,0 +1,106 @@
+"""Queueing a message to a family about one or more children's cases.
+
+The message goes into the outbox in the caller's transaction, and the cases note it: their last
+contact time, the start of the current contact round, and a case-log entry. Register close, the
+chase and rerouting after a failed delivery all queue through here.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session
+
+from bot.cases import service as cases
+from bot.firstday.messages import compose
+from bot.firstday.routing import Route
+from bot.messaging.outbox import enqueue_many
+from bot.replies.links import reply_link
+from bot.settings import Settings
+from storage.models import AbsenceCase, Pupil, School, SchoolPolicy
+
+
+def queue_family_message(
+    session: Session,
+    *,
+    case_ids: list[int],
+    route: Route,
+    kind: str,
+    key: str,
+    session_name: str,
+    policy: SchoolPolicy,
+    settings: Settings,
+    now: datetime,
+) -> bool:
+    """Queue one message to one contact about one or more children's cases. True if new."""
+    [created] = queue_family_messages(
+        session, [(case_ids, route, key)], kind=kind, session_name=session_name, policy=policy,
+        settings=settings, now=now,
+    )
+    return created
+
+
+def queue_family_messages(
+    session: Session,
+    batch: list[tuple[list[int], Route, str]],
+    *,
+    kind: str,
+    session_name: str,
+    policy: SchoolPolicy,
+    settings: Settings,
+    now: datetime,
+) -> list[bool]:
+    """Queue ``(case_ids, route, key)`` messages of one kind for one school; True for each new one.
+
+    The messages, the cases' contact times and the case-log entries are written set-based: a
+    trust's register close queues thousands of messages inside one short job.
+    """
+    school = session.get(School, policy.school_id)
+    items = []
+    for case_ids, route, key in batch:
+        case_rows = [session.get(AbsenceCase, i) for i in case_ids]
+        pupils = [session.get(Pupil, c.pupil_id) for c in case_rows]
+        link = (
+            reply_link(settings, case_id=case_ids[0], contact_id=route.contact.id)
+            if route.channel == "email"
+            else None
+        )
+        composed = compose(
+            channel=route.channel, kind=kind, language=route.contact.language,
+            first_names=[p.display_first_name for p in pupils], school=school.name,
+            session_name=session_name, link=link,
+        )
+        items.append({
+            "school_id": school.id, "key": key, "kind": kind, "channel": route.channel,
+            "to_address": route.address, "body": composed.body, "subject": composed.subject,
+            "contact_id": route.contact.id, "language": composed.language, "case_ids": case_ids,
+        })
+    results = enqueue_many(session, items, now=now)
+    events = []
+    contacted: list[int] = []
+    for (case_ids, route, _key), (message, created) in zip(batch, results, strict=True):
+        if not created:
+            continue
+        for case_id in case_ids:
+            case = session.get(AbsenceCase, case_id)
+            contacted.append(case_id)
+            events.append({
+                "school_id": school.id, "case_id": case.id, "pupil_id": case.pupil_id,
+                "kind": "message_queued",
+                "summary": f"{kind.replace('_', ' ')} {route.channel} to contact {route.contact.id}",
+                "data": {"message_id": message.id, "channel": route.channel,
+                         "contact_id": route.contact.id},
+            })
+    if contacted:
+        # One set-based update instead of one ORM flush per case (a round starts at its first
+        # contact); the loaded cases are brought in line by hand, as "evaluate" would.
+        session.execute(update(AbsenceCase).where(AbsenceCase.id.in_(contacted))
+                        .values(last_contact_at=now,
+                                round_started_at=func.coalesce(AbsenceCase.round_started_at, now)),
+                        execution_options={"synchronize_session": False})
+        for case_id in dict.fromkeys(contacted):
+            case = session.get(AbsenceCase, case_id)
+            set_committed_value(case, "last_contact_at", now)
+            set_committed_value(case, "round_started_at", case.round_started_at or now)
+    cases.log_many(session, events, now=now)
+    return [created for _, created in results]

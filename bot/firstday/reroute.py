@@ -1,0 +1,105 @@
+"""After sending: move families whose message failed on to another channel or contact.
+
+The sender and the status callback only record what happened to a message (``failed``,
+``undelivered``, or ``cancelled`` because the contact opted out). This step, run by the
+send-outbox job after each sending pass, decides what to do next for the family: the same
+contact's email, then the next contact in priority order, then an alert to staff that nobody can be
+reached. ``rerouted`` marks a message whose failure has been handled, so a failure moves the family
+on exactly once, however often the step runs.
+"""
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from bot.firstday.outreach import queue_family_message
+from bot.firstday.routing import all_channels, family_contacts, raise_unreachable, usable_channels
+from bot.policy import policy_for
+from bot.settings import Settings
+from storage.models import AbsenceCase, Contact, MessageCase, OutboxMessage, Pupil
+
+log = logging.getLogger(__name__)
+
+# The sender's mark on a message cancelled because its contact opted out of that channel.
+OPTED_OUT = "opted-out"
+FAILED = ("failed", "undelivered")
+
+
+def reroute_failed(session: Session, *, settings: Settings, now: datetime, limit: int = 500) -> int:
+    """Handle every family message that failed (or was refused by an opt-out) and is not yet handled.
+
+    Returns how many messages were handled. Rows are locked (``SKIP LOCKED`` on PostgreSQL) so two
+    senders never handle one failure twice.
+    """
+    failed = session.exec(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.rerouted == False,  # noqa: E712
+            OutboxMessage.contact_id.is_not(None),
+            or_(
+                OutboxMessage.status.in_(FAILED),
+                (OutboxMessage.status == "cancelled") & (OutboxMessage.error_code == OPTED_OUT),
+            ),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for message in failed:
+        message.rerouted = True
+        session.add(message)
+        on_delivery_failed(session, message=message, settings=settings, now=now)
+    return len(failed)
+
+
+def on_delivery_failed(
+    session: Session, *, message: OutboxMessage, settings: Settings, now: datetime
+) -> None:
+    """A family message failed for good: try the same contact's other channel, then the next contact.
+
+    Each reroute has its own idempotency key derived from the failed message, so a repeated call
+    queues nothing new.
+    """
+    case_ids = session.exec(select(MessageCase.case_id).where(MessageCase.message_id == message.id)).all()
+    cases = [c for c in (session.get(AbsenceCase, i) for i in case_ids) if c and c.status == "open"]
+    if not cases or message.contact_id is None:
+        return
+    policy = policy_for(session, message.school_id)
+    contacts_by_pupil = family_contacts(session, [c.pupil_id for c in cases])
+    failed_contact = session.get(Contact, message.contact_id)
+
+    def queue(case: AbsenceCase, route, key: str) -> None:
+        queue_family_message(session, case_ids=[case.id], route=route, kind=message.kind, key=key,
+                             session_name=case.first_session, policy=policy, settings=settings, now=now)
+
+    for case in cases:
+        pupil = session.get(Pupil, case.pupil_id)
+        contacts = contacts_by_pupil.get(case.pupil_id, [])
+        # 1. An SMS that failed falls back to the same contact's email (never the other way round,
+        #    so a chain of failures always moves forward).
+        others = (
+            [r for r in all_channels(failed_contact) if r.channel == "email"]
+            if failed_contact and message.channel == "sms"
+            else []
+        )
+        if others:
+            queue(case, others[0], f"{message.idempotency_key}>{others[0].channel}")
+            continue
+        # 2. The next contact in priority order with a channel.
+        ids = [c.id for c in contacts]
+        start = ids.index(message.contact_id) + 1 if message.contact_id in ids else 0
+        nxt = next((c for c in contacts[start:] if usable_channels(c, policy)), None)
+        if nxt is not None:
+            case.contact_round = contacts.index(nxt)
+            case.round_started_at = now
+            session.add(case)
+            queue(case, usable_channels(nxt, policy)[0], f"{message.idempotency_key}>c{nxt.id}")
+            continue
+        # 3. Nobody left.
+        raise_unreachable(
+            session, case=case, pupil=pupil, now=now,
+            why="Messages to every contact we hold have failed or cannot be sent.",
+        )
+        log.info("case %s: no channel reaches the family", case.id)
