@@ -1,32 +1,77 @@
-"""``GET /healthz``: the database answers, and when the clock last beat."""
+"""``GET /healthz``: is the deployment doing its job? ``GET /livez``: is this web process up?
+
+``/healthz`` answers 503, with the reasons, when the bot would fail families or staff silently:
+
+- the database does not answer;
+- the clock process never started, or its heartbeat is older than ``CLOCK_STALE_SECONDS`` (nothing
+  is texted, chased or escalated while it is down, though the web app still looks fine);
+- alerts have waited for delivery longer than their school's re-alert interval (Slack or Teams is
+  refusing them, or the clock's delivery job is not running).
+
+Load balancers that only need to know the process answers use ``/livez``, which is always 200.
+"""
+
+from datetime import datetime, timedelta
 
 from flask import Flask, jsonify
-from sqlalchemy import text
-from sqlmodel import select
+from sqlalchemy import func, text
+from sqlmodel import Session, select
 
 from bot import clock
 from handlers import deps
-from storage.models import ClockLease
+from storage.models import Alert, ClockLease, SchoolPolicy
 
-CLOCK_STALE_SECONDS = 180
+CLOCK_STALE_SECONDS = 180  # the clock beats every 20 s; several missed beats mean it is gone
+DEFAULT_REALERT_MINUTES = 120
+
+
+def problems(session: Session, *, now: datetime) -> tuple[dict, list[str]]:
+    """(facts for the body, reasons the deployment is unhealthy). Reads only; never raises on data."""
+    facts: dict = {}
+    found: list[str] = []
+    lease = session.exec(select(ClockLease).where(ClockLease.name == "clock")).first()
+    if lease is None:
+        facts["clock"] = "never started"
+        found.append("the clock process has never started (run `attendance-bot clock`)")
+    else:
+        age = (now - lease.heartbeat_at).total_seconds()
+        facts["clock"] = "ok" if age <= CLOCK_STALE_SECONDS else "stale"
+        facts["clock_heartbeat_at"] = lease.heartbeat_at.isoformat()
+        facts["clock_heartbeat_age_seconds"] = int(age)
+        if age > CLOCK_STALE_SECONDS:
+            found.append(f"the clock's last heartbeat was {int(age)} s ago: is the clock process running?")
+    waiting = session.exec(
+        select(Alert.school_id, func.coalesce(Alert.last_raised_at, Alert.created_at))
+        .where(Alert.delivered_at.is_(None))
+    ).all()
+    limits = dict(session.exec(select(SchoolPolicy.school_id, SchoolPolicy.realert_after_minutes)).all())
+    late = sum(
+        1 for school_id, since in waiting
+        if now - since > timedelta(minutes=limits.get(school_id) or DEFAULT_REALERT_MINUTES)
+    )
+    facts["alerts_waiting"] = len(waiting)
+    if late:
+        found.append(f"{late} alert(s) have waited for delivery longer than their school's re-alert "
+                     "interval: check the Slack / Teams settings and the clock")
+    return facts, found
 
 
 def register(app: Flask) -> None:
+    @app.get("/livez")
+    def livez():
+        return jsonify({"status": "ok"}), 200
+
     @app.get("/healthz")
     def healthz():
-        body: dict = {"status": "ok"}
+        now = clock.now()
         try:
             with deps.db() as session:
                 session.exec(text("SELECT 1"))
-                lease = session.exec(select(ClockLease).where(ClockLease.name == "clock")).first()
+                facts, found = problems(session, now=now)
         except Exception:  # the health check must answer, whatever is wrong
-            return jsonify({"status": "error", "database": "unreachable"}), 503
-        body["database"] = "ok"
-        if lease is None:
-            body["clock"] = "never started"
-        else:
-            age = (clock.now() - lease.heartbeat_at).total_seconds()
-            body["clock"] = "ok" if age <= CLOCK_STALE_SECONDS else "stale"
-            body["clock_heartbeat_at"] = lease.heartbeat_at.isoformat()
-            body["clock_heartbeat_age_seconds"] = int(age)
-        return jsonify(body), 200
+            return jsonify({"status": "error", "database": "unreachable",
+                            "problems": ["the database does not answer"]}), 503
+        body = {"status": "error" if found else "ok", "database": "ok", **facts}
+        if found:
+            body["problems"] = found
+        return jsonify(body), 503 if found else 200

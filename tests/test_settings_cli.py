@@ -58,11 +58,54 @@ def test_db_upgrade_creates_the_schema(tmp_path, monkeypatch):
     assert result.exit_code == 0 and "revision 0001" in result.output
 
 
-def test_healthz_reports_database_and_clock_heartbeat(engine, db_url):
+def test_healthz_is_503_until_the_clock_beats_and_while_alerts_wait(engine, db_url):
+    """/healthz means "the bot is doing its job": the clock beats and alerts reach people."""
+    from datetime import timedelta
+
+    from bot import clock
+    from bot.alerts.service import raise_alert
+    from storage.db import session_scope
+    from tests import factories
+
     settings = load_settings(database_url=db_url)
     with live_app(settings) as app:
-        body = requests.get(app.url("/healthz"), timeout=10).json()
+        answer = requests.get(app.url("/healthz"), timeout=10)
+        assert answer.status_code == 503
+        body = answer.json()
         assert body["database"] == "ok" and body["clock"] == "never started"
-        assert lease.acquire(engine, "test-clock")
-        body = requests.get(app.url("/healthz"), timeout=10).json()
-        assert body["clock"] == "ok" and body["clock_heartbeat_age_seconds"] < 60
+        assert any("never started" in p for p in body["problems"])
+        assert requests.get(app.url("/livez"), timeout=10).status_code == 200
+
+        # The test plays the clock process: it is an edge and reads the real time.
+        assert lease.acquire(engine, "test-clock", now=clock.now())
+        answer = requests.get(app.url("/healthz"), timeout=10)
+        assert answer.status_code == 200, answer.json()
+        assert answer.json()["clock"] == "ok" and answer.json()["clock_heartbeat_age_seconds"] < 60
+
+        lease.acquire(engine, "test-clock", now=clock.now() - timedelta(minutes=10))  # it stopped
+        answer = requests.get(app.url("/healthz"), timeout=10)
+        assert answer.status_code == 503 and answer.json()["clock"] == "stale"
+        assert "heartbeat" in " ".join(answer.json()["problems"])
+
+        lease.acquire(engine, "test-clock", now=clock.now())
+        with session_scope(engine) as s:
+            school = factories.school(s)  # re-alert interval 120 minutes (the default policy)
+            fresh, _ = raise_alert(s, school_id=school.id, key="k:fresh", kind="t", title="Fresh",
+                                   now=clock.now() - timedelta(minutes=5))
+            old, _ = raise_alert(s, school_id=school.id, key="k:old", kind="t", title="Old",
+                                 now=clock.now() - timedelta(minutes=150))
+            old_id = old.id
+        answer = requests.get(app.url("/healthz"), timeout=10)
+        assert answer.status_code == 503 and answer.json()["alerts_waiting"] == 2
+        assert "1 alert(s) have waited" in " ".join(answer.json()["problems"])
+        with session_scope(engine) as s:
+            s.get(type(old), old_id).delivered_at = clock.now()
+        assert requests.get(app.url("/healthz"), timeout=10).status_code == 200
+
+
+def test_healthz_is_503_when_the_database_does_not_answer():
+    settings = load_settings(database_url="postgresql+psycopg://postgres@127.0.0.1:9/nowhere")
+    with live_app(settings) as app:
+        answer = requests.get(app.url("/healthz"), timeout=30)
+        assert answer.status_code == 503 and answer.json()["database"] == "unreachable"
+        assert requests.get(app.url("/livez"), timeout=10).status_code == 200
