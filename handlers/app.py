@@ -1,24 +1,20 @@
-"""Builds the Flask app. Each edge module exposes ``register(app)``; this file only lists them."""
+"""Builds the Flask app. Each edge module exposes ``register(app)``; this file only lists them.
 
-import importlib
+They are plain imports: a renamed or broken module stops the app at start-up instead of silently
+dropping its routes. (Edges that need settings, such as the sandbox, decide inside ``register``.)
+"""
+
 import logging
 
 from flask import Flask
 
 from bot.settings import Settings, get_settings
+from handlers import health, reply_page, sandbox, slack, teams, twilio_sms, twilio_status
 from storage.db import engine_for
 
 log = logging.getLogger(__name__)
 
-EDGES = (
-    "handlers.health",
-    "handlers.twilio_status",
-    "handlers.twilio_sms",
-    "handlers.reply_page",
-    "handlers.slack",
-    "handlers.teams",
-    "handlers.sandbox",
-)
+EDGES = (health, twilio_status, twilio_sms, reply_page, slack, teams, sandbox)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -27,12 +23,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["SETTINGS"] = settings
     app.config["ENGINE"] = engine_for(settings.database_url)
     app.config["SECRET_KEY"] = settings.secret_key
-    for name in EDGES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(app)
+    for edge in EDGES:
+        edge.register(app)
     return app

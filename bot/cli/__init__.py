@@ -38,27 +38,27 @@ def main() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _register() -> None:
-    """Add every command group: ours, and those the outer layers (HTTP app, clock) declare.
+# The outer layers' command groups, declared in pyproject.toml (``attendance_bot.commands``) so that
+# ``bot`` never imports ``handlers`` or ``scheduler``. Each must be there: a stale install or a
+# renamed module stops the CLI with a message instead of silently losing ``serve`` or ``clock``.
+OUTER_COMMANDS = {"web", "clock"}
 
-    The outer layers register through the ``attendance_bot.commands`` entry point so that ``bot``
-    never imports ``handlers`` or ``scheduler``.
-    """
+
+def _register() -> None:
+    """Add every command group: ours by plain imports, the outer layers' through entry points."""
     from importlib.metadata import entry_points
 
-    from bot.cli import db
+    from bot.cli import db, demo, importing, letters, local, outbox, reason, report
 
-    main.add_command(db.db)
-    for optional in ("importing", "reason", "outbox", "report", "demo", "letters", "local"):
-        try:
-            module = __import__(f"bot.cli.{optional}", fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"bot.cli.{optional}":
-                raise
-            continue
+    for module in (db, importing, reason, outbox, report, demo, letters, local):
         module.register(main)
-    for ep in entry_points(group="attendance_bot.commands"):
-        ep.load()(main)
+    found = {ep.name: ep for ep in entry_points(group="attendance_bot.commands")}
+    missing = OUTER_COMMANDS - found.keys()
+    if missing:
+        raise SystemExit(f"attendance-bot is not installed properly: the {', '.join(sorted(missing))} "
+                         "commands are not declared. Reinstall it (pip install -e .).")
+    for name in sorted(found):
+        found[name].load()(main)
 
 
 _register()

@@ -24,3 +24,7 @@ def upgrade(revision: str) -> None:
 def current() -> None:
     """Show the database's schema revision."""
     click.echo(migrate.current(get_settings().database_url) or "empty (run: attendance-bot db upgrade)")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(db)

@@ -1,0 +1,107 @@
+"""The import graph keeps the layers: data flows one way (edge -> service -> store -> outbox -> transport).
+
+Every import is counted, including those inside functions (a lazy import is still a dependency).
+Units are the folders (and top-level modules) of ``bot/``, plus ``handlers``, ``scheduler`` and
+``storage``. The rules:
+
+- ``storage`` imports nothing of ours; ``bot`` never imports ``handlers`` or ``scheduler``;
+- no cycle between units of ``bot``: if A imports B, nothing B imports may import A.
+"""
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OURS = ("bot", "handlers", "scheduler", "storage")
+
+
+def _unit(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] not in OURS:
+        return None
+    if parts[0] != "bot" or len(parts) == 1:
+        return parts[0]
+    return f"bot.{parts[1]}"
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "bot":  # ``from bot import clock`` imports bot.clock
+                found |= {f"bot.{alias.name}" for alias in node.names}
+            else:
+                found.add(node.module)
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    edges: dict[str, set[str]] = defaultdict(set)
+    for top in OURS:
+        for path in (ROOT / top).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+            source = _unit(module)
+            for target in filter(None, map(_unit, _imports(path))):
+                if target != source and target != "bot":
+                    edges[source].add(target)
+    return edges
+
+
+def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one unit (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in edges.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in list(edges):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_storage_imports_nothing_of_ours_and_bot_never_imports_the_edges():
+    edges = graph()
+    assert edges["storage"] == set(), edges["storage"]
+    for unit, targets in edges.items():
+        if unit.startswith("bot"):
+            assert not targets & {"handlers", "scheduler"}, (unit, targets)
+
+
+def test_no_import_cycle_between_the_folders_of_bot():
+    edges = graph()
+    bot_only = {u: {t for t in ts if t.startswith("bot.")} for u, ts in edges.items() if u.startswith("bot.")}
+    assert _cycles(bot_only) == []
+
+
+def test_the_cycle_check_finds_a_cycle():
+    """The check itself can fail: a made-up graph with a loop is caught."""
+    assert _cycles({"bot.a": {"bot.b"}, "bot.b": {"bot.c"}, "bot.c": {"bot.a"}, "bot.d": {"bot.a"}}) == [
+        ["bot.a", "bot.b", "bot.c"]]
