@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test date-guard lint bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,12 +16,21 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/attendance-bot run-local
 
-## make test: the whole suite, on SQLite and PostgreSQL (started here if none runs), with a browser
+## make test: the whole suite, on SQLite and PostgreSQL (started here if none runs), with a browser,
+## then the date guard: the suite again with the system clock a year ahead and a year back
 test: $(STAMP)
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-faketime.sh
 	$(BIN)/ruff check bot handlers scheduler storage tests bench
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(MAKE) --no-print-directory date-guard
+
+## make date-guard: no test may depend on the real date (Debian's faketime moves the system clock;
+## the browser tests are left out: Chromium does not run under libfaketime)
+date-guard: $(STAMP)
+	DONT_FAKE_MONOTONIC=1 faketime '+365 days' $(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not browser" -p no:cacheprovider
+	DONT_FAKE_MONOTONIC=1 faketime '-365 days' $(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not browser" -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot handlers scheduler storage tests bench
