@@ -112,3 +112,29 @@ def test_failed_sms_moves_to_next_contact_then_alerts_staff(engine, wired):
     with Session(engine) as s:
         alert = s.exec(select(Alert)).one()
         assert alert.kind == "cannot_reach_family" and "Noah" in alert.title
+
+
+def test_the_readmes_sequence_with_now_sends_the_texts_on_any_date(engine, wired, tmp_path):
+    """README: import the day's marks, register close at 09:00, send at 09:01 (school wall-clock)."""
+    sms_api, _smtp = wired
+    with Session(engine, expire_on_commit=False) as s:
+        school = f.school(s, urn="100001", name="Oakfield Primary")
+        ava = f.pupil(s, school, first="Ava", last="Hill")
+        f.contact(s, school, ava, first="Jo", mobile="+447700900301")
+        s.commit()
+        mis_id = ava.mis_id
+    marks = tmp_path / "marks.csv"
+    marks.write_text(f"pupil_mis_id,date,session,code\n{mis_id},2026-11-23,AM,N\n", encoding="utf-8")
+
+    _run("import", "marks", str(marks), "--school", "100001")
+    closed = _run("jobs", "run", "register-close", "--school", "100001", "--session", "am",
+                  "--now", "2026-11-23T09:00")
+    assert "messages queued: 1" in closed
+    sent = _run("jobs", "run", "send-outbox", "--now", "2026-11-23T09:01")
+    assert "sent: 1" in sent
+    assert [r.params["To"] for r in sms_api.created()] == ["+447700900301"]
+    with Session(engine) as s:
+        message = s.exec(select(OutboxMessage)).one()
+    # Stamped with the --now given, not the machine's date: 09:00 London is 09:00 UTC in November.
+    assert message.created_at.isoformat() == "2026-11-23T09:00:00+00:00"
+    assert message.sent_at.isoformat() == "2026-11-23T09:01:00+00:00"
