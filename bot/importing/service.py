@@ -19,7 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from bot import codes
@@ -28,6 +28,7 @@ from bot.errors import NotFound, UserError
 from bot.importing.formats import FORMATS, PUPIL_FLAGS, FileFormat
 from bot.phones import display_phone
 from bot.policy import DEFAULT_LADDER
+from storage.bulk import bulk_insert as _bulk_insert
 from storage.models import (
     CalendarEntry,
     Contact,
@@ -670,26 +671,6 @@ class _Marks(_Importer):
             .where(Mark.school_id == self.school.id, Mark.date >= first, Mark.date <= last)
         ).all()
         return {(p, d, s): (i, c, late, src) for i, p, d, s, c, late, src in found}
-
-
-def _bulk_insert(session: Session, table, rows: list[dict]) -> None:
-    """Insert many rows in the session's transaction, the fastest way each database offers.
-
-    PostgreSQL: COPY (psycopg's executemany is one statement per row, ~8 s for a term of marks).
-    SQLite: the driver's executemany, already fast in-process.
-    """
-    if not rows:
-        return
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        session.execute(insert(table), rows)
-        return
-    columns = list(rows[0])
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    raw = connection.connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
 
 
 _IMPORTERS: dict[str, type[_Importer]] = {
