@@ -12,14 +12,12 @@ date)), so importing the same file twice creates nothing the second time.
 
 import csv
 import io
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import update
 from sqlmodel import Session, select
 
 from bot import codes
@@ -28,11 +26,10 @@ from bot.errors import NotFound, UserError
 from bot.importing.formats import FORMATS, PUPIL_FLAGS, FileFormat
 from bot.phones import display_phone
 from bot.policy import DEFAULT_LADDER
-from storage.bulk import bulk_insert as _bulk_insert
+from bot.register.service import Incoming, take_marks
 from storage.models import (
     CalendarEntry,
     Contact,
-    Mark,
     Pupil,
     PupilContact,
     School,
@@ -42,7 +39,6 @@ from storage.models import (
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 PROGRESS_EVERY = 5000
-AMENDED_SOURCES = {"bot", "staff"}  # marks changed through the audited recode: an import keeps them
 IMPORT_SOURCE = "import"
 
 
@@ -587,22 +583,28 @@ class _Contacts(_Importer):
 
 
 class _Marks(_Importer):
+    """The register: checked row by row here, then taken as the MIS shows it (``take_marks``).
+
+    A mark staff or the bot amended is kept while the file still shows the MIS's old entry (the
+    amendment is on its way to the MIS, or the office will type it in); if the file shows anything
+    else, the MIS was changed since and its code wins (the attendance officer is told).
+    """
+
     LATE_CODES = {"L", "U"}
 
     def plan(self, rows):
         sid = self.school.id
         pupils = dict(self.session.exec(select(Pupil.mis_id, Pupil.id).where(Pupil.school_id == sid)).all())
+        by_upn = dict(self.session.exec(
+            select(Pupil.upn, Pupil.id).where(Pupil.school_id == sid, Pupil.upn.is_not(None))).all())
         calendar = load_calendar(self.session, sid)
         check_days = calendar.first_day is not None
         why_not: dict[date, str | None] = {}
-        inserts: list[dict] = []
-        updates: dict[tuple[str, int | None], list[int]] = defaultdict(list)
-        existing = self._existing(rows)
-        now = self.now
+        incoming: list[Incoming] = []
         for row in rows:
             v = row.values
             problems = []
-            pupil_id = pupils.get(v["pupil_mis_id"])
+            pupil_id = pupils.get(v["pupil_mis_id"]) or by_upn.get(str(v["pupil_mis_id"]).upper())
             if pupil_id is None:
                 problems.append(f"no pupil with mis_id {v['pupil_mis_id']} in this school "
                                 "(import the pupils file first)")
@@ -623,54 +625,24 @@ class _Marks(_Importer):
             if problems:
                 self.error(row.line, "; ".join(problems))
                 continue
-            late = late or None
-            current = existing.get((pupil_id, day, name))
-            if current is None:
-                inserts.append({"school_id": sid, "pupil_id": pupil_id, "date": day, "session": name,
-                                "code": code, "minutes_late": late, "source": IMPORT_SOURCE,
-                                "recorded_at": now})
-            elif current[1] == code and current[2] == late:
-                self.result.unchanged += 1
-            elif current[3] in AMENDED_SOURCES:
-                self.result.kept += 1
-            else:
-                updates[(code, late)].append(current[0])
+            incoming.append(Incoming(pupil_id, day, name, code, late or None))
 
         def write(notify):
-            total = len(inserts) + sum(len(ids) for ids in updates.values())
-            done = 0
-            table = Mark.__table__
-            for start in range(0, len(inserts), PROGRESS_EVERY):
-                chunk = inserts[start : start + PROGRESS_EVERY]
-                _bulk_insert(self.session, table, chunk)
-                done += len(chunk)
-                notify("writing", done, total)
-            # A register has a handful of distinct (code, minutes late) values: one UPDATE ... WHERE id
-            # IN (...) per value and chunk instead of one statement per mark.
-            for (code, late), ids in updates.items():
-                for start in range(0, len(ids), 1000):
-                    chunk = ids[start : start + 1000]
-                    self.session.execute(
-                        update(table).where(table.c.id.in_(chunk)).values(
-                            code=code, minutes_late=late, source=IMPORT_SOURCE, recorded_at=now))
-                    done += len(chunk)
-                    notify("writing", done, total)
-            self.result.created += len(inserts)
-            self.result.updated += sum(len(ids) for ids in updates.values())
+            notify("writing", 0, len(incoming))
+            taken = take_marks(self.session, school_id=sid, marks=incoming, source=IMPORT_SOURCE,
+                               now=self.now)
+            notify("writing", len(incoming), len(incoming))
+            self.result.created += taken.created
+            self.result.updated += taken.updated + len(taken.overridden)
+            self.result.unchanged += taken.unchanged + taken.adopted
+            self.result.kept += taken.kept
+            if taken.overridden:
+                n = len(taken.overridden)
+                self.result.warnings.append(
+                    f"{n} mark(s) amended in the bot were changed in the MIS since: the MIS's code now "
+                    "stands and the attendance officer is told")
 
         return write
-
-    def _existing(self, rows: list[_Row]) -> dict[tuple[int, date, str], tuple]:
-        """The school's marks over the file's dates: (pupil, date, session) -> (id, code, late, source)."""
-        if not rows:
-            return {}
-        first = min(r.values["date"] for r in rows)
-        last = max(r.values["date"] for r in rows)
-        found = self.session.exec(
-            select(Mark.id, Mark.pupil_id, Mark.date, Mark.session, Mark.code, Mark.minutes_late, Mark.source)
-            .where(Mark.school_id == self.school.id, Mark.date >= first, Mark.date <= last)
-        ).all()
-        return {(p, d, s): (i, c, late, src) for i, p, d, s, c, late, src in found}
 
 
 _IMPORTERS: dict[str, type[_Importer]] = {
