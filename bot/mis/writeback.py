@@ -135,25 +135,8 @@ def _send(engine: Engine, *, school: School, client: WondeClient, rows: list[int
     try:
         writeback_id = client.write_session_marks(school.wonde_id, records)
     except MisRejected as exc:
-        refused = exc.by_index()
-        if not refused and len(rows) > 1:
-            # The MIS did not say which change it refused: send them one by one to find out.
-            out: dict[str, int] = defaultdict(int)
-            for row_id, record in zip(rows, records, strict=True):
-                for name, n in _send(engine, school=school, client=client, rows=[row_id], records=[record],
-                                     settings=settings, now=now).items():
-                    out[name] += n
-            return dict(out)
-        refused = refused or {0: str(exc).removeprefix("the MIS refused the change: ")}
-        with session_scope(engine) as session:
-            for i, row_id in enumerate(rows):
-                row = session.get(MisWriteback, row_id)
-                if i in refused:
-                    _reject(session, school=school, row=row, reason=refused[i], now=now)
-                else:
-                    row.status, row.next_attempt_at, row.updated_at = "queued", now, now
-                    session.add(row)
-        return {"rejected": len(refused)}
+        return _rejected(engine, school=school, client=client, rows=rows, records=records, error=exc,
+                         settings=settings, now=now)
     except MisError as exc:
         _postpone(engine, school=school, error=exc, settings=settings, now=now, ids=rows)
         return {"waiting": len(rows)}
@@ -168,6 +151,32 @@ def _send(engine: Engine, *, school: School, client: WondeClient, rows: list[int
             session.add(amendment)
     log.info("mis: school %s wrote back %d changes (writeback %s)", school.id, len(rows), writeback_id)
     return {"sent": len(rows)}
+
+
+def _rejected(engine: Engine, *, school: School, client: WondeClient, rows: list[int], records: list[dict],
+              error: MisRejected, settings: Settings, now: datetime) -> dict[str, int]:
+    """A 422: reject the changes the MIS refused (telling staff why) and send the rest again."""
+    refused = {i: reason for i, reason in error.by_index().items() if i < len(rows)}
+    if not refused and len(rows) > 1:
+        # The MIS did not say which change it refused: send them one by one to find out.
+        out: dict[str, int] = defaultdict(int)
+        for row_id, record in zip(rows, records, strict=True):
+            for name, n in _send(engine, school=school, client=client, rows=[row_id], records=[record],
+                                 settings=settings, now=now).items():
+                out[name] += n
+        return dict(out)
+    refused = refused or {0: str(error).removeprefix("the MIS refused the change: ")}
+    with session_scope(engine) as session:
+        for i in refused:
+            row = session.get(MisWriteback, rows[i])
+            _reject(session, school=school, row=row, reason=refused[i], now=now)
+    out = {"rejected": len(refused)}
+    rest = [i for i in range(len(rows)) if i not in refused]
+    if rest:
+        for name, n in _send(engine, school=school, client=client, rows=[rows[i] for i in rest],
+                             records=[records[i] for i in rest], settings=settings, now=now).items():
+            out[name] = out.get(name, 0) + n
+    return out
 
 
 def _finish(session: Session, row: MisWriteback, status: str, *, now: datetime,
