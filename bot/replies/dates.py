@@ -171,7 +171,9 @@ def _tomorrow_candidates(text: str, today: date, sd: Callable[[date], bool]) -> 
     for m in _TOMORROW_RE.finditer(text):
         if any(c.start <= m.start() < c.end for c in found):
             continue
-        before, after = _before(text, m.start(), 4), _after(text, m.end(), 5)
+        clause = max(text.rfind(p, 0, m.start()) for p in ",.;!?")  # "off sick, in tmrw": "off" is
+        before = _before(text[clause + 1:], m.start() - clause - 1, 4)  # another clause's word
+        after = _after(text, m.end(), 5)
         word = m.group(0)
         if word == "manana" and before and before[-1] in ("esta", "la"):
             continue  # "esta mañana" is this morning
@@ -360,6 +362,8 @@ def return_date(text: str, today: date, sd: Callable[[date], bool], *, late: boo
     if candidates:
         cued = [c for c in candidates if c.cued]
         return max(cued or candidates, key=lambda c: c.start).day
+    if any(r.search(text) for r in (_AFTER_BREAK_RE, _AFTER_CHRISTMAS_RE, _AFTER_EASTER_RE)):
+        return None  # "back after half term" with no holidays in the calendar: unknown, not today
     if late or _same_day_return(text):
         return _roll_forward(today, sd)
     return None

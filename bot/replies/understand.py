@@ -39,9 +39,12 @@ from bot.replies.text import TOKEN, fold
 IN_SCHOOL, LATE, NONE, STOP, START = "IN_SCHOOL", "LATE", "NONE", "STOP", "START"
 # Model probability of a concern at or above which the reply is a concern (recall first: chosen by
 # cross-validation on the corpus so that almost no concern is missed; bench/reader_compare.py).
-CONCERN_AT = 0.3
+CONCERN_AT = 0.5
 # With an IN_SCHOOL alarm phrase, this much model probability for IN_SCHOOL makes the code IN_SCHOOL.
 IN_SCHOOL_AT = 0.05
+# Opting a family out of texts on a guess would cut a safety channel: the model's STOP or START
+# needs this much probability (the carrier's own words as the whole message are rules: exact).
+OPT_AT = 0.6
 # Below this confidence a reply "needs reading": staff are asked to read it at once.
 NEEDS_READING_BELOW = 0.5
 
@@ -87,6 +90,8 @@ def understand(
     else:
         m = model.read(text, rule.code, rule.confidence)
         code, confidence, in_school_p = m.code, m.confidence, m.in_school
+        if code in (STOP, START) and confidence < OPT_AT:
+            code, confidence = m.second, m.second_confidence
         concern = m.concern >= CONCERN_AT or rule.concern
         lang = m.language if m.language_confidence >= language.SURE else "en"
     if code != IN_SCHOOL and (rule.code == IN_SCHOOL or (alarm.in_school and in_school_p >= IN_SCHOOL_AT)):

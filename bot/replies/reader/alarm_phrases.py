@@ -36,7 +36,8 @@ IN_SCHOOL: dict[str, tuple[str, ...]] = {
            "turetu buti mokykloje"),
     "ur": ("school gaya", "school gayi", "school gai", "school chhor", "school chor", "school chod",
            "school chhod", "school ke gate", "school ke liye nikl", "school mein honi chahi",
-           "school mein hona chahi", "سکول گیا", "سکول گئی", "سکول چھوڑ", "سکول کے گیٹ",
+           "school mein hona chahi", "gate pe chor", "gate pe chhor", "gate par chhor", "gate pe chod",
+           "سکول گیا", "سکول گئی", "سکول چھوڑ", "سکول کے گیٹ",
            "سکول کے لیے نکل", "سکول میں ہونی چاہیے", "سکول میں ہونا چاہیے", "اسکول گیا", "اسکول گئی"),
     "ar": ("راح عالمدرسة", "راحت عالمدرسة", "راح للمدرسة", "راحت للمدرسة", "ذهب إلى المدرسة",
            "ذهبت إلى المدرسة", "وصلته للمدرسة", "وصلتها للمدرسة", "وصلها للمدرسة", "وصله للمدرسة",
@@ -61,7 +62,9 @@ IN_SCHOOL: dict[str, tuple[str, ...]] = {
 
 # A welfare worry: missing, fled, police, violence, self-harm, a child caring, leaving for good.
 CONCERN: dict[str, tuple[str, ...]] = {
-    "en": ("fled", "flee*", "refuge", "young carer", "emergency accommodation", "not safe", "for good",
+    "en": ("helping me get washed", "helping me get dressed", "help me get washed", "sorting my tablets",
+           "looking after me", "caring for me", "look after me", "fled", "flee*", "refuge", "young carer",
+           "emergency accommodation", "not safe", "for good",
            "permanently", "not coming back", "wont be coming back", "wont be returning", "self harm*",
            "suicid*", "overdose", "police", "social services", "social worker", "dont know where",
            "not come home", "didnt come home", "hasnt come home", "not been home", "never came home"),

@@ -3,9 +3,10 @@
 Two heads share the character n-gram features and the rules' reading (one-hot, so the model learned
 from the corpus when the rules are right): head A uses only those and costs well under a
 millisecond; head B adds the sentence encoder's embedding and costs ~20 ms. B reads a reply only
-when A is unsure of the code (top probability under ``cascade``, stored with the model) or when A's
-concern probability is borderline, so most replies take the fast path and the hard ones, often the
-languages with the least training text, get the encoder.
+when A is unsure of the code (top probability under ``cascade``, stored with the model) or gives a
+concern some weight (then B decides the concern: A alone raised false alarms on replies such as "GP
+at 10:40, then school"). Most replies take the fast path; the hard ones, often in the languages
+with the least training text, get the encoder.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class ModelReading:
     language: str
     language_confidence: float
     encoder_used: bool
+    second: str = "NONE"  # the runner-up code and its probability
+    second_confidence: float = 0.0
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -95,12 +98,13 @@ class Model:
             probs = _softmax(self._logits("b", idx, weights, rules, embedding))
             concern = _sigmoid(float(self._logits("cb", idx, weights, rules, embedding)[0]))
         lang = _softmax(weights @ self.arrays["lang_coef"][idx] + self.arrays["lang_int"])
-        best = int(probs.argmax())
+        best, second = (int(i) for i in np.argsort(probs)[::-1][:2])
         return ModelReading(
             code=self.classes[best], confidence=float(probs[best]), concern=concern,
             in_school=float(probs[self.classes.index("IN_SCHOOL")]) if "IN_SCHOOL" in self.classes else 0.0,
             language=self.languages[int(lang.argmax())], language_confidence=float(lang.max()),
             encoder_used=embedding is not None,
+            second=self.classes[second], second_confidence=float(probs[second]),
         )
 
 

@@ -26,10 +26,11 @@ CORPUS_DIR = Path(__file__).resolve().parents[1] / "corpus"
 # Chosen by cross-validation on the corpus and the tuning part of the dev sets (bench/reader_compare.py).
 SETTINGS = {
     "C": 20.0,  # inverse regularisation of every head
+    "min_df": 2,  # an n-gram must occur in two replies: halves the features and the training time
     "rule_weight": 3.0,  # scale of the rules' one-hot reading among the features
     "encoder_weight": 2.0,  # scale of the sentence embedding among the features
     "cascade": 0.8,  # head A's top probability below which head B (with the encoder) reads
-    "concern_band": [0.1, 0.9],  # head A's concern probability in this band: ask head B too
+    "concern_band": [0.1, 1.01],  # head A's concern probability from 0.1: head B decides concern
 }
 
 
@@ -58,7 +59,7 @@ def _matrices(rows: list[dict], settings: dict, with_encoder: bool):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     texts = [r["text"] for r in rows]
-    vectorizer = TfidfVectorizer(analyzer=char_ngrams, sublinear_tf=True)
+    vectorizer = TfidfVectorizer(analyzer=char_ngrams, sublinear_tf=True, min_df=settings["min_df"])
     tfidf = vectorizer.fit_transform(texts)
     readings = [rules.read(t) for t in texts]
     rule_codes = sorted({r["code"] for r in rows} | {r.code for r in readings})
@@ -76,47 +77,49 @@ def _matrices(rows: list[dict], settings: dict, with_encoder: bool):
     return vectorizer, tfidf, rule_codes, a, b
 
 
-def fit(rows: list[dict], settings: dict | None = None, *, with_encoder: bool | None = None) -> dict:
-    """Train every head on `rows`; the arrays ``Model`` reads."""
+HEADS = ("a", "ca", "lang", "b", "cb")  # code and concern heads A and B, and the language head
+
+
+def _head(name: str, matrices: dict, rows: list[dict], settings: dict):
+    """Fit one head: A reads n-grams and the rules, B adds the encoder, lang reads n-grams only."""
     from sklearn.linear_model import LogisticRegression
 
+    x = matrices["tfidf" if name == "lang" else name[-1]]
+    if name == "lang":
+        y, kw = [r["lang"] for r in rows], {}
+    elif name.startswith("c"):
+        y, kw = [bool(r["concern"]) for r in rows], {"class_weight": "balanced"}
+    else:
+        y, kw = [r["code"] for r in rows], {}
+    return LogisticRegression(C=settings["C"], max_iter=5000, **kw).fit(x, y)
+
+
+def fit(rows: list[dict], settings: dict | None = None, *, with_encoder: bool | None = None,
+        heads: tuple[str, ...] = HEADS) -> dict:
+    """Train `heads` on `rows`; the arrays ``Model`` reads (the test suite refits a cheap few)."""
     settings = {**SETTINGS, **(settings or {})}
     with_encoder = encoder.available() if with_encoder is None else with_encoder
     vectorizer, tfidf, rule_codes, a, b = _matrices(rows, settings, with_encoder)
-    codes = [r["code"] for r in rows]
-    concerns = [bool(r["concern"]) for r in rows]
-
-    def lr(x, y, **kw):
-        return LogisticRegression(C=settings["C"], max_iter=5000, **kw).fit(x, y)
-
-    code_a = lr(a, codes)
-    concern_a = lr(a, concerns, class_weight="balanced")
-    lang = lr(tfidf, [r["lang"] for r in rows])
+    matrices = {"tfidf": tfidf, "a": a, "b": b}
     arrays = {
         "vocab": np.array(vectorizer.get_feature_names_out(), dtype=str),
         "idf": vectorizer.idf_.astype(np.float32),
-        "classes": np.array(code_a.classes_, dtype=str),
         "rule_codes": np.array(rule_codes, dtype=str),
-        "languages": np.array(lang.classes_, dtype=str),
-        "a_coef": code_a.coef_.T.astype(np.float32), "a_int": code_a.intercept_.astype(np.float32),
-        "ca_coef": concern_a.coef_.T.astype(np.float32), "ca_int": concern_a.intercept_.astype(np.float32),
-        "lang_coef": lang.coef_.T.astype(np.float32), "lang_int": lang.intercept_.astype(np.float32),
     }
-    if b is not None:
-        code_b = lr(b, codes)
-        concern_b = lr(b, concerns, class_weight="balanced")
-        arrays |= {
-            "b_coef": code_b.coef_.T.astype(np.float32),
-            "b_int": code_b.intercept_.astype(np.float32),
-            "cb_coef": concern_b.coef_.T.astype(np.float32),
-            "cb_int": concern_b.intercept_.astype(np.float32),
-        }
-    else:  # no encoder: head B is head A, and the cascade never asks for the encoder
+    for name in heads:
+        if name in ("b", "cb") and b is None:
+            continue
+        model = _head(name, matrices, rows, settings)
+        arrays[f"{name}_coef"] = model.coef_.T.astype(np.float32)
+        arrays[f"{name}_int"] = model.intercept_.astype(np.float32)
+        if name in ("a", "lang"):
+            arrays["classes" if name == "a" else "languages"] = np.array(model.classes_, dtype=str)
+    if b is None and "b" in heads:  # no encoder: head B is head A, and the cascade never asks for it
         arrays |= {"b_coef": arrays["a_coef"], "b_int": arrays["a_int"],
                    "cb_coef": arrays["ca_coef"], "cb_int": arrays["ca_int"]}
         settings = {**settings, "cascade": 0.0, "concern_band": [2.0, 2.0]}
     arrays["meta"] = np.array(json.dumps({**settings, "ngram_range": list(NGRAM_RANGE),
-                                          "encoder": with_encoder, "lines": len(rows)}))
+                                          "encoder": b is not None, "lines": len(rows)}))
     return arrays
 
 
