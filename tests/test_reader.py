@@ -28,10 +28,12 @@ def shipped():
 
 # ---- the shipped model is the one the corpus produces ----------------------------------------------
 
+
 def test_shipped_model_was_trained_on_the_corpus_as_it_is_now():
     meta = shipped().meta
     assert meta["corpus_sha256"] == train.corpus_digest(), (
-        "the corpus changed since the model was built: run attendance-bot reason train")
+        "the corpus changed since the model was built: run attendance-bot reason train"
+    )
     assert meta["lines"] == len(train.load_corpus())
 
 
@@ -65,8 +67,11 @@ def test_the_model_is_loaded_once_per_process(monkeypatch):
     model_module.shipped.cache_clear()
     loads = []
     real = model_module.Model.load
-    monkeypatch.setattr(model_module.Model, "load", classmethod(lambda cls, p=model_module.MODEL_PATH:
-                                                                  loads.append(p) or real(p)))
+    monkeypatch.setattr(
+        model_module.Model,
+        "load",
+        classmethod(lambda cls, p=model_module.MODEL_PATH: loads.append(p) or real(p)),
+    )
     for text in ("sick", "dentist at 10", "on holiday"):
         understand(text, WED)
     assert len(loads) == 1
@@ -135,17 +140,29 @@ def test_alarm_phrases_raise_a_concern(text):
     assert understand(text, WED).concern is True
 
 
-@pytest.mark.parametrize("text", [
-    "Ellie has a sickness bug, back Friday", "Dentist at 10 then school", "We're on holiday in Spain",
-    "Running late, 10 mins", "Thanks", "Eid Mubarak, off today", "Ma gorączkę, wróci w poniedziałek",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ellie has a sickness bug, back Friday",
+        "Dentist at 10 then school",
+        "We're on holiday in Spain",
+        "Running late, 10 mins",
+        "Thanks",
+        "Eid Mubarak, off today",
+        "Ma gorączkę, wróci w poniedziałek",
+    ],
+)
 def test_ordinary_replies_set_off_no_alarm(text):
     assert alarms.check(text) == alarms.Alarm(in_school=False, concern=False)
 
 
 def _heldout_rows():
-    return [{**json.loads(line), "lang": p.stem} for p in sorted(HELDOUT.glob("*.jsonl"))
-            for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        {**json.loads(line), "lang": p.stem}
+        for p in sorted(HELDOUT.glob("*.jsonl"))
+        for line in p.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
 
 def test_no_held_out_concern_is_missed_and_every_in_school_is_in_school():
@@ -161,14 +178,28 @@ def test_no_held_out_concern_is_missed_and_every_in_school_is_in_school():
 
 # ---- language ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "lang"), [
-    ("My son is ill today", "en"), ("Syn jest chory", "pl"), ("Baiatul este bolnav azi", "ro"),
-    ("Beta bimar hai aaj", "ur-latn"), ("بیٹا آج بیمار ہے", "ur"), ("ابني مريض اليوم", "ar"),
-    ("Mi hijo está enfermo hoy", "es"), ("O meu filho está doente hoje", "pt"),
-    ("Mon fils est malade aujourd'hui", "fr"), ("Sūnus šiandien serga", "lt"),
-    ("আমার ছেলে আজ অসুস্থ", "bn"), ("Wiilkaygu maanta waa buka", "so"), ("ਮੇਰਾ ਮੁੰਡਾ ਅੱਜ ਬਿਮਾਰ ਹੈ", "pa"),
-    ("Oğlum bugün hasta", "tr"), ("Мій син сьогодні хворіє", "uk"), ("Мой сын сегодня болеет", "ru"),
-])
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("My son is ill today", "en"),
+        ("Syn jest chory", "pl"),
+        ("Baiatul este bolnav azi", "ro"),
+        ("Beta bimar hai aaj", "ur-latn"),
+        ("بیٹا آج بیمار ہے", "ur"),
+        ("ابني مريض اليوم", "ar"),
+        ("Mi hijo está enfermo hoy", "es"),
+        ("O meu filho está doente hoje", "pt"),
+        ("Mon fils est malade aujourd'hui", "fr"),
+        ("Sūnus šiandien serga", "lt"),
+        ("আমার ছেলে আজ অসুস্থ", "bn"),
+        ("Wiilkaygu maanta waa buka", "so"),
+        ("ਮੇਰਾ ਮੁੰਡਾ ਅੱਜ ਬਿਮਾਰ ਹੈ", "pa"),
+        ("Oğlum bugün hasta", "tr"),
+        ("Мій син сьогодні хворіє", "uk"),
+        ("Мой сын сегодня болеет", "ru"),
+    ],
+)
 def test_language_is_detected(text, lang):
     assert understand(text, WED).language == lang
     assert language.name(lang) != "unknown"

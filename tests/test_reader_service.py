@@ -37,8 +37,15 @@ def family(session, *, language="en"):
 
 
 def sms(session, body, sid="SM1"):
-    outcome = receive_sms(session, settings=SETTINGS, message_sid=sid, from_number=MOBILE,
-                          to_number="+441632960001", body=body, now=NOW)
+    outcome = receive_sms(
+        session,
+        settings=SETTINGS,
+        message_sid=sid,
+        from_number=MOBILE,
+        to_number="+441632960001",
+        body=body,
+        now=NOW,
+    )
     session.commit()
     return outcome
 

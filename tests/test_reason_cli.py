@@ -17,13 +17,18 @@ def run(*args, stdin=None):
 
 
 def test_jsonl_keeps_its_input_and_exactly_its_four_output_keys():
-    lines = [{"text": "Jest chora, wróci jutro", "today": "2026-11-25"},
-             {"text": "I dropped him at the gate at 8.40", "today": "2026-11-25"},
-             {"text": "STOP", "today": "2026-11-25"}]
+    lines = [
+        {"text": "Jest chora, wróci jutro", "today": "2026-11-25"},
+        {"text": "I dropped him at the gate at 8.40", "today": "2026-11-25"},
+        {"text": "STOP", "today": "2026-11-25"},
+    ]
     out = run("--jsonl", stdin="\n".join(json.dumps(x) for x in lines) + "\n")
     assert [list(o) for o in out] == [["code", "return_date", "concern", "confidence"]] * 3
     assert [(o["code"], o["return_date"], o["concern"]) for o in out] == [
-        ("I", "2026-11-26", False), ("IN_SCHOOL", None, True), ("STOP", None, False)]
+        ("I", "2026-11-26", False),
+        ("IN_SCHOOL", None, True),
+        ("STOP", None, False),
+    ]
 
 
 def test_without_school_the_sample_trusts_calendar_gives_holidays():
@@ -36,8 +41,15 @@ def test_without_school_the_sample_trusts_calendar_gives_holidays():
 def test_school_option_uses_that_schools_calendar(session, settings_env):
     school = f.school(session, urn="654321")
     # this school also closes on Thursday 26 November 2026
-    session.add(CalendarEntry(school_id=school.id, kind="closure", start_date=date(2026, 11, 26),
-                              end_date=date(2026, 11, 26), name="Polling day"))
+    session.add(
+        CalendarEntry(
+            school_id=school.id,
+            kind="closure",
+            start_date=date(2026, 11, 26),
+            end_date=date(2026, 11, 26),
+            name="Polling day",
+        )
+    )
     session.commit()
     (with_school,) = run("--school", "654321", "--today", "2026-11-25", "Sick, back tomorrow")
     (without,) = run("--today", "2026-11-25", "Sick, back tomorrow")

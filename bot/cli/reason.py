@@ -68,8 +68,11 @@ def reason() -> None:
 @click.argument("text", required=False)
 @click.option("--today", "today_text", help="The date the reply was received (YYYY-MM-DD).")
 @click.option("--school", "urn", help="Use this school's calendar (its URN) for return dates.")
-@click.option("--jsonl", is_flag=True,
-              help='Read lines {"text": ..., "today": ...} from stdin; print one JSON object per line.')
+@click.option(
+    "--jsonl",
+    is_flag=True,
+    help='Read lines {"text": ..., "today": ...} from stdin; print one JSON object per line.',
+)
 def read(text: str | None, today_text: str | None, urn: str | None, jsonl: bool) -> None:
     """Print the suggested code, return date, concern flag and confidence for TEXT as JSON.
 

@@ -172,17 +172,23 @@ def _tomorrow_candidates(text: str, today: date, sd: Callable[[date], bool]) -> 
         if any(c.start <= m.start() < c.end for c in found):
             continue
         clause = max(text.rfind(p, 0, m.start()) for p in ",.;!?")  # "off sick, in tmrw": "off" is
-        before = _before(text[clause + 1:], m.start() - clause - 1, 4)  # another clause's word
+        before = _before(text[clause + 1 :], m.start() - clause - 1, 4)  # another clause's word
         after = _after(text, m.end(), 5)
         word = m.group(0)
         if word == "manana" and before and before[-1] in ("esta", "la"):
             continue  # "esta mañana" is this morning
-        if word == "kal" and (after[:1] and after[0] in ("raat", "rat", "se", "sy", "sey", "shaam")
-                              or any(w in PAST_CUES for w in after)):
+        if word == "kal" and (
+            after[:1]
+            and after[0] in ("raat", "rat", "se", "sy", "sey", "shaam")
+            or any(w in PAST_CUES for w in after)
+        ):
             continue  # "kal raat" last night, "kal se" since yesterday, "kal ... tha" yesterday
         first = _first_cue(before)
-        extra = first == "neg" or tuple(before[-2:]) in TODAY_AND \
+        extra = (
+            first == "neg"
+            or tuple(before[-2:]) in TODAY_AND
             or (after[:1] and after[0] in ("too", "as", "also", "either"))
+        )
         day = _add_school_days(today, 2 if extra else 1, sd)
         if day:
             found.append(_Candidate(m.start(), m.end(), day, first == "cue"))
@@ -330,7 +336,7 @@ def _script_candidates(text: str, today: date, sd: Callable[[date], bool]) -> li
     """Tomorrow, weekdays and week phrases in Arabic, Urdu, Bengali and Gurmukhi script."""
     found = []
     for m in _SCRIPT_TOMORROW_RE.finditer(text):
-        if not any(w in text[m.end():m.end() + 12] for w in _SCRIPT_NOT_TOMORROW):
+        if not any(w in text[m.end() : m.end() + 12] for w in _SCRIPT_NOT_TOMORROW):
             day = _add_school_days(today, 1, sd)
             if day:
                 found.append(_Candidate(m.start(), m.end(), day, True))

@@ -21,11 +21,30 @@ from bot.replies.vocabulary import COMMON_WORDS, CONCERN, TYPO_TARGETS, VOCAB
 # Normalisation and matching
 # --------------------------------------------------------------------------------------------------
 
-_ILL_MEANS_I_WILL = (r"(?:call|ring|phone|let|be|bring|take|send|try|pop|get|text|keep|do|see|speak|drop|"
-                     r"come|update|pick|email|contact|check|find|sort|have|need|give|make)")
-_FOLD = str.maketrans({"ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "æ": "ae", "œ": "oe", "ß": "ss",
-                       "đ": "d", "ı": "i", "’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'",
-                       "–": "-", "—": "-"})
+_ILL_MEANS_I_WILL = (
+    r"(?:call|ring|phone|let|be|bring|take|send|try|pop|get|text|keep|do|see|speak|drop|"
+    r"come|update|pick|email|contact|check|find|sort|have|need|give|make)"
+)
+_FOLD = str.maketrans(
+    {
+        "ł": "l",
+        "Ł": "l",
+        "ø": "o",
+        "Ø": "o",
+        "æ": "ae",
+        "œ": "oe",
+        "ß": "ss",
+        "đ": "d",
+        "ı": "i",
+        "’": "'",
+        "‘": "'",
+        "`": "'",
+        "´": "'",
+        "ʼ": "'",
+        "–": "-",
+        "—": "-",
+    }
+)
 TOKEN = re.compile(r"[^\W_]+(?:&[^\W_]+)?")
 # Latin and Cyrillic entries match as words, stems and phrases; other scripts as substrings.
 _LATIN = re.compile(r"^[a-z0-9&*\s\u0400-\u04ff]+$")
@@ -144,5 +163,3 @@ def spell_correct(text: str) -> tuple[str, bool]:
         return better
 
     return TOKEN.sub(fix, text), changed
-
-

@@ -102,8 +102,14 @@ def understand(
     return_date = None
     if code not in (IN_SCHOOL, STOP, START):
         return_date = dates.return_date(rule.norm, today, school_day, late=code == LATE)
-    return Understanding(code, return_date, concern, max(0.05, min(confidence, 1.0)), language=lang,
-                         needs_reading=confidence < NEEDS_READING_BELOW)
+    return Understanding(
+        code,
+        return_date,
+        concern,
+        max(0.05, min(confidence, 1.0)),
+        language=lang,
+        needs_reading=confidence < NEEDS_READING_BELOW,
+    )
 
 
 def children_named(text: str, first_names: Iterable[str]) -> list[str]:
@@ -123,13 +129,15 @@ def children_named(text: str, first_names: Iterable[str]) -> list[str]:
             continue
         parts = target.split()
         n = len(parts)
-        windows = [" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+        windows = [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
         typo_ok = len(target.replace(" ", "")) >= 5
-        if target in windows or typo_ok and any(
-            w not in exact_names and abs(len(w) - len(target)) <= 1 and OSA.distance(w, target) <= 1
-            for w in windows
+        if (
+            target in windows
+            or typo_ok
+            and any(
+                w not in exact_names and abs(len(w) - len(target)) <= 1 and OSA.distance(w, target) <= 1
+                for w in windows
+            )
         ):
             found.append(name)
     return found
-
-

@@ -38,10 +38,10 @@ def char_ngrams(text: str) -> list[str]:
         size = len(w)
         for n in range(low, high + 1):
             offset = 0
-            grams.append(w[offset:offset + n])
+            grams.append(w[offset : offset + n])
             while offset + n < size:
                 offset += 1
-                grams.append(w[offset:offset + n])
+                grams.append(w[offset : offset + n])
             if offset == 0:  # a short word counts once
                 break
     return grams

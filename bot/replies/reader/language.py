@@ -10,10 +10,23 @@ is used alone.
 from __future__ import annotations
 
 NAMES = {
-    "en": "English", "pl": "Polish", "ro": "Romanian", "ur": "Urdu", "ur-latn": "Urdu (romanised)",
-    "ar": "Arabic", "es": "Spanish", "pt": "Portuguese", "lt": "Lithuanian", "fr": "French",
-    "bn": "Bengali", "so": "Somali", "pa": "Punjabi", "pa-latn": "Punjabi (romanised)", "tr": "Turkish",
-    "uk": "Ukrainian", "ru": "Russian",
+    "en": "English",
+    "pl": "Polish",
+    "ro": "Romanian",
+    "ur": "Urdu",
+    "ur-latn": "Urdu (romanised)",
+    "ar": "Arabic",
+    "es": "Spanish",
+    "pt": "Portuguese",
+    "lt": "Lithuanian",
+    "fr": "French",
+    "bn": "Bengali",
+    "so": "Somali",
+    "pa": "Punjabi",
+    "pa-latn": "Punjabi (romanised)",
+    "tr": "Turkish",
+    "uk": "Ukrainian",
+    "ru": "Russian",
 }
 # Below this the head is guessing (one-word replies such as "ok"): say English, the school's language.
 SURE = 0.7

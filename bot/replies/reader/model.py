@@ -55,8 +55,7 @@ class Model:
         self.classes = [str(c) for c in arrays["classes"]]
         self.rule_codes = [str(c) for c in arrays["rule_codes"]]
         self.languages = [str(c) for c in arrays["languages"]]
-        self.arrays = {k: v.astype(np.float64) for k, v in arrays.items()
-                       if k.endswith(("_coef", "_int"))}
+        self.arrays = {k: v.astype(np.float64) for k, v in arrays.items() if k.endswith(("_coef", "_int"))}
         self.n_text = len(self.features.index)
         self.cascade = float(self.meta["cascade"])
         self.concern_band = tuple(self.meta["concern_band"])
@@ -78,14 +77,15 @@ class Model:
 
     def _logits(self, head: str, idx, weights, rules, embedding=None) -> np.ndarray:
         coef = self.arrays[f"{head}_coef"]
-        out = weights @ coef[idx] + rules @ coef[self.n_text:self.n_text + len(rules)]
+        out = weights @ coef[idx] + rules @ coef[self.n_text : self.n_text + len(rules)]
         if embedding is not None:
             start = self.n_text + len(rules)
             out = out + (embedding * float(self.meta["encoder_weight"])) @ coef[start:]
         return out + self.arrays[f"{head}_int"]
 
-    def read(self, text: str, rule_code: str, rule_confidence: float, *, use_encoder: bool = True
-             ) -> ModelReading:
+    def read(
+        self, text: str, rule_code: str, rule_confidence: float, *, use_encoder: bool = True
+    ) -> ModelReading:
         idx, weights = self.features.sparse(text)
         rules = self.rule_vector(rule_code, rule_confidence)
         probs = _softmax(self._logits("a", idx, weights, rules))
@@ -100,11 +100,15 @@ class Model:
         lang = _softmax(weights @ self.arrays["lang_coef"][idx] + self.arrays["lang_int"])
         best, second = (int(i) for i in np.argsort(probs)[::-1][:2])
         return ModelReading(
-            code=self.classes[best], confidence=float(probs[best]), concern=concern,
+            code=self.classes[best],
+            confidence=float(probs[best]),
+            concern=concern,
             in_school=float(probs[self.classes.index("IN_SCHOOL")]) if "IN_SCHOOL" in self.classes else 0.0,
-            language=self.languages[int(lang.argmax())], language_confidence=float(lang.max()),
+            language=self.languages[int(lang.argmax())],
+            language_confidence=float(lang.max()),
             encoder_used=embedding is not None,
-            second=self.classes[second], second_confidence=float(probs[second]),
+            second=self.classes[second],
+            second_confidence=float(probs[second]),
         )
 
 

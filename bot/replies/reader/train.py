@@ -94,8 +94,13 @@ def _head(name: str, matrices: dict, rows: list[dict], settings: dict):
     return LogisticRegression(C=settings["C"], max_iter=5000, **kw).fit(x, y)
 
 
-def fit(rows: list[dict], settings: dict | None = None, *, with_encoder: bool | None = None,
-        heads: tuple[str, ...] = HEADS) -> dict:
+def fit(
+    rows: list[dict],
+    settings: dict | None = None,
+    *,
+    with_encoder: bool | None = None,
+    heads: tuple[str, ...] = HEADS,
+) -> dict:
     """Train `heads` on `rows`; the arrays ``Model`` reads (the test suite refits a cheap few)."""
     settings = {**SETTINGS, **(settings or {})}
     with_encoder = encoder.available() if with_encoder is None else with_encoder
@@ -115,11 +120,18 @@ def fit(rows: list[dict], settings: dict | None = None, *, with_encoder: bool | 
         if name in ("a", "lang"):
             arrays["classes" if name == "a" else "languages"] = np.array(model.classes_, dtype=str)
     if b is None and "b" in heads:  # no encoder: head B is head A, and the cascade never asks for it
-        arrays |= {"b_coef": arrays["a_coef"], "b_int": arrays["a_int"],
-                   "cb_coef": arrays["ca_coef"], "cb_int": arrays["ca_int"]}
+        arrays |= {
+            "b_coef": arrays["a_coef"],
+            "b_int": arrays["a_int"],
+            "cb_coef": arrays["ca_coef"],
+            "cb_int": arrays["ca_int"],
+        }
         settings = {**settings, "cascade": 0.0, "concern_band": [2.0, 2.0]}
-    arrays["meta"] = np.array(json.dumps({**settings, "ngram_range": list(NGRAM_RANGE),
-                                          "encoder": b is not None, "lines": len(rows)}))
+    arrays["meta"] = np.array(
+        json.dumps(
+            {**settings, "ngram_range": list(NGRAM_RANGE), "encoder": b is not None, "lines": len(rows)}
+        )
+    )
     return arrays
 
 
