@@ -196,3 +196,30 @@ def test_the_mis_wins_over_a_mark_the_bot_amended(engine, wonde, linked):  # noq
         assert any("O → I" in line for line in timeline)
     assert wonde.mark("W1", sid, MONDAY, "AM") == "I"
     assert not [r for r in wonde.posted()]
+
+
+def test_with_the_mis_down_register_close_acts_on_the_register_as_last_read_and_says_so(
+        engine, wonde, linked):  # noqa: F811
+    school, settings, groups = linked
+    absent = groups["6 Oak"][0]
+    wonde.now = at("09:05")
+    wonde.take_register("W1", MONDAY, "AM", {sid: "N" if sid == absent else "/"
+                                            for members in groups.values() for sid in members})
+    marks.poll(engine, settings=settings, now=at("09:10"))
+    wonde.mode = "down"
+    closed = job("register-close", engine, settings, school, at("09:15"), session_name="AM")
+    assert closed["cases_opened"] == 1 and closed["messages_queued"] == 1
+    assert "the MIS could not be read" in closed.details["mis"]
+    assert "as last read at 09:10" in closed.details["mis"]
+    # A school whose register never arrived, with the MIS down: the alert says the MIS may be why.
+    with Session(engine, expire_on_commit=False) as s:
+        other = f.school(s, urn="100009", wonde_id="W9")
+        f.pupil(s, other, class_name="2B")
+        s.commit()
+    wonde.school("W9")
+    marks.poll(engine, settings=settings, now=at("09:12"))  # fails: recorded
+    check = job("registers-missing", engine, settings, other, at("09:30"), session_name="AM")
+    assert check["alerts"] == 1
+    with Session(engine) as s:
+        alert = s.exec(select(Alert).where(Alert.school_id == other.id)).one()
+        assert "cannot reach the MIS since 09:12" in alert.body
