@@ -69,10 +69,9 @@ def read_marks(
     try:
         table = dict(link.codes or {}) or wire.code_table(client.attendance_codes())
         raw = client.session_marks(school.wonde_id, updated_after=since)
+        if wire.code_ids(raw) - table.keys():
+            table = wire.code_table(client.attendance_codes())  # a code added since the last read
         marks = [m for m in (wire.session_mark(r, table) for r in raw) if m is not None]
-        if link.codes and any(m.code is None for m in marks):
-            table = wire.code_table(client.attendance_codes())  # a code the school added since
-            marks = [m for m in (wire.session_mark(r, table) for r in raw) if m is not None]
     except MisError as exc:
         record_failure(engine, school=school, error=exc, settings=settings, now=now)
         raise

@@ -317,17 +317,28 @@ def employee_emails(raw: dict) -> set[str]:
 
 
 def code_table(raw_codes: list[dict]) -> dict[str, str]:
-    """Wonde attendance code id -> national code, for the codes that are national (2024)."""
+    """Wonde attendance code id -> national code (2024); "" for a code that is not one (``-``, no
+    mark yet; a retired or school-made code), so an id missing from the table means a new code."""
     table = {}
     for row in raw_codes:
         code_id, code = text(row.get("id")), text(row.get("code"))
-        if not code_id or not code:
+        if not code_id:
             continue
         try:
-            table[code_id] = codes.lookup(code).code
+            table[code_id] = codes.lookup(code or "").code
         except codes.UnknownCode:
-            continue
+            table[code_id] = ""
     return table
+
+
+def code_ids(raw_marks: list[dict]) -> set[str]:
+    """The attendance code ids these marks use (given as ids, not as included objects)."""
+    found = set()
+    for raw in raw_marks:
+        value = raw.get("attendance_code") or raw.get("attendance_code_id")
+        if not isinstance(value, dict) and ident(value):
+            found.add(ident(value))
+    return found
 
 
 @dataclass(frozen=True)
@@ -353,7 +364,7 @@ def session_mark(raw: dict, table: dict[str, str]) -> SessionMark | None:
         except codes.UnknownCode:
             code = None
     else:
-        code = table.get(ident(code_value) or "")
+        code = table.get(ident(code_value) or "") or None
     if code in {"/", "\\"}:
         code = codes.present_code_for(name)
     late = raw.get("minutes_late")

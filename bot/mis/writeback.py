@@ -95,7 +95,7 @@ def _claim(engine: Engine, *, school: School, now: datetime) -> tuple[list[dict]
     """
     with session_scope(engine) as session:
         link = state(session, school.id)
-        code_ids = {national: code_id for code_id, national in (link.codes or {}).items()}
+        code_ids = {national: code_id for code_id, national in (link.codes or {}).items() if national}
         query = select(MisWriteback).where(MisWriteback.school_id == school.id, _due(now))
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
