@@ -223,3 +223,22 @@ def test_with_the_mis_down_register_close_acts_on_the_register_as_last_read_and_
     with Session(engine) as s:
         alert = s.exec(select(Alert).where(Alert.school_id == other.id)).one()
         assert "cannot reach the MIS since 09:12" in alert.body
+
+
+def test_a_pupil_admitted_since_last_nights_sync_is_not_skipped(engine, wonde, linked):  # noqa: F811
+    school, settings, groups = linked
+    wonde.now = at("08:00")  # the office adds a new pupil in the MIS this morning
+    template = dict(wonde.schools["W1"].students[groups["2 Birch"][0]])
+    wonde.put_student("W1", {**{k: v for k, v in template.items() if k != "_contacts"}, "id": "NEW1",
+                             "mis_id": "9999", "upn": None, "forename": "Nia", "legal_forename": "Nia"},
+                      contacts=[({"id": "NEWC1", "forename": "Dee", "surname": "Jones",
+                                  "_details": {"phones": {"mobile": "07700 900777"}}},
+                                 {"relationship": "Mother", "priority": 1, "parental_responsibility": True})])
+    wonde.now = at("09:05")
+    wonde.take_register("W1", MONDAY, "AM", {"NEW1": "N", groups["2 Birch"][0]: "/"})
+    read = marks.poll(engine, settings=settings, now=at("09:10"))
+    assert read["marks_new"] == 2 and read["unknown_pupils"] == 0
+    closed = job("register-close", engine, settings, school, at("09:15"), session_name="AM")
+    assert closed["cases_opened"] == 1 and closed["messages_queued"] == 1
+    with Session(engine) as s:
+        assert pupil_of(s, "NEW1").first_name == "Nia"

@@ -75,6 +75,8 @@ def read_marks(
     except MisError as exc:
         record_failure(engine, school=school, error=exc, settings=settings, now=now)
         raise
+    if link.synced_at is not None and {m.student_id for m in marks} - _known_students(engine, school):
+        _sync_newcomers(engine, school=school, settings=settings, now=now, client=client)
     with session_scope(engine) as session:
         pupils = dict(session.exec(select(Pupil.wonde_id, Pupil.id).where(
             Pupil.school_id == school.id, Pupil.wonde_id.is_not(None))).all())
@@ -94,6 +96,24 @@ def read_marks(
         record_success(session, school=school, row=row, now=now)
         session.add(row)
     return JobSummary(counts=counts)
+
+
+def _known_students(engine: Engine, school: School) -> set[str]:
+    with Session(engine) as session:
+        return set(session.exec(select(Pupil.wonde_id).where(Pupil.school_id == school.id,
+                                                             Pupil.wonde_id.is_not(None))).all())
+
+
+def _sync_newcomers(engine: Engine, *, school: School, settings: Settings, now: datetime,
+                    client: WondeClient) -> None:
+    """Marks of a pupil the bot does not know yet (admitted since last night's sync): sync now, so
+    their register is not skipped (the cursor moves on after this read)."""
+    from bot.mis.sync import sync_school
+
+    try:
+        sync_school(engine, school=school, settings=settings, now=now, client=client)
+    except MisError as exc:  # their marks count as unknown this time; the rest are taken
+        log.warning("mis: school %s: newcomers not synced: %s", school.id, exc)
 
 
 def _start_of_day(school: School, now: datetime) -> datetime:
