@@ -194,6 +194,12 @@ def test_the_amendments_export_lists_who_when_why_and_whether_the_mis_has_it(ses
     assert len(amendments(session, school=school, since=date(2026, 11, 21))) == 1
     pending = amendments(session, school=school, since=date(2026, 11, 1), not_written_back=True)
     assert [a.amended_code for a, _ in pending] == ["I"]
+    # Changed again before anyone typed it in: only the latest change is left to type.
+    recode(session, school_id=school.id, pupil_id=p.id, day=date(2026, 11, 20), sessions=["AM"], new_code="M",
+           reason="It was the dentist", actor=Actor.of(officer),
+           now=datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
+    pending = amendments(session, school=school, since=date(2026, 11, 1), not_written_back=True)
+    assert [(a.original_code, a.amended_code) for a, _ in pending] == [("I", "M")]
     assert session.exec(select(MarkAmendment)).all()  # nothing was changed by exporting
 
 

@@ -9,6 +9,7 @@ import csv
 from datetime import date, datetime, time
 from typing import IO
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot import clock
@@ -27,8 +28,12 @@ def amendments(session: Session, *, school: School, since: date, not_written_bac
         .order_by(MarkAmendment.amended_at, MarkAmendment.id)
     )
     if not_written_back:
-        # Changes the bot made and the MIS does not have yet (the MIS's own changes are already there).
-        query = query.where(MarkAmendment.written_back_at.is_(None),
+        # What the office still has to type in: the latest change of each mark, when the bot made it
+        # and the MIS has not taken it (an earlier change of the same mark is superseded by it; a
+        # change the MIS made itself is already there).
+        latest = (select(func.max(MarkAmendment.id)).where(MarkAmendment.school_id == school.id)
+                  .group_by(MarkAmendment.mark_id))
+        query = query.where(MarkAmendment.written_back_at.is_(None), MarkAmendment.id.in_(latest),
                             MarkAmendment.source.in_(("bot", "staff")))
     return list(session.exec(query).all())
 
