@@ -242,3 +242,19 @@ def test_a_pupil_admitted_since_last_nights_sync_is_not_skipped(engine, wonde, l
     assert closed["cases_opened"] == 1 and closed["messages_queued"] == 1
     with Session(engine) as s:
         assert pupil_of(s, "NEW1").first_name == "Nia"
+
+
+def test_a_child_marked_present_the_next_morning_stops_being_chased_at_once(engine, wonde, linked):  # noqa: F811
+    school, settings, groups = linked
+    sid = groups["1 Oak"][0]
+    friday = date(2026, 11, 20)
+    wonde.now = f.at(friday, "09:05")
+    wonde.take_register("W1", friday, "AM", {sid: "N"})
+    job("register-close", engine, settings, school, f.at(friday, "09:15"), session_name="AM")
+    wonde.now = at("08:55")
+    wonde.take_register("W1", MONDAY, "AM", {sid: "/"})
+    read = marks.poll(engine, settings=settings, now=at("09:10"))
+    assert read["cases_settled_by_mis"] == 1
+    with Session(engine) as s:
+        case = s.exec(select(AbsenceCase)).one()
+        assert (case.status, case.closed_reason) == ("closed", "marked present")

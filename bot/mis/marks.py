@@ -7,9 +7,9 @@ close, the chase and the "register not taken" check read them once more just bef
 
 What a read changes follows the register's one rule (``bot.register.service.take_marks``), and then:
 
-- every open case of a pupil whose mark changed is brought in line at once (``reconcile_case``:
-  N -> trip code explains it, N -> present closes it), exactly as a CSV re-import is at the next
-  send or chase;
+- every open case of a pupil whose mark changed or arrived is brought in line at once
+  (``reconcile_case``: N -> trip code explains it, present today closes it), exactly as a CSV
+  re-import is at the next send or chase;
 - an N that appears after its register closed (a class whose register was taken late) opens its
   case and messages the family then, not before (register close for just those pupils).
 
@@ -126,13 +126,14 @@ def after_marks(
 ) -> dict[str, int]:
     """Cases follow the register: reconcile changed pupils' open cases; message late registers' N."""
     today = clock.to_local(now, school.timezone).date()
-    changed = {pupil_id for pupil_id, _d, _s, before, _now in taken.changes if before is not None}
+    changed = {pupil_id for pupil_id, *_rest in taken.changes}
     settled = 0
     if changed:
+        # A school has a few dozen open cases: read them all rather than a 1,000-id IN list.
         cases = session.exec(select(AbsenceCase).where(AbsenceCase.school_id == school.id,
-                                                       AbsenceCase.status == "open",
-                                                       AbsenceCase.pupil_id.in_(sorted(changed)))).all()
-        settled = sum(1 for case in cases if reconcile_case(session, case=case, now=now, day=today))
+                                                       AbsenceCase.status == "open")).all()
+        settled = sum(1 for case in cases
+                      if case.pupil_id in changed and reconcile_case(session, case=case, now=now, day=today))
     out = {"cases_settled_by_mis": settled}
     if not late_pass or not load_calendar(session, school.id).is_school_day(today):
         return out
