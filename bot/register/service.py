@@ -119,8 +119,12 @@ def existing_marks(
     query = (
         select(Mark.id, Mark.pupil_id, Mark.date, Mark.session, Mark.code, Mark.minutes_late, Mark.source,
                Mark.mis_code)
-        .where(Mark.school_id == school_id, Mark.date >= min(days), Mark.date <= max(days))
+        .where(Mark.school_id == school_id)
     )
+    # A read of the MIS is today's marks plus a few late changes: the days themselves, not the span
+    # between them (which could be a term's worth of marks).
+    query = (query.where(Mark.date.in_(sorted(days))) if len(days) <= 31
+             else query.where(Mark.date >= min(days), Mark.date <= max(days)))
     if pupil_ids is not None:
         query = query.where(Mark.pupil_id.in_(sorted(set(pupil_ids))))
     rows = session.exec(query).all()
