@@ -9,6 +9,7 @@ bot's value is left alone), never a guess.
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -80,7 +81,12 @@ def day(value: Any) -> date | None:
     """``{"date": "2010-01-04 00:00:00.000000", ...}`` or ``"2010-01-04"`` -> a date."""
     if isinstance(value, dict):
         value = value.get("date")
-    m = _DATE.match(str(value or "").strip())
+    return _day(str(value or "").strip())
+
+
+@lru_cache(maxsize=1024)  # a register is thousands of marks on the same few dates
+def _day(value: str) -> date | None:
+    m = _DATE.match(value)
     if not m:
         return None
     try:
@@ -353,20 +359,21 @@ class SessionMark:
 def session_mark(raw: dict, table: dict[str, str]) -> SessionMark | None:
     student_id = ident(raw.get("student") or raw.get("student_id"))
     when = day(raw.get("date") or raw.get("session_date"))
-    name = (text(raw.get("session")) or "").upper()
+    name = raw.get("session")
+    name = name.strip().upper() if isinstance(name, str) else ""
     if not student_id or when is None or name not in {"AM", "PM"}:
         return None
     code_value = raw.get("attendance_code") or raw.get("attendance_code_id")
     code = None
-    if isinstance(code_value, dict) and text(obj(code_value).get("code")):
+    if isinstance(code_value, dict):
         try:
-            code = codes.lookup(obj(code_value)["code"]).code
+            code = codes.lookup(obj(code_value).get("code") or "").code
         except codes.UnknownCode:
             code = None
     else:
-        code = table.get(ident(code_value) or "") or None
-    if code in {"/", "\\"}:
-        code = codes.present_code_for(name)
+        code = table.get(code_value if isinstance(code_value, str) else (ident(code_value) or "")) or None
+    if code == "/" or code == "\\":
+        code = "/" if name == "AM" else "\\"
     late = raw.get("minutes_late")
     try:
         late = int(late) if late not in (None, "") else None
