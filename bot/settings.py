@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     clock_misfire_grace_seconds: int = 3600
     outbox_max_attempts: int = 6
     reply_link_days: int = 7
+    report_link_days: int = Field(default=400, ge=30)  # families' standing "report an absence" links
     reports_dir: str = "reports"  # where weekly reports (HTML + PNG) and letters are written
 
     @field_validator("database_url")
