@@ -129,12 +129,17 @@ def _record(
 ) -> AbsenceNotice:
     span = span_for(first_date=first[0], first_session=first[1], return_date=return_date, today=today,
                     calendar=calendar)
-    return notices.record(
+    notice = notices.record(
         session, pupil=pupil, span=span, words=inbound.body, understood=understood, suggested_code=code,
         source=SOURCE_OF_CHANNEL.get(inbound.channel, "sms"), reported_by=_reporter(contact),
         contact_id=contact.id if contact is not None and contact.id else None, inbound_id=inbound.id,
         case=case, child_named=child_named, now=now,
     )
+    if return_date is not None and today < first[0] and return_date <= first[0]:
+        # "Much better, back tomorrow" written after school: it shortens what we had (recorded above,
+        # superseding it from tomorrow) and covers nothing itself.
+        notices.end(session, notice=notice, before=None, why=f"back on {return_date:%a %d %b}")
+    return notice
 
 
 def off_roll_named(session: Session, *, contact_ids: list[int], body: str) -> list[Pupil]:
