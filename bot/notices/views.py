@@ -52,7 +52,7 @@ def back_words(notice: AbsenceNotice) -> str:
 
 
 def who(notice: AbsenceNotice) -> str:
-    return "office" if notice.source in ("staff", "call") and not notice.contact_id else "parent"
+    return "parent"  # staff taking a notice write down what the family said
 
 
 def line(notice: AbsenceNotice) -> str:
@@ -61,6 +61,14 @@ def line(notice: AbsenceNotice) -> str:
     if notice.accepted_code:
         text += f"; {notice.accepted_code} accepted"
     return text
+
+
+def covers_words(notice: AbsenceNotice) -> str:
+    """"covers Mon 23 Nov AM to Tue 24 Nov PM" (or "from Mon 23 Nov AM until further notice")."""
+    start = f"{_day(notice.first_date)} {notice.first_session}"
+    if notice.last_date is None:
+        return f"covers {start} until further notice"
+    return f"covers {start} to {_day(notice.last_date)} {notice.last_session}"
 
 
 def logged_summary(notice: AbsenceNotice) -> str:

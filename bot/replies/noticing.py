@@ -1,25 +1,21 @@
-"""From what a family writes to notices (``bot.notices``): the sessions a reason covers.
+"""From what a family writes to notices (``bot.notices.taking``): whom and which day it is about.
 
-A reason explains the whole absence, not one session. When a reply explains a case, the notice runs
-from the case's first session to the day before the child is back (or to the end of today when the
-family gave no return day), so the afternoon's N and tomorrow's are not asked about again. A text or
-email that comes when nothing is open is a notice on its own, from the first session whose register
-has not closed yet ("today by default"). Register close reads them (``bot.notices.close``).
+A text or email that comes when nothing is open is a notice on its own: about the children it names
+(all of the family's when it names none), from the day it names ("dentist tomorrow"), today by
+default; one that only explains yesterday is no notice. A message naming a child who has left is
+kept as a notice about that child and listed for the attendance officer.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlmodel import Session, select
 
-from bot import clock
-from bot.calendar import SchoolCalendar, load_calendar
-from bot.notices import service as notices
-from bot.notices.spans import first_open_session, span_for
-from bot.policy import policy_for
+from bot.calendar import SchoolCalendar
+from bot.notices.taking import Said
 from bot.replies.dates import absence_start
 from bot.replies.text import normalise
-from storage.models import AbsenceCase, AbsenceNotice, Contact, InboundMessage, Pupil, PupilContact, School
+from storage.models import Contact, InboundMessage, Pupil, PupilContact
 
 SOURCE_OF_CHANNEL = {"sms": "sms", "email": "email", "web": "reply_page", "form": "report_form"}
 
@@ -48,98 +44,16 @@ def notice_for(text: str, *, today: date, calendar: SchoolCalendar, pupils: list
                      past=kind == "past")
 
 
-def _reporter(contact: Contact | None) -> str:
-    if contact is None or not contact.id:
-        return "A parent"
-    return f"{contact.first_name} {contact.last_name}".strip()
-
-
-def for_cases(
-    session: Session,
-    *,
-    school: School,
-    case_list: list[AbsenceCase],
-    pupils: dict[int, Pupil],
-    inbound: InboundMessage,
-    contact: Contact | None,
-    understood: str,
-    code: str | None,
+def said_by_family(
+    inbound: InboundMessage, contact: Contact | None, *, understood: str, code: str | None,
     return_date: date | None,
-    now: datetime,
-) -> list[AbsenceNotice]:
-    """Notices for a reply that gives a reason on these cases.
-
-    An open (or just explained) case is covered from its first session; a case explained earlier
-    that the family writes about again ("still poorly today", "back Friday now") gets a new notice
-    from the first session still to come, which supersedes the old one from there on.
-    """
-    calendar = load_calendar(session, school.id)
-    today = clock.to_local(now, school.timezone).date()
-    start_now = first_open_session(now, tz=school.timezone, pm_close=policy_for(session, school.id).pm_close,
-                                   calendar=calendar)
-    made = []
-    for case in case_list:
-        pupil = pupils.get(case.pupil_id) or session.get(Pupil, case.pupil_id)
-        if case.explained_at == now or case.status == "open":
-            first = (case.first_date, case.first_session)
-        elif start_now is not None:
-            first = start_now
-        else:
-            continue
-        made.append(_record(session, pupil=pupil, first=first, return_date=return_date, today=today,
-                            calendar=calendar, inbound=inbound, contact=contact, understood=understood,
-                            code=code, case=case, now=now))
-    return made
-
-
-def without_case(
-    session: Session,
-    *,
-    school: School,
-    pupils: list[Pupil],
-    named: bool,
-    inbound: InboundMessage,
-    contact: Contact | None,
-    understood: str,
-    code: str | None,
-    return_date: date | None,
-    now: datetime,
-    first: tuple[date, str] | None = None,
-) -> list[AbsenceNotice]:
-    """Notices for a message that comes before any case: from ``first``, else the first open session."""
-    calendar = load_calendar(session, school.id)
-    today = clock.to_local(now, school.timezone).date()
-    if first is None:
-        first = first_open_session(now, tz=school.timezone, pm_close=policy_for(session, school.id).pm_close,
-                                   calendar=calendar)
-    if first is None:
-        return []
-    return [
-        _record(session, pupil=p, first=first, return_date=return_date, today=today, calendar=calendar,
-                inbound=inbound, contact=contact, understood=understood, code=code, case=None, now=now,
-                child_named=named)
-        for p in pupils
-    ]
-
-
-def _record(
-    session: Session, *, pupil: Pupil, first: tuple[date, str], return_date: date | None, today: date,
-    calendar: SchoolCalendar, inbound: InboundMessage, contact: Contact | None, understood: str,
-    code: str | None, case: AbsenceCase | None, now: datetime, child_named: bool = True,
-) -> AbsenceNotice:
-    span = span_for(first_date=first[0], first_session=first[1], return_date=return_date, today=today,
-                    calendar=calendar)
-    notice = notices.record(
-        session, pupil=pupil, span=span, words=inbound.body, understood=understood, suggested_code=code,
-        source=SOURCE_OF_CHANNEL.get(inbound.channel, "sms"), reported_by=_reporter(contact),
-        contact_id=contact.id if contact is not None and contact.id else None, inbound_id=inbound.id,
-        case=case, child_named=child_named, now=now,
-    )
-    if return_date is not None and today < first[0] and return_date <= first[0]:
-        # "Much better, back tomorrow" written after school: it shortens what we had (recorded above,
-        # superseding it from tomorrow) and covers nothing itself.
-        notices.end(session, notice=notice, before=None, why=f"back on {return_date:%a %d %b}")
-    return notice
+) -> Said:
+    """A family's message as a notice's source: their words verbatim, who they are, how it came."""
+    known = contact is not None and bool(contact.id)
+    return Said(words=inbound.body, source=SOURCE_OF_CHANNEL.get(inbound.channel, "sms"),
+                reported_by=f"{contact.first_name} {contact.last_name}".strip() if known else "A parent",
+                understood=understood, code=code, return_date=return_date,
+                contact_id=contact.id if known else None, inbound_id=inbound.id)
 
 
 def off_roll_named(session: Session, *, contact_ids: list[int], body: str) -> list[Pupil]:

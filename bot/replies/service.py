@@ -40,6 +40,7 @@ from bot.calendar import load_calendar
 from bot.cases import service as cases
 from bot.errors import NotFound, UserError
 from bot.messaging import outbox
+from bot.notices import taking
 from bot.replies import noticing, rules, views
 from bot.settings import Settings
 from bot.templates import join_names
@@ -373,10 +374,10 @@ def _route(
     if not case_list and notice_for is not None and not notice_for.past:
         # Nothing open: the family is telling us before the register (a notice), or about a new day.
         who = notice_for.pupils
-        made = noticing.without_case(session, school=school, pupils=who, named=notice_for.named,
-                                     inbound=inbound, contact=contact, understood=code, code=national,
-                                     return_date=notice_for.return_date(return_date), now=now,
-                                     first=notice_for.first)
+        said = noticing.said_by_family(inbound, contact, understood=code, code=national,
+                                       return_date=notice_for.return_date(return_date))
+        made = taking.without_case(session, school=school, pupils=who, said=said, now=now,
+                                   first=notice_for.first, named=notice_for.named)
         outcome.notice_ids += [n.id for n in made]
         on_roll = [p for p in who if p.on_roll]
         if send_thanks and made and on_roll:
@@ -391,9 +392,8 @@ def _route(
         elif return_date and case.status == "explained":  # a follow-up: "back on Thursday"
             case.return_date = return_date
             session.add(case)
-    made = noticing.for_cases(session, school=school, case_list=case_list, pupils=pupils, inbound=inbound,
-                              contact=contact if contact.id else None, understood=code, code=national,
-                              return_date=return_date, now=now)
+    said = noticing.said_by_family(inbound, contact, understood=code, code=national, return_date=return_date)
+    made = taking.for_cases(session, school=school, case_list=case_list, pupils=pupils, said=said, now=now)
     outcome.notice_ids += [n.id for n in made]
     for case in targets:
         actions = ["accept_code", "pick_code"] if national else ["pick_code"]
