@@ -226,3 +226,39 @@ def test_register_close_twice_queues_and_raises_nothing_more(session):
     assert len(session.exec(select(Alert).where(Alert.kind == "notice")).all()) == 1
     assert len(session.exec(select(AbsenceCase)).all()) == 1
     assert session.exec(select(Mark)).one().code == "N"  # nothing recoded without staff
+
+
+def test_morning_digest_counts_n_marks_notices_messages_and_registers_not_taken(session):
+    from bot.jobs import JOBS
+    from bot.notices.digest import morning_digest
+
+    school, pupil, _mum, _officer, (leo,) = amelia(session, siblings=("Leo",))
+    ben = f.pupil(session, school, first="Ben", last="Ito", class_name="5C")
+    f.contact(session, school, ben, first="Kim", mobile="+447700900777")
+    f.pupil(session, school, first="Cat", last="Day", class_name="6D")  # 6D has no register this morning
+    session.commit()
+    text(session, "Amelia is ill today", f.at(MON, "08:00"))
+    f.mark(session, pupil, MON, "AM", "N")
+    f.mark(session, leo, MON, "AM", "/")
+    f.mark(session, ben, MON, "AM", "N")
+    close(session, school, MON)
+    summary = morning_digest(session, school=school, now=f.at(MON, "09:45"), settings=f.settings())
+    assert (summary["n_marks"], summary["explained_by_notices"], summary["messaged"],
+            summary["registers_not_taken"], summary["posted"]) == (2, 1, 1, 1, 1)
+    (post,) = session.exec(select(Alert).where(Alert.kind == "morning_digest")).all()
+    assert post.audience == "attendance" and "Registers not taken: 1 (6D)" in post.body
+    assert "Explained by the family before or at register close: 1" in post.body
+    again = morning_digest(session, school=school, now=f.at(MON, "09:46"), settings=f.settings())
+    assert again["posted"] == 0
+    assert "morning-digest" in JOBS and JOBS["morning-digest"].per_school
+
+
+def test_the_clock_runs_the_digest_after_am_close_and_the_links_at_term_start(session):
+    from datetime import time
+
+    from scheduler.schedule import school_slots
+
+    school, *_ = amelia(session)
+    slots = {s.job: s for s in school_slots(session, school)}
+    assert slots["morning-digest"].at == time(9, 45)  # AM close 09:15 + 30 minutes
+    assert slots["report-links"].at == time(7, 30)
