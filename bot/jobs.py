@@ -26,6 +26,7 @@ from bot.alerts.scheduled import deliver_alerts
 from bot.escalation.scheduled import escalation_sweep
 from bot.firstday.report_links import send_report_links
 from bot.firstday.scheduled import chase_job, register_close_job, send_outbox
+from bot.mail.scheduled import read_mailbox_job
 from bot.notices.digest import morning_digest
 from bot.reports.scheduled import weekly_report_job
 from bot.settings import Settings
@@ -69,6 +70,8 @@ JOBS: dict[str, Job] = {
             send_outbox, per_school=False),
         Job("deliver-alerts", "Post new alerts to Slack / Teams / the local feed.", deliver_alerts,
             per_school=False),
+        Job("read-mailbox", "Read families' email replies and bounces from the school's mailbox (IMAP).",
+            read_mailbox_job, per_school=False),
     )
 }
 

@@ -353,7 +353,7 @@ class AbsenceNotice(SQLModel, table=True):
     received_at: datetime = _ts()
     status: str = Field(default="active", max_length=12)  # active | ended | withdrawn
     ended_reason: str | None = None
-    accepted_code: str | None = Field(default=None, max_length=2)  # staff's decision, applied to later sessions
+    accepted_code: str | None = Field(default=None, max_length=2)  # staff's decision, kept for later sessions
     accepted_staff_id: int | None = Field(default=None, foreign_key="staff.id")
     accepted_at: datetime | None = _ts(default=None)
 
