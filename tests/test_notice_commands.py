@@ -157,3 +157,19 @@ def test_notice_over_slack(engine, db_url, session, world):
     assert body["text"].startswith("Notice recorded for Amelia Khan: reported by parent: illness (I)")
     with Session(engine) as s:
         assert s.exec(select(AbsenceNotice)).one().return_date == WED
+
+
+def test_absences_after_a_text_reply_points_at_the_reply_to_accept(session, world):
+    from bot.replies.service import receive_sms
+
+    school, amelia, officer, _office, _ = world
+    f.mark(session, amelia, MON, "AM", "N")
+    close(session, school, MON)
+    receive_sms(session, settings=f.settings(), message_sid="SM" + "1" * 32, from_number="+447700900123",
+                body="Amelia has chickenpox, back Thursday", now=f.at(MON, "09:40"))
+    session.commit()
+    listing = run(session, officer, "absences", f.at(MON, "10:00"))
+    reply = session.exec(select(Alert).where(Alert.kind == "reply")).one()
+    (row,) = listing.data["rows"]
+    assert row["notice"] == "reported by parent: illness (I), back Thu 26 Nov"
+    assert row["notice_alert_id"] == reply.id

@@ -262,3 +262,19 @@ def test_the_clock_runs_the_digest_after_am_close_and_the_links_at_term_start(se
     slots = {s.job: s for s in school_slots(session, school)}
     assert slots["morning-digest"].at == time(9, 45)  # AM close 09:15 + 30 minutes
     assert slots["report-links"].at == time(7, 30)
+
+
+def test_a_text_with_nothing_open_still_raises_a_missing_child_or_a_concern_at_once(session):
+    school, pupil, _mum, _officer, _ = amelia(session)
+    outcome = text(session, "She left for school at 8 and her friend says she isn't there??",
+                   f.at(MON, "09:05"))
+    assert outcome.notice_ids == []  # a child who may be missing is never "reported absent"
+    missing = session.exec(select(Alert).where(Alert.kind == "missing_child")).all()
+    assert sorted(a.audience for a in missing) == ["dsl", "pastoral"]
+    assert all(a.severity == "urgent" and a.pupil_id == pupil.id for a in missing)
+
+    worried = text(session, "Amelia is off sick today, she's been very low and says she's being bullied",
+                   f.at(TUE, "08:00"))
+    assert worried.concern and worried.notice_ids
+    (welfare,) = [session.get(Alert, i) for i in worried.alert_ids]
+    assert welfare.kind == "welfare_concern" and welfare.audience == "dsl" and welfare.pupil_id == pupil.id

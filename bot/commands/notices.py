@@ -138,13 +138,18 @@ def annotate(session: Session, rows: list, *, day: date) -> None:
             covered[notice.pupil_id] = notice
     if not covered:
         return
-    alerts = {
-        a.data.get("notice_id"): a.id
-        for a in session.exec(
-            select(Alert).where(Alert.kind == "notice", Alert.status == "open",
-                                Alert.pupil_id.in_(list(covered)))
-        ).all()
-    }
+    # The alert to act on: the notice's own, or the reply's when the notice came from a reply.
+    by_notice, by_case = {}, {}
+    for a in session.exec(
+        select(Alert).where(Alert.kind.in_(("notice", "reply")), Alert.status == "open",
+                            Alert.pupil_id.in_(list(covered))).order_by(Alert.id)
+    ).all():
+        if "pick_code" not in (a.data or {}).get("actions", []):
+            continue
+        if a.kind == "notice":
+            by_notice[a.data.get("notice_id")] = a.id
+        elif a.case_id is not None:
+            by_case[a.case_id] = a.id
     for pupil_id, notice in covered.items():
         by_pupil[pupil_id].notice = line(notice)
-        by_pupil[pupil_id].notice_alert_id = alerts.get(notice.id)
+        by_pupil[pupil_id].notice_alert_id = by_notice.get(notice.id) or by_case.get(notice.case_id)
