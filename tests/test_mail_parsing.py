@@ -105,3 +105,18 @@ def test_delivery_failures_are_read_and_delays_are_not_failures():
     delayed = delivery_failure("attendance@oakfield.example", "sara@nowhere.example", original).replace(
         b"Action: failed\nStatus: 5.1.1", b"Action: delayed\nStatus: 4.4.1")
     assert parse(delayed).bounce is None
+
+
+def test_imap_settings_are_checked_at_start():
+    import pytest
+
+    from bot.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="IMAP_HOST needs IMAP_USERNAME and IMAP_PASSWORD"):
+        load_settings(imap_host="imap.example.org")
+    with pytest.raises(SettingsError, match="IMAP_POLL_SECONDS"):
+        load_settings(imap_host="imap.example.org", imap_username="u", imap_password="p", imap_poll_seconds=1)
+    ok = load_settings(imap_host="imap.example.org", imap_username="u", imap_password="p",
+                       smtp_from="attendance@oakfield.example")
+    assert ok.imap_enabled and ok.reply_mailbox == "attendance@oakfield.example"
+    assert not load_settings().imap_enabled

@@ -23,6 +23,12 @@ theirs); with no open case, cases explained in the last two days (a follow-up: a
 is kept, nobody is thanked twice). A number shared by contacts in several schools of a trust is
 recorded once per school, so each school sees only its own copy.
 
+What a family says also becomes a notice (issue 15, ``bot.notices``): a reason on a case covers it
+to the day back, so later N marks of the same absence are not asked about; a reason with nothing
+open ("Amy's got a temperature, keeping her off today") is a notice on its own, thanked, and read by
+register close. Emails arrive here too (``bot.replies.email``), as do report-page answers
+(``bot.replies.report_form``).
+
 An unknown number gets a neutral answer that reveals nothing (at most once a day per number, so
 an auto-responder cannot start a loop) and staff are told, with the number masked.
 """
