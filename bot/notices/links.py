@@ -11,9 +11,10 @@ import base64
 import hashlib
 import hmac
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlmodel import Session, select
 
 from bot.errors import UserError
@@ -38,46 +39,60 @@ def _signature(settings: Settings, link_id: int, nonce: str) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:16]
 
 
-def token(settings: Settings, link: FamilyLink) -> str:
+def token(settings: Settings, link: "FamilyLink | LinkRef") -> str:
     return f"{link.id}-{_signature(settings, link.id, link.nonce)}"
 
 
-def url(settings: Settings, link: FamilyLink) -> str:
+def url(settings: Settings, link: "FamilyLink | LinkRef") -> str:
     return settings.public_base_url.rstrip("/") + PATH + token(settings, link)
 
 
+class LinkRef(NamedTuple):
+    """What a message needs of a live link (read set-based, without loading ORM rows)."""
+
+    id: int
+    nonce: str
+    contact_id: int
+
+
 def live_links(session: Session, *, contact_ids: list[int], settings: Settings, now: datetime
-               ) -> dict[int, FamilyLink]:
+               ) -> dict[int, LinkRef]:
     """Each contact's live link, made when missing or older than half its life (set-based).
 
-    Renewing at half-life means a link sent in a message always has months left to run.
+    Renewing at half-life means a link sent in a message always has months left to run. Register
+    close asks this for every family it messages, so it is two or three statements per school.
     """
     if not contact_ids:
         return {}
     wanted = sorted(set(contact_ids))
+    table = FamilyLink.__table__
     renew_before = now - timedelta(days=settings.report_link_days / 2)
-    found = {
-        link.contact_id: link
-        for link in session.exec(
-            select(FamilyLink).where(FamilyLink.contact_id.in_(wanted), FamilyLink.revoked_at.is_(None))
-        ).all()
-    }
-    stale = [link for link in found.values() if link.created_at < renew_before]
-    for link in stale:
-        link.revoked_at, link.revoked_by = now, "renewed"
-        session.add(link)
-        found.pop(link.contact_id)
-    session.flush()
+    found: dict[int, LinkRef] = {}
+    stale: list[int] = []
+    for link_id, contact_id, nonce, created_at in session.execute(
+        select(table.c.id, table.c.contact_id, table.c.nonce, table.c.created_at)
+        .where(table.c.contact_id.in_(wanted), table.c.revoked_at.is_(None))
+    ).all():
+        created = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+        if created < renew_before:
+            stale.append(link_id)
+        else:
+            found[contact_id] = LinkRef(link_id, nonce, contact_id)
+    if stale:
+        session.execute(update(table).where(table.c.id.in_(stale))
+                        .values(revoked_at=now, revoked_by="renewed"))
     missing = [cid for cid in wanted if cid not in found]
     if missing:
-        schools = dict(session.exec(
+        schools = dict(session.execute(
             select(Contact.id, Contact.school_id).where(Contact.id.in_(missing))
         ).all())
         rows = [{"school_id": schools[cid], "contact_id": cid, "nonce": secrets.token_hex(12),
                  "created_at": now} for cid in missing if cid in schools]
         if rows:
-            for link in session.scalars(insert(FamilyLink).returning(FamilyLink), rows).all():
-                found[link.contact_id] = link
+            returning = insert(table).returning(table.c.id, table.c.contact_id, table.c.nonce)
+            made = session.execute(returning, rows)
+            for link_id, contact_id, nonce in made.all():
+                found[contact_id] = LinkRef(link_id, nonce, contact_id)
     return found
 
 
