@@ -16,10 +16,10 @@ from sqlalchemy import and_, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from bot import clock, codes
+from bot import clock
 from bot.alerts.service import raise_alert
 from bot.calendar import SchoolCalendar
-from bot.cases.service import log
+from bot.cases.service import log, seen_in_school
 from bot.escalation import ladder as ladders
 from bot.escalation.views import alert_body, alert_data, worker_email
 from bot.messaging.outbox import enqueue
@@ -42,7 +42,6 @@ from storage.models import (
 ALERT_KIND = "escalation"
 ACTIONS = ["home_visit_seen", "home_visit_no_answer", "referred_mash", "police_informed", "close_case"]
 UNEXPLAINED_CODES = ("N", "O")
-SEEN_CODES = tuple(sorted(codes.PRESENT_CODES | {"U"}))
 
 
 @dataclass
@@ -52,7 +51,7 @@ class Facts:
     through: date  # last school day the pupil is recorded absent without a reason
     day_number: int  # school day of the episode (or of no contact) the ladder is counted in
     base: date  # day 1 of that count
-    seen: bool  # marked present (or late) after the episode began
+    seen: bool  # in school (present, late, U) after the episode's latest unexplained session
     last_contact: datetime | None
     history: dict = field(default_factory=dict)
 
@@ -146,15 +145,8 @@ def case_facts(
     ).one()
     through = max(d for d in (case.last_absent_date, latest_n) if d is not None)
     through = min(through, today)
-    seen = session.exec(
-        select(Mark.id).where(
-            Mark.pupil_id == case.pupil_id,
-            Mark.code.in_(SEEN_CODES),
-            Mark.date <= today,
-            or_(Mark.date > case.first_date,
-                and_(Mark.date == case.first_date, Mark.session > case.first_session)),
-        ).limit(1)
-    ).first() is not None
+    # Per session, as everywhere: seen after the episode's latest unexplained session.
+    seen = seen_in_school(session, case=case, day=today)
     contact_at = last_contact(session, case=case)
     base = case.first_date
     if policy.escalation_basis == "no_contact" and contact_at is not None:
