@@ -53,6 +53,12 @@ def school_slots(session: Session, school: School) -> list[Slot]:
     for hour in range(first.hour + 1, 17):
         t = time(hour, first.minute)
         slots.append(Slot("escalation-sweep", school.id, t.strftime("%H:%M"), t, tz=tz))
+    # ...and soon after the afternoon register too, so an afternoon absence of a vulnerable pupil
+    # reaches the DSL (day 1 of their ladder) within minutes, not at the next hourly sweep.
+    after_pm_close = _plus(policy.pm_close, 20)
+    if after_pm_close.strftime("%H:%M") not in {s.label for s in slots if s.job == "escalation-sweep"}:
+        slots.append(Slot("escalation-sweep", school.id, after_pm_close.strftime("%H:%M"), after_pm_close,
+                          tz=tz))
     after_pm = _plus(policy.pm_close, 60)
     slots.append(Slot("statutory-sweep", school.id, "daily", after_pm, tz=tz))
     slots.append(Slot("weekly-report", school.id, "weekly", _plus(policy.pm_close, 90), days="fri", tz=tz))

@@ -241,7 +241,8 @@ def inform_workers(
     """Day 1: tell the pupil's social worker / YOT worker by email (once per case, by key)."""
     queued = 0
     for flag, address, role, prefix in (
-        (pupil.has_social_worker or pupil.vulnerable, pupil.social_worker_email, "social worker", "sw"),
+        (pupil.has_social_worker or pupil.child_protection or pupil.looked_after, pupil.social_worker_email,
+         "social worker", "sw"),
         (pupil.has_yot_worker, pupil.yot_worker_email, "youth offending worker", "yot"),
     ):
         if not (flag and address):
@@ -306,7 +307,7 @@ def reraise_unacted(
                            actions=ACTIONS)
         # The step's own day stays as raised; the count today and the contact history are refreshed.
         data = dict(alert.data, contact=fresh["contact"], flags=fresh["flags"], through=fresh["through"],
-                    day_now=fresh["day"], raised_count=alert.raised_count + 1)
+                    workers=fresh["workers"], day_now=fresh["day"], raised_count=alert.raised_count + 1)
         result = session.execute(
             update(Alert)
             .where(Alert.id == alert.id, Alert.raised_count == alert.raised_count,
