@@ -264,10 +264,18 @@ def inform_workers(
 # --------------------------------------------------------------------------------------------------
 
 
+def _is_latest_step(alert: Alert, case: AbsenceCase) -> bool:
+    """The alert is for the last ladder step taken on its case (``next_step`` is one past it)."""
+    return (alert.data or {}).get("index", case.next_step - 1) == case.next_step - 1
+
+
 def _unacted_open_alerts(session: Session, *, school_id: int):
     """Open escalation alerts on open cases with no action, the latest step of each case only.
 
-    A day-3 alert nobody answered is overtaken by the day-4 one; raising both again is noise.
+    A day-3 alert nobody answered is overtaken by the day-4 one; raising both again is noise. The
+    query drops alerts a newer one on the same case overtook; callers also check the step against
+    the case's own ``next_step`` (``_is_latest_step``), which holds even for a step raised in the
+    same transaction.
     """
     acted = select(AlertAction.id).where(AlertAction.alert_id == Alert.id).exists()
     newer = aliased(Alert)
@@ -297,6 +305,8 @@ def reraise_unacted(
     count = 0
     today = _local_date(now, school.timezone)
     for alert, case in rows:
+        if not _is_latest_step(alert, case):
+            continue
         pupil = session.get(Pupil, case.pupil_id)
         facts = case_facts(session, case=case, policy=policy, cal=cal, today=today, tz=school.timezone)
         if facts.seen:
@@ -337,6 +347,8 @@ def email_dsl_overdue(session: Session, *, school: School, policy: SchoolPolicy,
     ).all()
     count = 0
     for alert, case in rows:
+        if not _is_latest_step(alert, case):
+            continue
         result = session.execute(
             update(Alert).where(Alert.id == alert.id, Alert.dsl_emailed_at.is_(None))
             .values(dsl_emailed_at=now).execution_options(synchronize_session=False)
@@ -381,8 +393,11 @@ def sweep(session: Session, *, school: School, policy: SchoolPolicy, cal: School
           now: datetime) -> dict:
     """One pass over a school's open cases. Safe to repeat and to run on two clocks at once.
 
-    Cases are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (a second sweep skips what the
-    first is doing); on SQLite the transaction is ``BEGIN IMMEDIATE`` and so runs alone.
+    The job runner holds the school's advisory lock (``bot.jobs.lock_school``), so a second sweep,
+    register close or chase of the same school waits for this one to commit and then sees what it
+    raised. Cases are still claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so a case a
+    parent's reply is changing at this instant is left to the next sweep rather than waited on. On
+    SQLite the transaction is ``BEGIN IMMEDIATE`` and so runs alone.
     """
     today = _local_date(now, school.timezone)
     summary = {"cases": 0, "alerts": 0, "overdue": 0, "seen": 0, "workers_informed": 0,
