@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session
 
-from bot.commands import grammar, identity, service, views
+from bot.commands import grammar, identity, service, urgent, views
 from bot.commands.pupils import check_year, resolve, resolve_class
 from bot.errors import Ambiguous, PermissionDenied, UserError
 from storage.models import Staff
@@ -87,8 +87,9 @@ def _run(
             check_year(session, school_id=staff.school_id, year=request.year)
         rows = service.absences(session, staff=staff, day=request.day, year=request.year,
                                 class_name=class_name)
-        return views.absences_result(rows, day=request.day, today=today, year=request.year,
-                                     class_name=class_name)
+        return urgent.pin(session, views.absences_result(rows, day=request.day, today=today,
+                                                         year=request.year, class_name=class_name),
+                          staff=staff)
     if isinstance(request, grammar.Act):
         alert = service.act(
             session, staff=staff, alert_id=request.alert_id, action=request.action, note=request.note, now=now
@@ -113,7 +114,9 @@ def _run(
             now=now,
         )
         return views.recode_result(outcome)
-    return views.timeline_result(service.timeline(session, staff=staff, pupil=pupil, today=today))
+    return urgent.pin(session, views.timeline_result(service.timeline(session, staff=staff, pupil=pupil,
+                                                                      today=today)),
+                      staff=staff, pupil_id=pupil.id)
 
 
 __all__ = ["run_as", "run_command", "UserError"]

@@ -56,6 +56,7 @@ TIER_FLAGS_DEFAULT = {
     "cme": "specialist",
 }
 BREAKS_A_RUN = sorted(set(ATTENDED) | set(AUTHORISED))
+SIGHTINGS = ("home_visit_seen", "child_found_safe")  # case-log kinds: someone saw the child
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,7 @@ def whereabouts_known_since(session: Session, *, pupil_id: int, since: datetime)
     call = session.exec(select(CallLog.id).where(CallLog.pupil_id == pupil_id, CallLog.outcome == "spoke",
                                                  CallLog.at >= since).limit(1)).first()
     seen = session.exec(select(CaseEvent.id).where(CaseEvent.pupil_id == pupil_id,
-                                                   CaseEvent.kind == "home_visit_seen",
+                                                   CaseEvent.kind.in_(SIGHTINGS),
                                                    CaseEvent.at >= since).limit(1)).first()
     return any(x is not None for x in (reply, call, seen))
 
