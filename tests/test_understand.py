@@ -70,7 +70,7 @@ ENGLISH = [
     ("Hes with the fair til Christmas", "T", None, False),
     # Y1, Y2
     ("School taxi didn't come this morning", "Y1", None, False),
-    ("Car broke down and I can't get them in", "Y1", None, False),
+    ("Car broke down and I can't get them in", "O", None, False),  # Y1 is council transport only
     ("bus never came", "Y1", None, False),
     ("Snowed in, roads not gritted", "Y2", None, False),
     ("all the trains are cancelled due to the storm", "Y2", None, False),
@@ -92,7 +92,7 @@ ENGLISH = [
     ("Sorry I think you have the wrong number", "NONE", None, False),
     ("Ill call you back in 5", "NONE", None, False),
     ("Can you ring me please", "NONE", None, False),
-    ("Stop texting me", "NONE", None, False),
+    ("Stop texting me", "STOP", None, False),  # asking to stop is an opt-out, as in dev set 2
 ]
 
 
@@ -234,7 +234,6 @@ CONCERNS = [
     ("Keeping her home to help with the baby", "O"),
     ("I have to look after her little sister as the baby is sick", "O"),
     ("I'm not well so he's staying home to look after me", "O"),
-    ("I'm poorly and can't get them to school", "O"),
     ("I'm in hospital and there is nobody to take him", "O"),
     ("Social services are coming to the house today", "O"),
     ("There was a domestic incident last night, we're at my mum's", "O"),
@@ -283,6 +282,7 @@ def test_in_school_is_an_emergency_and_always_a_concern(text):
 
 
 @pytest.mark.parametrize("text", [
+    "I'm poorly and can't get them to school",  # a parent who is ill: O, not a worry by itself
     "She's been violently sick all night",
     "I'm afraid he's poorly with a temperature",
     "Covid positive, isolating",

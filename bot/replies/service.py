@@ -41,7 +41,7 @@ from bot.calendar import load_calendar
 from bot.cases import service as cases
 from bot.errors import NotFound, UserError
 from bot.messaging import outbox
-from bot.replies import views
+from bot.replies import rules, views
 from bot.settings import Settings
 from bot.templates import join_names
 from storage.models import (
@@ -203,7 +203,7 @@ def _reply_for_school(
     _route(session, school=school, contact=contacts[0], contacts=contacts, inbound=inbound,
            case_list=case_list, pupils={p.id: p for p in pupils}, code=code, return_date=u.return_date,
            concern=bool(u.concern), confidence=float(u.confidence or 0.0), send_thanks=True,
-           outcome=outcome, now=now)
+           outcome=outcome, now=now, language=u.language, needs_reading=u.needs_reading)
 
 
 def _names(p: Pupil) -> list[str]:
@@ -264,6 +264,8 @@ def _route(
     outcome: ReplyOutcome,
     now: datetime,
     reason_given: bool | None = None,
+    language: str | None = None,
+    needs_reading: bool = False,
 ) -> None:
     """Record the reply on each case, then act on it (see the module docstring).
 
@@ -286,7 +288,8 @@ def _route(
                   now=now)
 
     ctx = views.ReplyContext(school=school, contact=contact, body=inbound.body, code=code,
-                             return_date=return_date, confidence=confidence, channel=inbound.channel)
+                             return_date=return_date, confidence=confidence, channel=inbound.channel,
+                             language=language)
     # Targets: each case; a reply that concerns no case is still routed once, without one.
     targets: list[AbsenceCase | None] = list(case_list) or [None]
     only_pupil = next(iter(pupils.values())) if len(pupils) == 1 else None
@@ -302,9 +305,25 @@ def _route(
                    kind="welfare_concern", audience="dsl", severity="high", case=case,
                    pupil=pupil_of(case), ctx=ctx, extra={"actions": list(OWNER_ACTIONS)}, now=now)
 
+    if needs_reading and code not in (STOP, START):
+        # The reader is unsure: a person reads it now, whatever routing does next (never silently
+        # left as chasing).
+        for case in [c for c in case_list if c.status == "open"]:
+            _alert(session, outcome, school_id=school.id, key=_key("needs_reading", inbound, case),
+                   kind="needs_reading", audience="attendance", severity="high", case=case,
+                   pupil=pupil_of(case), ctx=ctx, now=now)
+
     if code in (STOP, START):
-        _opt(session, school=school, contacts=contacts, inbound=inbound, stop=code == STOP, ctx=ctx,
-             outcome=outcome, pupil=only_pupil, now=now)
+        if rules.opt_word(inbound.body) == code:  # the carrier's own word: Twilio has acted already
+            _opt(session, school=school, contacts=contacts, inbound=inbound, stop=code == STOP, ctx=ctx,
+                 outcome=outcome, pupil=only_pupil, now=now)
+        else:
+            # "Please stop texting me" is read as a wish, not the carrier's keyword: Twilio keeps
+            # delivering, and opting a family out on a guess would cut a safety channel. A person
+            # decides (and records it); nothing changes on its own.
+            kind = "asks_opt_out" if code == STOP else "asks_opt_in"
+            _alert(session, outcome, school_id=school.id, key=f"{kind}:{inbound.id}", kind=kind,
+                   audience="attendance", severity="normal", case=None, pupil=only_pupil, ctx=ctx, now=now)
         return
 
     if code == IN_SCHOOL:
@@ -354,7 +373,7 @@ def _route(
     if send_thanks and outcome.explained_case_ids:  # a follow-up on an explained case is not thanked twice
         _thank(session, school=school, contact=contact, inbound=inbound,
                pupils=[pupils[c.pupil_id] for c in case_list if c.pupil_id in pupils], outcome=outcome,
-               now=now)
+               now=now, language=language)
 
 
 def _key(kind: str, inbound: InboundMessage, case: AbsenceCase | None) -> str:
@@ -394,12 +413,23 @@ def _thank(
     pupils: list[Pupil],
     outcome: ReplyOutcome,
     now: datetime,
+    language: str | None = None,
 ) -> None:
-    """A short thank-you in the contact's language: the child's first name and the school, no more."""
+    """A short thank-you: the child's first name and the school, no more.
+
+    In the contact's recorded language when we have a template for it; failing that, in the
+    language the family wrote in (a contact recorded as English who texts in Polish is thanked in
+    Polish); otherwise in English.
+    """
     if not contact.mobile or contact.sms_opt_out:
         return
     first_names = list(dict.fromkeys(p.display_first_name for p in pupils))
-    lang = templates.template_name("sms", "thanks", contact.language).rsplit(".", 2)[1]
+    lang = "en"
+    for wanted in (contact.language, language):
+        code = (wanted or "").lower().split("-")[0]
+        if code and code != "en" and templates.template_name("sms", "thanks", code).endswith(f".{code}.j2"):
+            lang = code
+            break
     names = join_names(first_names, lang)
     text, used = templates.render_family("sms", "thanks", lang, names=names, first_name=names,
                                          plural=len(first_names) > 1, school=school.name)

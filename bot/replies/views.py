@@ -37,6 +37,7 @@ class ReplyContext:
     return_date: date | None
     confidence: float
     channel: str
+    language: str | None = None  # detected language of the reply ("pl", "ur-latn"), if read
 
 
 def mask_number(number: str) -> str:
@@ -65,8 +66,21 @@ def _sender(ctx: ReplyContext) -> str:
     return f"{name} replied {CHANNEL_WORDS.get(ctx.channel, '')}".strip()
 
 
+def understood_line(ctx: ReplyContext) -> str | None:
+    """The reply's language and what the bot read it as, in English, for staff who cannot read it."""
+    if not ctx.language:
+        return None
+    from bot.replies.reader.language import name
+
+    back = f"; back {ctx.return_date:%a %d %b}" if ctx.return_date else ""
+    return f"Written in {name(ctx.language)}. Read as: {code_label(ctx.code)}{back}."
+
+
 def _quoted(ctx: ReplyContext) -> str:
     lines = [f"{_sender(ctx)}:", f"“{ctx.body}”"]
+    understood = understood_line(ctx)
+    if understood:
+        lines.append(understood)
     if ctx.return_date:
         lines.append(f"Expected back: {ctx.return_date:%a %d %b}.")
     return "\n".join(lines)
@@ -99,6 +113,10 @@ def alert_text(kind: str, ctx: ReplyContext, *, pupil: Pupil | None, case: Absen
     if kind == "reply_no_reason":
         return (f"Reply about {who}: no reason given",
                 f"{quoted}\nNo reason could be read from the reply; chasing continues.{no_case}")
+    if kind == "needs_reading":
+        return (f"Needs reading: reply about {who}",
+                f"{quoted}\nThe bot is not sure what this reply means. Please read it now and pick "
+                f"the code, or contact the family.{no_case}")
     if kind == "reply_follow_up":
         return (f"Follow-up reply about {who}",
                 f"{quoted}\nThe absence was already explained; nothing has changed.")
@@ -109,6 +127,12 @@ def alert_text(kind: str, ctx: ReplyContext, *, pupil: Pupil | None, case: Absen
                     f"{name} replied STOP. Texts to this number have stopped (queued ones were "
                     "cancelled); chasing moves to another channel or contact.")
         return (f"{name} opted back in to texts", f"{name} replied START. Texts to this number resume.")
+    if kind in ("asks_opt_out", "asks_opt_in"):
+        name = f"{ctx.contact.first_name} {ctx.contact.last_name}".strip()
+        wish = "not to be texted" if kind == "asks_opt_out" else "to be texted again"
+        return (f"{name} asks {wish}",
+                f"{quoted}\nNothing has changed: only the word STOP (or START) on its own changes texts. "
+                "Please phone the family, agree how to reach them, and record it.")
     return f"Reply about {who}", quoted
 
 
@@ -117,6 +141,8 @@ def alert_data(ctx: ReplyContext, *, pupil: Pupil | None, case: AbsenceCase | No
         "reply": ctx.body,
         "channel": ctx.channel,
         "understood": ctx.code,
+        "understood_meaning": code_label(ctx.code),
+        "language": ctx.language,
         "confidence": ctx.confidence,
         "return_date": ctx.return_date.isoformat() if ctx.return_date else None,
         "case_id": case.id if case else None,
