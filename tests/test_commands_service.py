@@ -467,7 +467,7 @@ def test_absences_class_with_spaces_and_unknown_class_is_an_error_not_an_all_cle
     assert run(session, world.officer, "absences class 4birch").data["rows"] == rows
     result = run(session, world.officer, "absences class Birch")
     assert not result.ok and "no class 'Birch'" in result.title
-    assert "Did you mean 4 Birch" in result.title and "Classes: " in result.title and "4 Birch" in result.title
+    assert "Did you mean 4 Birch" in result.title and "Classes: " in result.title
     assert "🎉" not in views.to_text(result)
     empty = run(session, world.officer, "absences year 11")
     assert not empty.ok and "no pupils in Year 11" in empty.title
