@@ -19,7 +19,8 @@ from bot import clock
 from bot.attendance import Tally
 from bot.calendar import SchoolCalendar
 from bot.policy import thresholds as policy_thresholds
-from bot.reports.queries import academic_year_start, pupil_tallies
+from bot.pupils import compulsory_from
+from bot.reports.queries import academic_year_start, pupil_tallies, tallies_from
 from bot.templates import ROOT
 from storage.models import AbsenceCase, Alert, CaseEvent, Pupil, School, SchoolPolicy
 
@@ -86,6 +87,13 @@ def build(session: Session, *, school: School, policy: SchoolPolicy, cal: School
     tallies = pupil_tallies(session, school_id=school.id,
                             ranges={"week": (monday, friday), "ytd": (year_start, friday)})
     pupils = session.exec(select(Pupil).where(Pupil.school_id == school.id, Pupil.on_roll)).all()
+    # Persistent and severe absence concern pupils of compulsory school age, over their sessions since
+    # (``bot.pupils``): None for a pupil not of that age by Friday, a tally from then for one who
+    # became so this year, and the year's tally (absent here) for everyone else.
+    later = {p.id: b for p in pupils if (b := compulsory_from(p)) is not None and b > year_start}
+    compulsory: dict[int, Tally | None] = dict(tallies_from(
+        session, starts={pid: b for pid, b in later.items() if b <= friday}, until=friday))
+    compulsory.update({pid: None for pid, b in later.items() if b > friday})
     empty = Tally(0, 0, 0, 0)
     rows, by_class, by_year = [], defaultdict(list), defaultdict(list)
     for p in pupils:
@@ -102,8 +110,12 @@ def build(session: Session, *, school: School, policy: SchoolPolicy, cal: School
     years = groups(by_year, _year_label, lambda y: (y is None, y or 0))
     whole = _group_row("Whole school", [r[1] for r in rows], [r[2] for r in rows], len(rows))
     measured = [(p, w, y) for p, w, y in rows if y.percent is not None]
-    persistent = sorted((_pupil_row(p, y, w) for p, w, y in measured
-                         if y.absence_percent >= float(th["persistent"])), key=lambda r: r["ytd_percent"])
+    persistent = []
+    for p, w, y in measured:
+        counted = compulsory.get(p.id, y)
+        if counted is not None and counted.possible and counted.absence_percent >= float(th["persistent"]):
+            persistent.append({**_pupil_row(p, y, w), "absence_percent": counted.absence_percent})
+    persistent.sort(key=lambda r: r["ytd_percent"])
     severe = [r for r in persistent if r["absence_percent"] >= float(th["severe"])]
     lowest_n = math.ceil(len(measured) * 0.2)
     lowest = [_pupil_row(p, y, w) for p, w, y in

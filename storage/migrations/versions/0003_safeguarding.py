@@ -34,8 +34,11 @@ def upgrade() -> None:
     with op.batch_alter_table('policychange', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_policychange_school_id'), ['school_id'], unique=False)
 
-    with op.batch_alter_table('pupil', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('date_of_birth', sa.Date(), nullable=True))
+    # The MIS branch adds the same column (0004_mis, for Wonde's date of birth): whichever revision
+    # runs first adds it, the other leaves it.
+    if 'date_of_birth' not in {c['name'] for c in sa.inspect(op.get_bind()).get_columns('pupil')}:
+        with op.batch_alter_table('pupil', schema=None) as batch_op:
+            batch_op.add_column(sa.Column('date_of_birth', sa.Date(), nullable=True))
 
     with op.batch_alter_table('school', schema=None) as batch_op:
         batch_op.add_column(sa.Column('dsl_mobile', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True))
