@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["SETTINGS"] = settings
     app.config["ENGINE"] = engine_for(settings.database_url)
     app.config["SECRET_KEY"] = settings.secret_key
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"  # the sandbox's session (notices, form token)
     for edge in EDGES:
         edge.register(app)
     return app

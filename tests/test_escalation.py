@@ -380,6 +380,8 @@ def test_vulnerable_pupils_get_a_day_1_dsl_alert_with_the_workers_contact_by_def
     assert kinds(engine) == ["vulnerable_day1", "home_visit_requested", "mash_referral"]
     assert [a.audience for a in alerts(engine)] == ["dsl", "pastoral", "dsl"]
     assert alerts(engine)[-1].severity == "urgent"
+    # The worker's email is about the family, not contact with it: not in "Contact so far".
+    assert [m["kind"] for m in alerts(engine)[-1].data["contact"]["messages"]] == []
 
 
 def test_an_escalation_sweep_follows_the_pm_register_close(session, setup):

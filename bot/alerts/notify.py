@@ -21,6 +21,9 @@ from bot.settings import Settings
 from storage.models import Alert, School
 
 SMS_LIMIT = 300  # two segments at most: the text says what happened and where to look
+# Outbox kinds of messages to staff and professionals (a worker's day-1 email, an unanswered alert,
+# an alert by email or text): never a contact with the family, so never counted as one.
+STAFF_KINDS = ("staff_email", "staff_alert")
 
 
 def _facts_lines(facts: list[tuple[str, str]]) -> list[str]:

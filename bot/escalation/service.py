@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from bot import clock
+from bot.alerts.notify import STAFF_KINDS
 from bot.alerts.service import raise_alert
 from bot.calendar import SchoolCalendar
 from bot.cases.service import log, seen_in_school
@@ -66,12 +67,13 @@ def _local_date(instant: datetime, tz: str) -> date:
 
 
 def contact_history(session: Session, *, case: AbsenceCase, tz: str) -> dict:
-    """Every attempt to reach the family on this case: messages with status, calls, replies."""
+    """Every attempt to reach the family on this case: messages with status, calls, replies (emails to
+    the social worker or the DSL about the case are not contact with the family)."""
     messages = session.exec(
         select(OutboxMessage, Contact)
         .join(MessageCase, MessageCase.message_id == OutboxMessage.id)
         .join(Contact, Contact.id == OutboxMessage.contact_id, isouter=True)
-        .where(MessageCase.case_id == case.id)
+        .where(MessageCase.case_id == case.id, OutboxMessage.kind.not_in(STAFF_KINDS))
         .order_by(OutboxMessage.created_at, OutboxMessage.id)
     ).all()
     calls = session.exec(
