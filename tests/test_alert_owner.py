@@ -228,3 +228,37 @@ def test_in_production_the_clock_refuses_a_school_whose_alerts_reach_nobody(engi
     assert "Refusing to run school 100001 Oakfield Primary" in result.output
     assert "Refusing to run school 100002 Riverside Academy" in result.output
     assert "the clock will not start" in result.output
+
+
+def test_a_raised_again_alert_is_posted_again_in_slack_and_teams(engine, db_url):
+    """Re-raising cleared ``delivered_at`` but delivery skipped any path already posted: nobody saw it."""
+    from http.server import BaseHTTPRequestHandler
+
+    from tests.peers.http import serve_handler
+    from tests.peers.slack_api import BOT_TOKEN, SlackAPIPeer, slack_settings
+
+    class Workflow(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):  # noqa: N802
+            self.server.posts.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(202)
+            self.end_headers()
+
+    with serve_handler(Workflow, posts=[]) as wf, SlackAPIPeer(BOT_TOKEN) as peer:
+        school, amelia, dsl, _officer = _world(engine, slack_pastoral_channel="C0PASTORAL",
+                                               teams_workflow_url=wf.url("/wf"))
+        _reply(engine, db_url)
+        settings_ = slack_settings(db_url, peer)
+        first = deliver_alerts(engine, now=NOW, settings=settings_)
+        assert first["slack"] == 2 and first["teams"] == 2
+        assert deliver_alerts(engine, now=NOW + timedelta(minutes=1), settings=settings_)["slack"] == 0
+        again = deliver_alerts(engine, now=NOW + timedelta(minutes=6), settings=settings_)
+        assert again["urgent_reraised"] == 2 and again["slack"] == 2 and again["teams"] == 2
+        channel_posts = [c for c in peer.calls_to("chat.postMessage") if c.body["channel"] == "C0PASTORAL"]
+        assert len(channel_posts) == 4 and len(wf.server.posts) == 4
+        assert "Raised 2 times" in channel_posts[-1].body["text"] + str(channel_posts[-1].body["blocks"])
+        with Session(engine) as s:
+            twin = s.exec(select(Alert).where(Alert.kind == "missing_child")).first()
+            assert len(twin.data["slack_copies"]) >= 1  # the first post is re-rendered on a button press

@@ -258,24 +258,33 @@ def deliver_one(session: Session, alert: Alert, *, client, now: datetime, settin
     school = session.get(School, alert.school_id)
     done: dict = {}
     failed = False
+    # A raised-again alert is posted again, as a new message (one nobody answered has scrolled up);
+    # the earlier posts are kept so a button press re-renders them all.
+    raise_no = max(alert.raised_count, 1)
     channel = slack_channel_for(school, alert.audience) if client is not None else None
-    if channel and not alert.slack_ts:
+    if channel and (not alert.slack_ts or raise_no > (alert.data or {}).get("slack_raised", 1)):
         try:
             text, blocks = slack_view(session, alert)
+            earlier = [[alert.slack_channel, alert.slack_ts]] if alert.slack_ts else []
             alert.slack_channel, alert.slack_ts = slack_chat.post_message(
                 client, channel=channel, text=text, blocks=blocks
             )
+            copies = (alert.data or {}).get("slack_copies", []) + earlier
+            alert.data = {**(alert.data or {}), "slack_raised": raise_no, "slack_copies": copies}
+            flag_modified(alert, "data")
             done["slack"] = 1
             if alert.audience == "dsl":
                 done["slack_dm"] = _dm_dsls(session, alert, client=client, text=text, blocks=blocks)
         except Exception:
             failed = True
             log.exception("alert %s: Slack post failed", alert.id)
-    if school.teams_workflow_url and not (alert.data or {}).get("teams_posted_at"):
+    teams_due = (not (alert.data or {}).get("teams_posted_at")
+                 or raise_no > (alert.data or {}).get("teams_raised", 1))
+    if school.teams_workflow_url and teams_due:
         try:
             card = teams_card(session, alert)
             teams.post(school.teams_workflow_url, teams_message(card, text=alert.title))
-            alert.data = {**(alert.data or {}), "teams_posted_at": now.isoformat()}
+            alert.data = {**(alert.data or {}), "teams_posted_at": now.isoformat(), "teams_raised": raise_no}
             flag_modified(alert, "data")
             done["teams"] = 1
         except Exception:
