@@ -262,3 +262,20 @@ def test_a_raised_again_alert_is_posted_again_in_slack_and_teams(engine, db_url)
         with Session(engine) as s:
             twin = s.exec(select(Alert).where(Alert.kind == "missing_child")).first()
             assert len(twin.data["slack_copies"]) >= 1  # the first post is re-rendered on a button press
+
+
+def test_a_missing_child_seen_in_school_is_not_raised_again(engine, db_url):
+    from bot.cases.service import close as close_case
+    from storage.models import AbsenceCase
+
+    _world(engine, dsl_email="dsl@oakfield.example", dsl_mobile="+447700900999")
+    _reply(engine, db_url)
+    _deliver(engine, db_url, NOW)
+    with Session(engine) as s:  # the child turns up: the register shows them in, the case closes
+        close_case(s, case=s.exec(select(AbsenceCase)).one(), reason="marked present", now=NOW)
+        s.commit()
+    assert _deliver(engine, db_url, NOW + timedelta(minutes=6))["urgent_reraised"] == 0
+    with Session(engine) as s:
+        assert {a.status for a in s.exec(select(Alert).where(Alert.kind == "missing_child"))} == {"closed"}
+        assert s.exec(select(CaseEvent).where(CaseEvent.kind == "alert_closed")).all()
+    assert len(_staff_messages(engine, channel="sms")) == 1

@@ -7,7 +7,9 @@ They are the most urgent alerts the bot raises, so they get the most follow-up, 
 - every delivery also emails the DSL and, when the school set the DSL's mobile, texts it
   (``bot.alerts.deliver``);
 - raised again every ``urgent_realert_minutes`` (school policy, default 5) until someone acts:
-  ``reraise_owned`` runs with the alert delivery job, every few seconds on the clock;
+  ``reraise_owned`` runs with the alert delivery job, every few seconds on the clock; once the
+  alert's case is closed (the register shows the child in school, or staff closed it) it is closed
+  instead of raised again;
 - listed at the top of ``/absences`` and ``/pupil`` while open.
 
 Pressing any button on one of a missing child's twin alerts (pastoral and DSL) settles both.
@@ -22,7 +24,7 @@ from sqlmodel import Session, select
 
 from bot import clock
 from storage.db import session_scope
-from storage.models import Alert, AlertAction, CaseEvent, School, SchoolPolicy
+from storage.models import AbsenceCase, Alert, AlertAction, CaseEvent, School, SchoolPolicy
 
 log = logging.getLogger(__name__)
 
@@ -44,23 +46,34 @@ def reraised_body(alert: Alert, *, count: int, tz: str) -> str:
     return f"{_base_body(alert)}\n\nRaised {count} times since {first}: nobody has acted on it yet."
 
 
-def due_owned(session: Session, *, now: datetime) -> list[tuple[Alert, School]]:
+def due_owned(session: Session, *, now: datetime) -> list[tuple[Alert, School, str | None]]:
     """Open owned alerts nobody acted on whose school's re-alert interval has passed since the last
-    raise. Few rows (open urgent alerts), so the interval is compared here, per school."""
+    raise, each with its case's status (None without a case). Few rows (open urgent alerts), so the
+    interval is compared here, per school."""
     acted = select(AlertAction.id).where(AlertAction.alert_id == Alert.id).exists()
     rows = session.exec(
-        select(Alert, School, SchoolPolicy.urgent_realert_minutes)
+        select(Alert, School, SchoolPolicy.urgent_realert_minutes, AbsenceCase.status)
         .join(School, School.id == Alert.school_id)
         .join(SchoolPolicy, SchoolPolicy.school_id == Alert.school_id, isouter=True)
+        .join(AbsenceCase, AbsenceCase.id == Alert.case_id, isouter=True)
         .where(Alert.kind.in_(OWNED_KINDS), Alert.status == "open", ~acted)
         .order_by(Alert.id)
     ).all()
     due = []
-    for alert, school, minutes in rows:
+    for alert, school, minutes, case_status in rows:
         since = alert.last_raised_at or alert.created_at
         if now - since >= timedelta(minutes=minutes or DEFAULT_REALERT_MINUTES):
-            due.append((alert, school))
+            due.append((alert, school, case_status))
     return due
+
+
+def _close_with_case(session: Session, alert: Alert, *, now: datetime) -> None:
+    alert.status = "closed"
+    session.add(alert)
+    session.add(CaseEvent(school_id=alert.school_id, case_id=alert.case_id, pupil_id=alert.pupil_id, at=now,
+                          kind="alert_closed", actor="system",
+                          summary=f"Alert closed: the case is closed (seen in school or closed by staff) "
+                                  f"({alert.title})", data={"alert_id": alert.id}))
 
 
 def reraise_owned(engine: Engine, *, now: datetime) -> int:
@@ -71,12 +84,16 @@ def reraise_owned(engine: Engine, *, now: datetime) -> int:
     the DSL's email and phone).
     """
     with Session(engine) as session:
-        due = [(a.id, a.raised_count, s.timezone) for a, s in due_owned(session, now=now)]
+        due = [(a.id, a.raised_count, s.timezone, case) for a, s, case in due_owned(session, now=now)]
     count = 0
-    for alert_id, seen_count, tz in due:
+    for alert_id, seen_count, tz, case_status in due:
         with session_scope(engine) as session:
             alert = session.get(Alert, alert_id)
             if alert is None or alert.raised_count != seen_count or alert.status != "open":
+                continue
+            if case_status == "closed":
+                # The register shows the child in school (or staff closed the case): nothing to chase.
+                _close_with_case(session, alert, now=now)
                 continue
             n = max(seen_count, 1) + 1
             data = {**(alert.data or {}), "first_body": _base_body(alert), "raised_count": n}

@@ -168,7 +168,7 @@ HELP: dict[str, CommandHelp] = {
         "act",
         "act ALERT_ID ACTION [note]",
         "Act on an alert (the buttons in Slack; typed in Teams). The alert shows the actions it accepts.",
-        ("act 42 acknowledge", "act 42 close_case"),
+        ("act 42 acknowledge", "act 42 close_case", "act 57 child_found_safe"),
     ),
 }
 
