@@ -279,3 +279,33 @@ def test_a_missing_child_seen_in_school_is_not_raised_again(engine, db_url):
         assert {a.status for a in s.exec(select(Alert).where(Alert.kind == "missing_child"))} == {"closed"}
         assert s.exec(select(CaseEvent).where(CaseEvent.kind == "alert_closed")).all()
     assert len(_staff_messages(engine, channel="sms")) == 1
+
+
+def test_alerts_from_the_command_line_urgent_first_and_acted_on_as_named_staff(engine, db_url, settings_env):
+    import json as jsonlib
+
+    from bot.cli import main
+
+    school, amelia, dsl, officer = _world(engine, dsl_email="dsl@oakfield.example")
+    with Session(engine) as s:
+        raise_alert(s, school_id=school.id, key="old", kind="escalation", title="Home visit requested",
+                    severity="high", pupil_id=amelia.id, data={"actions": ["acknowledge"]}, now=NOW)
+        s.commit()
+    _reply(engine, db_url, at=NOW + timedelta(minutes=1))
+    listed = CliRunner().invoke(main, ["alerts", "list", "--school", school.urn, "--json"])
+    rows = [jsonlib.loads(line) for line in listed.output.splitlines()]
+    assert [r["kind"] for r in rows] == ["missing_child", "missing_child", "escalation"]
+    assert rows[0]["actions"] == OWNER_ACTIONS
+    dsl_twin = next(r for r in rows if r["audience"] == "dsl")
+    # The DSL-only twin needs the DSL; the DSL records the child found safe.
+    refused = CliRunner().invoke(main, ["alerts", "act", str(dsl_twin["id"]), "child_found_safe", "--school",
+                                        school.urn, "--as", officer.staff_code])
+    assert refused.exit_code != 0 and "only the DSL" in refused.output
+    done = CliRunner().invoke(main, ["alerts", "act", str(dsl_twin["id"]), "child_found_safe", "--school",
+                                     school.urn, "--as", dsl.staff_code, "--now", "2026-11-24T09:50"])
+    assert done.exit_code == 0, done.output
+    with Session(engine) as s:
+        assert {a.status for a in s.exec(select(Alert).where(Alert.kind == "missing_child"))} == {"acted"}
+        assert s.exec(select(CaseEvent).where(CaseEvent.kind == "child_found_safe")).one()
+    assert "No alerts." in CliRunner().invoke(main, ["alerts", "list", "--school", school.urn,
+                                                     "--status", "closed"]).output
