@@ -1,4 +1,4 @@
-"""``/a/<token>``: the "report an absence" page a family opens from their standing link.
+"""``/n/<token>``: the "report an absence" page a family opens from their standing link.
 
 The link is the only key: it names one contact (``bot.notices.links``), can be withdrawn, and
 expires (``REPORT_LINK_DAYS``). The page shows only the first names of that contact's children on
@@ -43,7 +43,7 @@ def _date(raw: str) -> date | None | bool:
 
 
 def register(app: Flask) -> None:
-    @app.route("/a/<token>", methods=["GET", "POST"])
+    @app.route("/n/<token>", methods=["GET", "POST"])
     def report_page(token: str):
         settings = deps.settings()
         now = clock.now()
@@ -66,7 +66,7 @@ def register(app: Flask) -> None:
             def form_page(error: str | None = None, status: int = 200) -> Response:
                 return _page("report.html", status, **common, form=form, error=error, children=children,
                              reasons=list(WEB_REASONS), csrf=csrf_token(settings, token),
-                             action=f"/a/{token}", max_note=MAX_NOTE, min_date=today.isoformat(),
+                             action=f"/n/{token}", max_note=MAX_NOTE, min_date=today.isoformat(),
                              max_date=(today + timedelta(days=MAX_DAYS_AHEAD)).isoformat())
 
             if request.method == "GET":

@@ -1,4 +1,4 @@
-"""The "report an absence" page (``/a/<token>``, issue 15): a family's standing, signed, revocable
+"""The "report an absence" page (``/n/<token>``, issue 15): a family's standing, signed, revocable
 link; a report in Polish in a real headless Chromium; forged, withdrawn and expired links refused;
 the start-of-term job that sends the links; the link in first-day messages."""
 
@@ -71,7 +71,7 @@ def test_a_family_reports_an_absence_in_polish_in_a_real_browser(settings, engin
             context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
                                           is_mobile=True, has_touch=True, locale="pl-PL")
             page = context.new_page()
-            response = page.goto(server.url(f"/a/{token}"))
+            response = page.goto(server.url(f"/n/{token}"))
             assert response.status == 200 and response.headers["referrer-policy"] == "no-referrer"
             body = page.inner_text("body")
             assert "Zgłoś nieobecność – Oakfield Primary" in body and "Kto będzie nieobecny?" in body
@@ -106,10 +106,10 @@ def test_a_family_reports_an_absence_in_polish_in_a_real_browser(settings, engin
 
 
 def _post(server, token, **form):
-    page = requests.get(server.url(f"/a/{token}"), timeout=10)
+    page = requests.get(server.url(f"/n/{token}"), timeout=10)
     csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
     data = {"csrf": csrf, **form}
-    return requests.post(server.url(f"/a/{token}"), data=data, timeout=10)
+    return requests.post(server.url(f"/n/{token}"), data=data, timeout=10)
 
 
 def test_forged_withdrawn_and_expired_links_are_refused(settings, engine, family):
@@ -117,20 +117,20 @@ def test_forged_withdrawn_and_expired_links_are_refused(settings, engine, family
     with freeze_time("2026-11-23 08:00:00", tick=True), live_app(settings) as server:
         link_id, sig = token.split("-", 1)
         flipped = sig[:-1] + ("A" if sig[-1] != "A" else "B")
-        forged = requests.get(server.url(f"/a/{link_id}-{flipped}"), timeout=10)
+        forged = requests.get(server.url(f"/n/{link_id}-{flipped}"), timeout=10)
         assert forged.status_code == 400 and "not valid" in forged.text
-        other = requests.get(server.url(f"/a/{int(link_id) + 1}-{sig}"), timeout=10)
+        other = requests.get(server.url(f"/n/{int(link_id) + 1}-{sig}"), timeout=10)
         assert other.status_code == 400
-        assert requests.get(server.url(f"/a/{token}"), timeout=10).status_code == 200
+        assert requests.get(server.url(f"/n/{token}"), timeout=10).status_code == 200
         # No post without the page's CSRF token; nothing is written.
-        refused = requests.post(server.url(f"/a/{token}"), data={"reason": "ill", "pupil": "1"}, timeout=10)
+        refused = requests.post(server.url(f"/n/{token}"), data={"reason": "ill", "pupil": "1"}, timeout=10)
         assert refused.status_code == 400
     with Session(engine) as s:
         assert s.exec(select(AbsenceNotice)).all() == []
         links.revoke(s, contact_id=mum.id, by="Jo Patel", now=f.at(MON, "09:00"))
         s.commit()
     with freeze_time("2026-11-23 10:00:00", tick=True), live_app(settings) as server:
-        gone = requests.get(server.url(f"/a/{token}"), timeout=10)
+        gone = requests.get(server.url(f"/n/{token}"), timeout=10)
         assert gone.status_code == 410 and "no longer in use" in gone.text
     with Session(engine, expire_on_commit=False) as s:
         fresh = links.live_links(s, contact_ids=[mum.id], settings=settings, now=f.at(MON, "10:00"))[mum.id]
@@ -139,7 +139,7 @@ def test_forged_withdrawn_and_expired_links_are_refused(settings, engine, family
     assert fresh_token != token
     later = f.at(MON, "10:00") + timedelta(days=settings.report_link_days + 1)
     with freeze_time(later, tick=True), live_app(settings) as server:
-        expired = requests.get(server.url(f"/a/{fresh_token}"), timeout=10)
+        expired = requests.get(server.url(f"/n/{fresh_token}"), timeout=10)
         assert expired.status_code == 410 and "expired" in expired.text
 
 
@@ -196,7 +196,7 @@ def test_start_of_term_sends_each_family_their_link_once(session, settings):
     again = send_report_links(session, school=school, now=f.at(start, "07:31"), settings=settings)
     assert again["messages_queued"] == 0
     by_channel = {m.channel: m for m in session.exec(select(OutboxMessage)).all()}
-    assert "https://bot.oakfield.example/a/" in by_channel["sms"].body
+    assert "https://bot.oakfield.example/n/" in by_channel["sms"].body
     assert "Jan i Kasia" in by_channel["sms"].body or "Kasia i Jan" in by_channel["sms"].body
     assert by_channel["email"].subject == "Oakfield Primary: telling us about an absence"
     live = session.exec(select(FamilyLink).where(FamilyLink.revoked_at.is_(None))).all()
@@ -213,9 +213,9 @@ def test_first_day_texts_carry_the_link_when_it_fits_and_emails_always(session, 
         f.mark(session, p, MON, "AM", "N")
     register_close(session, school=school, session_name="AM", settings=settings, now=f.at(MON, "09:15"))
     by_channel = {m.channel: m for m in session.exec(select(OutboxMessage)).all()}
-    assert "Report future absences: https://bot.oakfield.example/a/" in by_channel["sms"].body
+    assert "Report future absences: https://bot.oakfield.example/n/" in by_channel["sms"].body
     from bot.messaging.segments import segments
 
     assert segments(by_channel["sms"].body) <= 2
-    assert "https://bot.oakfield.example/a/" in by_channel["email"].body
+    assert "https://bot.oakfield.example/n/" in by_channel["email"].body
     assert "Aby w przyszłości zgłosić nieobecność" in by_channel["email"].body

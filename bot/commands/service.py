@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from bot import clock, codes
 from bot.actors import Actor
+from bot.alerts.notify import STAFF_KINDS
 from bot.attendance import tally
 from bot.calendar import load_calendar
 from bot.commands.identity import DSL_ROLES
@@ -130,7 +131,7 @@ def absences(
             func.sum(case((OutboxMessage.status.in_(FAILED), 1), else_=0)).label("failed"),
         )
         .join(OutboxMessage, OutboxMessage.id == MessageCase.message_id)
-        .where(OutboxMessage.school_id == school_id)
+        .where(OutboxMessage.school_id == school_id, OutboxMessage.kind.not_in(STAFF_KINDS))
         .group_by(MessageCase.case_id)
         .subquery()
     )
@@ -437,11 +438,12 @@ def timeline(session: Session, *, staff: Staff, pupil: Pupil, today: date) -> Ti
             or_(OutboxMessage.id.in_(message_ids), OutboxMessage.contact_id.in_(contact_ids)),
         )
     ).all():
+        who = "to staff (worker / DSL)" if m.kind in STAFF_KINDS else "to family"
         items.append(
             TimelineItem(
                 m.created_at,
                 "message",
-                f"{m.channel.upper()} {m.kind.replace('_', ' ')} to family: {m.status}",
+                f"{m.channel.upper()} {m.kind.replace('_', ' ')} {who}: {m.status}",
             )
         )
 

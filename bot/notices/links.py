@@ -21,7 +21,7 @@ from bot.errors import UserError
 from bot.settings import Settings
 from storage.models import Contact, FamilyLink
 
-PATH = "/a/"
+PATH = "/n/"
 _INSTEAD = "Please reply to the school's text or call the school office."
 
 

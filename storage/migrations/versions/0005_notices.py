@@ -2,7 +2,7 @@
 links to the "report an absence" page (issue 15).
 
 Revision ID: 0005_notices
-Revises: 0001
+Revises: 0003_safeguarding (re-chained after main merged it)
 Create Date: 2026-11-30 09:55:55.858831
 """
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import storage.types  # noqa: F401
 
 
 revision: str = '0005_notices'
-down_revision: str | None = '0001'
+down_revision: str | None = '0003_safeguarding'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
