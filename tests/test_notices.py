@@ -193,6 +193,8 @@ def test_a_text_naming_no_child_covers_the_siblings_but_a_present_one_is_no_disc
     summary = close(session, school, MON)
     assert summary["covered_by_notice"] == 1 and summary["messages_queued"] == 0
     assert summary["notice_discrepancies"] == 0
+    (alert,) = session.exec(select(Alert).where(Alert.kind == "notice")).all()
+    assert alert.pupil_id == pupil.id and "did not say which child" in alert.body
 
 
 def test_dentist_tomorrow_covers_tomorrow_not_today(session):

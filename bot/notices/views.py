@@ -88,6 +88,9 @@ def notice_alert_text(
             "not messaged and is not chased. ")
     body += ("Accept the suggested code, or pick another." if notice.suggested_code
              else "Pick the code that fits the reason.")
+    if not notice.child_named:
+        body += ("\nThe message did not say which child: every child of the family marked absent is "
+                 "covered by it. Check with the family if only one of them is away.")
     return title, body
 
 
