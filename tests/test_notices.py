@@ -3,9 +3,11 @@ absence, the follow-up when a child is still away, and discrepancies. Both datab
 
 from datetime import date
 
+import pytest
 from sqlmodel import Session, select
 
 from bot.actors import Actor
+from bot.calendar import load_calendar
 from bot.commands.acting import act
 from bot.escalation.service import sweep
 from bot.firstday.service import chase, register_close
@@ -76,8 +78,7 @@ def test_a_text_before_close_means_no_no_reason_text_and_staff_see_the_notice(se
     assert chase(session, school=school, now=f.at(MON, "11:00"), slot="11:00", settings=f.settings())[
         "messages_queued"] == 0
     counts = sweep(session, school=school, policy=policy_for(session, school.id),
-                   cal=__import__("bot.calendar", fromlist=["x"]).load_calendar(session, school.id),
-                   now=f.at(MON, "11:00"))
+                   cal=load_calendar(session, school.id), now=f.at(MON, "11:00"))
     assert counts["cases"] == 0 and counts["alerts"] == 0
 
     # Staff accept: the N is recoded through the audited path, naming them; the afternoon's N of the
@@ -94,12 +95,19 @@ def test_a_text_before_close_means_no_no_reason_text_and_staff_see_the_notice(se
     assert len(session.exec(select(AbsenceCase)).all()) == 1  # one absence, one case
 
 
-def test_off_till_wednesday_on_monday_covers_monday_pm_and_tuesday_then_a_follow_up(session):
+@pytest.mark.parametrize("when", ["before the register", "replying to the first-day text"])
+def test_off_till_wednesday_on_monday_covers_monday_pm_and_tuesday_then_a_follow_up(session, when):
     school, pupil, _mum, _officer, _ = amelia(session)
-    f.mark(session, pupil, MON, "AM", "N")
-    first = close(session, school, MON)
-    assert first["messages_queued"] == 1  # the first-day text: nobody had told us yet
-    text(session, "She's off till Wednesday", f.at(MON, "10:05"))
+    if when == "before the register":
+        text(session, "She's off till Wednesday", f.at(MON, "07:55"))
+        f.mark(session, pupil, MON, "AM", "N")
+        first = close(session, school, MON)
+        assert first["covered_by_notice"] == 1 and first["messages_queued"] == 0
+    else:
+        f.mark(session, pupil, MON, "AM", "N")
+        first = close(session, school, MON)
+        assert first["messages_queued"] == 1  # the first-day text: nobody had told us yet
+        text(session, "She's off till Wednesday", f.at(MON, "10:05"))
     case = session.exec(select(AbsenceCase)).one()
     assert case.status == "explained" and case.return_date == WED
 

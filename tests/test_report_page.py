@@ -219,3 +219,29 @@ def test_first_day_texts_carry_the_link_when_it_fits_and_emails_always(session, 
     assert segments(by_channel["sms"].body) <= 2
     assert "https://bot.oakfield.example/n/" in by_channel["email"].body
     assert "Aby w przyszłości zgłosić nieobecność" in by_channel["email"].body
+
+
+def test_the_office_can_read_out_and_withdraw_a_familys_link(engine, settings_env):
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    with Session(engine, expire_on_commit=False) as s:
+        school = f.school(s, urn="100777")
+        mum = f.contact(s, school, f.pupil(s, school), first="Anna")
+        s.commit()
+    runner = CliRunner()
+    first = runner.invoke(main, ["family-link", "show", "--school", "100777", "--contact", mum.mis_id])
+    assert first.exit_code == 0 and "/n/" in first.output
+    again = runner.invoke(main, ["family-link", "show", "--school", "100777", "--contact", mum.mis_id])
+    assert again.output == first.output  # the same standing link
+    gone = runner.invoke(main, ["family-link", "revoke", "--school", "100777", "--contact", mum.mis_id,
+                                "--by", "Jo Patel"])
+    assert gone.exit_code == 0 and "withdrew 1 link" in gone.output
+    fresh = runner.invoke(main, ["family-link", "show", "--school", "100777", "--contact", mum.mis_id])
+    assert fresh.exit_code == 0 and fresh.output != first.output
+    with Session(engine) as s:
+        revoked = s.exec(select(FamilyLink).where(FamilyLink.revoked_at.is_not(None))).one()
+        assert revoked.revoked_by == "Jo Patel"
+    unknown = runner.invoke(main, ["family-link", "show", "--school", "100777", "--contact", "nobody"])
+    assert unknown.exit_code != 0 and "No contact with MIS id nobody" in unknown.output
