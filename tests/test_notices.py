@@ -288,3 +288,44 @@ def test_a_text_with_nothing_open_still_raises_a_missing_child_or_a_concern_at_o
     assert worried.concern and worried.notice_ids
     (welfare,) = [session.get(Alert, i) for i in worried.alert_ids]
     assert welfare.kind == "welfare_concern" and welfare.audience == "dsl" and welfare.pupil_id == pupil.id
+
+
+@pytest.mark.parametrize("channel", ["sms", "email"])
+def test_follow_ups_exist_in_every_language_of_the_first_day_message(channel):
+    from bot import templates
+
+    first_day = set(templates.languages(channel, "first_day"))
+    for kind in ("expected_back", "still_absent"):
+        assert set(templates.languages(channel, kind)) >= first_day, (channel, kind)
+    assert set(templates.languages(channel, "report_line")) >= first_day
+
+
+@pytest.mark.parametrize("kind", ["expected_back", "still_absent", "report_link"])
+def test_new_family_texts_fit_two_segments_with_long_names_and_carry_no_code(kind):
+    from bot import templates
+    from bot.firstday.messages import compose
+    from bot.messaging.segments import segments
+
+    long_school, long_names = "St Bartholomew's CofE Primary", ["Maximilian-Alexander", "Anastasia"]
+    link = "https://attendance.oakfield.example/n/12345-AbCdEfGhIjKlMnOp"
+    for lang in templates.languages("sms", kind):
+        for names in (long_names[:1], long_names):
+            body = compose(channel="sms", kind=kind, language=lang, first_names=names, school=long_school,
+                           link=link).body
+            assert segments(body) <= 2, (kind, lang, len(body), body)
+            assert long_school in body and (kind == "report_link" and lang in ("ar", "ur")
+                                            or all(n in body for n in names))
+            assert " I " not in body and "(I)" not in body
+
+
+def test_the_report_line_joins_a_text_only_when_it_still_fits():
+    from bot.firstday.messages import compose
+    from bot.messaging.segments import segments
+
+    link = "https://attendance.oakfield.example/n/12345-AbCdEfGhIjKlMnOp"
+    short = compose(channel="sms", kind="first_day", language="en", first_names=["Amy"], school="Oakfield",
+                    report_link=link)
+    assert short.body.endswith(f"Report future absences: {link}") and segments(short.body) == 2
+    polish = compose(channel="sms", kind="first_day", language="pl", first_names=["Zofia"],
+                     school="Oakfield", report_link=link)
+    assert link not in polish.body and segments(polish.body) <= 2  # UCS-2: a link would need a third
