@@ -7,6 +7,7 @@ import imaplib
 from datetime import date
 
 import pytest
+import requests
 from sqlmodel import Session, select
 
 from bot.firstday.scheduled import send_outbox
@@ -223,3 +224,33 @@ def test_no_reply_address_without_a_mailbox_to_read(engine, db_url, mail):
     _school_with_emailed_family(engine, plain)
     assert _reply_to(relay, "sara@example.org")["Reply-To"] is None
     assert read_mailbox(engine, settings=plain, now=f.at(MON, "10:00")).skipped
+
+
+def test_healthz_says_when_the_mailbox_is_not_being_read(engine, mail):
+    from datetime import timedelta
+
+    from freezegun import freeze_time
+
+    from bot.mail.imap import Mailbox
+    from bot.mail.service import health
+    from tests.peers.http import live_app
+
+    _relay, settings, _user = mail
+    with Session(engine) as s:
+        facts, problem = health(s, settings=settings, now=f.at(MON, "10:00"))
+        assert facts == {"mailbox": "never read"} and "never been read" in problem
+    read_mailbox(engine, settings=settings, now=f.at(MON, "10:00"))
+    with Session(engine) as s:
+        assert health(s, settings=settings, now=f.at(MON, "10:05")) == (
+            {"mailbox": "ok", "mailbox_read_at": f.at(MON, "10:00").isoformat()}, None)
+
+    class Refusing(Mailbox):
+        def __enter__(self):
+            raise MailboxError("cannot open the mailbox (ConnectionRefusedError): check IMAP_HOST")
+
+    failed = read_mailbox(engine, settings=settings, now=f.at(MON, "10:30"), mailbox=Refusing(settings))
+    assert "check IMAP_HOST" in failed.details["error"]
+    with freeze_time(f.at(MON, "10:30") + timedelta(seconds=1), tick=True), live_app(settings) as server:
+        body = requests.get(server.url("/healthz"), timeout=10).json()
+    assert body["mailbox"] == "stale"
+    assert any("mailbox was last read 30 min ago" in p for p in body["problems"])

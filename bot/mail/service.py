@@ -19,7 +19,9 @@ A message that fails to be handled is logged and left unseen for the next pass; 
 import logging
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.mail.imap import Mailbox, MailboxError
@@ -31,7 +33,7 @@ from bot.replies.service import _Duplicate, _insert_inbound
 from bot.settings import Settings
 from bot.summary import JobSummary
 from storage.db import session_scope
-from storage.models import InboundMessage, OutboxMessage
+from storage.models import ClockLease, InboundMessage, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,45 @@ def read_mailbox(
     except MailboxError as exc:
         log.warning("mailbox: %s", exc)
         return JobSummary(counts=counts, details={"error": str(exc)})
+    _beat(engine, now=now)
     return JobSummary(counts=counts)
+
+
+# --------------------------------------------------------------------------------------------------
+# Health: a mailbox nobody reads means families who answered by email are chased
+# --------------------------------------------------------------------------------------------------
+
+HEARTBEAT = "mailbox"  # a ClockLease row used only as the time of the last complete pass
+
+
+def _beat(engine: Engine, *, now: datetime) -> None:
+    with session_scope(engine) as session:
+        done = session.execute(update(ClockLease).where(ClockLease.name == HEARTBEAT)
+                               .values(holder="read-mailbox", heartbeat_at=now, expires_at=now))
+        if done.rowcount == 0:
+            row = ClockLease(name=HEARTBEAT, holder="read-mailbox", heartbeat_at=now, expires_at=now)
+            try:
+                with session.begin_nested():
+                    session.add(row)
+            except IntegrityError:
+                pass  # another pass wrote it at the same moment
+
+
+def health(session: Session, *, settings: Settings, now: datetime) -> tuple[dict, str | None]:
+    """(facts, the problem if any) for ``/healthz``: replies by email are read, or say why not."""
+    if not settings.imap_enabled:
+        return {}, None
+    row = session.get(ClockLease, HEARTBEAT)
+    limit = max(600, 5 * settings.imap_poll_seconds)
+    if row is None:
+        return {"mailbox": "never read"}, ("the school's mailbox has never been read: email replies are not "
+                                           "seen (check the IMAP_* settings and the clock)")
+    age = int((now - row.heartbeat_at).total_seconds())
+    facts = {"mailbox": "ok" if age <= limit else "stale", "mailbox_read_at": row.heartbeat_at.isoformat()}
+    if age > limit:
+        return facts, (f"the school's mailbox was last read {age // 60} min ago: families' email replies "
+                       "are not being seen (check the IMAP_* settings; the clock logs why)")
+    return facts, None
 
 
 def _one(engine: Engine, box: Mailbox, uid: bytes, message_id: str | None, *, settings: Settings,
