@@ -14,6 +14,7 @@ STEPS = [
     ("register close (SQLite and PostgreSQL)", ["bench.register_close", "--db", "both"]),
     ("slash commands vs a bare Bolt app", ["bench.slash_commands"]),
     ("reply reader accuracy, latency, memory", ["bench.reader_report"]),
+    ("email replies read over IMAP (dovecot on loopback)", ["bench.mailbox_read"]),
     ("statutory sweep and weekly report, a trust's year", ["bench.sweeps"]),
 ]
 
