@@ -24,13 +24,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from bot.alerts.scheduled import deliver_alerts
 from bot.escalation.scheduled import escalation_sweep
+from bot.firstday.report_links import send_report_links
 from bot.firstday.scheduled import chase_job, register_close_job, send_outbox
+from bot.mail.scheduled import read_mailbox_job
 from bot.mis.scheduled import (
     mis_poll_job,
     mis_sync_job,
@@ -38,6 +41,7 @@ from bot.mis.scheduled import (
     refresh,
     refresh_before_close,
 )
+from bot.notices.digest import morning_digest
 from bot.register.scheduled import registers_missing_job
 from bot.reports.scheduled import weekly_report_job
 from bot.settings import Settings
@@ -82,24 +86,51 @@ JOBS: dict[str, Job] = {
             statutory_sweep, per_school=True),
         Job("weekly-report", "Build and post the weekly attendance report.", weekly_report_job,
             per_school=True),
+        Job("morning-digest", "Post the morning's counts: N marks, explained by notices, messaged, "
+            "registers not taken.", morning_digest, per_school=True),
+        Job("report-links", "First school day of term: send each family their 'report an absence' link "
+            "(--force: any school day).", send_report_links, per_school=True, options=("force",)),
         Job("send-outbox", "Deliver queued messages (SMS, email) with retries; reroute failures.",
             send_outbox, per_school=False),
         Job("deliver-alerts", "Post new alerts to Slack / Teams / the local feed.", deliver_alerts,
             per_school=False),
+        Job("read-mailbox", "Read families' email replies and bounces from the school's mailbox (IMAP).",
+            read_mailbox_job, per_school=False),
     )
 }
+
+
+# The first key of PostgreSQL's two-key advisory locks: "the per-school jobs of this school".
+SCHOOL_LOCK = 0x5C4001
+
+
+def lock_school(session: Session, school_id: int) -> None:
+    """Serialise the per-school jobs of one school until this transaction ends.
+
+    Register close, the chase and the sweeps of one school all lock case, alert and message rows,
+    and in different orders: two at once (two clocks, an operator's ``jobs run`` while the clock
+    runs the slot) deadlocked on PostgreSQL, and a second escalation sweep re-raised alerts the
+    first one had just overtaken. One advisory lock per school makes them take turns; different
+    schools still run side by side. SQLite needs nothing: every transaction there is ``BEGIN
+    IMMEDIATE`` and so already runs alone.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:ns, :school)"),
+                        {"ns": SCHOOL_LOCK, "school": school_id})
 
 
 def run_for_school(
     job: Job, engine: Engine, *, school: School, now: datetime, settings: Settings, **options
 ) -> JobSummary:
-    """Run a per-school job in one transaction, retrying once on a write conflict."""
+    """Run a per-school job in one transaction, alone for its school, retrying once on a write
+    conflict (a concurrent import or reply)."""
     if job.engine:
         return job.run(engine, school=school, now=now, settings=settings, **options)
     note = job.prepare(engine, school=school, now=now, settings=settings) if job.prepare else None
     for attempt in (1, 2):
         try:
             with session_scope(engine) as session:
+                lock_school(session, school.id)
                 row = session.get(School, school.id)
                 if row is None:
                     return JobSummary.skip("the school no longer exists")

@@ -9,16 +9,30 @@ from bot import clock as bot_clock
 from bot.jobs import JOBS, run_job
 from bot.runtime import engine as get_engine
 from bot.settings import get_settings
-from scheduler.schedule import all_slots
+from scheduler.schedule import all_slots, refused_schools
 from storage.models import School
 
 
 @click.command("clock")
 def clock_command() -> None:
-    """Run the clock process (register close, chases, sweeps, sending). One active clock at a time."""
+    """Run the clock process (register close, chases, sweeps, sending). One active clock at a time.
+
+    In production a school whose alerts would reach nobody (no Slack channel, no Teams URL and no
+    DSL / attendance lead email with SMTP) is not run, and is named; with no school left to run,
+    the clock does not start.
+    """
     from scheduler.clock import run_clock
 
-    run_clock(get_engine(), get_settings())
+    engine, settings = get_engine(), get_settings()
+    with Session(engine) as session:
+        refused = refused_schools(session, settings)
+        total = len(session.exec(select(School.id)).all())
+    for school, why in refused:
+        click.echo(f"Refusing to run school {school.urn} {school.name}: its alerts would reach nobody "
+                   f"({why}).", err=True)
+    if refused and len(refused) == total:
+        raise click.ClickException("No school has an alert route: the clock will not start.")
+    run_clock(engine, settings)
 
 
 @click.group()
@@ -57,7 +71,10 @@ def list_jobs(urn: str | None) -> None:
 @click.option("--now", "now_text", help="Run as if at this time, e.g. 2026-11-23T09:15:00+00:00 "
               "(a time without an offset is the school's local time).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summaries as JSON.")
-def run(name: str, urn: str | None, session_name: str, now_text: str | None, as_json: bool) -> None:
+@click.option("--force", is_flag=True, help="For report-links: send on any school day, not only the "
+              "first of a term.")
+def run(name: str, urn: str | None, session_name: str, now_text: str | None, as_json: bool,
+        force: bool) -> None:
     """Run job NAME now (or at --now) and say what it did."""
     engine = get_engine()
     schools = None
@@ -76,6 +93,8 @@ def run(name: str, urn: str | None, session_name: str, now_text: str | None, as_
     opts = {}
     if "session_name" in JOBS[name].options:
         opts["session_name"] = session_name.upper()
+    if name == "report-links" and force:
+        opts["force"] = True
     results = run_job(name, engine, get_settings(), now=now, schools=schools, **opts)
     for school, summary in results:
         who = f"{school.urn} {school.name}" if school else "all schools"

@@ -97,7 +97,7 @@ class Clock:
 
     def catch_up(self, *, now: datetime) -> int:
         with Session(self.engine) as session:
-            slots = all_slots(session)
+            slots = all_slots(session, self.settings)
         grace = timedelta(seconds=self.settings.clock_misfire_grace_seconds)
         ran = catch_up(self.engine, self.settings, slots, now=now, grace=grace)
         if ran:
@@ -107,7 +107,7 @@ class Clock:
     def reschedule(self) -> None:
         """(Re)build the per-school slots from the current policies."""
         with self._lock, Session(self.engine) as session:
-            slots = all_slots(session)
+            slots = all_slots(session, self.settings)
             wanted = {s.id: s for s in slots}
             for stale in self._slot_ids - wanted.keys():
                 self.scheduler.remove_job(stale)
@@ -124,6 +124,9 @@ class Clock:
         for name in ("send-outbox", "deliver-alerts"):
             self.scheduler.add_job(self._fire_global, "interval", seconds=DELIVERY_SECONDS, args=[name],
                                    id=name)
+        if self.settings.imap_enabled:  # families' email replies and bounces (bot.mail)
+            self.scheduler.add_job(self._fire_global, "interval", seconds=self.settings.imap_poll_seconds,
+                                   args=["read-mailbox"], id="read-mailbox")
         for name, seconds in interval_jobs(self.settings).items():
             self.scheduler.add_job(self._fire_global, "interval", seconds=seconds, args=[name], id=name)
         log.info("clock %s starting (%s)", self.holder, "active" if self.leader else "standby")

@@ -44,7 +44,7 @@ def test_help_lists_every_command():
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
     for command in ("db", "import", "demo-data", "jobs", "outbox", "reason", "serve", "clock",
-                    "run-local", "report", "letters", "demo", "slack"):
+                    "run-local", "report", "letters", "demo", "slack", "policy", "alerts"):
         assert f"  {command} " in result.output, command
 
 

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from bot import clock, codes
 from bot.actors import Actor
+from bot.alerts.notify import STAFF_KINDS
 from bot.attendance import tally
 from bot.calendar import load_calendar
 from bot.commands.identity import DSL_ROLES
@@ -81,6 +82,8 @@ class AbsenceRow:
     failed: int = 0
     replies: int = 0
     calls: int = 0
+    notice: str | None = None  # "reported by parent: illness (I), back Wed 25 Nov" (bot.notices)
+    notice_alert_id: int | None = None  # the alert to accept or pick the code on
 
     @property
     def label(self) -> str:
@@ -128,7 +131,7 @@ def absences(
             func.sum(case((OutboxMessage.status.in_(FAILED), 1), else_=0)).label("failed"),
         )
         .join(OutboxMessage, OutboxMessage.id == MessageCase.message_id)
-        .where(OutboxMessage.school_id == school_id)
+        .where(OutboxMessage.school_id == school_id, OutboxMessage.kind.not_in(STAFF_KINDS))
         .group_by(MessageCase.case_id)
         .subquery()
     )
@@ -206,6 +209,9 @@ def absences(
                 calls=int(n_calls or 0),
             )
         )
+    from bot.commands.notices import annotate
+
+    annotate(session, rows, day=day)
     policy = policy_for(session, school_id)
     priority = {y: i for i, y in enumerate(policy.priority_year_groups or [])}
 
@@ -231,6 +237,7 @@ class CallOutcome:
     code: str | None
     return_date: date | None
     concern: bool = False
+    notices: list = field(default_factory=list)  # what the family said, as sessions covered
 
 
 def _reason_code(text: str, today: date, is_school_day) -> tuple[str | None, date | None, bool]:
@@ -297,6 +304,12 @@ def log_call(
             summary=f"Reason given on a call with {staff.name}: {note.strip()}",
             now=now,
         )
+    taken = []
+    if outcome == "spoke" and not concern:
+        from bot.commands.notices import from_call  # "/call ... back Wednesday" covers to Wednesday
+
+        taken = from_call(session, staff=staff, pupil=pupil, note=note.strip(), code=code, back=return_date,
+                          today=today, now=now)
     session.flush()
     return CallOutcome(
         call=call,
@@ -306,6 +319,7 @@ def log_call(
         code=code,
         return_date=return_date,
         concern=concern,
+        notices=taken,
     )
 
 
@@ -424,11 +438,12 @@ def timeline(session: Session, *, staff: Staff, pupil: Pupil, today: date) -> Ti
             or_(OutboxMessage.id.in_(message_ids), OutboxMessage.contact_id.in_(contact_ids)),
         )
     ).all():
+        who = "to staff (worker / DSL)" if m.kind in STAFF_KINDS else "to family"
         items.append(
             TimelineItem(
                 m.created_at,
                 "message",
-                f"{m.channel.upper()} {m.kind.replace('_', ' ')} to family: {m.status}",
+                f"{m.channel.upper()} {m.kind.replace('_', ' ')} {who}: {m.status}",
             )
         )
 

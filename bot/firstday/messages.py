@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from bot.messaging.segments import fit
+from bot.messaging.segments import fit, segments
 from bot.templates import join_names, render_family
 
 SESSION_WORD = {"AM": "morning", "PM": "afternoon"}
@@ -25,8 +25,13 @@ def compose(
     school: str,
     session_name: str = "AM",
     link: str | None = None,
+    report_link: str | None = None,
 ) -> Composed:
-    """Render ``kind`` (``first_day`` or ``chase``) for one contact about one or more children."""
+    """Render ``kind`` (``first_day``, ``chase``...) for one contact about one or more children.
+
+    ``report_link`` is the family's standing "report an absence" link: an email always carries it
+    (a footer), a text only when it still fits in two segments without folding the text's letters.
+    """
     lang = (language or "en").lower().split("-")[0]
     ctx = {
         "names": join_names(first_names, lang),
@@ -41,10 +46,13 @@ def compose(
         ctx["names"] = join_names(first_names, used)
         text, used = render_family(channel, kind, used, **ctx)
     subject = None
+    extra = render_family(channel, "report_line", used, link=report_link)[0] if report_link else ""
     if channel == "email":
         first, _, rest = text.partition("\n")
         subject = first.removeprefix("Subject:").strip()
-        text = rest.strip()
+        text = rest.strip() + (f"\n\n{extra}" if extra else "")
+    elif extra and segments(f"{text} {extra}") <= 2:
+        text = f"{text} {extra}"
     else:
         text = fit(text)
     return Composed(channel, text, subject, used)

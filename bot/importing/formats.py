@@ -333,7 +333,7 @@ PUPILS = FileFormat(
         Column("year_group", year_group, False, "0 (or R) for Reception, 1 to 14.", "3"),
         Column("class_name", text, False, "Class or registration group (the register is checked per "
                "class).", "3 Maple"),
-        Column("date_of_birth", day, False, "Date of birth.", "2018-03-14"),
+        Column("date_of_birth", day, False, "Date of birth (`dob` too).", "2018-03-14"),
         Column("admission_date", day, False, "Date of admission (not expected in registers before it).",
                "2026-09-02"),
         Column("leaving_date", day, False, "Date the pupil left or leaves; a date passed takes the pupil "

@@ -529,8 +529,8 @@ class _Staff(_Importer):
 
 
 class _Pupils(_Importer):
-    TEXT = ("upn", "preferred_name", "year_group", "class_name", "social_worker_email", "yot_worker_email",
-            "date_of_birth", "admission_date", "leaving_date")
+    TEXT = ("upn", "preferred_name", "year_group", "class_name", "date_of_birth", "social_worker_email",
+            "yot_worker_email", "admission_date", "leaving_date")
 
     def plan(self, rows):
         existing = {p.mis_id: p for p in self.session.exec(

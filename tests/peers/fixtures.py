@@ -29,3 +29,15 @@ def twilio() -> Iterator[TwilioApiPeer]:
 def wonde() -> Iterator[WondePeer]:
     with wonde_api() as peer:
         yield peer
+
+
+@pytest.fixture(scope="session")
+def dovecot():
+    """One throwaway dovecot per test session (per xdist worker); each test takes its own user."""
+    from tests.peers.mailbox import dovecot_server
+
+    try:
+        with dovecot_server() as server:
+            yield server
+    except RuntimeError as exc:  # never skipped: the mailbox tests must run
+        pytest.fail(str(exc))
