@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
@@ -47,7 +46,7 @@ from bot.reports.scheduled import weekly_report_job
 from bot.settings import Settings
 from bot.summary import JobSummary
 from bot.thresholds.scheduled import statutory_sweep
-from storage.db import session_scope
+from storage.db import lock_school, session_scope
 from storage.models import School
 
 log = logging.getLogger(__name__)
@@ -98,25 +97,6 @@ JOBS: dict[str, Job] = {
             read_mailbox_job, per_school=False),
     )
 }
-
-
-# The first key of PostgreSQL's two-key advisory locks: "the per-school jobs of this school".
-SCHOOL_LOCK = 0x5C4001
-
-
-def lock_school(session: Session, school_id: int) -> None:
-    """Serialise the per-school jobs of one school until this transaction ends.
-
-    Register close, the chase and the sweeps of one school all lock case, alert and message rows,
-    and in different orders: two at once (two clocks, an operator's ``jobs run`` while the clock
-    runs the slot) deadlocked on PostgreSQL, and a second escalation sweep re-raised alerts the
-    first one had just overtaken. One advisory lock per school makes them take turns; different
-    schools still run side by side. SQLite needs nothing: every transaction there is ``BEGIN
-    IMMEDIATE`` and so already runs alone.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:ns, :school)"),
-                        {"ns": SCHOOL_LOCK, "school": school_id})
 
 
 def run_for_school(

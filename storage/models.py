@@ -143,7 +143,6 @@ class Pupil(SQLModel, table=True):
     date_of_birth: date | None = None
     on_roll: bool = True
     tier: str | None = None
-    date_of_birth: date | None = None
     admission_date: date | None = None
     leaving_date: date | None = None  # set for leavers (who are marked off roll, never deleted)
 

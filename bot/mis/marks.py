@@ -43,7 +43,7 @@ from bot.policy import policy_for
 from bot.register.service import Incoming, Taken, take_marks
 from bot.settings import Settings
 from bot.summary import JobSummary
-from storage.db import session_scope
+from storage.db import lock_school, session_scope
 from storage.models import AbsenceCase, Pupil, School
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ def read_marks(
     if link.synced_at is not None and {m.student_id for m in marks} - _known_students(engine, school):
         _sync_newcomers(engine, school=school, settings=settings, now=now, client=client)
     with session_scope(engine) as session:
+        lock_school(session, school.id)  # it may open cases and queue messages, as register close does
         pupils = dict(session.exec(select(Pupil.wonde_id, Pupil.id).where(
             Pupil.school_id == school.id, Pupil.wonde_id.is_not(None))).all())
         incoming = [Incoming(pupils[m.student_id], m.day, m.session, m.code, m.minutes_late)

@@ -29,7 +29,7 @@ from bot.mis.client import MisError, WondeClient
 from bot.mis.connection import client_for, read_state, record_failure, record_success, state
 from bot.settings import Settings
 from bot.summary import JobSummary
-from storage.db import session_scope
+from storage.db import lock_school, session_scope
 from storage.models import Contact, Pupil, PupilContact, School, Staff
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ def sync_school(
         record_failure(engine, school=school, error=exc, settings=settings, now=now)
         raise
     with session_scope(engine) as session:
+        lock_school(session, school.id)
         today = clock.to_local(now, school.timezone).date()
         counts = apply(session, school=school, fetched=fetched, today=today)
         row = state(session, school.id)

@@ -1,11 +1,12 @@
 """mis: the Wonde link, the write-back queue and where each mark came from
 
 Revision ID: 0004_mis
-Revises: 0001
+Revises: 0005_notices
 Create Date: 2026-11-30 09:38:24
 
 - ``school.wonde_id`` / ``mis_writeback``; ``schoolpolicy.register_check_after_minutes``;
-- ``pupil``: ``wonde_id``, ``date_of_birth``, ``admission_date``, ``leaving_date``;
+- ``pupil``: ``wonde_id``, ``admission_date``, ``leaving_date`` (``date_of_birth`` comes with
+  0003_safeguarding);
   ``contact.wonde_id``, ``staff.wonde_id``;
 - ``mark.mis_code``: the code the MIS showed when last read (backfilled: the mark's own code, or for
   a mark amended in the bot the original entry of its first amendment);
@@ -23,7 +24,7 @@ import storage.types  # noqa: F401
 
 
 revision: str = '0004_mis'
-down_revision: str | None = '0001'
+down_revision: str | None = '0005_notices'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -90,7 +91,6 @@ def upgrade() -> None:
 
     with op.batch_alter_table('pupil', schema=None) as batch_op:
         batch_op.add_column(sa.Column('wonde_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True))
-        batch_op.add_column(sa.Column('date_of_birth', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('admission_date', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('leaving_date', sa.Date(), nullable=True))
         batch_op.create_unique_constraint('uq_pupil_wonde', ['school_id', 'wonde_id'])
@@ -134,7 +134,6 @@ def downgrade() -> None:
         batch_op.drop_constraint('uq_pupil_wonde', type_='unique')
         batch_op.drop_column('leaving_date')
         batch_op.drop_column('admission_date')
-        batch_op.drop_column('date_of_birth')
         batch_op.drop_column('wonde_id')
 
     with op.batch_alter_table('markamendment', schema=None) as batch_op:
