@@ -6,7 +6,13 @@ Every job has one shape: ``run(target, *, school, now, settings, **options) -> J
   changes land together or not at all, and retries it once on a write conflict (two clocks, a
   concurrent import). Register close, the chase, the sweeps and the weekly report are like this.
 - A *global* job (``school`` is None) gets the ``Engine`` and manages its own short transactions,
-  because it talks to providers between them: sending the outbox, delivering alerts.
+  because it talks to providers between them: sending the outbox, delivering alerts, reading the
+  MIS. A per-school job that talks to a provider (the MIS sync) is marked ``engine=True`` and gets
+  the engine the same way.
+- A job may have a ``prepare`` step, run just before it outside its transaction: register close,
+  the chase and the register check first read the live register from the MIS (``bot.mis``), so
+  they act on the register as it is at that moment. What the step could not do goes in the
+  summary's details (``mis``); the job still runs, on the register as last read.
 
 The jobs are listed here by plain imports: a renamed module fails at start-up, never silently.
 Every job is idempotent (unique keys on messages, alerts and job runs), so running it twice at the
@@ -18,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
@@ -28,12 +33,20 @@ from bot.escalation.scheduled import escalation_sweep
 from bot.firstday.report_links import send_report_links
 from bot.firstday.scheduled import chase_job, register_close_job, send_outbox
 from bot.mail.scheduled import read_mailbox_job
+from bot.mis.scheduled import (
+    mis_poll_job,
+    mis_sync_job,
+    mis_writeback_job,
+    refresh,
+    refresh_before_close,
+)
 from bot.notices.digest import morning_digest
+from bot.register.scheduled import registers_missing_job
 from bot.reports.scheduled import weekly_report_job
 from bot.settings import Settings
 from bot.summary import JobSummary
 from bot.thresholds.scheduled import statutory_sweep
-from storage.db import session_scope
+from storage.db import lock_school, session_scope
 from storage.models import School
 
 log = logging.getLogger(__name__)
@@ -48,15 +61,24 @@ class Job:
     run: Runner
     per_school: bool  # True: run(session, school=...); False: run(engine, school=None)
     options: tuple[str, ...] = ()
+    engine: bool = False  # a per-school job that gets the engine (it talks to a provider)
+    prepare: Callable[..., str | None] | None = None  # prepare(engine, school=, now=, settings=)
 
 
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
         Job("register-close", "Open cases for N marks and message families (--session am|pm).",
-            register_close_job, per_school=True, options=("session_name",)),
+            register_close_job, per_school=True, options=("session_name",), prepare=refresh_before_close),
         Job("chase", "Chase families of still-unexplained absences; move to the next contact.",
-            chase_job, per_school=True, options=("slot",)),
+            chase_job, per_school=True, options=("slot",), prepare=refresh),
+        Job("registers-missing", "Alert classes with no marks some minutes after close (--session am|pm).",
+            registers_missing_job, per_school=True, options=("session_name",), prepare=refresh),
+        Job("mis-sync", "Sync pupils, contacts, classes and staff from the MIS (Wonde).", mis_sync_job,
+            per_school=True, engine=True),
+        Job("mis-poll", "Read the live register from the MIS around each register close.", mis_poll_job,
+            per_school=False),
+        Job("mis-writeback", "Write changes of marks back to the MIS.", mis_writeback_job, per_school=False),
         Job("escalation-sweep", "Raise due escalation alerts (day 3 home visit, day 5 MASH...).",
             escalation_sweep, per_school=True),
         Job("statutory-sweep", "N to O after 5 school days; statutory thresholds; tiers.",
@@ -77,30 +99,14 @@ JOBS: dict[str, Job] = {
 }
 
 
-# The first key of PostgreSQL's two-key advisory locks: "the per-school jobs of this school".
-SCHOOL_LOCK = 0x5C4001
-
-
-def lock_school(session: Session, school_id: int) -> None:
-    """Serialise the per-school jobs of one school until this transaction ends.
-
-    Register close, the chase and the sweeps of one school all lock case, alert and message rows,
-    and in different orders: two at once (two clocks, an operator's ``jobs run`` while the clock
-    runs the slot) deadlocked on PostgreSQL, and a second escalation sweep re-raised alerts the
-    first one had just overtaken. One advisory lock per school makes them take turns; different
-    schools still run side by side. SQLite needs nothing: every transaction there is ``BEGIN
-    IMMEDIATE`` and so already runs alone.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:ns, :school)"),
-                        {"ns": SCHOOL_LOCK, "school": school_id})
-
-
 def run_for_school(
     job: Job, engine: Engine, *, school: School, now: datetime, settings: Settings, **options
 ) -> JobSummary:
     """Run a per-school job in one transaction, alone for its school, retrying once on a write
     conflict (a concurrent import or reply)."""
+    if job.engine:
+        return job.run(engine, school=school, now=now, settings=settings, **options)
+    note = job.prepare(engine, school=school, now=now, settings=settings) if job.prepare else None
     for attempt in (1, 2):
         try:
             with session_scope(engine) as session:
@@ -108,7 +114,11 @@ def run_for_school(
                 row = session.get(School, school.id)
                 if row is None:
                     return JobSummary.skip("the school no longer exists")
-                return job.run(session, school=row, now=now, settings=settings, **options)
+                summary = job.run(session, school=row, now=now, settings=settings, **options)
+                if note:
+                    summary = JobSummary(counts=summary.counts, details={**summary.details, "mis": note},
+                                         skipped=summary.skipped)
+                return summary
         except (IntegrityError, OperationalError):
             if attempt == 2:
                 raise

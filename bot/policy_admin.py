@@ -340,6 +340,9 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in (
             *_field("urgent_realert_minutes")),
     Setting("n_to_o_school_days", "School days after which an unresolved N becomes O (the law allows at "
             "most 5).", _int(1, 5), *_field("n_to_o_school_days")),
+    Setting("register_check_after_minutes", "Minutes after each register close when each class with no "
+            "marks is reported to the attendance officer (\"Register not taken\").", _int(1, 120),
+            *_field("register_check_after_minutes")),
     Setting("thresholds", "Statutory and letter thresholds (only the ones given change). Penalty, "
             "persistent absence and local-authority thresholds apply to pupils of compulsory school age.",
             _thresholds, _thr_read, _thr_write),

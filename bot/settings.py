@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 
 class SettingsError(RuntimeError):
@@ -57,6 +58,21 @@ class Settings(BaseSettings):
 
     teams_outgoing_webhook_secret: str | None = None
 
+    # The MIS through Wonde. One token reads every school that approved the bot's Wonde app (a trust
+    # approves once per school, each school's Wonde id goes in the schools file); schools approved
+    # under another Wonde account get their own token in WONDE_SCHOOL_TOKENS ({"URN": "token"}).
+    wonde_api_base_url: str = "https://api.wonde.com/v1.0"
+    wonde_api_token: str | None = None
+    wonde_school_tokens: dict[str, str] = Field(default_factory=dict)
+    mis_timeout_seconds: float = Field(default=20.0, gt=0)
+    mis_max_retries: int = Field(default=4, ge=0)
+    mis_max_wait_seconds: float = Field(default=30.0, ge=0)  # longest Retry-After waited in place
+    mis_page_size: int = Field(default=200, ge=1, le=200)
+    mis_poll_interval_seconds: int = Field(default=60, ge=10)
+    mis_poll_before_minutes: int = Field(default=5, ge=0)
+    mis_poll_after_minutes: int = Field(default=60, ge=0)
+    mis_outage_alert_minutes: int = Field(default=45, ge=1)
+
     sandbox_enabled: bool | None = None
     clock_misfire_grace_seconds: int = 3600
     outbox_max_attempts: int = 6
@@ -73,6 +89,13 @@ class Settings(BaseSettings):
         if not v.startswith(("sqlite://", "postgresql+psycopg://")):
             raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
         return v
+
+    @field_validator("wonde_api_base_url")
+    @classmethod
+    def _wonde_url(cls, v: str) -> str:
+        if not v.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s):// address, e.g. https://api.wonde.com/v1.0")
+        return v.rstrip("/")
 
     @field_validator("environment")
     @classmethod
@@ -97,6 +120,10 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.secret_key.startswith("dev-only"):
             raise ValueError("SECRET_KEY must be set in production")
         return self
+
+    def wonde_token_for(self, urn: str) -> str | None:
+        """The Wonde token that reads this school: its own if it has one, else the deployment's."""
+        return self.wonde_school_tokens.get(urn) or self.wonde_api_token
 
     @property
     def sms_is_local(self) -> bool:
@@ -132,6 +159,9 @@ class Settings(BaseSettings):
 def load_settings(**overrides) -> Settings:
     try:
         return Settings(**overrides)
+    except PydanticSettingsError as exc:  # a value that is not even JSON (WONDE_SCHOOL_TOKENS)
+        example = '{"100001": "token"}'
+        raise SettingsError(f"Bad settings: {exc} (it must be JSON, e.g. {example})") from None
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

@@ -67,7 +67,7 @@ def list_jobs(urn: str | None) -> None:
 @click.argument("name", type=click.Choice(sorted(JOBS)))
 @click.option("--school", "urn", help="School URN (default: every school).")
 @click.option("--session", "session_name", type=click.Choice(["am", "pm"], case_sensitive=False),
-              default="am", show_default=True, help="For register-close.")
+              default="am", show_default=True, help="For register-close and registers-missing.")
 @click.option("--now", "now_text", help="Run as if at this time, e.g. 2026-11-23T09:15:00+00:00 "
               "(a time without an offset is the school's local time).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summaries as JSON.")
@@ -91,7 +91,7 @@ def run(name: str, urn: str | None, session_name: str, now_text: str | None, as_
     except ValueError:
         raise click.BadParameter(f"'{now_text}' is not an ISO date-time", param_hint="--now") from None
     opts = {}
-    if name == "register-close":
+    if "session_name" in JOBS[name].options:
         opts["session_name"] = session_name.upper()
     if name == "report-links" and force:
         opts["force"] = True

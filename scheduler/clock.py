@@ -24,7 +24,7 @@ from bot.jobs import JOBS
 from bot.settings import Settings
 from scheduler import lease
 from scheduler.runs import catch_up, missed_fire_times, run_slot
-from scheduler.schedule import Slot, all_slots
+from scheduler.schedule import Slot, all_slots, interval_jobs
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,8 @@ class Clock:
         if self.settings.imap_enabled:  # families' email replies and bounces (bot.mail)
             self.scheduler.add_job(self._fire_global, "interval", seconds=self.settings.imap_poll_seconds,
                                    args=["read-mailbox"], id="read-mailbox")
+        for name, seconds in interval_jobs(self.settings).items():
+            self.scheduler.add_job(self._fire_global, "interval", seconds=seconds, args=[name], id=name)
         log.info("clock %s starting (%s)", self.holder, "active" if self.leader else "standby")
         try:
             self.scheduler.start()

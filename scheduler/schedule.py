@@ -41,6 +41,15 @@ class Slot:
 
 REPORT_LINKS_AT = time(7, 30)  # the job acts on the first school day of each term only
 
+MIS_SYNC_FROM = time(2, 30)
+MIS_WRITEBACK_SECONDS = 30
+
+
+def interval_jobs(settings: Settings) -> dict[str, int]:
+    """Global jobs the clock runs on an interval besides sending (name -> seconds): reading the live
+    register (the job itself picks the schools whose register window is open) and write-back."""
+    return {"mis-poll": settings.mis_poll_interval_seconds, "mis-writeback": MIS_WRITEBACK_SECONDS}
+
 
 def _plus(t: time, minutes: int) -> time:
     return (datetime.combine(datetime(2000, 1, 3), t) + timedelta(minutes=minutes)).time()
@@ -53,6 +62,16 @@ def school_slots(session: Session, school: School) -> list[Slot]:
         Slot("register-close", school.id, "AM", policy.am_close, opts={"session_name": "AM"}, tz=tz),
         Slot("register-close", school.id, "PM", policy.pm_close, opts={"session_name": "PM"}, tz=tz),
     ]
+    # "Register not taken": some minutes after each close (with or without an MIS link).
+    check = policy.register_check_after_minutes
+    for name, closes in (("AM", policy.am_close), ("PM", policy.pm_close)):
+        slots.append(Slot("registers-missing", school.id, name, _plus(closes, check),
+                          opts={"session_name": name}, tz=tz))
+    if school.wonde_id:
+        # Nightly, spread over an hour so a trust's schools do not all call Wonde at once (and clear
+        # of the 01:00-02:00 hour that daylight saving skips or repeats).
+        at = _plus(MIS_SYNC_FROM, school.id % 60)
+        slots.append(Slot("mis-sync", school.id, "nightly", at, days="mon-sun", tz=tz))
     for chase_at in policy.chase_times or []:
         t = time.fromisoformat(chase_at)
         slots.append(Slot("chase", school.id, chase_at, t, opts={"slot": chase_at}, tz=tz))

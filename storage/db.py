@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -61,3 +61,23 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+# The first key of PostgreSQL's two-key advisory locks: "the per-school jobs of this school".
+SCHOOL_LOCK = 0x5C4001
+
+
+def lock_school(session: Session, school_id: int) -> None:
+    """Serialise the per-school jobs of one school until this transaction ends (the job runner and
+    the MIS link's transactions take it).
+
+    Register close, the chase and the sweeps of one school all lock case, alert and message rows,
+    and in different orders: two at once (two clocks, an operator's ``jobs run`` while the clock
+    runs the slot) deadlocked on PostgreSQL, and a second escalation sweep re-raised alerts the
+    first one had just overtaken. One advisory lock per school makes them take turns; different
+    schools still run side by side. SQLite needs nothing: every transaction there is ``BEGIN
+    IMMEDIATE`` and so already runs alone.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:ns, :school)"),
+                        {"ns": SCHOOL_LOCK, "school": school_id})

@@ -28,6 +28,7 @@ def _json(default_factory=dict) -> Any:
 
 
 class School(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("wonde_id", name="uq_school_wonde"),)
     id: int | None = Field(default=None, primary_key=True)
     urn: str = Field(unique=True, index=True, max_length=16)
     name: str
@@ -42,6 +43,11 @@ class School(SQLModel, table=True):
     slack_pastoral_channel: str | None = None
     slack_attendance_channel: str | None = None
     teams_workflow_url: str | None = None
+    # The school's id in Wonde (e.g. "A1930499544"), set once the school has approved the bot's Wonde
+    # app; None for a school that sends its register as CSV.
+    wonde_id: str | None = Field(default=None, max_length=32)
+    # Write amendments back to the MIS (the school approved write access in Wonde).
+    mis_writeback: bool = False
 
 
 class SchoolPolicy(SQLModel, table=True):
@@ -72,6 +78,8 @@ class SchoolPolicy(SQLModel, table=True):
     recode_n_roles: list[str] = _json(
         lambda: ["attendance_officer", "pastoral", "dsl", "headteacher", "admin"]
     )
+    # Minutes after each register close when classes with no marks raise "Register not taken".
+    register_check_after_minutes: int = 15
 
 
 class PolicyChange(SQLModel, table=True):
@@ -107,10 +115,14 @@ class CalendarEntry(SQLModel, table=True):
 
 
 class Pupil(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("school_id", "mis_id", name="uq_pupil_mis"),)
+    __table_args__ = (
+        UniqueConstraint("school_id", "mis_id", name="uq_pupil_mis"),
+        UniqueConstraint("school_id", "wonde_id", name="uq_pupil_wonde"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     school_id: int = Field(foreign_key="school.id", index=True)
     mis_id: str = Field(max_length=64)
+    wonde_id: str | None = Field(default=None, max_length=32)  # the student's id in Wonde
     upn: str | None = Field(default=None, max_length=13, index=True)
     first_name: str
     last_name: str
@@ -131,6 +143,8 @@ class Pupil(SQLModel, table=True):
     date_of_birth: date | None = None
     on_roll: bool = True
     tier: str | None = None
+    admission_date: date | None = None
+    leaving_date: date | None = None  # set for leavers (who are marked off roll, never deleted)
 
     @property
     def display_first_name(self) -> str:
@@ -144,10 +158,14 @@ class Pupil(SQLModel, table=True):
 
 
 class Contact(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("school_id", "mis_id", name="uq_contact_mis"),)
+    __table_args__ = (
+        UniqueConstraint("school_id", "mis_id", name="uq_contact_mis"),
+        UniqueConstraint("school_id", "wonde_id", name="uq_contact_wonde"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     school_id: int = Field(foreign_key="school.id", index=True)
     mis_id: str = Field(max_length=64)
+    wonde_id: str | None = Field(default=None, max_length=32)
     first_name: str
     last_name: str
     mobile: str | None = Field(default=None, index=True, max_length=20)  # E.164
@@ -179,6 +197,7 @@ class Staff(SQLModel, table=True):
     slack_user_id: str | None = Field(default=None, index=True)
     teams_user_id: str | None = Field(default=None, index=True)
     active: bool = True
+    wonde_id: str | None = Field(default=None, max_length=32)  # the matching Wonde employee (by email)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -202,6 +221,9 @@ class Mark(SQLModel, table=True):
     minutes_late: int | None = None
     source: str = Field(default="mis", max_length=16)  # mis | import | bot | staff
     recorded_at: datetime = _ts()
+    # The code the MIS (Wonde or its CSV export) showed when the bot last read it. A later read that
+    # differs from it is a change made in the MIS, which wins over the bot's own amendment.
+    mis_code: str | None = Field(default=None, max_length=2)
 
 
 class MarkAmendment(SQLModel, table=True):
@@ -220,6 +242,56 @@ class MarkAmendment(SQLModel, table=True):
     amended_by_name: str
     amended_by_role: str
     staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    source: str = Field(default="bot", max_length=16)  # bot | staff (through recode) | mis | import
+    written_back_at: datetime | None = _ts(default=None)  # when the MIS accepted it (write-back)
+    writeback_id: str | None = Field(default=None, max_length=64)
+
+
+class MisWriteback(SQLModel, table=True):
+    """A change of a mark waiting to be written back to the MIS: the outbox of the register.
+
+    Queued by ``recode`` in the transaction of the ``MarkAmendment`` (so it exists if and only if the
+    amendment does), sent by the write-back job, which records only what the MIS answered.
+    ``base_code`` is the MIS's code when the bot last read it: if the MIS shows anything else before
+    the change is sent, the MIS's own change stands and staff are told (status ``conflict``).
+    """
+
+    __table_args__ = (Index("ix_miswriteback_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    amendment_id: int = Field(foreign_key="markamendment.id", unique=True)
+    mark_id: int = Field(foreign_key="mark.id", index=True)
+    pupil_id: int = Field(foreign_key="pupil.id")
+    date: date
+    session: str = Field(max_length=2)
+    code: str = Field(max_length=2)
+    base_code: str | None = Field(default=None, max_length=2)
+    comment: str = ""
+    minutes_late: int | None = None
+    # queued | sent | confirmed | rejected | conflict | superseded
+    status: str = Field(default="queued", max_length=12)
+    attempts: int = 0
+    next_attempt_at: datetime = _ts()
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    sent_at: datetime | None = _ts(default=None)
+    writeback_id: str | None = Field(default=None, max_length=64)
+    error: str | None = None
+
+
+class MisConnection(SQLModel, table=True):
+    """What the bot knows of one school's link to its MIS (through Wonde): cursors, health, codes."""
+
+    school_id: int = Field(foreign_key="school.id", primary_key=True)
+    sync_cursor: datetime | None = _ts(default=None)  # ``updated_after`` of the next delta sync
+    synced_at: datetime | None = _ts(default=None)
+    marks_cursor: datetime | None = _ts(default=None)  # ``updated_after`` of the next marks read
+    marks_read_at: datetime | None = _ts(default=None)  # the last read that succeeded
+    failing_since: datetime | None = _ts(default=None)  # first failure of the current outage
+    last_error: str | None = None
+    outage_alerted: bool = False
+    codes: dict = _json(dict)  # Wonde attendance code id -> national code
+    codes_read_at: datetime | None = _ts(default=None)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -102,3 +102,14 @@ def mark(session: Session, p: Pupil, day: date, session_name: str = "AM", code: 
     session.add(row)
     session.flush()
     return row
+
+
+def mis_settings(peer, **kw) -> Settings:
+    """Settings pointing the real Wonde client at a loopback stand-in (``tests.peers.wonde_api``).
+
+    No retries by default, so a test of an outage never waits for a backoff: tests about retries
+    build their own client with a recording ``sleep``.
+    """
+    kw.setdefault("mis_max_retries", 0)
+    return load_settings(database_url="sqlite:///:memory:", wonde_api_base_url=peer.base_url,
+                         wonde_api_token=peer.token, **kw)

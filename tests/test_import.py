@@ -13,7 +13,18 @@ from bot.errors import NotFound, UserError
 from bot.importing import import_file
 from bot.policy import DEFAULT_LADDER
 from bot.register.service import recode
-from storage.models import CalendarEntry, Contact, Mark, Pupil, PupilContact, School, SchoolPolicy, Staff
+from storage.models import (
+    Alert,
+    CalendarEntry,
+    Contact,
+    Mark,
+    MarkAmendment,
+    Pupil,
+    PupilContact,
+    School,
+    SchoolPolicy,
+    Staff,
+)
 from tests import factories
 
 
@@ -282,9 +293,11 @@ def test_file_level_problems(session):
     assert [str(e) for e in run(session, "staff", "", "600001").errors] == ["The file is empty."]
     assert [str(e) for e in run(session, "staff", "staff_code,name,role\n", "600001").errors] == [
         "The file has a header but no rows."]
-    latin = io.BytesIO("staff_code,name,role\nS1,Jo Patel,admin\nS2,Zoë Brown,admin\n".encode("latin-1"))
-    result = import_file(session, kind="staff", path_or_stream=latin, school_urn="600001", now=NOW)
-    assert [e.line for e in result.errors] == [3] and "not UTF-8" in result.errors[0].message
+    # Neither UTF-8 nor Windows-1252 (0x81 is undefined there): refused with the line.
+    garbled = io.BytesIO(b"staff_code,name,role\nS1,Jo Patel,admin\nS2,Zo\x81 Brown,admin\n")
+    result = import_file(session, kind="staff", path_or_stream=garbled, school_urn="600001", now=NOW)
+    assert [e.line for e in result.errors] == [3]
+    assert "neither UTF-8 nor Windows-1252" in result.errors[0].message
     # UTF-8 with a byte-order mark (Excel's "CSV UTF-8"), odd header spelling, semicolons: all fine.
     ok = run(session, "staff", "Staff Code;Name;Role\nS2;Zoë Brown;Pastoral\n", "600001", bom=True)
     assert ok.ok and ok.created == 1
@@ -303,7 +316,7 @@ def test_wrong_calls_raise_user_errors(session):
         run(session, "parents", PUPILS, "100001")
 
 
-def test_marks_amended_in_the_bot_are_kept(session):
+def test_marks_amended_in_the_bot_are_kept_while_the_mis_still_shows_its_old_entry(session):
     school = factories.school(session, urn="700001")
     p = factories.pupil(session, school)
     officer = factories.staff(session, school)
@@ -314,7 +327,9 @@ def test_marks_amended_in_the_bot_are_kept(session):
     recode(session, school_id=school.id, pupil_id=p.id, day=day, sessions=["AM"], new_code="I",
            reason="Mum rang: tummy bug", actor=Actor.of(officer), now=NOW)
     session.commit()
-    result = run(session, "marks", f"pupil_mis_id,date,session,code\n{p.mis_id},{day},AM,O\n"
+    # The next export still shows N in the morning (nobody typed the change into the MIS yet), and
+    # the MIS itself moved the afternoon on to O.
+    result = run(session, "marks", f"pupil_mis_id,date,session,code\n{p.mis_id},{day},AM,N\n"
                                    f"{p.mis_id},{day},PM,O\n", "700001")
     assert (result.created, result.updated, result.kept) == (0, 1, 1)
     assert "1 kept" in result.summary()
@@ -322,6 +337,36 @@ def test_marks_amended_in_the_bot_are_kept(session):
     marks = {m.session: m for m in session.exec(select(Mark).where(Mark.pupil_id == p.id))}
     assert marks["AM"].code == "I" and marks["AM"].source == "staff"
     assert marks["PM"].code == "O"
+
+
+def test_a_later_mis_change_of_an_amended_mark_wins_and_is_audited(session):
+    """Issue 13 item 6: the MIS holds the legal register; its later change beats the bot's."""
+    school = factories.school(session, urn="700002")
+    p = factories.pupil(session, school)
+    officer = factories.staff(session, school)
+    session.commit()
+    day = date(2026, 9, 7)
+    run(session, "marks", f"pupil_mis_id,date,session,code\n{p.mis_id},{day},AM,N\n", "700002")
+    recode(session, school_id=school.id, pupil_id=p.id, day=day, sessions=["AM"], new_code="O",
+           reason="No reason within 5 days", actor=Actor.of(officer), now=NOW)
+    session.commit()
+    result = run(session, "marks", f"pupil_mis_id,date,session,code\n{p.mis_id},{day},AM,M\n", "700002")
+    assert result.ok and (result.updated, result.kept) == (1, 0)
+    assert any("changed in the MIS" in w for w in result.warnings)
+    session.commit()
+    mark = session.exec(select(Mark).where(Mark.pupil_id == p.id)).one()
+    assert (mark.code, mark.source, mark.mis_code) == ("M", "import", "M")
+    audit = session.exec(select(MarkAmendment).where(MarkAmendment.mark_id == mark.id)
+                         .order_by(MarkAmendment.id)).all()
+    assert [(a.original_code, a.amended_code, a.source) for a in audit] == [
+        ("N", "O", "staff"), ("O", "M", "import")]
+    assert audit[-1].amended_by_role == "mis"
+    alert = session.exec(select(Alert).where(Alert.kind == "mis_changed_mark")).one()
+    assert alert.audience == "attendance" and "is now M" in alert.title
+    # Importing the same export again changes nothing more (and raises nothing more).
+    again = run(session, "marks", f"pupil_mis_id,date,session,code\n{p.mis_id},{day},AM,M\n", "700002")
+    assert (again.updated, again.unchanged) == (0, 1)
+    assert len(session.exec(select(Alert)).all()) == 1
 
 
 def test_large_marks_file_reports_progress(session):

@@ -40,7 +40,8 @@ def test_show_then_import_changes_nothing_and_every_setting_is_documented(engine
     assert shown.exit_code == 0, shown.output
     for key in ("am_close", "pm_close", "chase_times", "contact_deadline_minutes", "email_mode",
                 "priority_year_groups", "escalation_ladder", "vulnerable_ladder", "realert_after_minutes",
-                "dsl_email_after_minutes", "urgent_realert_minutes", "n_to_o_school_days", "thresholds",
+                "dsl_email_after_minutes", "urgent_realert_minutes", "n_to_o_school_days",
+                "register_check_after_minutes", "thresholds",
                 "tiers", "recode_roles", "dsl_mobile"):
         assert f"\n{key}:" in shown.output, key
     path = tmp_path / "policy.yaml"

@@ -50,10 +50,17 @@ class _Progress:
             click.echo("", err=True)
 
 
-def _report(result: ImportResult, source: str) -> None:
+def _report(result: ImportResult, source: str, *, dry_run: bool = False) -> None:
     for warning in result.warnings:
         click.echo(f"{source}: warning: {warning}", err=True)
     if result.ok:
+        if dry_run:
+            click.echo(f"dry run, nothing changed; the import would give {result.summary()}")
+            for line in result.changes:
+                click.echo(f"  {line}")
+            if result.changes_total > len(result.changes):
+                click.echo(f"  ... and {result.changes_total - len(result.changes)} more changes")
+            return
         click.echo(result.summary())
         return
     n = len(result.errors)
@@ -62,11 +69,12 @@ def _report(result: ImportResult, source: str) -> None:
         click.echo(f"  {error}", err=True)
 
 
-def _import_one(session, *, kind: str, path: Path, school_urn: str | None, now: datetime) -> ImportResult:
+def _import_one(session, *, kind: str, path: Path, school_urn: str | None, now: datetime,
+                mapping: tuple[str, ...] = ()) -> ImportResult:
     progress = _Progress(f"{kind} ({path.name})")
     try:
         return import_file(session, kind=kind, path_or_stream=path, school_urn=school_urn, progress=progress,
-                           now=now)
+                           mapping=mapping, now=now)
     finally:
         progress.end()
 
@@ -76,25 +84,31 @@ def _import_one(session, *, kind: str, path: Path, school_urn: str | None, now: 
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--school", "school_urn", metavar="URN",
               help="URN of the school the file belongs to (not for schools).")
-def import_command(kind: str, file: Path, school_urn: str | None) -> None:
+@click.option("--map", "mapping", multiple=True, metavar="COLUMN=FIELD",
+              help='Which column holds which field, e.g. --map "Person ID=mis_id" (repeat as needed).')
+@click.option("--dry-run", is_flag=True, help="Check the file and show what would change; change nothing.")
+def import_command(kind: str, file: Path, school_urn: str | None, mapping: tuple[str, ...],
+                   dry_run: bool) -> None:
     """Import a CSV FILE of KIND (schools, pupils, contacts, staff, marks, calendar).
 
     All or nothing: a file with any bad row imports nothing and every bad row is listed with its
     line number. Importing a file again updates rows by their ids; it never makes duplicates.
-    Formats: docs/csv-formats.md.
+    SIMS, Arbor and Bromcom export headers (Adno, Legal Surname, Reg, DOB...) are understood, and
+    a register with one column per session. Formats: docs/csv-formats.md.
     """
     kind = kind.lower()
     engine = _engine()
     try:
         with session_scope(engine) as session:
-            result = _import_one(session, kind=kind, path=file, school_urn=school_urn, now=clock.now())
-            if not result.ok:
+            result = _import_one(session, kind=kind, path=file, school_urn=school_urn, now=clock.now(),
+                                 mapping=mapping)
+            if dry_run or not result.ok:
                 session.rollback()
     except UserError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         engine.dispose()
-    _report(result, file.name)
+    _report(result, file.name, dry_run=dry_run)
     if not result.ok:
         sys.exit(1)
 

@@ -18,6 +18,7 @@ from bot.firstday.outreach import queue_family_messages
 from bot.firstday.routing import Route, family_contacts, raise_unreachable, usable_channels
 from bot.notices.close import at_register_close as notices_at_close
 from bot.policy import policy_for
+from bot.register.taken import no_register_warning
 from bot.settings import Settings
 from bot.summary import JobSummary
 from storage.models import AbsenceCase, Mark, MessageCase, Pupil, School, SchoolPolicy
@@ -205,10 +206,13 @@ def register_close(
     session_name: str,
     settings: Settings,
     now: datetime,
+    pupil_ids: set[int] | None = None,
 ) -> JobSummary:
     """At register close: open or extend a case for every N and message the families of new cases.
 
-    The register is the one of the school's date at ``now``.
+    The register is the one of the school's date at ``now``. ``pupil_ids`` limits it to these pupils
+    (a class whose register the MIS showed only after close). A register with no marks at all is
+    said so in the summary, never reported as "0 N marks" (``bot.register.taken``).
     """
     session_name = session_name.upper()
     day = clock.to_local(now, school.timezone).date()
@@ -216,12 +220,15 @@ def register_close(
     if not calendar.is_school_day(day):
         return JobSummary.skip(calendar.why_not(day))
     policy = policy_for(session, school.id)
-    rows = session.exec(
+    query = (
         select(Mark, Pupil)
         .join(Pupil, Pupil.id == Mark.pupil_id)
         .where(Mark.school_id == school.id, Mark.date == day, Mark.session == session_name,
                Mark.code == codes.NO_REASON, Pupil.on_roll == True)  # noqa: E712
-    ).all()
+    )
+    if pupil_ids is not None:
+        query = query.where(Mark.pupil_id.in_(sorted(pupil_ids)))
+    rows = session.exec(query).all()
     summary = {"n_marks": len(rows), "cases_opened": 0, "cases_extended": 0, "cases_closed_seen": 0,
                "messages_queued": 0, "unreachable": 0}
     pupils = sorted((pupil for _mark, pupil in rows), key=lambda p: urgency(p, policy))
@@ -260,7 +267,11 @@ def register_close(
                           why="We hold no mobile number or email address we may use for this family.")
         summary["unreachable"] += 1
     log.info("register close school=%s %s %s: %s", school.id, day, session_name, summary)
-    return JobSummary(counts=summary)
+    warning = None if pupil_ids is not None else no_register_warning(session, school=school, day=day,
+                                                                     session_name=session_name)
+    if warning:
+        log.warning("register close school=%s %s %s: no marks at all", school.id, day, session_name)
+    return JobSummary(counts=summary, details={"warning": warning} if warning else {})
 
 
 def chase(

@@ -55,11 +55,18 @@ def positive(value: str) -> int:
     return n
 
 
+# Day first, always (UK): 03/04/2026 is 3 April. Excel adds a midnight time to exported dates.
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%d %b %Y", "%d-%b-%Y",
+                "%d-%b-%y", "%d %B %Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M",
+                "%d/%m/%Y %H:%M:%S")
+
+
 @lru_cache(maxsize=4096)  # a marks file repeats the same few values thousands of times
 def day(value: str) -> date:
-    """YYYY-MM-DD, or DD/MM/YYYY as UK spreadsheets write dates."""
-    v = value.strip()
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+    """YYYY-MM-DD, or DD/MM/YYYY as UK spreadsheets write dates (and the other day-first forms MIS
+    exports use: 03/04/26, 03-Apr-2026, 3 April 2026, with or without Excel's 00:00 time)."""
+    v = " ".join(value.strip().split())
+    for fmt in DATE_FORMATS:
         try:
             return datetime.strptime(v, fmt).date()
         except ValueError:
@@ -106,7 +113,13 @@ def email(value: str) -> str:
     return v.lower()
 
 
+_EXCEL_NUMBER = re.compile(r"^\s*\d(?:\.\d+)?[eE]\+?\d+\s*$")
+
+
 def phone(value: str) -> str:
+    if _EXCEL_NUMBER.match(value):
+        raise ValueError(f"'{value.strip()}' is a phone number Excel turned into a number (its digits are "
+                         "lost): export it again from the MIS, or format the column as Text in Excel first")
     try:
         return parse_phone(value)
     except InvalidPhone as exc:
@@ -180,6 +193,13 @@ def attendance_code(value: str) -> str:
         return codes.lookup(value).code
     except codes.UnknownCode as exc:
         raise ValueError(str(exc)) from None
+
+
+def wonde_id(value: str) -> str:
+    v = value.strip()
+    if not re.fullmatch(r"[A-Za-z0-9]{4,32}", v):
+        raise ValueError(f"'{value}' is not a Wonde school id (letters and digits, e.g. A1930499544)")
+    return v
 
 
 def role(value: str) -> str:
@@ -269,6 +289,12 @@ SCHOOLS = FileFormat(
                "#oakfield-attendance"),
         Column("teams_workflow_url", https_url, False, "Teams Workflows webhook for alerts.",
                "https://prod-00.westeurope.logic.azure.com/..."),
+        Column("wonde_id", wonde_id, False, "The school's id in Wonde, once it has approved the bot's Wonde "
+               "app: the bot then syncs pupils nightly and reads the register live.", "A1930499544"),
+        Column("mis_writeback", boolean, False, "Write changes of marks back to the MIS (the school approved "
+               f"write access in Wonde). {FLAG}.", "Y"),
+        Column("register_check_after_minutes", positive, False, "Minutes after each register close when "
+               "classes with no marks are reported to the attendance officer (policy; default 15).", "15"),
         Column("am_close", clock_time, False, "AM register close, HH:MM (policy; default 09:15).", "09:00"),
         Column("pm_close", clock_time, False, "PM register close, HH:MM (policy; default 13:45).", "13:15"),
         Column("chase_times", time_list, False, "When to chase unexplained absences, `;`-separated "
@@ -305,8 +331,13 @@ PUPILS = FileFormat(
         Column("last_name", text, True, "Last name.", "Khan"),
         Column("preferred_name", text, False, "Name used in messages to the family, if different.", "Millie"),
         Column("year_group", year_group, False, "0 (or R) for Reception, 1 to 14.", "3"),
-        Column("class_name", text, False, "Class or tutor group.", "3 Maple"),
+        Column("class_name", text, False, "Class or registration group (the register is checked per "
+               "class).", "3 Maple"),
         Column("date_of_birth", day, False, "Date of birth (`dob` too).", "2018-03-14"),
+        Column("admission_date", day, False, "Date of admission (not expected in registers before it).",
+               "2026-09-02"),
+        Column("leaving_date", day, False, "Date the pupil left or leaves; a date passed takes the pupil "
+               "off roll.", ""),
         *(Column(name, boolean, False, f"{help_} {FLAG}.", "N") for name, _attr, help_ in PUPIL_FLAGS),
         Column("social_worker_email", email, False, "Told of an unexplained absence.",
                "sw.team@oakshire.example"),
@@ -336,6 +367,8 @@ CONTACTS = FileFormat(
         Column("email", email, False, "", "sara.khan@example.com"),
         Column("language", language, False, "ISO 639-1 code of the language for messages (default en).",
                "ur"),
+        Column("primary_contact", boolean, False, "Y for the contact to try first; sets the priority "
+               "(1, else 2) when the file has no priority column.", "Y"),
         Column("sms_opt_out", boolean, False, f"The contact asked for no texts. {FLAG}.", "N"),
         Column("email_opt_out", boolean, False, f"The contact asked for no emails. {FLAG}.", "N"),
     ),

@@ -14,13 +14,14 @@ second clock, posts nothing more.
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from bot import clock
 from bot.alerts.service import raise_alert
 from bot.calendar import load_calendar
 from bot.notices.service import covering
+from bot.register.taken import coverage
 from bot.settings import Settings
 from bot.summary import JobSummary
 from storage.models import (
@@ -36,27 +37,13 @@ from storage.models import (
 
 DIGEST_AFTER_MINUTES = 30
 FIRST_MESSAGES = ("first_day", "expected_back", "still_absent")
-NO_CLASS = "(no class)"
 
 
 def registers_not_taken(session: Session, *, school_id: int, day: date, session_name: str) -> list[str]:
-    """Classes with pupils on roll and not one mark for the session.
-
-    HOOK for the MIS work (issue on live registers): ``bot.register.taken.coverage`` counts the same
-    thing with admission dates and alerts per class; when it lands, return its ``missing_classes``
-    here (or the whole list when ``whole_missing``) and drop this query.
-    """
-    rows = session.exec(
-        select(Pupil.class_name, func.count(Mark.id))
-        .join(Mark, and_(Mark.pupil_id == Pupil.id, Mark.date == day, Mark.session == session_name),
-              isouter=True)
-        .where(Pupil.school_id == school_id, Pupil.on_roll == True)  # noqa: E712
-        .group_by(Pupil.class_name)
-    ).all()
-    marked: dict[str, int] = {}
-    for name, n in rows:
-        marked[name or NO_CLASS] = marked.get(name or NO_CLASS, 0) + n
-    return sorted(name for name, n in marked.items() if n == 0)
+    """Classes with pupils on roll (admitted by ``day``) and not one mark for the session: every class
+    when the whole register is missing (``bot.register.taken.coverage``, as the register check)."""
+    cov = coverage(session, school_id=school_id, day=day, session_name=session_name)
+    return sorted(cov.classes) if cov.whole_missing else cov.missing_classes
 
 
 def counts(session: Session, *, school: School, day: date, session_name: str = "AM") -> dict:

@@ -10,6 +10,7 @@ import pytest
 
 from tests.peers.smtp import SmtpPeer, smtp_peer
 from tests.peers.twilio_api import TwilioApiPeer, twilio_api
+from tests.peers.wonde_api import WondePeer, wonde_api
 
 
 @pytest.fixture
@@ -21,6 +22,12 @@ def smtp_server() -> Iterator[SmtpPeer]:
 @pytest.fixture
 def twilio() -> Iterator[TwilioApiPeer]:
     with twilio_api() as peer:
+        yield peer
+
+
+@pytest.fixture
+def wonde() -> Iterator[WondePeer]:
+    with wonde_api() as peer:
         yield peer
 
 
