@@ -424,13 +424,12 @@ def test_web_reply_rejects_a_contact_of_another_family_and_bad_dates(session):
 # --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("lang", ["en", "pl", "ro", "ur", "ar", "es", "pt", "lt", "fr"])
+@pytest.mark.parametrize("lang", templates.LANGUAGES)
 def test_thanks_fits_two_segments_and_carries_only_name_and_school(lang):
-    assert lang in templates.languages("sms", "thanks")
+    assert templates.supports(lang)
     school = "St Bartholomew's Church of England Primary"  # 42 characters
     names = join_names(["Maximilian", "Anastasia"], lang)
-    text, used = templates.render_family("sms", "thanks", lang, names=names, first_name=names, plural=True,
-                                         school=school)
+    text, used = templates.render_family("sms", "thanks", lang, names=names, count=2, school=school)
     assert used == lang and segments(text) <= 2, (lang, len(text), text)
     assert "Maximilian" in text and "Anastasia" in text and school in text
 

@@ -160,8 +160,9 @@ def test_link_of_another_family_or_unknown_case_is_not_valid(settings, engine, f
         assert requests.get(server.url(f"/r/{no_case}"), timeout=10).status_code == 400
 
 
-@pytest.mark.parametrize(("language", "words", "direction"), [("pl", "Wyślij", "ltr"), ("ar", "إرسال", "rtl"),
-                                                               ("lt", "Send", "ltr")])
+@pytest.mark.parametrize(("language", "words", "direction"), [
+    ("pl", "Wyślij", "ltr"), ("ar", "إرسال", "rtl"), ("lt", "Siųsti", "ltr"), ("ur", "بھیجیں", "rtl"),
+    ("bn", "পাঠান", "ltr"), ("so", "Dir", "ltr"), ("zz", "Send", "ltr")])
 def test_page_speaks_the_contacts_language(settings, family, language, words, direction):
     mum, (a_case, _) = family(language)
     with live_app(settings) as server:

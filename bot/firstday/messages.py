@@ -1,11 +1,9 @@
-"""Composing the messages families get: first-day and chase, by SMS or email, in their language."""
+"""Composing the messages families get: first-day and chase, by SMS, email or call, in their language."""
 
 from dataclasses import dataclass
 
 from bot.messaging.segments import fit
-from bot.templates import join_names, render_family
-
-SESSION_WORD = {"AM": "morning", "PM": "afternoon"}
+from bot.templates import join_names, language, render_family
 
 
 @dataclass(frozen=True)
@@ -26,20 +24,27 @@ def compose(
     session_name: str = "AM",
     link: str | None = None,
 ) -> Composed:
-    """Render ``kind`` (``first_day`` or ``chase``) for one contact about one or more children."""
-    lang = (language or "en").lower().split("-")[0]
+    """Render ``kind`` (``first_day`` or ``chase``) for one contact about one or more children.
+
+    A language we do not ship falls back to English (``Composed.language`` says which was used).
+    A call's body is what the call says first (the greeting and the menu), kept for the record;
+    the call itself is spoken from the same words by ``bot.calls.script``.
+    """
+    lang = _language(language)
+    names = list(dict.fromkeys(first_names))
+    if channel == "voice":
+        from bot.calls.script import compose_script
+
+        script = compose_script(language=lang, first_names=names, school=school, office_line=True)
+        return Composed(channel, script.transcript(), None, script.language)
     ctx = {
-        "names": join_names(first_names, lang),
-        "plural": len(set(first_names)) > 1,
+        "names": join_names(names, lang),
+        "count": len(names),
         "school": school,
-        "session_word": SESSION_WORD.get(session_name, "morning"),
+        "session_name": session_name,
         "link": link or "",
     }
     text, used = render_family(channel, kind, lang, **ctx)
-    if ctx["names"] and used != lang:
-        # Fallback to English: the names must be joined with the English word.
-        ctx["names"] = join_names(first_names, used)
-        text, used = render_family(channel, kind, used, **ctx)
     subject = None
     if channel == "email":
         first, _, rest = text.partition("\n")
@@ -48,3 +53,7 @@ def compose(
     else:
         text = fit(text)
     return Composed(channel, text, subject, used)
+
+
+def _language(code: str | None) -> str:
+    return language(code)
