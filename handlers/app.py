@@ -9,12 +9,12 @@ import logging
 from flask import Flask
 
 from bot.settings import Settings, get_settings
-from handlers import health, reply_page, sandbox, slack, teams, twilio_sms, twilio_status
+from handlers import health, reply_page, sandbox, slack, teams, twilio_sms, twilio_status, twilio_voice
 from storage.db import engine_for
 
 log = logging.getLogger(__name__)
 
-EDGES = (health, twilio_status, twilio_sms, reply_page, slack, teams, sandbox)
+EDGES = (health, twilio_status, twilio_sms, twilio_voice, reply_page, slack, teams, sandbox)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -35,6 +35,7 @@ from storage.models import (
     ReplyCase,
     School,
     Staff,
+    VoiceCall,
 )
 
 SENT = ("accepted", "sent", "delivered")
@@ -391,6 +392,17 @@ class Timeline:
     truncated: int = 0
 
 
+def _call_outcome(session: Session, message: OutboxMessage) -> str:
+    """What happened on an automated call, for the timeline (a message left: its recording)."""
+    if message.channel != "voice":
+        return ""
+    call = session.get(VoiceCall, message.id)
+    if call is None or call.outcome in ("placed", "answered"):
+        return ""
+    listen = f" — listen: {call.recording_url}" if call.recording_url else ""
+    return f", {call.outcome.replace('_', ' ')}{listen}"
+
+
 def timeline(session: Session, *, staff: Staff, pupil: Pupil, today: date) -> Timeline:
     """Everything that happened about a pupil in the last two weeks, oldest first."""
     school = session.get(School, pupil.school_id)
@@ -424,13 +436,9 @@ def timeline(session: Session, *, staff: Staff, pupil: Pupil, today: date) -> Ti
             or_(OutboxMessage.id.in_(message_ids), OutboxMessage.contact_id.in_(contact_ids)),
         )
     ).all():
-        items.append(
-            TimelineItem(
-                m.created_at,
-                "message",
-                f"{m.channel.upper()} {m.kind.replace('_', ' ')} to family: {m.status}",
-            )
-        )
+        what = (f"Automated call ({m.kind.replace('_', ' ')}) to family" if m.channel == "voice"
+                else f"{m.channel.upper()} {m.kind.replace('_', ' ')} to family")
+        items.append(TimelineItem(m.created_at, "message", f"{what}: {m.status}{_call_outcome(session, m)}"))
 
     for r in session.exec(
         select(InboundMessage)

@@ -236,6 +236,8 @@ def _deliver(message: _Claimed, transports: Transports, callback: str) -> _Outco
             result = transports.sms.send(message.to_address, message.body, status_callback=callback)
         elif message.channel == "email":
             result = transports.email.send(message.to_address, message.subject or "", message.body)
+        elif message.channel == "voice":  # an automated call: the script is fetched from our webhooks
+            result = transports.voice.call(message.to_address, message_id=message.id)
         else:
             raise PermanentFailure(f"unknown channel {message.channel!r}")
     except DeliveryError as exc:
