@@ -228,6 +228,22 @@ def test_stop_mirrors_opt_out_cancels_unsent_texts_and_start_reverses(session):
     assert alerts(session, kind="opt_in")
 
 
+def test_asking_to_stop_in_other_words_changes_nothing_and_goes_to_a_person(session):
+    """Only the carrier's keyword on its own opts out; "please stop texting me" is a wish for staff."""
+    sch, _, mum, (case,) = family(session)
+    queued, _ = outbox.enqueue(session, school_id=sch.id, key="chase:1", kind="chase", channel="sms",
+                               to_address=MOBILE, body="x", contact_id=mum.id, case_ids=[case.id], now=NOW)
+    session.commit()
+    outcome = sms(session, "Please stop texting me", sid="SMwish")
+    assert outcome.code == "STOP"  # read as asking to stop...
+    session.refresh(mum)
+    session.refresh(queued)
+    assert mum.sms_opt_out is False and queued.status == "queued"  # ...but nothing changed on a guess
+    assert outcome.cancelled_message_ids == [] and not alerts(session, kind="opt_out")
+    (alert,) = alerts(session, kind="asks_opt_out")
+    assert alert.audience == "attendance" and "phone the family" in alert.body
+
+
 def test_no_reason_keeps_chasing_and_shows_staff(session):
     _, _, _, (case,) = family(session)
     sms(session, "ok")

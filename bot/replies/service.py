@@ -40,7 +40,7 @@ from bot.calendar import load_calendar
 from bot.cases import service as cases
 from bot.errors import NotFound, UserError
 from bot.messaging import outbox
-from bot.replies import views
+from bot.replies import rules, views
 from bot.settings import Settings
 from bot.templates import join_names
 from storage.models import (
@@ -311,8 +311,16 @@ def _route(
                    pupil=pupil_of(case), ctx=ctx, now=now)
 
     if code in (STOP, START):
-        _opt(session, school=school, contacts=contacts, inbound=inbound, stop=code == STOP, ctx=ctx,
-             outcome=outcome, pupil=only_pupil, now=now)
+        if rules.opt_word(inbound.body) == code:  # the carrier's own word: Twilio has acted already
+            _opt(session, school=school, contacts=contacts, inbound=inbound, stop=code == STOP, ctx=ctx,
+                 outcome=outcome, pupil=only_pupil, now=now)
+        else:
+            # "Please stop texting me" is read as a wish, not the carrier's keyword: Twilio keeps
+            # delivering, and opting a family out on a guess would cut a safety channel. A person
+            # decides (and records it); nothing changes on its own.
+            kind = "asks_opt_out" if code == STOP else "asks_opt_in"
+            _alert(session, outcome, school_id=school.id, key=f"{kind}:{inbound.id}", kind=kind,
+                   audience="attendance", severity="normal", case=None, pupil=only_pupil, ctx=ctx, now=now)
         return
 
     if code == IN_SCHOOL:

@@ -128,6 +128,12 @@ def alert_text(kind: str, ctx: ReplyContext, *, pupil: Pupil | None, case: Absen
                     f"{name} replied STOP. Texts to this number have stopped (queued ones were "
                     "cancelled); chasing moves to another channel or contact.")
         return (f"{name} opted back in to texts", f"{name} replied START. Texts to this number resume.")
+    if kind in ("asks_opt_out", "asks_opt_in"):
+        name = f"{ctx.contact.first_name} {ctx.contact.last_name}".strip()
+        wish = "not to be texted" if kind == "asks_opt_out" else "to be texted again"
+        return (f"{name} asks {wish}",
+                f"{quoted}\nNothing has changed: only the word STOP (or START) on its own changes texts. "
+                "Please phone the family, agree how to reach them, and record it.")
     return f"Reply about {who}", quoted
 
 
