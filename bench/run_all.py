@@ -12,6 +12,7 @@ import sys
 
 STEPS = [
     ("register close (SQLite and PostgreSQL)", ["bench.register_close", "--db", "both"]),
+    ("automated calls for unanswered families", ["bench.voice_calls", "--db", "both"]),
     ("slash commands vs a bare Bolt app", ["bench.slash_commands"]),
     ("reply reader accuracy, latency, memory", ["bench.reader_report"]),
     ("statutory sweep and weekly report, a trust's year", ["bench.sweeps"]),
@@ -26,8 +27,8 @@ def main() -> None:
     for label, argv in STEPS:
         if args.quick and argv[0] == "bench.sweeps":
             continue
-        if args.quick and argv[0] == "bench.register_close":
-            argv = ["bench.register_close", "--db", "sqlite"]
+        if args.quick and argv[0] in ("bench.register_close", "bench.voice_calls"):
+            argv = [argv[0], "--db", "sqlite"]
         print(f"\n=== {label} ===", flush=True)
         if subprocess.run([sys.executable, "-m", *argv]).returncode != 0:
             failed.append(label)
