@@ -279,6 +279,19 @@ def test_unknown_number_gets_a_neutral_reply_and_staff_see_it_masked(session):
     assert len(alerts(session, kind="unknown_sender")) == 2
 
 
+@pytest.mark.parametrize(("text", "language", "words"), [
+    ("Dzień dobry, czy Amelia jest chora? Nie ma jej w domu", "pl", "Dziękujemy za wiadomość"),
+    ("Buenos días, ¿mi hija está en el colegio hoy?", "es", "Gracias por su mensaje"),
+])
+def test_unknown_number_is_answered_in_the_language_it_wrote_in(session, text, language, words):
+    f.school(session, name="Oakfield Primary", phone="020 7946 0999")
+    session.commit()
+    sms(session, text, sid=f"SMu-{language}", from_number="07700 900456", to="+442079460999")
+    message = session.exec(select(OutboxMessage)).one()
+    assert message.kind == "neutral" and message.language == language and words in message.body
+    assert "Oakfield" not in message.body  # still reveals nothing
+
+
 def test_duplicate_message_sid_changes_nothing(session):
     _, _, _, (case,) = family(session)
     assert sms(session, "Amelia is poorly").status == "recorded"

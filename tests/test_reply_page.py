@@ -231,3 +231,19 @@ def _arabic_letter(engine, out_dir: Path) -> Path:
         s.commit()
     assert path.name.endswith(".ar.html")
     return path
+
+
+def test_errors_are_in_the_familys_language_and_a_bad_link_in_the_browsers(settings, family):
+    mum, (a_case, _) = family("pl")
+    with live_app(settings) as server:
+        url = server.url(f"/r/{token_for(settings, a_case, mum)}")
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', requests.get(url, timeout=10).text).group(1)
+        no_note = requests.post(url, data={"reason": "other", "csrf": csrf}, timeout=10)
+        assert no_note.status_code == 400 and "Prosimy wpisać powód w polu poniżej." in no_note.text
+        assert "Inny powód (prosimy opisać poniżej)" in no_note.text
+        broken = server.url(f"/r/{forge(token_for(settings, a_case, mum))}")
+        ukrainian = requests.get(broken, headers={"Accept-Language": "uk-UA,uk;q=0.9,en;q=0.5"}, timeout=10)
+        assert ukrainian.status_code == 400 and "Це посилання недійсне." in ukrainian.text
+        assert 'lang="uk"' in ukrainian.text
+        english = requests.get(broken, headers={"Accept-Language": "de-DE"}, timeout=10)
+        assert "This link is not valid." in english.text
