@@ -105,3 +105,9 @@ def test_segment_counting():
     assert segments("ś" * 135) == 3
     assert encoding("Zażółć") == "UCS-2"
     assert encoding("Café £5") == "GSM-7"
+
+
+@pytest.mark.parametrize("lang", templates.LANGUAGES)
+def test_the_unknown_number_answer_fits_two_segments_in_every_language(lang):
+    text, used = templates.render_family("sms", "neutral", lang)
+    assert used == lang and segments(text) <= 2 and "{" not in text and "%(" not in text
