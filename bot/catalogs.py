@@ -52,9 +52,11 @@ def extract() -> Catalog:
 
 
 def _write(catalog: Catalog, path: Path) -> None:
+    """Without line numbers: a code change elsewhere in a file does not touch every catalog (and two
+    branches adding texts do not conflict over references)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as fh:
-        write_po(fh, catalog, width=100, sort_by_file=True, ignore_obsolete=True)
+        write_po(fh, catalog, width=100, sort_by_file=True, ignore_obsolete=True, include_lineno=False)
 
 
 def update() -> None:
