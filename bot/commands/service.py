@@ -82,6 +82,7 @@ class AbsenceRow:
     failed: int = 0
     replies: int = 0
     calls: int = 0
+    automated_calls: int = 0  # of the messages, automated calls to the family (bot.calls)
 
     @property
     def label(self) -> str:
@@ -127,6 +128,7 @@ def absences(
             func.sum(case((OutboxMessage.status.in_(SENT), 1), else_=0)).label("sent"),
             func.sum(case((OutboxMessage.status == "delivered", 1), else_=0)).label("delivered"),
             func.sum(case((OutboxMessage.status.in_(FAILED), 1), else_=0)).label("failed"),
+            func.sum(case((OutboxMessage.channel == "voice", 1), else_=0)).label("voice"),
         )
         .join(OutboxMessage, OutboxMessage.id == MessageCase.message_id)
         .where(OutboxMessage.school_id == school_id)
@@ -158,6 +160,7 @@ def absences(
             msgs.c.failed,
             replies.c.n,
             calls.c.n,
+            msgs.c.voice,
         )
         .select_from(n_marks)
         .join(Pupil, Pupil.id == n_marks.c.pupil_id)
@@ -186,6 +189,7 @@ def absences(
         failed,
         n_replies,
         n_calls,
+        n_voice,
     ) in session.exec(query).all():
         rows.append(
             AbsenceRow(
@@ -205,6 +209,7 @@ def absences(
                 failed=int(failed or 0),
                 replies=int(n_replies or 0),
                 calls=int(n_calls or 0),
+                automated_calls=int(n_voice or 0),
             )
         )
     policy = policy_for(session, school_id)

@@ -113,6 +113,7 @@ def absences_result(
                     "failed": r.failed,
                     "replies": r.replies,
                     "calls": r.calls,
+                    "automated_calls": r.automated_calls,
                 }
                 for r in rows
             ]
@@ -131,6 +132,8 @@ def absence_line(r) -> str:
     msgs = f"msgs {r.sent} sent, {r.delivered} delivered"
     if r.failed:
         msgs += f", {r.failed} failed"
+    if getattr(r, "automated_calls", 0):
+        msgs += f" (incl. {r.automated_calls} automated call{'s' if r.automated_calls > 1 else ''})"
     parts += [msgs, f"replies {r.replies}", f"calls {r.calls}"]
     if r.case_status == "explained":
         parts.append("reason received" + (f" ({r.suggested_code}): recode" if r.suggested_code else ""))
