@@ -53,10 +53,10 @@ def app(settings, engine):
         yield running
 
 
-def landline_family(engine, *, language="en", email=None, second_contact=False):
+def landline_family(engine, *, language="en", email=None, second_contact=False, office="0113 496 0123"):
     """Amelia is marked N; her mother has a landline and no mobile. Register close at 09:15."""
     with Session(engine, expire_on_commit=False) as s:
-        school = f.school(s, name="Oakfield Primary", phone="0113 496 0123")
+        school = f.school(s, name="Oakfield Primary", phone=office)
         amelia = f.pupil(s, school, first="Amelia", last="Khan", class_name="3R")
         mum = f.contact(s, school, amelia, first="Sara", mobile=None, phone=LANDLINE, email=email,
                         language=language)
@@ -344,3 +344,13 @@ def test_call_urls_are_built_on_the_public_base(engine, settings, twilio):  # no
     placed(engine, settings, twilio)
     url = urlparse(twilio.calls.created[0].params["Url"])
     assert f"{url.scheme}://{url.netloc}" == PUBLIC
+
+
+def test_without_an_office_number_there_is_no_press_1(engine, settings, app, twilio):  # noqa: F811
+    landline_family(engine, office=None)
+    call = placed(engine, settings, twilio)
+    assert "press 1" not in call.body and "press 2" in call.body
+    twiml = hook(app, call, "answer", AnsweredBy="human").text
+    assert "press 1" not in twiml and "press 2" in twiml
+    one = hook(app, call, "gather", Digits="1")
+    assert "<Dial" not in one.text and "Sorry, that is not one of the choices." in one.text

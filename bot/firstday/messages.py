@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass
 
+from bot import templates
 from bot.messaging.segments import fit
-from bot.templates import join_names, language, render_family
+from bot.templates import join_names, render_family
 
 
 @dataclass(frozen=True)
@@ -23,19 +24,21 @@ def compose(
     school: str,
     session_name: str = "AM",
     link: str | None = None,
+    office_line: bool = True,
 ) -> Composed:
     """Render ``kind`` (``first_day`` or ``chase``) for one contact about one or more children.
 
     A language we do not ship falls back to English (``Composed.language`` says which was used).
-    A call's body is what the call says first (the greeting and the menu), kept for the record;
-    the call itself is spoken from the same words by ``bot.calls.script``.
+    A call's body is what the call says first (the greeting and the menu; "press 1" only when the
+    school has an ``office_line`` to put them through to), kept for the record; the call itself is
+    spoken from the same words by ``bot.calls.script``.
     """
-    lang = _language(language)
+    lang = templates.language(language)
     names = list(dict.fromkeys(first_names))
     if channel == "voice":
         from bot.calls.script import compose_script
 
-        script = compose_script(language=lang, first_names=names, school=school, office_line=True)
+        script = compose_script(language=lang, first_names=names, school=school, office_line=office_line)
         return Composed(channel, script.transcript(), None, script.language)
     ctx = {
         "names": join_names(names, lang),
@@ -54,6 +57,3 @@ def compose(
         text = fit(text)
     return Composed(channel, text, subject, used)
 
-
-def _language(code: str | None) -> str:
-    return language(code)
