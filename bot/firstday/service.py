@@ -210,6 +210,17 @@ def family_in_touch(session: Session, case_ids: list[int], *, since: datetime) -
     return out
 
 
+def _chase_routes(case: AbsenceCase, contact, policy: SchoolPolicy) -> list[Route]:
+    """The contact's usual routes, plus a call from the chase the school's policy says
+    (``call_at_chase``): families who have not answered the texts are also phoned."""
+    routes = usable_channels(contact, policy)
+    if policy.call_at_chase and case.chase_count >= policy.call_at_chase:
+        call = call_route(contact, policy, mobile_too=True)
+        if call and all(r.channel != "voice" for r in routes):
+            routes.append(call)
+    return routes
+
+
 def _utc(value) -> datetime:
     """An aggregate's time: SQLite hands MAX() back as text or naive, outside the column's type."""
     if isinstance(value, str):
@@ -315,13 +326,8 @@ def chase(
         case.chase_count += 1
         session.add(case)
         contact = contacts[case.contact_round % len(contacts)]
-        routes = usable_channels(contact, policy)
-        if policy.call_at_chase and case.chase_count >= policy.call_at_chase:
-            # The school's chase step: families who have not answered the texts are also phoned.
-            call = call_route(contact, policy, mobile_too=True)
-            if call and all(r.channel != "voice" for r in routes):
-                routes.append(call)
-                called += 1
+        routes = _chase_routes(case, contact, policy)
+        called += len(routes) > len(usable_channels(contact, policy))
         return routes
 
     grouped, unreachable = _group_by_contact(session, todo, policy, current_contact)
