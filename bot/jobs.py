@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
@@ -67,13 +68,34 @@ JOBS: dict[str, Job] = {
 }
 
 
+# The first key of PostgreSQL's two-key advisory locks: "the per-school jobs of this school".
+SCHOOL_LOCK = 0x5C4001
+
+
+def lock_school(session: Session, school_id: int) -> None:
+    """Serialise the per-school jobs of one school until this transaction ends.
+
+    Register close, the chase and the sweeps of one school all lock case, alert and message rows,
+    and in different orders: two at once (two clocks, an operator's ``jobs run`` while the clock
+    runs the slot) deadlocked on PostgreSQL, and a second escalation sweep re-raised alerts the
+    first one had just overtaken. One advisory lock per school makes them take turns; different
+    schools still run side by side. SQLite needs nothing: every transaction there is ``BEGIN
+    IMMEDIATE`` and so already runs alone.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:ns, :school)"),
+                        {"ns": SCHOOL_LOCK, "school": school_id})
+
+
 def run_for_school(
     job: Job, engine: Engine, *, school: School, now: datetime, settings: Settings, **options
 ) -> JobSummary:
-    """Run a per-school job in one transaction, retrying once on a write conflict."""
+    """Run a per-school job in one transaction, alone for its school, retrying once on a write
+    conflict (a concurrent import or reply)."""
     for attempt in (1, 2):
         try:
             with session_scope(engine) as session:
+                lock_school(session, school.id)
                 row = session.get(School, school.id)
                 if row is None:
                     return JobSummary.skip("the school no longer exists")

@@ -33,6 +33,42 @@ DEFAULT_LADDER: list[dict] = [
     },
 ]
 
+# Pupils with a social worker, a child-protection or child-in-need plan, looked after, or with a
+# youth offending worker: the seeds contact them first, tell their worker on day 1 and expect the
+# DSL to know at once ("inform Pastoral Team immediately"; "if the school cannot reach any of the
+# pupil's emergency contacts, the school may contact police or MASH"). So their default ladder starts
+# with a day-1 alert to the DSL and reaches MASH two days sooner than the ordinary one.
+DEFAULT_VULNERABLE_LADDER: list[dict] = [
+    {
+        "day": 1,
+        "kind": "vulnerable_day1",
+        "title": "Vulnerable pupil absent without a reason",
+        "audience": "dsl",
+        "severity": "high",
+        "text": "Day {day} of unexplained absence for a pupil with a social worker, a protection or "
+        "child-in-need plan, looked after or with a youth offending worker. Their worker has been "
+        "emailed; speak to them today (contact below) and decide whether a home visit is needed.",
+    },
+    {
+        "day": 2,
+        "kind": "home_visit_requested",
+        "title": "Home visit requested (vulnerable pupil)",
+        "audience": "pastoral",
+        "severity": "high",
+        "text": "Day {day}: still no reason for a vulnerable pupil. Please make a home visit today and "
+        "tell their worker; leave a letter if there is no answer.",
+    },
+    {
+        "day": 3,
+        "kind": "mash_referral",
+        "title": "MASH referral (vulnerable pupil)",
+        "audience": "dsl",
+        "severity": "urgent",
+        "text": "Day {day}: vulnerable child not seen for {day} school days. Refer to MASH, inform the "
+        "police and the child's worker.",
+    },
+]
+
 DEFAULT_THRESHOLDS: dict = {
     "penalty_sessions": 10,  # unauthorised sessions (G, N, O, U) ...
     "penalty_weeks": 10,  # ... in a rolling window of this many school weeks
@@ -63,9 +99,10 @@ def thresholds(policy: SchoolPolicy) -> dict:
 
 
 def ladder(policy: SchoolPolicy, *, vulnerable: bool) -> list[dict]:
-    """The escalation ladder a new case snapshots: the shorter one for vulnerable pupils if set."""
-    if vulnerable and policy.vulnerable_ladder:
-        return deepcopy(policy.vulnerable_ladder)
+    """The escalation ladder a new case snapshots: the school's vulnerable ladder for vulnerable
+    pupils (``DEFAULT_VULNERABLE_LADDER`` unless the school set its own), else the ordinary one."""
+    if vulnerable:
+        return deepcopy(policy.vulnerable_ladder or DEFAULT_VULNERABLE_LADDER)
     return deepcopy(policy.escalation_ladder or DEFAULT_LADDER)
 
 

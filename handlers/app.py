@@ -9,12 +9,22 @@ import logging
 from flask import Flask
 
 from bot.settings import Settings, get_settings
-from handlers import health, reply_page, sandbox, slack, teams, twilio_sms, twilio_status, twilio_voice
+from handlers import (
+    alert_page,
+    health,
+    reply_page,
+    sandbox,
+    slack,
+    teams,
+    twilio_sms,
+    twilio_status,
+    twilio_voice,
+)
 from storage.db import engine_for
 
 log = logging.getLogger(__name__)
 
-EDGES = (health, twilio_status, twilio_sms, twilio_voice, reply_page, slack, teams, sandbox)
+EDGES = (health, twilio_status, twilio_sms, twilio_voice, reply_page, alert_page, slack, teams, sandbox)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -23,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["SETTINGS"] = settings
     app.config["ENGINE"] = engine_for(settings.database_url)
     app.config["SECRET_KEY"] = settings.secret_key
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"  # the sandbox's session (notices, form token)
     for edge in EDGES:
         edge.register(app)
     return app

@@ -15,18 +15,21 @@ Four panes, plain forms (POST, then 303 back to the page):
 - *Pastoral channel*: the school's alerts with their buttons, which call ``bot.alerts.actions.act``.
 - *Clock*: the simulated time and the buttons of ``bot.sandbox.service``.
 
-Forms carry a token derived from the secret key, so another site cannot post to a sandbox running on
-a developer's machine.
+Forms carry a random token kept in the browser's session cookie (signed with the secret key), and
+a POST must come from one of our own pages (``Origin``, else ``Referer``), so another site cannot post
+to a sandbox running on a developer's machine. The families and the alerts are paginated with their
+true counts; open urgent alerts are pinned at the top of the pastoral channel.
 """
 
-import hashlib
 import hmac
 import logging
+import secrets
 import threading
 from collections import deque
 from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, flash, get_flashed_messages, redirect, request
+from flask import session as browser_session
 from sqlmodel import select
 
 from bot.actors import Actor
@@ -57,6 +60,7 @@ CLOCK_BUTTONS = {
     "next-day": service.next_school_day,
 }
 MAX_TEXT = 600
+CSRF_KEY = "sandbox_csrf"
 TRANSCRIPT_LINES = 25
 
 # The staff chat's transcript, per school, in the app's memory: it is a try-out page, not a record
@@ -70,11 +74,31 @@ def _transcript(school_id: int) -> deque:
 
 
 def csrf_token() -> str:
-    return hmac.new(deps.settings().secret_key.encode(), b"sandbox-forms", hashlib.sha256).hexdigest()
+    """This browser session's form token: random, kept in the signed session cookie."""
+    token = browser_session.get(CSRF_KEY)
+    if not token:
+        token = browser_session[CSRF_KEY] = secrets.token_hex(32)
+    return token
+
+
+def _same_origin() -> bool:
+    """The POST came from a page of this site: ``Origin`` (or, without it, ``Referer``) is ours."""
+    ours = {request.host_url.rstrip("/"), deps.settings().public_base_url.rstrip("/")}
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return origin.rstrip("/") in ours
+    referer = request.headers.get("Referer") or ""
+    return any(referer == o or referer.startswith(o + "/") for o in ours)
 
 
 def _csrf_ok() -> bool:
-    return hmac.compare_digest(request.form.get("csrf", ""), csrf_token())
+    """Another site cannot post to a sandbox running on a developer's machine: the form must carry
+    this session's token and come from one of our own pages."""
+    if not _same_origin():
+        log.warning("sandbox: refused a POST from another origin")
+        return False
+    expected = browser_session.get(CSRF_KEY)
+    return bool(expected) and hmac.compare_digest(request.form.get("csrf", ""), expected)
 
 
 def _chosen(session) -> tuple[School, Staff | None]:
@@ -99,6 +123,9 @@ def _back(school: School | None, staff: Staff | None, anchor: str = "") -> Respo
         query["school"] = school.urn
     if staff is not None:
         query["staff"] = staff.id
+    for name in ("fpage", "apage"):  # stay on the page of families / alerts the form was on
+        if request.values.get(name, type=int, default=1) > 1:
+            query[name] = request.values.get(name, type=int)
     url = "/sandbox" + (f"?{urlencode(query)}" if query else "") + (f"#{anchor}" if anchor else "")
     return redirect(url, code=303)
 
@@ -114,6 +141,7 @@ def page() -> Response:
             return _refuse("No school in the database yet: run `attendance-bot demo-data` first.", 404)
         with _lock:
             transcript = list(_transcript(school.id))
+        fpage, apage = request.args.get("fpage", 1, type=int), request.args.get("apage", 1, type=int)
         html = (
             env()
             .get_template("pages/sandbox.html")
@@ -123,8 +151,9 @@ def page() -> Response:
                 staff=staff,
                 staff_list=sandbox_views.staff_of(session, school=school),
                 clock=sandbox_views.clock_view(session, school=school),
-                families=sandbox_views.families(session, school=school),
-                alerts=sandbox_views.alerts(session, school=school),
+                families=sandbox_views.families(session, school=school, page=fpage),
+                alerts=sandbox_views.alerts(session, school=school, page=apage),
+                fpage=fpage, apage=apage,
                 codes=sandbox_views.code_choices(),
                 transcript=transcript,
                 notices=get_flashed_messages(with_categories=True),

@@ -9,16 +9,30 @@ from bot import clock as bot_clock
 from bot.jobs import JOBS, run_job
 from bot.runtime import engine as get_engine
 from bot.settings import get_settings
-from scheduler.schedule import all_slots
+from scheduler.schedule import all_slots, refused_schools
 from storage.models import School
 
 
 @click.command("clock")
 def clock_command() -> None:
-    """Run the clock process (register close, chases, sweeps, sending). One active clock at a time."""
+    """Run the clock process (register close, chases, sweeps, sending). One active clock at a time.
+
+    In production a school whose alerts would reach nobody (no Slack channel, no Teams URL and no
+    DSL / attendance lead email with SMTP) is not run, and is named; with no school left to run,
+    the clock does not start.
+    """
     from scheduler.clock import run_clock
 
-    run_clock(get_engine(), get_settings())
+    engine, settings = get_engine(), get_settings()
+    with Session(engine) as session:
+        refused = refused_schools(session, settings)
+        total = len(session.exec(select(School.id)).all())
+    for school, why in refused:
+        click.echo(f"Refusing to run school {school.urn} {school.name}: its alerts would reach nobody "
+                   f"({why}).", err=True)
+    if refused and len(refused) == total:
+        raise click.ClickException("No school has an alert route: the clock will not start.")
+    run_clock(engine, settings)
 
 
 @click.group()

@@ -97,7 +97,7 @@ class Clock:
 
     def catch_up(self, *, now: datetime) -> int:
         with Session(self.engine) as session:
-            slots = all_slots(session)
+            slots = all_slots(session, self.settings)
         grace = timedelta(seconds=self.settings.clock_misfire_grace_seconds)
         ran = catch_up(self.engine, self.settings, slots, now=now, grace=grace)
         if ran:
@@ -107,7 +107,7 @@ class Clock:
     def reschedule(self) -> None:
         """(Re)build the per-school slots from the current policies."""
         with self._lock, Session(self.engine) as session:
-            slots = all_slots(session)
+            slots = all_slots(session, self.settings)
             wanted = {s.id: s for s in slots}
             for stale in self._slot_ids - wanted.keys():
                 self.scheduler.remove_job(stale)

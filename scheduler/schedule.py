@@ -4,14 +4,19 @@ Times are wall-clock in the school's zone, Monday to Friday; whether a day is a 
 checked when the job runs (from the calendar), so a calendar change needs no rescheduling.
 """
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import Session, select
 
+from bot.alerts.routes import missing_routes
 from bot.policy import policy_for
+from bot.settings import Settings
 from storage.models import School
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -53,14 +58,35 @@ def school_slots(session: Session, school: School) -> list[Slot]:
     for hour in range(first.hour + 1, 17):
         t = time(hour, first.minute)
         slots.append(Slot("escalation-sweep", school.id, t.strftime("%H:%M"), t, tz=tz))
+    # ...and soon after the afternoon register too, so an afternoon absence of a vulnerable pupil
+    # reaches the DSL (day 1 of their ladder) within minutes, not at the next hourly sweep.
+    after_pm_close = _plus(policy.pm_close, 20)
+    if after_pm_close.strftime("%H:%M") not in {s.label for s in slots if s.job == "escalation-sweep"}:
+        slots.append(Slot("escalation-sweep", school.id, after_pm_close.strftime("%H:%M"), after_pm_close,
+                          tz=tz))
     after_pm = _plus(policy.pm_close, 60)
     slots.append(Slot("statutory-sweep", school.id, "daily", after_pm, tz=tz))
     slots.append(Slot("weekly-report", school.id, "weekly", _plus(policy.pm_close, 90), days="fri", tz=tz))
     return slots
 
 
-def all_slots(session: Session) -> list[Slot]:
+def refused_schools(session: Session, settings: Settings | None) -> list[tuple[School, str]]:
+    """In production, the schools the clock will not run because their alerts would reach nobody
+    (no chat and no email route: ``bot.alerts.routes.missing_routes``), each with what to set."""
+    if settings is None or settings.environment != "production":
+        return []
+    return missing_routes(list(session.exec(select(School).order_by(School.urn)).all()), settings)
+
+
+def all_slots(session: Session, settings: Settings | None = None) -> list[Slot]:
+    """Every school's slots; in production, none for a school with no alert route (logged by name)."""
+    refused = set()
+    for school, why in refused_schools(session, settings):
+        refused.add(school.id)
+        log.error("clock: not running school %s (%s): its alerts would reach nobody: %s", school.urn,
+                  school.name, why)
     slots: list[Slot] = []
     for school in session.exec(select(School).order_by(School.id)).all():
-        slots.extend(school_slots(session, school))
+        if school.id not in refused:
+            slots.extend(school_slots(session, school))
     return slots

@@ -35,6 +35,8 @@ class School(SQLModel, table=True):
     local_authority: str | None = None
     phone: str | None = None
     dsl_email: str | None = None
+    # The DSL's mobile (E.164): "child may be missing" and welfare alerts are texted to it as well.
+    dsl_mobile: str | None = Field(default=None, max_length=20)
     attendance_lead_email: str | None = None
     slack_team_id: str | None = None
     slack_pastoral_channel: str | None = None
@@ -62,6 +64,8 @@ class SchoolPolicy(SQLModel, table=True):
     vulnerable_ladder: list[dict] = _json(list)
     realert_after_minutes: int = 120
     dsl_email_after_minutes: int = 240
+    # "Child may be missing" and welfare-concern alerts are raised again this often until someone acts.
+    urgent_realert_minutes: int = Field(default=5, sa_column_kwargs={"server_default": "5"})
     n_to_o_school_days: int = 5
     thresholds: dict = _json(dict)
     recode_roles: list[str] = _json(lambda: ["attendance_officer", "headteacher", "admin"])
@@ -75,6 +79,17 @@ class SchoolPolicy(SQLModel, table=True):
     call_at_chase: int = 0
     calls_from: time = time(8, 0)
     calls_until: time = time(19, 0)
+
+
+class PolicyChange(SQLModel, table=True):
+    """Who changed which policy setting of a school, when, from what to what (``attendance-bot policy``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    at: datetime = _ts()
+    changed_by: str
+    source: str = Field(max_length=16)  # set | import
+    changes: dict = _json(dict)  # {setting: {"from": old, "to": new}}
 
 
 class CalendarEntry(SQLModel, table=True):
@@ -118,6 +133,9 @@ class Pupil(SQLModel, table=True):
     free_school_meals: bool = False
     social_worker_email: str | None = None
     yot_worker_email: str | None = None
+    # Compulsory school age starts the term after the fifth birthday (``bot.pupils``): statutory
+    # thresholds leave younger pupils out. Unknown (None) is treated as of compulsory school age.
+    date_of_birth: date | None = None
     on_roll: bool = True
     tier: str | None = None
 
@@ -127,7 +145,9 @@ class Pupil(SQLModel, table=True):
 
     @property
     def vulnerable(self) -> bool:
-        return self.has_social_worker or self.child_protection or self.looked_after
+        """A social worker, a child-protection or child-in-need plan, looked after, or a YOT worker:
+        contacted first, a day-1 alert to the DSL and the school's shorter escalation ladder."""
+        return self.has_social_worker or self.child_protection or self.looked_after or self.has_yot_worker
 
 
 class Contact(SQLModel, table=True):

@@ -120,7 +120,8 @@ def test_slack_delivery_posts_blocks_with_buttons_and_dms_the_dsl(engine, db_url
         posts = peer.calls_to("chat.postMessage")
         again = deliver_pending(engine, settings=slack_settings(db_url, peer), now=clock.now())
         assert len(peer.calls_to("chat.postMessage")) == len(posts)  # idempotent
-    assert counts == {"slack": 3, "slack_dm": 1, "teams": 0, "local": 0, "failed": 0}
+    assert counts == {"slack": 3, "slack_dm": 1, "teams": 0, "email": 0, "dsl_email": 0, "dsl_sms": 0,
+                      "local": 0, "failed": 0}
     assert again["slack"] == 0
     by_channel = {}
     for p in posts:

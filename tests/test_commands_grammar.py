@@ -89,3 +89,18 @@ def test_with_pupil_rebuilds_the_command():
     assert g.with_pupil(r, "#7") == "recode #7 I am ill"
     again = g.parse(g.with_pupil(r, "#7"), today=TODAY)
     assert (again.pupil, again.code, again.sessions, again.reason) == ("#7", "I", ("AM",), "ill")
+
+
+def test_class_names_with_spaces_and_quotes():
+    """Issue 12, item 6: ``/absences class 4 Birch`` names the class ``4 Birch``."""
+    assert g.parse("absences class 4 Birch", today=TODAY).class_name == "4 Birch"
+    assert g.parse("/absences class R Willow", today=TODAY).class_name == "R Willow"
+    r = g.parse("absences class 4 Birch year 4", today=TODAY)
+    assert (r.class_name, r.year) == ("4 Birch", 4)
+    r = g.parse("absences class 4 Birch yesterday", today=TODAY)
+    assert (r.class_name, r.day) == ("4 Birch", date(2026, 9, 15))
+    r = g.parse("absences 2026-09-14 class Year 4 Birch", today=TODAY)
+    assert (r.class_name, r.day) == ("Year 4 Birch", date(2026, 9, 14))
+    assert g.parse('absences class "4 Birch" Y4', today=TODAY).class_name == "4 Birch"
+    with pytest.raises(UserError, match="quote"):
+        g.parse('absences class "4 Birch', today=TODAY)

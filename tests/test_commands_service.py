@@ -453,3 +453,21 @@ def test_unexpected_failure_gives_a_reference_not_a_trace(session, world, monkey
 def test_help_needs_nothing(session, world):
     result = run(session, world.teacher, "help")
     assert result.ok and "/recode PUPIL CODE" in views.to_text(result)
+
+
+def test_absences_class_with_spaces_and_unknown_class_is_an_error_not_an_all_clear(session, world):
+    """Issue 12, item 6: ``/absences class 4 Birch`` works; ``class Birch`` lists the classes."""
+    for p in (world.amelia, world.carl):
+        p.class_name = "4 Birch"
+        session.add(p)
+    session.flush()
+    result = run(session, world.officer, "absences class 4 Birch")
+    rows = result.data["rows"]
+    assert [r["name"] for r in rows] == ["Amelia Khan"] and "class 4 Birch" in result.title
+    assert run(session, world.officer, "absences class 4birch").data["rows"] == rows
+    result = run(session, world.officer, "absences class Birch")
+    assert not result.ok and "no class 'Birch'" in result.title
+    assert "Did you mean 4 Birch" in result.title and "Classes: " in result.title
+    assert "🎉" not in views.to_text(result)
+    empty = run(session, world.officer, "absences year 11")
+    assert not empty.ok and "no pupils in Year 11" in empty.title

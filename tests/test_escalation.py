@@ -350,3 +350,44 @@ def test_two_sweeps_at_once_on_postgres_raise_each_alert_once(pg_engine):
     made = alerts(pg_engine)
     assert len(made) == 8 and len({a.case_id for a in made}) == 8
     assert sum(r["alerts"] for r in results) == 8
+
+
+@pytest.mark.parametrize("flags", [
+    {"has_social_worker": True, "social_worker_email": "sw@council.example"},
+    {"child_protection": True, "social_worker_email": "sw@council.example"},
+    {"looked_after": True, "social_worker_email": "sw@council.example"},
+    {"has_yot_worker": True, "yot_worker_email": "yot@council.example"},
+])
+def test_vulnerable_pupils_get_a_day_1_dsl_alert_with_the_workers_contact_by_default(
+        engine, session, setup, flags):
+    """Issue 12, item 2: no vulnerable ladder set, yet day 1 tells the DSL, day 3 is MASH."""
+    school, ordinary = setup
+    child = factories.pupil(session, school, first="Leo", last="Ward", **flags)
+    session.commit()
+    monday = date(2026, 9, 7)
+    absent(session, child, monday, sessions=("AM",))
+    absent(session, ordinary, monday, sessions=("AM",))
+    run(engine, school.id, monday, time(9, 35))
+    [alert] = alerts(engine)
+    assert alert.pupil_id == child.id and alert.audience == "dsl" and alert.data["day"] == 1
+    address = flags.get("social_worker_email") or flags["yot_worker_email"]
+    assert address in alert.body and alert.data["workers"][0]["email"] == address
+    with Session(engine) as s:  # the worker is still emailed too
+        assert len(s.exec(select(OutboxMessage).where(OutboxMessage.to_address == address)).all()) == 1
+    for day in (date(2026, 9, 8), date(2026, 9, 9)):
+        absent(session, child, day)
+        run(engine, school.id, day)
+    assert kinds(engine) == ["vulnerable_day1", "home_visit_requested", "mash_referral"]
+    assert [a.audience for a in alerts(engine)] == ["dsl", "pastoral", "dsl"]
+    assert alerts(engine)[-1].severity == "urgent"
+    # The worker's email is about the family, not contact with it: not in "Contact so far".
+    assert [m["kind"] for m in alerts(engine)[-1].data["contact"]["messages"]] == []
+
+
+def test_an_escalation_sweep_follows_the_pm_register_close(session, setup):
+    """A vulnerable pupil absent from the afternoon register reaches the DSL 20 minutes after close."""
+    from scheduler.schedule import school_slots
+
+    school, _ = setup
+    sweeps = {s.label for s in school_slots(session, school) if s.job == "escalation-sweep"}
+    assert {"09:35", "14:05"} <= sweeps  # AM close 09:15 and PM close 13:45, plus twenty minutes

@@ -100,7 +100,9 @@ class Page:
     def post(self, path: str, **form) -> requests.Response:
         if not self.csrf:
             self.get()
-        r = self.http.post(self.server.url(path), data={"csrf": self.csrf, **self.query, **form}, timeout=60)
+        # A browser sends the page's Origin with every form post; the sandbox refuses posts without it.
+        r = self.http.post(self.server.url(path), data={"csrf": self.csrf, **self.query, **form},
+                           headers={"Origin": self.server.url("").rstrip("/")}, timeout=60)
         if r.status_code == 200:
             self.html = r.text
         return r
@@ -285,3 +287,67 @@ def test_clock_buttons_run_chase_and_move_to_the_next_school_day(settings, engin
         assert s.exec(select(Mark).where(Mark.date == date(2026, 11, 24), Mark.session == "AM")).all()
         # Monday PM was never closed: the chase (11:00) came before it and "next school day" takes none.
         assert not s.exec(select(Mark).where(Mark.date == MONDAY, Mark.session == "PM")).all()
+
+
+def test_form_token_is_per_browser_session_and_posts_must_come_from_our_pages(settings, engine, school):
+    """Issue 13, item 7: the sandbox's CSRF token was a constant and the Origin was not checked."""
+    with live_app(settings) as server:
+        alice, bob = Page(server, "100001", school["jo"].id), Page(server, "100001", school["jo"].id)
+        alice.get()
+        bob.get()
+        assert alice.csrf != bob.csrf and len(alice.csrf) == 64
+        first = alice.csrf
+        alice.get()
+        assert alice.csrf == first  # the same browser keeps its token
+        stolen = bob.csrf
+        bob.csrf = alice.csrf  # another browser's token is refused
+        assert bob.post("/sandbox/clock/register-close").status_code == 400
+        bob.csrf = stolen
+        url, form = server.url("/sandbox/clock/register-close"), {"csrf": stolen, **bob.query}
+        # From another site (its Origin), or with neither Origin nor Referer: refused.
+        assert bob.http.post(url, data=form, headers={"Origin": "https://evil.example"}).status_code == 400
+        assert bob.http.post(url, data=form, headers={"Origin": "null"}).status_code == 400
+        assert bob.http.post(url, data=form).status_code == 400
+        evil = {"Referer": "https://evil.example/sandbox"}
+        assert bob.http.post(url, data=form, headers=evil).status_code == 400
+        with Session(engine) as s:
+            assert s.exec(select(OutboxMessage)).first() is None
+        # A same-origin Referer (a browser that sends no Origin) is ours.
+        ok = bob.http.post(url, data=form, headers={"Referer": server.url("/sandbox?school=100001")})
+        assert ok.status_code == 200
+    with Session(engine) as s:
+        assert s.exec(select(OutboxMessage)).first() is not None
+
+
+def test_the_panes_count_everything_pin_urgent_alerts_and_page_the_rest(engine):
+    """Issue 12, item 9 without a browser: true counts, urgent alerts first, every alert on some page."""
+    from bot.alerts.service import raise_alert
+    from bot.sandbox import views
+
+    with Session(engine, expire_on_commit=False) as s:
+        school = f.school(s, urn="100003")
+        pupil = f.pupil(s, school)
+        for i in range(25):
+            contact = f.contact(s, school, pupil, first=f"Parent{i}", mobile=f"+4477009{i:05d}")
+            at = local(MONDAY, "09:15")
+            s.add(OutboxMessage(school_id=school.id, idempotency_key=f"k{i}", kind="first_day", channel="sms",
+                                contact_id=contact.id, to_address=contact.mobile, body="Hello", created_at=at,
+                                updated_at=at, next_attempt_at=at))
+        now = local(MONDAY, "10:00")
+        for i in range(45):
+            severity = "urgent" if i % 9 == 0 else "high"
+            alert, _ = raise_alert(s, school_id=school.id, key=f"a{i}", kind="escalation",
+                                   title=f"Alert {i}", severity=severity, pupil_id=pupil.id, now=now)
+            if i == 9:
+                alert.status = "acted"  # urgent but dealt with: not pinned
+        s.commit()
+        fam = views.families(s, school=school)
+        assert fam.total == 25 and len(fam.items) == 20 and fam.pages == 2
+        assert len(views.families(s, school=school, page=2).items) == 5
+        pane = views.alerts(s, school=school)
+        assert pane.total == 45 and pane.open == 44
+        assert [a.title for a in pane.pinned] == ["Alert 36", "Alert 27", "Alert 18", "Alert 0"]
+        assert pane.others.total == 41 and pane.others.pages == 2 and len(pane.others.items) == 30
+        rest = views.alerts(s, school=school, page=2).others.items
+        shown = {a.title for a in pane.pinned + pane.others.items + rest}
+        assert len(shown) == 45

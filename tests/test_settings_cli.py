@@ -44,7 +44,7 @@ def test_help_lists_every_command():
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
     for command in ("db", "import", "demo-data", "jobs", "outbox", "reason", "serve", "clock",
-                    "run-local", "report", "letters", "demo", "slack"):
+                    "run-local", "report", "letters", "demo", "slack", "policy", "alerts"):
         assert f"  {command} " in result.output, command
 
 
@@ -59,7 +59,7 @@ def test_db_upgrade_creates_the_schema(tmp_path, monkeypatch):
 
     from storage.migrate import alembic_config
 
-    head = ScriptDirectory.from_config(alembic_config(f"sqlite:///{tmp_path / 'new.db'}")).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     assert result.exit_code == 0 and f"revision {head}" in result.output
 
 

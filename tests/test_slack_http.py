@@ -204,7 +204,7 @@ def test_command_callback_runs_directly(engine, school_data):
         context={"engine": engine},
     )
     assert [c[0] for c in calls] == ["ack", "respond"]
-    assert calls[1][1]["text"] == "Unexplained absences today (class 2c): 1"
+    assert calls[1][1]["text"] == "Unexplained absences today (class 2C): 1"
     assert views.to_text(views.help_result(None))  # renderers stay importable without Slack
 
 

@@ -354,3 +354,24 @@ def test_without_an_office_number_there_is_no_press_1(engine, settings, app, twi
     assert "press 1" not in twiml and "press 2" in twiml
     one = hook(app, call, "gather", Digits="1")
     assert "<Dial" not in one.text and "Sorry, that is not one of the choices." in one.text
+
+
+def test_the_call_policy_is_set_like_any_other_setting_and_checked(session):
+    from datetime import time
+
+    from bot.policy_admin import PolicyError, apply
+
+    school = f.school(session)
+    changes = apply(session, school=school, values={"call_at_chase": 2, "calls_from": "08:30",
+                                                    "calls_until": "18:00"},
+                    changed_by="Helen Carter", source="test", now=f.at(MON, "08:00"))
+    assert changes["call_at_chase"] == {"from": 0, "to": 2}
+    policy = session.get(SchoolPolicy, school.id)
+    assert (policy.call_at_chase, policy.calls_from, policy.calls_until) == (2, time(8, 30), time(18, 0))
+    with pytest.raises(PolicyError) as refused:
+        apply(session, school=school, values={"calls_from": "19:00", "calls_until": "08:00",
+                                              "call_at_chase": -1},
+              changed_by="Helen Carter", source="test", now=f.at(MON, "08:00"))
+    assert "calls_from (19:00) must be before calls_until (08:00)" in str(refused.value)
+    assert "call_at_chase" in str(refused.value)
+    assert session.get(SchoolPolicy, school.id).calls_from == time(8, 30)  # nothing changed

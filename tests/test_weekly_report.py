@@ -89,3 +89,33 @@ def test_report_cli_for_a_past_week(engine, school, tmp_path, settings_env):
     assert (out / "weekly-123456-2026-10-09.html").exists()
     result = CliRunner().invoke(main, ["report", "weekly", "--school", "999999"])
     assert result.exit_code != 0 and "No school with URN 999999" in result.output
+
+
+def test_report_by_hand_mid_week_posts_nothing_and_says_it_is_partial(engine, school, tmp_path, settings_env):
+    """Issue 12, item 7: ``report weekly`` by hand does not use up the week's channel post, and a
+    partial week says how many sessions it covers instead of "(5 school days)"."""
+    from bot.cli import main
+
+    wednesday = "2026-10-14T10:00"  # the AM register (09:15) has closed, the PM one has not
+    result = CliRunner().invoke(main, ["report", "weekly", "--school", "123456", "--now", wednesday,
+                                       "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output.strip().splitlines()[-1])
+    assert data["posted"] is False and "alert_id" not in data
+    html = (tmp_path / "weekly-123456-2026-10-16.html").read_text()
+    assert "partial week: 5 of 10 sessions, to Wed 14 Oct AM" in " ".join(html.split())
+    assert "5 school days" not in html
+    with Session(engine) as s:
+        assert s.exec(select(Alert).where(Alert.kind == "weekly_report")).all() == []
+    # The clock's Friday job still posts the week, once, as a full week.
+    result = run(engine, school.id, tmp_path)
+    assert result["posted"] == 1
+    with Session(engine) as s:
+        [alert] = s.exec(select(Alert).where(Alert.kind == "weekly_report")).all()
+    assert "partial" not in alert.body
+    html = (tmp_path / "weekly-123456-2026-10-16.html").read_text()
+    assert "(5 school days)" in " ".join(html.split())
+    # By hand with --post after the clock posted: nothing new is posted.
+    again = CliRunner().invoke(main, ["report", "weekly", "--school", "123456", "--post",
+                                      "--now", "2026-10-16T16:00", "--out", str(tmp_path)])
+    assert json.loads(again.output.strip().splitlines()[-1])["posted"] is False

@@ -34,6 +34,10 @@ ACTIONS: dict[str, Action] = {
         # A parent's reply (bot.replies.actions)
         Action("accept_code", "Accept code", settles=True),
         Action("pick_code", "Pick another code", settles=True),
+        # "Child may be missing" and welfare concerns (bot.replies.actions; police_informed above)
+        Action("child_found_safe", "Child found safe", settles=True),
+        Action("parent_reached", "Parent reached", settles=True),
+        Action("close_alert", "Close", settles=True),
     )
 }
 

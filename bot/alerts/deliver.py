@@ -15,6 +15,9 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, select
 
 from bot import clock
+from bot.alerts.notify import email_alert, text_dsl
+from bot.alerts.owner import needs_owner
+from bot.alerts.routes import email_recipients, slack_channel_for
 from bot.chat import local, teams
 from bot.chat import slack as slack_chat
 from bot.chat.slack import slack_escape
@@ -221,28 +224,21 @@ def teams_card(session: Session, alert: Alert) -> dict:
 # --------------------------------------------------------------------------------------------------
 
 
-def slack_channel_for(school: School, audience: str) -> str | None:
-    """Pastoral and DSL alerts go to the pastoral channel; attendance alerts to the attendance channel
-    (or the pastoral one when the school has no separate attendance channel)."""
-    if audience == "attendance":
-        return school.slack_attendance_channel or school.slack_pastoral_channel
-    return school.slack_pastoral_channel
-
-
 def deliver_pending(engine: Engine, *, settings: Settings, now: datetime, client=None) -> dict:
-    """Post every undelivered alert; returns counts per path and of failures."""
+    """Deliver every undelivered alert on each of its routes; returns counts per path and of failures."""
     if client is None and slack_chat.is_configured(settings):
         client = slack_chat.web_client(settings)
     with session_scope(engine) as session:
         ids = session.exec(select(Alert.id).where(Alert.delivered_at.is_(None)).order_by(Alert.id)).all()
-    counts = {"slack": 0, "slack_dm": 0, "teams": 0, "local": 0, "failed": 0}
+    counts = {"slack": 0, "slack_dm": 0, "teams": 0, "email": 0, "dsl_email": 0, "dsl_sms": 0, "local": 0,
+              "failed": 0}
     for alert_id in ids:
         try:
             with session_scope(engine) as session:
                 alert = session.get(Alert, alert_id, with_for_update=True)
                 if alert is None or alert.delivered_at is not None:
                     continue
-                for path, n in deliver_one(session, alert, client=client, now=now).items():
+                for path, n in deliver_one(session, alert, client=client, now=now, settings=settings).items():
                     counts[path] = counts.get(path, 0) + n
         except Exception:
             counts["failed"] += 1
@@ -250,36 +246,69 @@ def deliver_pending(engine: Engine, *, settings: Settings, now: datetime, client
     return counts
 
 
-def deliver_one(session: Session, alert: Alert, *, client, now: datetime) -> dict:
-    """Deliver one alert on every configured path; progress is kept per path."""
+def deliver_one(session: Session, alert: Alert, *, client, now: datetime, settings: Settings | None = None
+                ) -> dict:
+    """Deliver one alert on every route it has; progress is kept per chat path.
+
+    Chat first (Slack, Teams). A school with neither gets the alert by email (``routes``): it must
+    reach a person, not a log line. An alert that needs an owner at once also goes to the DSL's
+    email and phone whatever chat there is. Email and text are outbox rows written here, in the
+    transaction that marks the alert delivered.
+    """
     school = session.get(School, alert.school_id)
     done: dict = {}
     failed = False
+    # A raised-again alert is posted again, as a new message (one nobody answered has scrolled up);
+    # the earlier posts are kept so a button press re-renders them all.
+    raise_no = max(alert.raised_count, 1)
     channel = slack_channel_for(school, alert.audience) if client is not None else None
-    if channel and not alert.slack_ts:
+    if channel and (not alert.slack_ts or raise_no > (alert.data or {}).get("slack_raised", 1)):
         try:
             text, blocks = slack_view(session, alert)
+            earlier = [[alert.slack_channel, alert.slack_ts]] if alert.slack_ts else []
             alert.slack_channel, alert.slack_ts = slack_chat.post_message(
                 client, channel=channel, text=text, blocks=blocks
             )
+            copies = (alert.data or {}).get("slack_copies", []) + earlier
+            alert.data = {**(alert.data or {}), "slack_raised": raise_no, "slack_copies": copies}
+            flag_modified(alert, "data")
             done["slack"] = 1
             if alert.audience == "dsl":
                 done["slack_dm"] = _dm_dsls(session, alert, client=client, text=text, blocks=blocks)
         except Exception:
             failed = True
             log.exception("alert %s: Slack post failed", alert.id)
-    if school.teams_workflow_url and not (alert.data or {}).get("teams_posted_at"):
+    teams_due = (not (alert.data or {}).get("teams_posted_at")
+                 or raise_no > (alert.data or {}).get("teams_raised", 1))
+    if school.teams_workflow_url and teams_due:
         try:
             card = teams_card(session, alert)
             teams.post(school.teams_workflow_url, teams_message(card, text=alert.title))
-            alert.data = {**(alert.data or {}), "teams_posted_at": now.isoformat()}
+            alert.data = {**(alert.data or {}), "teams_posted_at": now.isoformat(), "teams_raised": raise_no}
             flag_modified(alert, "data")
             done["teams"] = 1
         except Exception:
             failed = True
             log.exception("alert %s: Teams post failed", alert.id)
     configured = bool(channel) or bool(school.teams_workflow_url)
+    emailed: set[str] = set()
     if not configured:
+        for address in email_recipients(school, alert.audience):
+            done["email"] = done.get("email", 0) + _email(session, alert, school, address, settings, now)
+            emailed.add(address)
+    if needs_owner(alert) and alert.audience == "dsl":
+        if school.dsl_email and school.dsl_email not in emailed:
+            done["dsl_email"] = _email(session, alert, school, school.dsl_email, settings, now)
+        pupil = session.get(Pupil, alert.pupil_id) if alert.pupil_id else None
+        label = None
+        if pupil is not None:
+            label = f"{pupil.display_first_name} {pupil.last_name}"
+            label += f" ({pupil.class_name})" if pupil.class_name else ""
+        done["dsl_sms"] = int(text_dsl(session, alert=alert, school=school, pupil_label=label, now=now))
+    if not configured and not emailed:
+        # Development only: production refuses to run a school with no route (``routes.missing_routes``).
+        log.warning("alert %s: school %s has no chat and no email address: local feed only", alert.id,
+                    school.id)
         local.deliver(alert, now=now)
         done["local"] = 1
     elif failed:
@@ -289,6 +318,15 @@ def deliver_one(session: Session, alert: Alert, *, client, now: datetime) -> dic
     session.add(alert)
     session.flush()
     return done
+
+
+def _email(session: Session, alert: Alert, school: School, address: str, settings: Settings | None,
+           now: datetime) -> int:
+    from bot.alerts.actions import available
+
+    labels = [a.label for a in available(alert)] if alert.status == "open" else []
+    return int(email_alert(session, alert=alert, school=school, address=address, facts=_facts(session, alert),
+                           history=_history(session, alert), labels=labels, settings=settings, now=now))
 
 
 def _dm_dsls(session: Session, alert: Alert, *, client, text: str, blocks: list[dict]) -> int:

@@ -1,10 +1,12 @@
-"""The clock's alert delivery job: post every alert not yet delivered (global, every few seconds)."""
+"""The clock's alert delivery job (global, every few seconds): raise again the urgent alerts nobody
+has acted on (``bot.alerts.owner``), then deliver every alert not yet delivered on all its routes."""
 
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
 from bot.alerts.deliver import deliver_pending
+from bot.alerts.owner import reraise_owned
 from bot.settings import Settings
 from bot.summary import JobSummary
 from storage.models import School
@@ -13,4 +15,6 @@ from storage.models import School
 def deliver_alerts(
     engine: Engine, *, school: School | None = None, now: datetime, settings: Settings
 ) -> JobSummary:
-    return JobSummary(counts=deliver_pending(engine, settings=settings, now=now))
+    reraised = reraise_owned(engine, now=now)
+    delivered = deliver_pending(engine, settings=settings, now=now)
+    return JobSummary(counts={"urgent_reraised": reraised, **delivered})

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bot.alerts.owner import OWNED_KINDS
 from storage.models import Alert
 
 SEVERITIES = ("urgent", "high", "normal")
@@ -36,7 +37,12 @@ def raise_alert(
     existing = session.exec(select(Alert).where(Alert.idempotency_key == key)).first()
     if existing is not None:
         return existing, False
+    # An alert that needs an owner at once counts as raised the moment it exists: its re-alert
+    # clock (``bot.alerts.owner``) starts now.
+    owned = kind in OWNED_KINDS
     alert = Alert(
+        raised_count=1 if owned else 0,
+        last_raised_at=now if owned else None,
         school_id=school_id,
         idempotency_key=key,
         kind=kind,

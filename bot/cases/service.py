@@ -189,12 +189,79 @@ def close(session: Session, *, case: AbsenceCase, reason: str, now: datetime, ac
     return True
 
 
+# Marks that show the pupil was accounted for in a session: present, at approved education, or
+# arrived after the register closed (U: in school, though late).
+SEEN_CODES = frozenset(codes.PRESENT_CODES | {"U"})
+UNEXPLAINED = frozenset({"N", "O"})
+
+SessionKey = tuple[date, str]  # (date, "AM" | "PM"): sorts in register order, AM before PM
+
+
+def seen_after_absence(
+    marks: list[tuple[date, str, str]], *, first: SessionKey, before: SessionKey | None = None
+) -> bool:
+    """Was the pupil seen in a session *after* the episode's latest unexplained one?
+
+    Presence is per session: an AM ``/`` never explains a PM ``N`` (a child who leaves at lunch is
+    exactly the case to catch). ``marks`` are the pupil's ``(date, session, code)`` rows; only those
+    from ``first`` (the episode's first session) and before ``before`` (exclusive) count. With no N
+    or O left in the episode (every one recoded), any seen mark from ``first`` on counts.
+    """
+    window = [((d, s), c) for d, s, c in marks if (d, s) >= first and (before is None or (d, s) < before)]
+    absent = [key for key, code in window if code in UNEXPLAINED]
+    if absent:
+        latest = max(absent)
+        return any(key > latest and code in SEEN_CODES for key, code in window)
+    return any(code in SEEN_CODES for _key, code in window)
+
+
+def episode_marks(session: Session, *, pupil_id: int, since: date, until: date) -> list[tuple]:
+    return list(session.exec(
+        select(Mark.date, Mark.session, Mark.code)
+        .where(Mark.pupil_id == pupil_id, Mark.date >= since, Mark.date <= until)
+    ).all())
+
+
 def seen_in_school(session: Session, *, case: AbsenceCase, day: date) -> bool:
-    """True when a mark on ``day`` shows the pupil present (or at approved education)."""
-    marks = session.exec(
-        select(Mark.code).where(Mark.pupil_id == case.pupil_id, Mark.date == day)
+    """True when the register shows the pupil in school after the case's latest unexplained session.
+
+    Marks up to ``day`` are read. A present mark in an earlier session of the same day (AM ``/``
+    before a PM ``N``) does not count: the PM absence is what the case is about.
+    """
+    marks = episode_marks(session, pupil_id=case.pupil_id, since=case.first_date, until=day)
+    return seen_after_absence(marks, first=(case.first_date, case.first_session))
+
+
+def close_seen_before(
+    session: Session, *, pupils: list[Pupil], day: date, session_name: str, now: datetime
+) -> int:
+    """Close the open cases of these pupils (absent again at ``day`` ``session_name``) whose child
+    was seen in school since the case's last absence: that episode ended, and the new absence must
+    open a case of its own (and message the family) rather than silently extend the old one.
+
+    One query for all the pupils' marks, so register close stays set-based.
+    """
+    if not pupils:
+        return 0
+    open_cases = session.exec(
+        select(AbsenceCase).where(AbsenceCase.pupil_id.in_([p.id for p in pupils]),
+                                  AbsenceCase.status == "open")
     ).all()
-    return any(codes.counts_present(c) or c == "U" for c in marks)
+    if not open_cases:
+        return 0
+    since = min(c.first_date for c in open_cases)
+    by_pupil: dict[int, list[tuple[date, str, str]]] = {}
+    for pupil_id, d, s, code in session.exec(
+        select(Mark.pupil_id, Mark.date, Mark.session, Mark.code)
+        .where(Mark.pupil_id.in_([c.pupil_id for c in open_cases]), Mark.date >= since, Mark.date <= day)
+    ).all():
+        by_pupil.setdefault(pupil_id, []).append((d, s, code))
+    closed = 0
+    for case in open_cases:
+        marks = by_pupil.get(case.pupil_id, [])
+        if seen_after_absence(marks, first=(case.first_date, case.first_session), before=(day, session_name)):
+            closed += close(session, case=case, reason="marked present", now=now)
+    return closed
 
 
 def remaining_n(session: Session, *, case: AbsenceCase) -> int:

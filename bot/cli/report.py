@@ -24,12 +24,17 @@ def report() -> None:
 @click.option("--week-ending", "week_ending", help="Any date in the week to report (default: this week).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Folder for the HTML and PNG.")
 @click.option("--now", "now_text", help="Run as if at this time (ISO; school time if no offset).")
-@click.option("--post/--no-post", default=True, show_default=True,
-              help="Post to the attendance channel (once per school and week).")
+@click.option("--post/--no-post", default=False, show_default=True,
+              help="Also post it to the attendance channel. The clock's Friday job posts each week's "
+                   "report once; a week already posted is not posted again.")
 def weekly_cmd(
     urn: str, week_ending: str | None, out_dir: str | None, now_text: str | None, post: bool
 ) -> None:
-    """Build the weekly report, save it as HTML with a chart, and post it to the attendance channel."""
+    """Build the weekly report and save it as HTML with a chart (posting only with --post).
+
+    A week not finished yet is reported as far as it goes: the report says how many sessions it
+    covers.
+    """
     from bot.reports import weekly
     from bot.reports.scheduled import produce, reports_dir
 

@@ -8,7 +8,7 @@ labels is ``bot.alerts.actions``.
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.actors import Actor
 from bot.alerts.actions import ACTIONS
@@ -27,15 +27,32 @@ def _close_case(session: Session, *, alert: Alert, actor: Actor, value: str | No
         close(session, case=case, reason=f"closed by {actor.name}", actor=actor, now=now)
 
 
+def _close_alert(session: Session, *, alert: Alert, actor: Actor, value: str | None, now: datetime) -> None:
+    """Nothing more to do about the alert itself (the case, if any, is the register's business)."""
+    alert.status = "closed"
+
+
 # Action id -> what it does. "acknowledge" only records who saw the alert.
 HANDLERS: dict[str, Handler | None] = {
     "acknowledge": None,
     "close_case": _close_case,
+    "close_alert": _close_alert,
     **escalation_actions.HANDLERS,
     **reply_actions.HANDLERS,
 }
 if set(HANDLERS) != set(ACTIONS):  # fail at start-up, not when someone presses the button
     raise RuntimeError(f"alert buttons without a handler or label: {sorted(set(HANDLERS) ^ set(ACTIONS))}")
+
+
+def _settle_twins(session: Session, alert: Alert) -> None:
+    """A missing child is alerted twice (the pastoral team and the DSL): whoever acts on one has acted
+    on both, so neither is raised again."""
+    for key in (alert.data or {}).get("twins", []):
+        twin = session.exec(select(Alert).where(Alert.idempotency_key == key,
+                                                Alert.school_id == alert.school_id)).first()
+        if twin is not None and twin.status == "open":
+            twin.status = alert.status
+            session.add(twin)
 
 
 def act(
@@ -68,6 +85,8 @@ def act(
     if spec.settles and alert.status == "open":
         alert.status = "acted"
     session.add(alert)
+    if spec.settles:
+        _settle_twins(session, alert)
     log(session, school_id=alert.school_id, case_id=alert.case_id, pupil_id=alert.pupil_id,
         kind="alert_action", summary=f"{spec.label} — {actor.name}", actor=actor.name,
         data={"alert_id": alert.id, "action": action, "value": value}, now=now)

@@ -12,8 +12,8 @@ from datetime import date, datetime
 
 from sqlmodel import Session
 
-from bot.commands import grammar, identity, service, views
-from bot.commands.pupils import resolve
+from bot.commands import grammar, identity, service, urgent, views
+from bot.commands.pupils import check_year, resolve, resolve_class
 from bot.errors import Ambiguous, PermissionDenied, UserError
 from storage.models import Staff
 
@@ -80,12 +80,16 @@ def _run(
     if isinstance(request, grammar.Help):
         return views.help_result(request.topic)
     if isinstance(request, grammar.Absences):
-        rows = service.absences(
-            session, staff=staff, day=request.day, year=request.year, class_name=request.class_name
-        )
-        return views.absences_result(
-            rows, day=request.day, today=today, year=request.year, class_name=request.class_name
-        )
+        # An unknown class or an empty year group is an error, never an all-clear.
+        class_name = (resolve_class(session, school_id=staff.school_id, name=request.class_name)
+                      if request.class_name else None)
+        if request.year is not None:
+            check_year(session, school_id=staff.school_id, year=request.year)
+        rows = service.absences(session, staff=staff, day=request.day, year=request.year,
+                                class_name=class_name)
+        return urgent.pin(session, views.absences_result(rows, day=request.day, today=today,
+                                                         year=request.year, class_name=class_name),
+                          staff=staff)
     if isinstance(request, grammar.Act):
         alert = service.act(
             session, staff=staff, alert_id=request.alert_id, action=request.action, note=request.note, now=now
@@ -110,7 +114,9 @@ def _run(
             now=now,
         )
         return views.recode_result(outcome)
-    return views.timeline_result(service.timeline(session, staff=staff, pupil=pupil, today=today))
+    return urgent.pin(session, views.timeline_result(service.timeline(session, staff=staff, pupil=pupil,
+                                                                      today=today)),
+                      staff=staff, pupil_id=pupil.id)
 
 
 __all__ = ["run_as", "run_command", "UserError"]

@@ -131,7 +131,8 @@ HELP: dict[str, CommandHelp] = {
         "Unexplained absences (N marks) for your school, most urgent first: vulnerable pupils, then "
         "the school's priority year groups. Each shows messages sent/delivered, replies, calls "
         "logged and the day of absence.",
-        ("/absences", "/absences year 6", "/absences 2026-09-14 class 4B", "/absences yesterday"),
+        ("/absences", "/absences year 6", "/absences class 4 Birch", "/absences 2026-09-14 class 4B",
+         "/absences yesterday"),
     ),
     "call": CommandHelp(
         "call",
@@ -167,7 +168,7 @@ HELP: dict[str, CommandHelp] = {
         "act",
         "act ALERT_ID ACTION [note]",
         "Act on an alert (the buttons in Slack; typed in Teams). The alert shows the actions it accepts.",
-        ("act 42 acknowledge", "act 42 close_case"),
+        ("act 42 acknowledge", "act 42 close_case", "act 57 child_found_safe"),
     ),
 }
 
@@ -292,8 +293,7 @@ def _absences(rest: str, today: date) -> Absences:
             i += 1
             continue
         if t in {"class", "form", "c"} and i + 1 < len(tokens):
-            class_name = tokens[i + 1]
-            i += 2
+            class_name, i = _class_words(tokens, i + 1, today=today, date_taken=explicit)
             continue
         parsed = parse_date(t, today=today)
         if parsed is not None and not explicit:
@@ -302,6 +302,34 @@ def _absences(rest: str, today: date) -> Absences:
             continue
         raise usage_error("absences", f"I didn't understand '{tokens[i][:30]}'.")
     return Absences(day=day, year=year, class_name=class_name, explicit_day=explicit)
+
+
+def _class_words(tokens: list[str], i: int, *, today: date, date_taken: bool) -> tuple[str, int]:
+    """A class name from token ``i`` on (``4 Birch``, ``R Willow``, ``"Year 4 Birch"``) and where it ends.
+
+    Class names often have spaces, so the name runs on until a word that starts another filter: a
+    year (``year 6``, ``Y6``) or, if no date was given yet, a date. A quoted name runs to its
+    closing quote.
+    """
+    first = tokens[i]
+    if first[:1] in _QUOTES:
+        words, j = [first[1:]], i + 1
+        while not words[-1].endswith(_QUOTES[first[0]]) and j < len(tokens):
+            words.append(tokens[j])
+            j += 1
+        if not words[-1].endswith(_QUOTES[first[0]]):
+            raise usage_error("absences", "A quote around the class name is not closed.")
+        return " ".join(words)[:-1].strip(), j
+    words, j = [first], i + 1
+    while j < len(tokens):
+        t = tokens[j].lower()
+        if t in {"year", "yr", "y"} or re.fullmatch(r"(?:y|yr|year)\d{1,2}", t):
+            break
+        if not date_taken and parse_date(t, today=today) is not None:
+            break
+        words.append(tokens[j])
+        j += 1
+    return " ".join(words), j
 
 
 def _year(raw: str) -> int:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 from sqlmodel import Session, func, select
 
-from bot.errors import Ambiguous, NotFound, PermissionDenied
+from bot.errors import Ambiguous, NotFound, PermissionDenied, UserError
 from storage.models import Pupil
 
 UPN = re.compile(r"^[A-Z]\d{11}[0-9A-Z]$")
@@ -143,3 +143,48 @@ def _prefixes(words: list[str], name_words: list[str]) -> bool:
             return False
         j += 1
     return True
+
+
+# --------------------------------------------------------------------------------------------------
+# Classes and year groups named in a filter
+# --------------------------------------------------------------------------------------------------
+
+
+def _class_key(name: str) -> str:
+    """``4 Birch``, ``4birch`` and ``4-BIRCH`` are one class: case, spaces and hyphens don't matter."""
+    return re.sub(r"[\s\-_.]+", "", name).casefold()
+
+
+def resolve_class(session: Session, *, school_id: int, name: str) -> str:
+    """The school's own spelling of the class staff typed; an unknown class is an error listing them.
+
+    A filter that matched nothing would answer "no unexplained absences", an all-clear nobody
+    checked. So the name must be one of the classes pupils on roll are in.
+    """
+    classes = sorted(set(session.exec(
+        select(Pupil.class_name).where(Pupil.school_id == school_id, Pupil.on_roll,
+                                       Pupil.class_name.is_not(None))
+    ).all()), key=str.casefold)
+    wanted = _class_key(name)
+    for known in classes:
+        if _class_key(known) == wanted:
+            return known
+    if not classes:
+        raise UserError("Your school's pupils have no classes recorded, so there is nothing to filter by.")
+    close = [c for c in classes if wanted and (wanted in _class_key(c) or
+                                                 fuzz.ratio(wanted, _class_key(c)) >= FUZZY_CUTOFF)]
+    hint = f" Did you mean {' or '.join(close[:3])}?" if close else ""
+    raise UserError(f"There is no class '{name}' in your school.{hint} Classes: {', '.join(classes)}.")
+
+
+def check_year(session: Session, *, school_id: int, year: int) -> None:
+    """A year group with no pupils on roll is a typo, not an all-clear."""
+    found = session.exec(
+        select(Pupil.id).where(Pupil.school_id == school_id, Pupil.on_roll, Pupil.year_group == year).limit(1)
+    ).first()
+    if found is None:
+        rows = session.exec(select(Pupil.year_group).where(Pupil.school_id == school_id, Pupil.on_roll)).all()
+        years = sorted({y for y in rows if y is not None})
+        names = ", ".join("Reception" if y == 0 else ("Nursery" if y < 0 else f"Year {y}") for y in years)
+        label_ = "Reception" if year == 0 else f"Year {year}"
+        raise UserError(f"Your school has no pupils in {label_}. Year groups: {names or 'none recorded'}.")

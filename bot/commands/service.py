@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from bot import clock, codes
 from bot.actors import Actor
+from bot.alerts.notify import STAFF_KINDS
 from bot.attendance import tally
 from bot.calendar import load_calendar
 from bot.commands.identity import DSL_ROLES
@@ -131,7 +132,7 @@ def absences(
             func.sum(case((OutboxMessage.channel == "voice", 1), else_=0)).label("voice"),
         )
         .join(OutboxMessage, OutboxMessage.id == MessageCase.message_id)
-        .where(OutboxMessage.school_id == school_id)
+        .where(OutboxMessage.school_id == school_id, OutboxMessage.kind.not_in(STAFF_KINDS))
         .group_by(MessageCase.case_id)
         .subquery()
     )
@@ -441,8 +442,9 @@ def timeline(session: Session, *, staff: Staff, pupil: Pupil, today: date) -> Ti
             or_(OutboxMessage.id.in_(message_ids), OutboxMessage.contact_id.in_(contact_ids)),
         )
     ).all():
-        what = (f"Automated call ({m.kind.replace('_', ' ')}) to family" if m.channel == "voice"
-                else f"{m.channel.upper()} {m.kind.replace('_', ' ')} to family")
+        who = "to staff (worker / DSL)" if m.kind in STAFF_KINDS else "to family"
+        what = (f"Automated call ({m.kind.replace('_', ' ')}) {who}" if m.channel == "voice"
+                else f"{m.channel.upper()} {m.kind.replace('_', ' ')} {who}")
         items.append(TimelineItem(m.created_at, "message", f"{what}: {m.status}{_call_outcome(session, m)}"))
 
     for r in session.exec(

@@ -16,10 +16,11 @@ from sqlalchemy import and_, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from bot import clock, codes
+from bot import clock
+from bot.alerts.notify import STAFF_KINDS
 from bot.alerts.service import raise_alert
 from bot.calendar import SchoolCalendar
-from bot.cases.service import log
+from bot.cases.service import log, seen_in_school
 from bot.escalation import ladder as ladders
 from bot.escalation.views import alert_body, alert_data, worker_email
 from bot.messaging.outbox import enqueue
@@ -42,7 +43,6 @@ from storage.models import (
 ALERT_KIND = "escalation"
 ACTIONS = ["home_visit_seen", "home_visit_no_answer", "referred_mash", "police_informed", "close_case"]
 UNEXPLAINED_CODES = ("N", "O")
-SEEN_CODES = tuple(sorted(codes.PRESENT_CODES | {"U"}))
 
 
 @dataclass
@@ -52,7 +52,7 @@ class Facts:
     through: date  # last school day the pupil is recorded absent without a reason
     day_number: int  # school day of the episode (or of no contact) the ladder is counted in
     base: date  # day 1 of that count
-    seen: bool  # marked present (or late) after the episode began
+    seen: bool  # in school (present, late, U) after the episode's latest unexplained session
     last_contact: datetime | None
     history: dict = field(default_factory=dict)
 
@@ -67,12 +67,13 @@ def _local_date(instant: datetime, tz: str) -> date:
 
 
 def contact_history(session: Session, *, case: AbsenceCase, tz: str) -> dict:
-    """Every attempt to reach the family on this case: messages with status, calls, replies."""
+    """Every attempt to reach the family on this case: messages with status, calls, replies (emails to
+    the social worker or the DSL about the case are not contact with the family)."""
     messages = session.exec(
         select(OutboxMessage, Contact)
         .join(MessageCase, MessageCase.message_id == OutboxMessage.id)
         .join(Contact, Contact.id == OutboxMessage.contact_id, isouter=True)
-        .where(MessageCase.case_id == case.id)
+        .where(MessageCase.case_id == case.id, OutboxMessage.kind.not_in(STAFF_KINDS))
         .order_by(OutboxMessage.created_at, OutboxMessage.id)
     ).all()
     calls = session.exec(
@@ -146,15 +147,8 @@ def case_facts(
     ).one()
     through = max(d for d in (case.last_absent_date, latest_n) if d is not None)
     through = min(through, today)
-    seen = session.exec(
-        select(Mark.id).where(
-            Mark.pupil_id == case.pupil_id,
-            Mark.code.in_(SEEN_CODES),
-            Mark.date <= today,
-            or_(Mark.date > case.first_date,
-                and_(Mark.date == case.first_date, Mark.session > case.first_session)),
-        ).limit(1)
-    ).first() is not None
+    # Per session, as everywhere: seen after the episode's latest unexplained session.
+    seen = seen_in_school(session, case=case, day=today)
     contact_at = last_contact(session, case=case)
     base = case.first_date
     if policy.escalation_basis == "no_contact" and contact_at is not None:
@@ -249,7 +243,8 @@ def inform_workers(
     """Day 1: tell the pupil's social worker / YOT worker by email (once per case, by key)."""
     queued = 0
     for flag, address, role, prefix in (
-        (pupil.has_social_worker or pupil.vulnerable, pupil.social_worker_email, "social worker", "sw"),
+        (pupil.has_social_worker or pupil.child_protection or pupil.looked_after, pupil.social_worker_email,
+         "social worker", "sw"),
         (pupil.has_yot_worker, pupil.yot_worker_email, "youth offending worker", "yot"),
     ):
         if not (flag and address):
@@ -271,10 +266,18 @@ def inform_workers(
 # --------------------------------------------------------------------------------------------------
 
 
+def _is_latest_step(alert: Alert, case: AbsenceCase) -> bool:
+    """The alert is for the last ladder step taken on its case (``next_step`` is one past it)."""
+    return (alert.data or {}).get("index", case.next_step - 1) == case.next_step - 1
+
+
 def _unacted_open_alerts(session: Session, *, school_id: int):
     """Open escalation alerts on open cases with no action, the latest step of each case only.
 
-    A day-3 alert nobody answered is overtaken by the day-4 one; raising both again is noise.
+    A day-3 alert nobody answered is overtaken by the day-4 one; raising both again is noise. The
+    query drops alerts a newer one on the same case overtook; callers also check the step against
+    the case's own ``next_step`` (``_is_latest_step``), which holds even for a step raised in the
+    same transaction.
     """
     acted = select(AlertAction.id).where(AlertAction.alert_id == Alert.id).exists()
     newer = aliased(Alert)
@@ -304,6 +307,8 @@ def reraise_unacted(
     count = 0
     today = _local_date(now, school.timezone)
     for alert, case in rows:
+        if not _is_latest_step(alert, case):
+            continue
         pupil = session.get(Pupil, case.pupil_id)
         facts = case_facts(session, case=case, policy=policy, cal=cal, today=today, tz=school.timezone)
         if facts.seen:
@@ -314,7 +319,7 @@ def reraise_unacted(
                            actions=ACTIONS)
         # The step's own day stays as raised; the count today and the contact history are refreshed.
         data = dict(alert.data, contact=fresh["contact"], flags=fresh["flags"], through=fresh["through"],
-                    day_now=fresh["day"], raised_count=alert.raised_count + 1)
+                    workers=fresh["workers"], day_now=fresh["day"], raised_count=alert.raised_count + 1)
         result = session.execute(
             update(Alert)
             .where(Alert.id == alert.id, Alert.raised_count == alert.raised_count,
@@ -344,6 +349,8 @@ def email_dsl_overdue(session: Session, *, school: School, policy: SchoolPolicy,
     ).all()
     count = 0
     for alert, case in rows:
+        if not _is_latest_step(alert, case):
+            continue
         result = session.execute(
             update(Alert).where(Alert.id == alert.id, Alert.dsl_emailed_at.is_(None))
             .values(dsl_emailed_at=now).execution_options(synchronize_session=False)
@@ -388,8 +395,11 @@ def sweep(session: Session, *, school: School, policy: SchoolPolicy, cal: School
           now: datetime) -> dict:
     """One pass over a school's open cases. Safe to repeat and to run on two clocks at once.
 
-    Cases are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (a second sweep skips what the
-    first is doing); on SQLite the transaction is ``BEGIN IMMEDIATE`` and so runs alone.
+    The job runner holds the school's advisory lock (``bot.jobs.lock_school``), so a second sweep,
+    register close or chase of the same school waits for this one to commit and then sees what it
+    raised. Cases are still claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so a case a
+    parent's reply is changing at this instant is left to the next sweep rather than waited on. On
+    SQLite the transaction is ``BEGIN IMMEDIATE`` and so runs alone.
     """
     today = _local_date(now, school.timezone)
     summary = {"cases": 0, "alerts": 0, "overdue": 0, "seen": 0, "workers_informed": 0,

@@ -28,6 +28,16 @@ def _year_class(pupil: Pupil) -> str:
     return ", ".join(parts)
 
 
+def worker_contacts(pupil: Pupil) -> list[dict]:
+    """The professionals the DSL should speak to about a vulnerable pupil, with what we hold for them."""
+    out = []
+    if pupil.has_social_worker or pupil.child_protection or pupil.looked_after:
+        out.append({"role": "Social worker", "email": pupil.social_worker_email})
+    if pupil.has_yot_worker:
+        out.append({"role": "Youth offending worker", "email": pupil.yot_worker_email})
+    return out
+
+
 def alert_data(*, case: AbsenceCase, pupil: Pupil, step: dict, index: int, facts, flags: list[str],
                actions: list[str]) -> dict:
     """The alert's payload (JSON). Dates are ISO strings so every renderer can format them."""
@@ -36,7 +46,7 @@ def alert_data(*, case: AbsenceCase, pupil: Pupil, step: dict, index: int, facts
                   "year_group": pupil.year_group, "class_name": pupil.class_name,
                   "year_class": _year_class(pupil)},
         "case_id": case.id,
-        "step": {k: step.get(k) for k in ("day", "kind", "title", "text") if k in step},
+        "step": {k: step.get(k) for k in ("day", "kind", "title", "text", "audience") if k in step},
         "index": index,
         "day": facts.day_number,
         "day_text": ladders.render_text(step, day=facts.day_number) if step else "",
@@ -44,6 +54,7 @@ def alert_data(*, case: AbsenceCase, pupil: Pupil, step: dict, index: int, facts
         "first_session": case.first_session,
         "through": facts.through.isoformat(),
         "flags": flags,
+        "workers": worker_contacts(pupil),
         "contact": facts.history,
         "actions": list(actions),
     }
@@ -59,6 +70,9 @@ def alert_body(data: dict) -> str:
     ]
     if data.get("flags"):
         lines.append("Flags: " + ", ".join(data["flags"]))
+    for worker in data.get("workers") or []:
+        held = worker["email"] or "no contact recorded (add it to the pupil file)"
+        lines.append(f"{worker['role']}: {held}")
     if data.get("day_text"):
         lines.append(data["day_text"])
     contact = data.get("contact") or {}

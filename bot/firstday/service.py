@@ -36,8 +36,8 @@ from storage.models import (
 log = logging.getLogger(__name__)
 
 NO_CHANNEL = "We hold no mobile number, phone number or email address we may use for this family."
-# Marks that show a pupil was seen in school today (``cases.seen_in_school``).
-SEEN_CODES = sorted(codes.PRESENT_CODES | {"U"})
+# Marks that show a pupil was seen in school (``cases.seen_in_school``).
+SEEN_CODES = sorted(cases.SEEN_CODES)
 
 
 def urgency(pupil: Pupil, policy: SchoolPolicy) -> tuple:
@@ -72,9 +72,11 @@ def _group_by_contact(
 def reconcile_case(session: Session, *, case: AbsenceCase, now: datetime, day: date) -> str | None:
     """Bring one open case in line with the register as it is now; returns what changed.
 
-    A pupil marked present on ``day`` is seen: the case closes and chasing stops. An episode whose
-    N marks have all been replaced in the MIS (a trip code after close, say) is explained by the
-    mark. The sender calls this just before a message goes, so a late register change stops it.
+    A pupil seen in school after the case's latest unexplained session (``cases.seen_in_school``:
+    per session, so a morning ``/`` never explains an afternoon ``N``) closes the case and chasing
+    stops. An episode whose N marks have all been replaced in the MIS (a trip code after close,
+    say) is explained by the mark. The sender calls this just before a message goes, so a late
+    register change stops it.
     """
     if case.status != "open":
         return None
@@ -137,18 +139,19 @@ def _cases_whose_register_changed(
 ) -> list[tuple[int, str]]:
     """The open cases of these messages that ``reconcile_case`` would change, found in two queries.
 
-    ``reconcile_case`` acts only when no N mark is left in the episode or the pupil is marked
-    present (or U) today; everything else is left alone. Checking that set-based first keeps a
-    register close of thousands of texts from paying several queries per case. Returns
+    ``reconcile_case`` acts only when no N mark is left in the episode or the pupil was seen in
+    school after the episode's latest unexplained session (``cases.seen_after_absence``: an AM
+    ``/`` does not explain a PM ``N``); everything else is left alone. Checking that set-based first
+    keeps a register close of thousands of texts from paying several queries per case. Returns
     (case id, the school's time zone) pairs.
     """
     # The status is filtered here, not in SQL: with it in the WHERE clause SQLite starts from the
     # status index (every open case in the database) instead of from this batch's messages.
     rows = [
-        (case_id, pupil_id, tz, n_left)
-        for case_id, pupil_id, tz, status, n_left in session.execute(
+        (case_id, pupil_id, tz, (first_date, first_session), n_left)
+        for case_id, pupil_id, tz, status, first_date, first_session, n_left in session.execute(
             select(AbsenceCase.id, AbsenceCase.pupil_id, School.timezone, AbsenceCase.status,
-                   func.count(Mark.id))
+                   AbsenceCase.first_date, AbsenceCase.first_session, func.count(Mark.id))
             .join(MessageCase, MessageCase.case_id == AbsenceCase.id)
             .join(School, School.id == AbsenceCase.school_id)
             .join(Mark, and_(Mark.pupil_id == AbsenceCase.pupil_id, Mark.code == "N",
@@ -156,22 +159,38 @@ def _cases_whose_register_changed(
                              Mark.date <= AbsenceCase.last_absent_date),
                   isouter=True)
             .where(MessageCase.message_id.in_(message_ids))
-            .group_by(AbsenceCase.id, AbsenceCase.pupil_id, School.timezone, AbsenceCase.status)
+            .group_by(AbsenceCase.id, AbsenceCase.pupil_id, School.timezone, AbsenceCase.status,
+                      AbsenceCase.first_date, AbsenceCase.first_session)
         ).all()
         if status == "open"
     ]
     if not rows:
         return []
-    zone_of = {case_id: tz for case_id, _pupil, tz, _n in rows}
-    changed = {case_id for case_id, _pupil, _tz, n_left in rows if n_left == 0}
-    day_of = {case_id: clock.to_local(now, tz).date() for case_id, _pupil, tz, _n in rows}
-    pupil_of = {case_id: pupil_id for case_id, pupil_id, _tz, _n in rows}
-    seen = set(session.execute(
+    zone_of = {case_id: tz for case_id, _pupil, tz, _first, _n in rows}
+    changed = {case_id for case_id, _pupil, _tz, _first, n_left in rows if n_left == 0}
+    day_of = {case_id: clock.to_local(now, tz).date() for case_id, _pupil, tz, _first, _n in rows}
+    # Only pupils with a seen mark today can have been seen since their absence; their episodes'
+    # marks are then read in one query and checked session by session.
+    seen_today = set(session.execute(
         select(Mark.pupil_id, Mark.date)
-        .where(Mark.pupil_id.in_(set(pupil_of.values())), Mark.date.in_(set(day_of.values())),
-               Mark.code.in_(SEEN_CODES))
+        .where(Mark.pupil_id.in_({pupil_id for _c, pupil_id, _tz, _f, _n in rows}),
+               Mark.date.in_(set(day_of.values())), Mark.code.in_(SEEN_CODES))
     ).all())
-    changed |= {case_id for case_id in pupil_of if (pupil_of[case_id], day_of[case_id]) in seen}
+    candidates = [(case_id, pupil_id, first) for case_id, pupil_id, _tz, first, _n in rows
+                  if (pupil_id, day_of[case_id]) in seen_today and case_id not in changed]
+    if candidates:
+        marks: dict[int, list] = {}
+        for pupil_id, d, s, code in session.execute(
+            select(Mark.pupil_id, Mark.date, Mark.session, Mark.code)
+            .where(Mark.pupil_id.in_({p for _c, p, _f in candidates}),
+                   Mark.date >= min(first[0] for _c, _p, first in candidates),
+                   Mark.date <= max(day_of.values()))
+        ).all():
+            marks.setdefault(pupil_id, []).append((d, s, code))
+        for case_id, pupil_id, first in candidates:
+            upto = [m for m in marks.get(pupil_id, []) if m[0] <= day_of[case_id]]
+            if cases.seen_after_absence(upto, first=first):
+                changed.add(case_id)
     return [(case_id, zone_of[case_id]) for case_id in sorted(changed)]
 
 
@@ -252,9 +271,13 @@ def register_close(
         .where(Mark.school_id == school.id, Mark.date == day, Mark.session == session_name,
                Mark.code == codes.NO_REASON, Pupil.on_roll == True)  # noqa: E712
     ).all()
-    summary = {"n_marks": len(rows), "cases_opened": 0, "cases_extended": 0, "messages_queued": 0,
-               "unreachable": 0}
+    summary = {"n_marks": len(rows), "cases_opened": 0, "cases_extended": 0, "cases_closed_seen": 0,
+               "messages_queued": 0, "unreachable": 0}
     pupils = sorted((pupil for _mark, pupil in rows), key=lambda p: urgency(p, policy))
+    # A child seen in school since their open case's last absence (in all morning, gone after
+    # lunch) starts a new episode: its own case, its own first-day message.
+    summary["cases_closed_seen"] = cases.close_seen_before(session, pupils=pupils, day=day,
+                                                           session_name=session_name, now=now)
     opened, extended = cases.open_or_extend_many(session, pupils=pupils, day=day,
                                                  session_name=session_name, now=now)
     summary["cases_opened"], summary["cases_extended"] = len(opened), len(extended)

@@ -314,6 +314,7 @@ PUPILS = FileFormat(
         Column("preferred_name", text, False, "Name used in messages to the family, if different.", "Millie"),
         Column("year_group", year_group, False, "0 (or R) for Reception, 1 to 14.", "3"),
         Column("class_name", text, False, "Class or tutor group.", "3 Maple"),
+        Column("date_of_birth", day, False, "Date of birth (`dob` too).", "2018-03-14"),
         *(Column(name, boolean, False, f"{help_} {FLAG}.", "N") for name, _attr, help_ in PUPIL_FLAGS),
         Column("social_worker_email", email, False, "Told of an unexplained absence.",
                "sw.team@oakshire.example"),

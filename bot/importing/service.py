@@ -164,8 +164,12 @@ def _decode(path_or_stream: str | Path | IO, result: ImportResult) -> str:
         raise _Invalid from None
 
 
+HEADER_ALIASES = {"dob": "date_of_birth"}
+
+
 def _normalise_header(name: str) -> str:
-    return "_".join(name.strip().lower().replace("-", " ").split())
+    name = "_".join(name.strip().lower().replace("-", " ").split())
+    return HEADER_ALIASES.get(name, name)
 
 
 def _read(fmt: FileFormat, path_or_stream, result: ImportResult) -> tuple[list[str], list[tuple[int, list]]]:
@@ -463,7 +467,8 @@ class _Staff(_Importer):
 
 
 class _Pupils(_Importer):
-    TEXT = ("upn", "preferred_name", "year_group", "class_name", "social_worker_email", "yot_worker_email")
+    TEXT = ("upn", "preferred_name", "year_group", "class_name", "date_of_birth", "social_worker_email",
+            "yot_worker_email")
 
     def plan(self, rows):
         existing = {p.mis_id: p for p in self.session.exec(

@@ -3,6 +3,10 @@
 Both go through ``bot.register.service.recode`` (the one audited path), so every N mark of the
 case gets a ``MarkAmendment`` naming the member of staff who tapped, their role, and the reason
 "Parent reply: <the start of the reply>". A parent's reply is evidence; this is the decision.
+
+A reply that says the child left for school, or raises a welfare concern, gets the owner's buttons
+(``bot.alerts.owner``): what was done is logged on the case (Child found safe, Parent reached; Police
+informed is the escalation one, Close the generic one).
 """
 
 from collections import defaultdict
@@ -12,6 +16,7 @@ from sqlmodel import Session, select
 
 from bot import codes
 from bot.actors import Actor
+from bot.cases.service import log
 from bot.errors import NotFound, UserError
 from bot.register.service import recode
 from storage.models import AbsenceCase, Alert, Mark
@@ -77,5 +82,26 @@ def pick_code(session: Session, *, alert: Alert, actor: Actor, value: str | None
     recode_case(session, alert=alert, actor=actor, code=_national(value), now=now)
 
 
+def _record(session: Session, alert: Alert, actor: Actor, kind: str, summary: str, now: datetime) -> None:
+    """A case-log entry of what was done about a missing child or a welfare concern (the timeline and
+    the children-missing-education check read these kinds)."""
+    log(session, school_id=alert.school_id, case_id=alert.case_id, pupil_id=alert.pupil_id, kind=kind,
+        summary=f"{summary} — {actor.name}", actor=actor.label if actor.staff_id else actor.name,
+        data={"alert_id": alert.id, "alert_kind": alert.kind}, now=now)
+
+
+def child_found_safe(
+    session: Session, *, alert: Alert, actor: Actor, value: str | None, now: datetime
+) -> None:
+    """The child has been found and is safe. The case stays as the register has it: being found is not a
+    reason for the absence, and the school still records one."""
+    _record(session, alert, actor, "child_found_safe", "Child found safe", now)
+
+
+def parent_reached(session: Session, *, alert: Alert, actor: Actor, value: str | None, now: datetime) -> None:
+    _record(session, alert, actor, "parent_reached", "Parent reached", now)
+
+
 # Action id -> handler, for ``bot.commands.acting``.
-HANDLERS = {"accept_code": accept_code, "pick_code": pick_code}
+HANDLERS = {"accept_code": accept_code, "pick_code": pick_code, "child_found_safe": child_found_safe,
+            "parent_reached": parent_reached}

@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot import clock, codes, templates
+from bot.alerts.owner import OWNER_ACTIONS
 from bot.alerts.service import raise_alert
 from bot.calendar import load_calendar
 from bot.cases import service as cases
@@ -296,11 +297,13 @@ def _route(
     def pupil_of(case: AbsenceCase | None) -> Pupil | None:
         return pupils.get(case.pupil_id) if case is not None else only_pupil
 
-    if concern:
+    # A missing child is already the DSL's most urgent alert, carrying the reply: a second, welfare
+    # alert about the same words would only split who acts on what.
+    if concern and code != IN_SCHOOL:
         for case in targets:
             _alert(session, outcome, school_id=school.id, key=_key("welfare_concern", inbound, case),
                    kind="welfare_concern", audience="dsl", severity="high", case=case,
-                   pupil=pupil_of(case), ctx=ctx, now=now)
+                   pupil=pupil_of(case), ctx=ctx, extra={"actions": list(OWNER_ACTIONS)}, now=now)
 
     if needs_reading and code not in (STOP, START):
         # The reader is unsure: a person reads it now, whatever routing does next (never silently
@@ -325,11 +328,13 @@ def _route(
 
     if code == IN_SCHOOL:
         for case in targets:
-            for audience in ("pastoral", "dsl"):
-                _alert(session, outcome, school_id=school.id,
-                       key=_key(f"missing_child:{audience}", inbound, case), kind="missing_child",
+            keys = {a: _key(f"missing_child:{a}", inbound, case) for a in ("pastoral", "dsl")}
+            for audience, key in keys.items():
+                # Twins: whoever acts on one has acted on both (``bot.commands.acting``).
+                _alert(session, outcome, school_id=school.id, key=key, kind="missing_child",
                        audience=audience, severity="urgent", case=case, pupil=pupil_of(case), ctx=ctx,
-                       now=now)
+                       extra={"actions": list(OWNER_ACTIONS),
+                              "twins": [k for a, k in keys.items() if a != audience]}, now=now)
         return
 
     if reason_given is None:

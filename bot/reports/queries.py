@@ -11,7 +11,7 @@ from sqlalchemy import and_, case, func, literal
 from sqlmodel import Session, select
 
 from bot import codes
-from bot.attendance import Tally
+from bot.attendance import Tally, tally
 from storage.models import Mark
 
 ATTENDED = sorted(codes.PRESENT_CODES)
@@ -78,3 +78,22 @@ def pupil_tallies(
 def academic_year_start(day: date) -> date:
     """1 September of the school year ``day`` falls in (English school years run Sept–July)."""
     return date(day.year if day.month >= 9 else day.year - 1, 9, 1)
+
+
+def tallies_from(session: Session, *, starts: dict[int, date], until: date) -> dict[int, Tally]:
+    """Each pupil's tally from their own first day (``starts``) to ``until``, in one query.
+
+    For the few pupils who became of compulsory school age during the year (Reception, Year 1):
+    persistent absence is measured over the sessions since then, not the whole year.
+    """
+    if not starts:
+        return {}
+    rows = session.exec(
+        select(Mark.pupil_id, Mark.date, Mark.code)
+        .where(Mark.pupil_id.in_(sorted(starts)), Mark.date >= min(starts.values()), Mark.date <= until)
+    ).all()
+    by_pupil: dict[int, list[str]] = {pid: [] for pid in starts}
+    for pid, day, code in rows:
+        if day >= starts[pid]:
+            by_pupil[pid].append(code)
+    return {pid: tally(found) for pid, found in by_pupil.items()}

@@ -22,10 +22,12 @@ def reports_dir(settings) -> Path:
 
 
 def produce(session: Session, *, school: School, week_ending: date, out_dir: Path, now: datetime,
-            post: bool = True) -> dict:
-    """Build, save (HTML + PNG) and post (an ``attendance`` alert, once per school and week)."""
+            post: bool) -> dict:
+    """Build, save (HTML + PNG) and, when ``post``, post (an ``attendance`` alert, once per school and
+    week). The clock's Friday job posts; a report run by hand posts only when asked (``--post``), so
+    trying it mid-week does not use up the week's one channel post."""
     report = weekly.build(session, school=school, policy=policy_for(session, school.id),
-                          cal=load_calendar(session, school.id), week_ending=week_ending)
+                          cal=load_calendar(session, school.id), week_ending=week_ending, as_of=now)
     html, chart = weekly.save(report, out_dir=out_dir, generated_at=now)
     result = {"week_ending": report["week_ending"], "html": str(html), "chart": str(chart) if chart else None,
               "posted": False}
@@ -52,6 +54,6 @@ def weekly_report_job(session: Session, *, school: School, now: datetime, settin
     """The week containing ``now`` (in the school's zone); a re-run rewrites the files, posts nothing new."""
     today = clock.to_local(now, school.timezone).date()
     result = produce(session, school=school, week_ending=weekly.week_bounds(today)[1],
-                     out_dir=reports_dir(settings), now=now)
+                     out_dir=reports_dir(settings), now=now, post=True)
     return JobSummary(counts={"posted": int(result["posted"])},
                       details={k: str(result[k]) for k in ("week_ending", "html", "chart") if result.get(k)})

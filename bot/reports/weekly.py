@@ -19,7 +19,8 @@ from bot import clock
 from bot.attendance import Tally
 from bot.calendar import SchoolCalendar
 from bot.policy import thresholds as policy_thresholds
-from bot.reports.queries import academic_year_start, pupil_tallies
+from bot.pupils import compulsory_from
+from bot.reports.queries import academic_year_start, pupil_tallies, tallies_from
 from bot.templates import ROOT
 from storage.models import AbsenceCase, Alert, CaseEvent, Pupil, School, SchoolPolicy
 
@@ -55,15 +56,44 @@ def _pupil_row(p: Pupil, ytd: Tally, week: Tally) -> dict:
             "absence_percent": ytd.absence_percent, "tier": p.tier}
 
 
+def sessions_covered(*, school: School, policy: SchoolPolicy, cal: SchoolCalendar, monday: date,
+                     friday: date, as_of: datetime | None) -> list[tuple[date, str]]:
+    """The week's sessions whose register had closed by ``as_of`` (all of them when None).
+
+    A report run by hand on a Wednesday covers Monday to Wednesday morning, and must say so rather
+    than call itself a five-day week.
+    """
+    out = []
+    for day in cal.school_days_between(monday, friday):
+        for name, closes in (("AM", policy.am_close), ("PM", policy.pm_close)):
+            if as_of is None or clock.at_local(day, _wall(closes), school.timezone) <= as_of:
+                out.append((day, name))
+    return out
+
+
+def _wall(value) -> time:
+    return value if isinstance(value, time) else time.fromisoformat(str(value))
+
+
 def build(session: Session, *, school: School, policy: SchoolPolicy, cal: SchoolCalendar,
-          week_ending: date) -> dict:
-    """Everything the weekly report shows, as plain data (JSON-safe)."""
+          week_ending: date, as_of: datetime | None = None) -> dict:
+    """Everything the weekly report shows, as plain data (JSON-safe), as it stands at ``as_of``."""
     th = policy_thresholds(policy)
     monday, friday = week_bounds(week_ending)
+    covered = sessions_covered(school=school, policy=policy, cal=cal, monday=monday, friday=friday,
+                               as_of=as_of)
+    in_week = 2 * cal.count_school_days(monday, friday)
     year_start = academic_year_start(friday)
     tallies = pupil_tallies(session, school_id=school.id,
                             ranges={"week": (monday, friday), "ytd": (year_start, friday)})
     pupils = session.exec(select(Pupil).where(Pupil.school_id == school.id, Pupil.on_roll)).all()
+    # Persistent and severe absence concern pupils of compulsory school age, over their sessions since
+    # (``bot.pupils``): None for a pupil not of that age by Friday, a tally from then for one who
+    # became so this year, and the year's tally (absent here) for everyone else.
+    later = {p.id: b for p in pupils if (b := compulsory_from(p)) is not None and b > year_start}
+    compulsory: dict[int, Tally | None] = dict(tallies_from(
+        session, starts={pid: b for pid, b in later.items() if b <= friday}, until=friday))
+    compulsory.update({pid: None for pid, b in later.items() if b > friday})
     empty = Tally(0, 0, 0, 0)
     rows, by_class, by_year = [], defaultdict(list), defaultdict(list)
     for p in pupils:
@@ -80,8 +110,12 @@ def build(session: Session, *, school: School, policy: SchoolPolicy, cal: School
     years = groups(by_year, _year_label, lambda y: (y is None, y or 0))
     whole = _group_row("Whole school", [r[1] for r in rows], [r[2] for r in rows], len(rows))
     measured = [(p, w, y) for p, w, y in rows if y.percent is not None]
-    persistent = sorted((_pupil_row(p, y, w) for p, w, y in measured
-                         if y.absence_percent >= float(th["persistent"])), key=lambda r: r["ytd_percent"])
+    persistent = []
+    for p, w, y in measured:
+        counted = compulsory.get(p.id, y)
+        if counted is not None and counted.possible and counted.absence_percent >= float(th["persistent"]):
+            persistent.append({**_pupil_row(p, y, w), "absence_percent": counted.absence_percent})
+    persistent.sort(key=lambda r: r["ytd_percent"])
     severe = [r for r in persistent if r["absence_percent"] >= float(th["severe"])]
     lowest_n = math.ceil(len(measured) * 0.2)
     lowest = [_pupil_row(p, y, w) for p, w, y in
@@ -123,6 +157,9 @@ def build(session: Session, *, school: School, policy: SchoolPolicy, cal: School
         "week_start": monday.isoformat(), "week_ending": friday.isoformat(),
         "year_start": year_start.isoformat(),
         "school_days_this_week": cal.count_school_days(monday, friday),
+        "sessions_in_week": in_week, "sessions_covered": len(covered),
+        "partial": len(covered) < in_week,
+        "covered_through": (f"{covered[-1][0]:%a %d %b} {covered[-1][1]}" if covered else None),
         "whole": whole, "classes": classes, "years": years,
         "persistent": persistent, "severe": severe, "lowest": lowest,
         "tier_changes": tier_changes, "tiers": dict(tiers),
@@ -163,8 +200,10 @@ def summary_text(report: dict) -> str:
     def pct(v):
         return "—" if v is None else f"{v:.1f}%"
 
+    scope = (f" (partial week: {report['sessions_covered']} of {report['sessions_in_week']} sessions, "
+             f"to {report['covered_through'] or 'none yet'})" if report.get("partial") else "")
     lines = [
-        f"Week ending {date.fromisoformat(report['week_ending']):%a %d %b %Y}: "
+        f"Week ending {date.fromisoformat(report['week_ending']):%a %d %b %Y}{scope}: "
         f"{pct(w['week_percent'])} this week, {pct(w['ytd_percent'])} this year.",
         f"Persistent absence: {len(report['persistent'])}; severe: {len(report['severe'])}; "
         f"open cases: {len(report['open_cases'])}; thresholds met: {len(report['thresholds_met'])}; "

@@ -1,8 +1,11 @@
 """What the sandbox page shows in its panes, read from the real tables.
 
 - parents' phones: every SMS and email the bot sent to a family (the outbox) and what the family
-  sent back (inbound messages), one thread per contact, busiest-last families first;
-- the pastoral channel: the school's alerts as the chat tools show them (facts, history, buttons);
+  sent back (inbound messages), one thread per contact, busiest-last families first, a page at a
+  time with the true number of families;
+- the pastoral channel: the school's alerts as the chat tools show them (facts, history, buttons):
+  open urgent alerts (a missing child, MASH, CME, welfare concerns) pinned at the top, every other
+  alert newest first, a page at a time, with true counts;
 - the clock: the simulated time and what the next buttons will do.
 
 Staff see names here as they would in Slack; the phones show what the family's own phone shows.
@@ -12,17 +15,19 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import and_, func, not_, or_, union_all
 from sqlmodel import Session, select
 
 from bot import clock, codes
 from bot.alerts.actions import available
+from bot.alerts.owner import OWNED_KINDS
 from bot.calendar import load_calendar
 from bot.sandbox import service
 from storage.models import Alert, Contact, InboundMessage, OutboxMessage, Pupil, PupilContact, School, Staff
 
 URL = re.compile(r"https?://[^\s<>\"']+")
-MAX_FAMILIES = 20
-MAX_ALERTS = 30
+FAMILIES_PER_PAGE = 20
+ALERTS_PER_PAGE = 30
 ROLE_ORDER = {"attendance_officer": 0, "pastoral": 1, "dsl": 2, "headteacher": 3, "admin": 4, "teacher": 5}
 
 
@@ -84,65 +89,68 @@ def _in_order(b: Bubble) -> tuple:
     return (b.at, rank)
 
 
-def families(session: Session, *, school: School, limit: int = MAX_FAMILIES) -> list[Family]:
+@dataclass
+class Paged:
+    """One page of a list, with the true total (the page says "41 families", not "20")."""
+
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _page_number(page: int | None) -> int:
+    return max(1, int(page or 1))
+
+
+def families(session: Session, *, school: School, page: int | None = 1, per_page: int = FAMILIES_PER_PAGE
+             ) -> Paged:
+    """Every family the school has messaged or heard from, busiest-last first, a page at a time.
+
+    The order and the count come from SQL over every message of the school, so no family is hidden
+    behind a cap; only the page's threads are loaded.
+    """
     tz = school.timezone
-    sent = session.exec(
-        select(OutboxMessage)
-        .where(OutboxMessage.school_id == school.id, OutboxMessage.contact_id.is_not(None))
-        .order_by(OutboxMessage.id.desc())
-        .limit(400)
-    ).all()
-    received = session.exec(
-        select(InboundMessage)
-        .where(InboundMessage.school_id == school.id, InboundMessage.contact_id.is_not(None))
-        .order_by(InboundMessage.id.desc())
-        .limit(400)
-    ).all()
-    threads: dict[int, list[Bubble]] = {}
-    for m in sent:
-        threads.setdefault(m.contact_id, []).append(
-            Bubble(
-                direction="out",
-                channel=m.channel,
-                at=m.created_at,
-                when=clock.to_local(m.created_at, tz).strftime("%a %H:%M"),
-                parts=pieces(m.body),
-                subject=m.subject,
-                status=m.status,
-                kind=m.kind,
-            )
-        )
-    for r in received:
-        threads.setdefault(r.contact_id, []).append(
-            Bubble(
-                direction="in",
-                channel=r.channel,
-                at=r.received_at,
-                when=clock.to_local(r.received_at, tz).strftime("%a %H:%M"),
-                parts=pieces(r.body),
-                kind="reply",
-            )
-        )
-    if not threads:
-        return []
-    children = _children(session, list(threads))
+    activity = union_all(
+        select(OutboxMessage.contact_id.label("cid"), OutboxMessage.created_at.label("at"))
+        .where(OutboxMessage.school_id == school.id, OutboxMessage.contact_id.is_not(None)),
+        select(InboundMessage.contact_id.label("cid"), InboundMessage.received_at.label("at"))
+        .where(InboundMessage.school_id == school.id, InboundMessage.contact_id.is_not(None)),
+    ).subquery()
+    total = session.exec(select(func.count(func.distinct(activity.c.cid)))).one()
+    page = min(_page_number(page), max(1, -(-total // per_page)))
+    ids = [cid for cid, _last in session.exec(
+        select(activity.c.cid, func.max(activity.c.at).label("last"))
+        .group_by(activity.c.cid)
+        .order_by(func.max(activity.c.at).desc(), activity.c.cid.desc())
+        .offset((page - 1) * per_page).limit(per_page)
+    ).all()]
+    if not ids:
+        return Paged([], total, page, per_page)
+    threads: dict[int, list[Bubble]] = {cid: [] for cid in ids}
+    for m in session.exec(select(OutboxMessage).where(OutboxMessage.contact_id.in_(ids))).all():
+        threads[m.contact_id].append(Bubble(
+            direction="out", channel=m.channel, at=m.created_at,
+            when=clock.to_local(m.created_at, tz).strftime("%a %H:%M"), parts=pieces(m.body),
+            subject=m.subject, status=m.status, kind=m.kind))
+    for r in session.exec(select(InboundMessage).where(InboundMessage.contact_id.in_(ids),
+                                                       InboundMessage.school_id == school.id)).all():
+        threads[r.contact_id].append(Bubble(
+            direction="in", channel=r.channel, at=r.received_at,
+            when=clock.to_local(r.received_at, tz).strftime("%a %H:%M"), parts=pieces(r.body), kind="reply"))
+    children = _children(session, ids)
     out = []
-    for contact_id, bubbles in threads.items():
+    for contact_id in ids:
         contact = session.get(Contact, contact_id)
-        bubbles.sort(key=_in_order)
-        out.append(
-            Family(
-                contact_id=contact_id,
-                name=contact.first_name,
-                masked=mask(contact.mobile or contact.email),
-                children=children.get(contact_id, ""),
-                language=contact.language,
-                can_text=bool(contact.mobile),
-                bubbles=bubbles,
-            )
-        )
-    out.sort(key=lambda f: f.last_at, reverse=True)
-    return out[:limit]
+        bubbles = sorted(threads[contact_id], key=_in_order)
+        out.append(Family(contact_id=contact_id, name=contact.first_name,
+                          masked=mask(contact.mobile or contact.email), children=children.get(contact_id, ""),
+                          language=contact.language, can_text=bool(contact.mobile), bubbles=bubbles))
+    return Paged(out, total, page, per_page)
 
 
 def _children(session: Session, contact_ids: list[int]) -> dict[int, str]:
@@ -173,34 +181,50 @@ class AlertView:
     history: list[str]
     actions: list[tuple[str, str]]  # (action id, label); pick_code gets a code list
     suggested_code: str | None = None
+    raised_count: int = 0
 
 
-def alerts(session: Session, *, school: School, limit: int = MAX_ALERTS) -> list[AlertView]:
+@dataclass
+class AlertsPane:
+    """The pastoral channel: alerts that need someone now, pinned; every other alert, a page at a time."""
+
+    pinned: list[AlertView]
+    others: Paged
+    total: int
+    open: int
+
+
+def _pinned():
+    """Open alerts that must not scroll away: urgent ones (a missing child, MASH, CME) and the
+    alerts that need an owner at once (welfare concerns too)."""
+    return and_(Alert.status == "open", or_(Alert.severity == "urgent", Alert.kind.in_(OWNED_KINDS)))
+
+
+def alerts(session: Session, *, school: School, page: int | None = 1, per_page: int = ALERTS_PER_PAGE
+           ) -> AlertsPane:
+    ours = Alert.school_id == school.id
+    total = session.exec(select(func.count(Alert.id)).where(ours)).one()
+    still_open = session.exec(select(func.count(Alert.id)).where(ours, Alert.status == "open")).one()
+    pinned = session.exec(select(Alert).where(ours, _pinned()).order_by(Alert.id.desc())).all()
+    rest_total = total - len(pinned)
+    page = min(_page_number(page), max(1, -(-rest_total // per_page)))
+    rest = session.exec(select(Alert).where(ours, not_(_pinned())).order_by(Alert.id.desc())
+                        .offset((page - 1) * per_page).limit(per_page)).all()
+    return AlertsPane(pinned=[_view(session, a, school) for a in pinned],
+                      others=Paged([_view(session, a, school) for a in rest], rest_total, page, per_page),
+                      total=total, open=still_open)
+
+
+def _view(session: Session, a: Alert, school: School) -> AlertView:
     from bot.alerts.deliver import _facts, _history  # the facts and history Slack and Teams show
 
-    rows = session.exec(
-        select(Alert).where(Alert.school_id == school.id).order_by(Alert.id.desc()).limit(limit)
-    ).all()
-    out = []
-    for a in rows:
-        buttons = available(a) if a.status == "open" else []
-        out.append(
-            AlertView(
-                id=a.id,
-                kind=a.kind,
-                title=a.title,
-                body=a.body or "",
-                severity=a.severity,
-                audience=a.audience,
-                status=a.status,
-                when=clock.to_local(a.created_at, school.timezone).strftime("%a %d %b %H:%M"),
-                facts=_facts(session, a),
-                history=_history(session, a),
-                actions=[(b.id, b.label) for b in buttons],
-                suggested_code=(a.data or {}).get("suggested_code"),
-            )
-        )
-    return out
+    buttons = available(a) if a.status == "open" else []
+    return AlertView(
+        id=a.id, kind=a.kind, title=a.title, body=a.body or "", severity=a.severity, audience=a.audience,
+        status=a.status, when=clock.to_local(a.created_at, school.timezone).strftime("%a %d %b %H:%M"),
+        facts=_facts(session, a), history=_history(session, a), actions=[(b.id, b.label) for b in buttons],
+        suggested_code=(a.data or {}).get("suggested_code"), raised_count=a.raised_count,
+    )
 
 
 def code_choices() -> list[tuple[str, str]]:

@@ -20,11 +20,13 @@ from sqlmodel import Session, select
 from bot import clock
 from bot.actors import SYSTEM
 from bot.alerts.service import raise_alert
+from bot.attendance import Tally
 from bot.calendar import SchoolCalendar
 from bot.errors import UserError
 from bot.escalation.service import last_contact
 from bot.messaging.outbox import enqueue
 from bot.policy import thresholds as policy_thresholds
+from bot.pupils import compulsory_from
 from bot.register.service import recode
 from bot.reports.queries import (
     ATTENDED,
@@ -32,6 +34,7 @@ from bot.reports.queries import (
     UNAUTHORISED,
     academic_year_start,
     pupil_tallies,
+    tallies_from,
 )
 from storage.models import (
     AbsenceCase,
@@ -56,6 +59,7 @@ TIER_FLAGS_DEFAULT = {
     "cme": "specialist",
 }
 BREAKS_A_RUN = sorted(set(ATTENDED) | set(AUTHORISED))
+SIGHTINGS = ("home_visit_seen", "child_found_safe")  # case-log kinds: someone saw the child
 
 
 @dataclass(frozen=True)
@@ -209,7 +213,7 @@ def whereabouts_known_since(session: Session, *, pupil_id: int, since: datetime)
     call = session.exec(select(CallLog.id).where(CallLog.pupil_id == pupil_id, CallLog.outcome == "spoke",
                                                  CallLog.at >= since).limit(1)).first()
     seen = session.exec(select(CaseEvent.id).where(CaseEvent.pupil_id == pupil_id,
-                                                   CaseEvent.kind == "home_visit_seen",
+                                                   CaseEvent.kind.in_(SIGHTINGS),
                                                    CaseEvent.at >= since).limit(1)).first()
     return any(x is not None for x in (reply, call, seen))
 
@@ -249,12 +253,17 @@ def no_contact_for_days(session: Session, *, school_id: int, cal: SchoolCalendar
 
 
 def update_tiers(session: Session, *, school: School, pupils: dict[int, Pupil], tallies: dict[int, dict],
-                 flags: dict[int, set[str]], th: dict, today: date, now: datetime) -> int:
+                 flags: dict[int, set[str]], th: dict, today: date, now: datetime,
+                 compulsory: dict[int, Tally | None] | None = None) -> int:
     """Store each pupil's tier and log a ``tier_change`` per change.
 
-    One conditional UPDATE per (old tier, new tier) pair, ``RETURNING`` the rows it changed: a
-    concurrent sweep that already moved a pupil matches nothing, so each change is logged once.
+    Persistent and severe absence count only for pupils of compulsory school age, over their sessions
+    since then (``compulsory``: pupil -> that tally, or None for a pupil not of that age yet; a pupil
+    missing from it is measured over the year). One conditional UPDATE per (old tier, new tier)
+    pair, ``RETURNING`` the rows it changed: a concurrent sweep that already moved a pupil matches
+    nothing, so each change is logged once.
     """
+    compulsory = compulsory or {}
     moves: dict[tuple[str | None, str], list[tuple[int, float, list[str]]]] = {}
     for pupil_id, entry in tallies.items():
         pupil = pupils.get(pupil_id)
@@ -262,9 +271,11 @@ def update_tiers(session: Session, *, school: School, pupils: dict[int, Pupil], 
         if pupil is None or ytd.percent is None:
             continue
         pf = set(flags.get(pupil_id, set()))
-        if ytd.absence_percent >= float(th["persistent"]):
+        counted = compulsory.get(pupil_id, ytd)
+        absence = counted.absence_percent if counted is not None else None
+        if absence is not None and absence >= float(th["persistent"]):
             pf.add("persistent")
-        if ytd.absence_percent >= float(th["severe"]):
+        if absence is not None and absence >= float(th["severe"]):
             pf.add("severe")
         if pupil.send_ehcp:
             pf.add("ehcp")
@@ -321,6 +332,16 @@ def sweep(session: Session, *, school: School, policy: SchoolPolicy, cal: School
     session.flush()
     pupils = {p.id: p for p in session.exec(select(Pupil).where(Pupil.school_id == school.id,
                                                                  Pupil.on_roll)).all()}
+    # Penalty-notice, persistent-absence and local-authority thresholds concern pupils of compulsory
+    # school age, and only their sessions since then (``bot.pupils.compulsory_from``).
+    csa = {pid: compulsory_from(p) for pid, p in pupils.items()}
+
+    def counted_from(pid: int, start: date) -> date | None:
+        """The first day from ``start`` whose sessions count for ``pid``; None: none by today."""
+        begins = csa.get(pid)
+        if begins is None:
+            return start
+        return None if begins > today else max(start, begins)
     counts = dict.fromkeys(("penalty", "la_unauthorised", "la_illness", "cme"), 0)
     # Episodes already alerted (one query), so a steady-state run gathers no evidence it won't use.
     known = set(session.exec(select(Alert.idempotency_key).where(
@@ -335,11 +356,16 @@ def sweep(session: Session, *, school: School, policy: SchoolPolicy, cal: School
     for pid in sorted(met):
         if last_met.get(pid, date.min) >= window_start:
             continue
-        ev = evidence(session, pupil_id=pid, start=window_start, end=today, codes_in=UNAUTHORISED)
+        since = counted_from(pid, window_start)
+        if since is None:
+            continue
+        ev = evidence(session, pupil_id=pid, start=since, end=today, codes_in=UNAUTHORISED)
+        if len(ev) < int(th["penalty_sessions"]):  # sessions before compulsory school age left out
+            continue
         counts["penalty"] += _raise(
             session, school=school, pupil=pupils[pid], key=f"thr:penalty:{pid}:{today.isoformat()}",
             kind="penalty_threshold", title="Penalty notice threshold met",
-            text=f"{len(ev)} unauthorised sessions since {window_start:%d %b %Y} "
+            text=f"{len(ev)} unauthorised sessions since {since:%d %b %Y} "
                  f"(threshold {th['penalty_sessions']} in {th['penalty_weeks']} school weeks).",
             audience="attendance", severity="normal", actions=["acknowledge"], now=now,
             data={"window_start": window_start.isoformat(), "as_of": today.isoformat(), "evidence": ev},
@@ -349,7 +375,13 @@ def sweep(session: Session, *, school: School, policy: SchoolPolicy, cal: School
     for pid, e in sorted(tallies.items()):
         if (pid in pupils and e["illness"] >= 2 * int(th["la_illness_days"])
                 and f"thr:illness:{pid}:{year_start.isoformat()}" not in known):
-            ev = evidence(session, pupil_id=pid, start=year_start, end=today, codes_in=["I"])
+            since = counted_from(pid, year_start)
+            if since is None:
+                continue
+            ev = evidence(session, pupil_id=pid, start=since, end=today, codes_in=["I"])
+            if len(ev) < 2 * int(th["la_illness_days"]):
+                continue
+            e = {**e, "illness": len(ev)}
             counts["la_illness"] += _raise(
                 session, school=school, pupil=pupils[pid], key=f"thr:illness:{pid}:{year_start.isoformat()}",
                 kind="la_illness", title="Notify the local authority: 15 days of illness",
@@ -363,6 +395,9 @@ def sweep(session: Session, *, school: School, policy: SchoolPolicy, cal: School
     for run in continuous_runs(session, school_id=school.id, cal=cal, start=year_start, today=today,
                                min_days=min(la_days, cme_days)):
         if run.pupil_id not in pupils:
+            continue
+        run = compulsory_part(session, run, since=counted_from(run.pupil_id, run.start))
+        if run is None or run.days < min(la_days, cme_days):
             continue
         pupil = pupils[run.pupil_id]
         la_key = f"thr:la_unauth:{run.pupil_id}:{run.start.isoformat()}"
@@ -398,6 +433,23 @@ def sweep(session: Session, *, school: School, policy: SchoolPolicy, cal: School
         flags.setdefault(pid, set()).add("no_contact_3_days")
     for pid in cme:
         flags.setdefault(pid, set()).add("cme")
+    later = {pid: begins for pid, begins in csa.items() if begins is not None and begins > year_start}
+    compulsory = tallies_from(session, starts={p: b for p, b in later.items() if b <= today}, until=today)
+    compulsory.update({pid: None for pid, begins in later.items() if begins > today})
     summary["tier_changes"] = update_tiers(session, school=school, pupils=pupils, tallies=tallies,
-                                           flags=flags, th=th, today=today, now=now)
+                                           flags=flags, th=th, today=today, now=now, compulsory=compulsory)
+    summary["not_compulsory_age"] = sum(1 for begins in csa.values() if begins is not None and begins > today)
     return summary
+
+
+def compulsory_part(session: Session, run: Run, *, since: date | None) -> Run | None:
+    """The part of a run of unauthorised absence from ``since`` (compulsory school age) on."""
+    if since is None:
+        return None
+    if since <= run.start:
+        return run
+    dates = sorted({e["date"] for e in evidence(session, pupil_id=run.pupil_id, start=since, end=run.end,
+                                                 codes_in=UNAUTHORISED)})
+    if not dates:
+        return None
+    return Run(run.pupil_id, date.fromisoformat(dates[0]), run.end, len(dates))
