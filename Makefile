@@ -17,13 +17,15 @@ run: $(STAMP)
 	bash scripts/ensure-pdf.sh
 	$(BIN)/attendance-bot run-local
 
-## make test: the whole suite, on SQLite and PostgreSQL (started here if none runs), with a browser,
-## then the date guard: the suite again with the system clock a year ahead and a year back
+## make test: the whole suite, on SQLite and PostgreSQL (started here if none runs), with a browser and
+## a real IMAP server (Debian's dovecot, a throwaway instance per test run), then the date guard:
+## the suite again with the system clock a year ahead and a year back
 test: $(STAMP)
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-faketime.sh
 	bash scripts/ensure-pdf.sh
+	bash scripts/ensure-dovecot.sh
 	$(BIN)/ruff check bot handlers scheduler storage tests bench
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 	$(MAKE) --no-print-directory date-guard

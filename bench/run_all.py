@@ -15,6 +15,7 @@ STEPS = [
     ("automated calls for unanswered families", ["bench.voice_calls", "--db", "both"]),
     ("slash commands vs a bare Bolt app", ["bench.slash_commands"]),
     ("reply reader accuracy, latency, memory", ["bench.reader_report"]),
+    ("email replies read over IMAP (dovecot on loopback)", ["bench.mailbox_read"]),
     ("statutory sweep and weekly report, a trust's year", ["bench.sweeps"]),
 ]
 

@@ -25,7 +25,10 @@ from sqlmodel import Session, select
 
 from bot.alerts.scheduled import deliver_alerts
 from bot.escalation.scheduled import escalation_sweep
+from bot.firstday.report_links import send_report_links
 from bot.firstday.scheduled import chase_job, register_close_job, send_outbox
+from bot.mail.scheduled import read_mailbox_job
+from bot.notices.digest import morning_digest
 from bot.reports.scheduled import weekly_report_job
 from bot.settings import Settings
 from bot.summary import JobSummary
@@ -60,10 +63,16 @@ JOBS: dict[str, Job] = {
             statutory_sweep, per_school=True),
         Job("weekly-report", "Build and post the weekly attendance report.", weekly_report_job,
             per_school=True),
+        Job("morning-digest", "Post the morning's counts: N marks, explained by notices, messaged, "
+            "registers not taken.", morning_digest, per_school=True),
+        Job("report-links", "First school day of term: send each family their 'report an absence' link "
+            "(--force: any school day).", send_report_links, per_school=True, options=("force",)),
         Job("send-outbox", "Deliver queued messages (SMS, email) with retries; reroute failures.",
             send_outbox, per_school=False),
         Job("deliver-alerts", "Post new alerts to Slack / Teams / the local feed.", deliver_alerts,
             per_school=False),
+        Job("read-mailbox", "Read families' email replies and bounces from the school's mailbox (IMAP).",
+            read_mailbox_job, per_school=False),
     )
 }
 

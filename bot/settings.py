@@ -43,6 +43,17 @@ class Settings(BaseSettings):
     smtp_from: str = "attendance@school.example"
     smtp_starttls: bool = True
 
+    # The school's mailbox, read for families' email replies and bounces (bot.mail). Outgoing family
+    # emails then carry a per-message Reply-To on it: attendance+<token>@school (plus-addressing).
+    imap_host: str | None = None
+    imap_port: int = 993
+    imap_username: str | None = None
+    imap_password: str | None = None
+    imap_ssl: bool = True  # implicit TLS (993); false only for a server on this machine (tests)
+    imap_mailbox: str = "INBOX"
+    imap_address: str | None = None  # the mailbox's address; default SMTP_FROM
+    imap_poll_seconds: int = Field(default=60, ge=10)
+
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
@@ -54,6 +65,7 @@ class Settings(BaseSettings):
     clock_misfire_grace_seconds: int = 3600
     outbox_max_attempts: int = 6
     reply_link_days: int = 7
+    report_link_days: int = Field(default=400, ge=30)  # families' standing "report an absence" links
     reports_dir: str = "reports"  # where weekly reports (HTML + PNG) and letters are written
 
     @field_validator("database_url")
@@ -80,6 +92,10 @@ class Settings(BaseSettings):
                 raise ValueError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN go together")
             if not (self.twilio_messaging_service_sid or self.twilio_from_number):
                 raise ValueError("set TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER to send SMS")
+        if self.imap_host and not (self.imap_username and self.imap_password):
+            raise ValueError("IMAP_HOST needs IMAP_USERNAME and IMAP_PASSWORD")
+        if self.imap_host and "@" not in self.reply_mailbox:
+            raise ValueError("set IMAP_ADDRESS (or SMTP_FROM) to the mailbox's email address")
         if self.slack_bot_token and not self.slack_signing_secret and not self.slack_app_token:
             raise ValueError("SLACK_BOT_TOKEN needs SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN")
         if self.environment == "production" and self.secret_key.startswith("dev-only"):
@@ -97,6 +113,16 @@ class Settings(BaseSettings):
     @property
     def voice_from_number(self) -> str | None:
         return self.twilio_voice_from_number or self.twilio_from_number
+
+    @property
+    def imap_enabled(self) -> bool:
+        """Replies by email are read (and so outgoing family emails carry a reply address)."""
+        return bool(self.imap_host)
+
+    @property
+    def reply_mailbox(self) -> str:
+        """The address families' email replies go to (plus a per-message token)."""
+        return (self.imap_address or self.smtp_from or "").strip()
 
     @property
     def sandbox_on(self) -> bool:

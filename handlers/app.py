@@ -13,6 +13,7 @@ from handlers import (
     alert_page,
     health,
     reply_page,
+    report_page,
     sandbox,
     slack,
     teams,
@@ -24,7 +25,8 @@ from storage.db import engine_for
 
 log = logging.getLogger(__name__)
 
-EDGES = (health, twilio_status, twilio_sms, twilio_voice, reply_page, alert_page, slack, teams, sandbox)
+EDGES = (health, twilio_status, twilio_sms, twilio_voice, reply_page, report_page, alert_page, slack, teams,
+         sandbox)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

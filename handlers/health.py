@@ -6,7 +6,9 @@
 - the clock process never started, or its heartbeat is older than ``CLOCK_STALE_SECONDS`` (nothing
   is texted, chased or escalated while it is down, though the web app still looks fine);
 - alerts have waited for delivery longer than their school's re-alert interval (Slack or Teams is
-  refusing them, or the clock's delivery job is not running).
+  refusing them, or the clock's delivery job is not running);
+- with a mailbox to read (``IMAP_*``), it has not been read for ten minutes (families' email replies
+  would go unseen and they would be chased).
 
 Load balancers that only need to know the process answers use ``/livez``, which is always 200.
 """
@@ -18,6 +20,7 @@ from sqlalchemy import func, text
 from sqlmodel import Session, select
 
 from bot import clock
+from bot.mail.service import health as mailbox_health
 from handlers import deps
 from storage.models import Alert, ClockLease, SchoolPolicy
 
@@ -68,6 +71,9 @@ def register(app: Flask) -> None:
             with deps.db() as session:
                 session.exec(text("SELECT 1"))
                 facts, found = problems(session, now=now)
+                mail_facts, mail_problem = mailbox_health(session, settings=deps.settings(), now=now)
+                facts.update(mail_facts)
+                found += [mail_problem] if mail_problem else []
         except Exception:  # the health check must answer, whatever is wrong
             return jsonify({"status": "error", "database": "unreachable",
                             "problems": ["the database does not answer"]}), 503

@@ -71,7 +71,10 @@ def list_jobs(urn: str | None) -> None:
 @click.option("--now", "now_text", help="Run as if at this time, e.g. 2026-11-23T09:15:00+00:00 "
               "(a time without an offset is the school's local time).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summaries as JSON.")
-def run(name: str, urn: str | None, session_name: str, now_text: str | None, as_json: bool) -> None:
+@click.option("--force", is_flag=True, help="For report-links: send on any school day, not only the "
+              "first of a term.")
+def run(name: str, urn: str | None, session_name: str, now_text: str | None, as_json: bool,
+        force: bool) -> None:
     """Run job NAME now (or at --now) and say what it did."""
     engine = get_engine()
     schools = None
@@ -90,6 +93,8 @@ def run(name: str, urn: str | None, session_name: str, now_text: str | None, as_
     opts = {}
     if name == "register-close":
         opts["session_name"] = session_name.upper()
+    if name == "report-links" and force:
+        opts["force"] = True
     results = run_job(name, engine, get_settings(), now=now, schools=schools, **opts)
     for school, summary in results:
         who = f"{school.urn} {school.name}" if school else "all schools"

@@ -124,6 +124,9 @@ class Clock:
         for name in ("send-outbox", "deliver-alerts"):
             self.scheduler.add_job(self._fire_global, "interval", seconds=DELIVERY_SECONDS, args=[name],
                                    id=name)
+        if self.settings.imap_enabled:  # families' email replies and bounces (bot.mail)
+            self.scheduler.add_job(self._fire_global, "interval", seconds=self.settings.imap_poll_seconds,
+                                   args=["read-mailbox"], id="read-mailbox")
         log.info("clock %s starting (%s)", self.holder, "active" if self.leader else "standby")
         try:
             self.scheduler.start()

@@ -12,6 +12,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import Session, select
 
 from bot.alerts.routes import missing_routes
+from bot.notices.digest import DIGEST_AFTER_MINUTES
 from bot.policy import policy_for
 from bot.settings import Settings
 from storage.models import School
@@ -36,6 +37,9 @@ class Slot:
     @property
     def id(self) -> str:
         return f"{self.job}:{self.school_id}:{self.label}"
+
+
+REPORT_LINKS_AT = time(7, 30)  # the job acts on the first school day of each term only
 
 
 def _plus(t: time, minutes: int) -> time:
@@ -67,6 +71,10 @@ def school_slots(session: Session, school: School) -> list[Slot]:
     after_pm = _plus(policy.pm_close, 60)
     slots.append(Slot("statutory-sweep", school.id, "daily", after_pm, tz=tz))
     slots.append(Slot("weekly-report", school.id, "weekly", _plus(policy.pm_close, 90), days="fri", tz=tz))
+    # What families told us (issue 15): the morning's counts after AM close; term-start links.
+    digest_at = _plus(policy.am_close, DIGEST_AFTER_MINUTES)
+    slots.append(Slot("morning-digest", school.id, "daily", digest_at, tz=tz))
+    slots.append(Slot("report-links", school.id, "term-start", REPORT_LINKS_AT, tz=tz))
     return slots
 
 

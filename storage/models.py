@@ -374,6 +374,69 @@ class CallLog(SQLModel, table=True):
     at: datetime = _ts()
 
 
+class AbsenceNotice(SQLModel, table=True):
+    """What the family told the school about one child's absence, and the sessions it covers.
+
+    Every way a family reports an absence ends here: a text before the register closes, a reply to
+    the bot's message, the "report an absence" page, an email, a call staff logged, or staff writing
+    down what a parent said at the office (``source``). Register close, chasing and escalation read
+    it: an N mark inside first..last is already explained, so nobody is asked again. ``last_date``
+    None means "until further notice"; a notice ends (``status`` = ended) when the child is next
+    marked present. One row per child: a text about two children makes two notices.
+    """
+
+    __table_args__ = (Index("ix_notice_pupil_first", "pupil_id", "first_date"),)
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    pupil_id: int = Field(foreign_key="pupil.id")
+    first_date: date
+    first_session: str = Field(max_length=2)  # AM | PM
+    last_date: date | None = None  # None: until further notice (ends when the child is seen)
+    last_session: str | None = Field(default=None, max_length=2)
+    return_date: date | None = None  # the day back, as the family gave it
+    words: str  # verbatim
+    child_named: bool = True  # False: the family did not say which of their children (all are covered)
+    understood: str = Field(max_length=12)  # what the reader made of it: a national code, LATE, NONE
+    suggested_code: str | None = Field(default=None, max_length=2)
+    source: str = Field(max_length=12)  # sms | email | reply_page | report_form | call | staff
+    reported_by: str = ""
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    inbound_id: int | None = Field(default=None, foreign_key="inboundmessage.id")
+    case_id: int | None = Field(default=None, foreign_key="absencecase.id", index=True)
+    received_at: datetime = _ts()
+    status: str = Field(default="active", max_length=12)  # active | ended | withdrawn
+    ended_reason: str | None = None
+    accepted_code: str | None = Field(default=None, max_length=2)  # staff's decision, kept for later sessions
+    accepted_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    accepted_at: datetime | None = _ts(default=None)
+
+
+class FamilyLink(SQLModel, table=True):
+    """A contact's standing link to the "report an absence" page: signed, revocable, one live per contact.
+
+    The link carries this row's id and an HMAC of the id and ``nonce`` (bot.notices.links); revoking
+    sets ``revoked_at`` and the next link sent is a new row with a new nonce.
+    """
+
+    __table_args__ = (
+        Index(
+            "uq_family_link_live",
+            "contact_id",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id")
+    nonce: str = Field(max_length=32)
+    created_at: datetime = _ts()
+    revoked_at: datetime | None = _ts(default=None)
+    revoked_by: str | None = None
+
+
 class Alert(SQLModel, table=True):
     """Something staff must see; the idempotency key makes every alert fire once per episode."""
 

@@ -18,6 +18,7 @@ from bot.settings import load_settings
 from bot.templates import join_names
 from storage.models import (
     AbsenceCase,
+    AbsenceNotice,
     Alert,
     CaseEvent,
     InboundMessage,
@@ -345,15 +346,32 @@ def test_number_in_two_schools_reaches_each_school_separately(session):
     assert ["Oakfield Primary" in thanks[0].body, "Hill Academy" in thanks[1].body] == [True, True]
 
 
-def test_known_contact_without_an_open_case_is_still_shown_to_staff(session):
+def test_known_contact_without_an_open_case_gives_a_notice_for_the_day_named(session):
+    """Issue 15: a reason with nothing open is a notice (for tomorrow here), and the family is thanked."""
     sch = f.school(session)
     p = f.pupil(session, sch)
     f.contact(session, sch, p, mobile=MOBILE)
     session.commit()
     outcome = sms(session, "Amelia has the dentist tomorrow")
     assert outcome.status == "recorded" and outcome.case_ids == []
-    (alert,) = alerts(session, kind="reply")
-    assert alert.case_id is None and alert.data["actions"] == [] and "no open absence" in alert.body
+    (notice,) = session.exec(select(AbsenceNotice)).all()
+    assert (notice.first_date, notice.first_session, notice.last_date, notice.last_session) == (
+        date(2026, 9, 16), "AM", date(2026, 9, 16), "PM")
+    assert notice.suggested_code == "M" and notice.source == "sms" and notice.words.startswith("Amelia has")
+    assert alerts(session, kind="reply") == []  # staff get it when it meets the register
+    (thanks,) = session.exec(select(OutboxMessage)).all()
+    assert thanks.kind == "thanks" and "Amelia" in thanks.body
+
+
+def test_known_contact_without_an_open_case_and_no_reason_is_still_shown_to_staff(session):
+    sch = f.school(session)
+    p = f.pupil(session, sch)
+    f.contact(session, sch, p, mobile=MOBILE)
+    session.commit()
+    outcome = sms(session, "Who is this please?")
+    assert outcome.status == "recorded" and outcome.case_ids == [] and outcome.notice_ids == []
+    (alert,) = alerts(session, kind="reply_no_reason")
+    assert alert.case_id is None and "no open absence" in alert.body
     assert count(session, OutboxMessage) == 0
 
 

@@ -79,7 +79,7 @@ def test_first_day_response_clicked_through_in_a_real_browser(settings, engine, 
             # The staff chat, for the screenshot and to see the reason arrived.
             page.fill("#command", "/absences")
             page.locator("#chat").get_by_role("button", name="Run").click()
-            expect(page.locator("#transcript")).to_contain_text("reason received (I)")
+            expect(page.locator("#transcript")).to_contain_text("reported by parent: illness (I)")
 
             for pane in ("clock", "phones", "chat", "pastoral"):
                 page.locator(f"#{pane}").screenshot(path=str(ARTIFACTS / f"sandbox-{pane}.png"))

@@ -227,12 +227,12 @@ def test_manifest_declares_every_command_the_app_listens_to():
     manifest = (root / "slack" / "manifest.yml").read_text()
     declared = set(re.findall(r"- command: (/[\w-]+)", manifest))
     listened = set()
-    for module in ("absences", "call", "recode", "pupil", "help"):
+    for module in ("absences", "call", "notice", "recode", "pupil", "help"):
         source = (
             Path(__file__).parent.parent / "handlers/slack/listeners/commands" / f"{module}.py"
         ).read_text()
         listened |= set(re.findall(r'app\.command\("(/[\w-]+)"\)', source))
-    assert declared == listened == {"/absences", "/call", "/recode", "/pupil", "/attendance-help"}
+    assert declared == listened == {"/absences", "/call", "/notice", "/recode", "/pupil", "/attendance-help"}
     urls = re.findall(r"url: (\S+)", manifest)
     assert urls and all(u == "https://YOUR-HOST/slack/events" for u in urls)
     for scope in (

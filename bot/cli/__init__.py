@@ -48,9 +48,9 @@ def _register() -> None:
     """Add every command group: ours by plain imports, the outer layers' through entry points."""
     from importlib.metadata import entry_points
 
-    from bot.cli import alerts, db, demo, importing, letters, local, outbox, policy, reason, report
+    from bot.cli import alerts, db, demo, importing, letters, links, local, outbox, policy, reason, report
 
-    for module in (db, importing, reason, outbox, alerts, report, policy, demo, letters, local):
+    for module in (db, importing, reason, outbox, alerts, report, policy, demo, letters, links, local):
         module.register(main)
     found = {ep.name: ep for ep in entry_points(group="attendance_bot.commands")}
     missing = OUTER_COMMANDS - found.keys()

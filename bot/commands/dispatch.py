@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session
 
-from bot.commands import grammar, identity, service, urgent, views
+from bot.commands import grammar, identity, notices, service, urgent, views
 from bot.commands.pupils import check_year, resolve, resolve_class
 from bot.errors import Ambiguous, PermissionDenied, UserError
 from storage.models import Staff
@@ -24,6 +24,7 @@ _NAMES = {
     grammar.Call: "call",
     grammar.Recode: "recode",
     grammar.PupilTimeline: "pupil",
+    grammar.Notice: "notice",
     grammar.Act: "act",
     grammar.Help: "help",
 }
@@ -102,6 +103,9 @@ def _run(
             now=now,
         )
         return views.call_result(outcome)
+    if isinstance(request, grammar.Notice):
+        outcome = notices.take(session, staff=staff, pupil=pupil, request=request, today=today, now=now)
+        return views.notice_result(outcome)
     if isinstance(request, grammar.Recode):
         outcome = service.recode(
             session,

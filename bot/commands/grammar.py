@@ -51,6 +51,18 @@ class PupilTimeline:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A notice staff take for a family (a phone call to the office, a word at the gate)."""
+
+    pupil: str
+    text: str
+    start: date | None = None  # "from DATE"; else the day the words name, else today
+    open_ended: bool = False  # "until further notice"
+    withdraw: bool = False  # "cancel": the family's notices stop covering anything from today
+    tail: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
 class Act:
     alert_id: int
     action: str
@@ -62,7 +74,7 @@ class Help:
     topic: str | None = None
 
 
-Request = Absences | Call | Recode | PupilTimeline | Act | Help
+Request = Absences | Call | Recode | PupilTimeline | Notice | Act | Help
 
 # --------------------------------------------------------------------------------------------------
 # Words
@@ -76,6 +88,8 @@ COMMANDS = {
     "recode": "recode",
     "pupil": "pupil",
     "timeline": "pupil",
+    "notice": "notice",
+    "report": "notice",
     "act": "act",
     "help": "help",
     "attendance-help": "help",
@@ -164,6 +178,20 @@ HELP: dict[str, CommandHelp] = {
         "The case timeline: marks for the last two weeks, messages, replies, calls, alerts and amendments.",
         ("/pupil Amelia Khan", "/pupil A123456789012", "/pupil amelia"),
     ),
+    "notice": CommandHelp(
+        "notice",
+        "/notice PUPIL: WHAT THE FAMILY SAID  (or: from DATE ..., until further notice ..., cancel)",
+        "Record an absence a family reported to the office (by phone, in person). It is read like "
+        "a text: the reason suggests a code and 'back Wednesday' sets the day back. The sessions it "
+        "covers get no 'no reason' message and no chasing; staff still choose the code. PUPIL is the "
+        "first two words unless quoted or followed by a colon.",
+        (
+            "/notice Amelia Khan: ill with a temperature, back Wednesday",
+            "/notice Amelia Khan: from tomorrow, hospital appointment",
+            '/notice "Jo Li" until further notice, in hospital',
+            "/notice Amelia Khan: cancel",
+        ),
+    ),
     "act": CommandHelp(
         "act",
         "act ALERT_ID ACTION [note]",
@@ -191,7 +219,8 @@ def help_text(topic: str | None = None) -> str:
 
 def usage_error(command: str, problem: str) -> UserError:
     h = HELP[command]
-    return UserError(f"{problem}\nUsage: {h.usage}\nExample: {h.examples[-1 if command != 'call' else 1]}")
+    example = h.examples[{"call": 1, "notice": 0}.get(command, -1)]
+    return UserError(f"{problem}\nUsage: {h.usage}\nExample: {example}")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -208,7 +237,7 @@ def split_command(text: str) -> tuple[str, str]:
     name = COMMANDS.get(word.lstrip("/").lower())
     if name is None:
         raise UserError(
-            f"I don't know the command '{word[:30]}'. Try: absences, call, recode, pupil or help."
+            f"I don't know the command '{word[:30]}'. Try: absences, call, notice, recode, pupil or help."
         )
     return name, rest.strip()
 
@@ -226,6 +255,8 @@ def parse(text: str, *, today: date) -> Request:
         return _recode(rest, today)
     if name == "act":
         return _act(rest)
+    if name == "notice":
+        return _notice(rest, today)
     return _pupil(rest)
 
 
@@ -427,9 +458,61 @@ def _act(rest: str) -> Act:
     return Act(alert_id=int(tokens[0].lstrip("#")), action=tokens[1].lower(), note=" ".join(tokens[2:]))
 
 
-def with_pupil(request: Call | Recode | PupilTimeline, ref: str) -> str:
+_ONE_WORD_PUPIL = re.compile(r"^(?:#\d+|[A-Za-z]\d{11}[0-9A-Za-z]|\S*\d\S*)$")  # #id, UPN, MIS id
+_WITHDRAW = {"cancel", "cancelled", "withdraw", "withdrawn", "delete"}
+_FURTHER_NOTICE = re.compile(r"\b(?:until|till|til)\s+further\s+notice\b[\s,.:;-]*", re.IGNORECASE)
+
+
+def _notice(rest: str, today: date) -> Notice:
+    """``notice PUPIL: words`` / ``notice "PUPIL" words`` / ``notice First Last words``."""
+    quoted, after = _take_pupil("notice", rest)
+    if quoted:
+        pupil, words = quoted, after
+    elif ":" in rest:
+        pupil, _, words = rest.partition(":")
+    else:
+        tokens = rest.split()
+        n = 1 if tokens and _ONE_WORD_PUPIL.match(tokens[0]) else 2
+        pupil, words = " ".join(tokens[:n]), " ".join(tokens[n:])
+    pupil, words = pupil.strip(), words.strip(" ,-")
+    tail = words
+    if not pupil:
+        raise usage_error("notice", "Which pupil?")
+    if words.lower().rstrip(".!") in _WITHDRAW:
+        return Notice(pupil=pupil, text="", withdraw=True, tail=words)
+    open_ended = bool(_FURTHER_NOTICE.search(words))
+    words = _FURTHER_NOTICE.sub("", words).strip(" ,-")
+    start = None
+    tokens = words.split()
+    if len(tokens) >= 2 and tokens[0].lower() == "from":
+        start = _next_date(tokens[1], today)
+        if start is None:
+            raise usage_error("notice", f"I didn't understand the date '{tokens[1][:20]}'.")
+        words = " ".join(tokens[2:]).strip(" ,-")
+    if not words:
+        raise usage_error("notice", "Say what the family told you: the reason, and when the child is back.")
+    return Notice(pupil=pupil, text=words, start=start, open_ended=open_ended, tail=tail)
+
+
+def _next_date(token: str, today: date) -> date | None:
+    """A day ahead: today, tomorrow, a weekday (the next one), or a date as ``parse_date`` reads it."""
+    t = token.strip().lower().rstrip(",")
+    if t in ("tomorrow", "tmrw"):
+        return today + timedelta(days=1)
+    for i, name in enumerate(_WEEKDAYS):
+        if len(t) >= 3 and name.startswith(t):
+            return today + timedelta(days=(i - today.weekday()) % 7)
+    found = parse_date(t, today=today)
+    if found is not None and found < today and re.fullmatch(r"\d{1,2}[/.]\d{1,2}", t):
+        found = found.replace(year=found.year + 1)  # "01/09" typed in July is next September
+    return found
+
+
+def with_pupil(request: Call | Recode | PupilTimeline | Notice, ref: str) -> str:
     """The same command with PUPIL replaced (a choice button re-runs it with ``#<id>``)."""
-    name = {Call: "call", Recode: "recode", PupilTimeline: "pupil"}[type(request)]
+    name = {Call: "call", Recode: "recode", PupilTimeline: "pupil", Notice: "notice"}[type(request)]
+    if isinstance(request, Notice):
+        return f"{name} {ref}: {request.tail}".strip()
     return f"{name} {ref} {request.tail}".strip()
 
 

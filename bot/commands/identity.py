@@ -27,6 +27,7 @@ COMMAND_ROLES: dict[str, tuple[str, ...]] = {
     "absences": ALL_ROLES,
     "pupil": ALL_ROLES,
     "call": ("attendance_officer", "dsl", "pastoral", "admin", "headteacher"),
+    "notice": ("attendance_officer", "dsl", "pastoral", "admin", "headteacher"),
     "recode": ALL_ROLES,
     "act": ALL_ROLES,
 }

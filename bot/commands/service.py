@@ -84,6 +84,8 @@ class AbsenceRow:
     replies: int = 0
     calls: int = 0
     automated_calls: int = 0  # of the messages, automated calls to the family (bot.calls)
+    notice: str | None = None  # "reported by parent: illness (I), back Wed 25 Nov" (bot.notices)
+    notice_alert_id: int | None = None  # the alert to accept or pick the code on
 
     @property
     def label(self) -> str:
@@ -213,6 +215,9 @@ def absences(
                 automated_calls=int(n_voice or 0),
             )
         )
+    from bot.commands.notices import annotate
+
+    annotate(session, rows, day=day)
     policy = policy_for(session, school_id)
     priority = {y: i for i, y in enumerate(policy.priority_year_groups or [])}
 
@@ -238,6 +243,7 @@ class CallOutcome:
     code: str | None
     return_date: date | None
     concern: bool = False
+    notices: list = field(default_factory=list)  # what the family said, as sessions covered
 
 
 def _reason_code(text: str, today: date, is_school_day) -> tuple[str | None, date | None, bool]:
@@ -304,6 +310,12 @@ def log_call(
             summary=f"Reason given on a call with {staff.name}: {note.strip()}",
             now=now,
         )
+    taken = []
+    if outcome == "spoke" and not concern:
+        from bot.commands.notices import from_call  # "/call ... back Wednesday" covers to Wednesday
+
+        taken = from_call(session, staff=staff, pupil=pupil, note=note.strip(), code=code, back=return_date,
+                          today=today, now=now)
     session.flush()
     return CallOutcome(
         call=call,
@@ -313,6 +325,7 @@ def log_call(
         code=code,
         return_date=return_date,
         concern=concern,
+        notices=taken,
     )
 
 

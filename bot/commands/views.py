@@ -114,6 +114,8 @@ def absences_result(
                     "replies": r.replies,
                     "calls": r.calls,
                     "automated_calls": r.automated_calls,
+                    "notice": getattr(r, "notice", None),
+                    "notice_alert_id": getattr(r, "notice_alert_id", None),
                 }
                 for r in rows
             ]
@@ -135,7 +137,11 @@ def absence_line(r) -> str:
     if getattr(r, "automated_calls", 0):
         msgs += f" (incl. {r.automated_calls} automated call{'s' if r.automated_calls > 1 else ''})"
     parts += [msgs, f"replies {r.replies}", f"calls {r.calls}"]
-    if r.case_status == "explained":
+    if getattr(r, "notice", None):
+        # Already reported by the family (bot.notices): staff accept the code or pick another.
+        act = f" — Accept / Pick another (alert {r.notice_alert_id})" if r.notice_alert_id else ""
+        parts.append(f"{r.notice}{act}")
+    elif r.case_status == "explained":
         parts.append("reason received" + (f" ({r.suggested_code}): recode" if r.suggested_code else ""))
     return " · ".join(parts)
 
@@ -157,6 +163,7 @@ def call_result(outcome) -> CommandResult:
         lines.append(f"Expected back {outcome.return_date:%a %d %b}.")
     if outcome.concern:
         lines.append("⚠️ This sounds like a welfare concern: tell the DSL.")
+    lines += [notice_covers(n) for n in getattr(outcome, "notices", [])]
     return CommandResult(
         ok=True,
         command="call",
@@ -168,6 +175,40 @@ def call_result(outcome) -> CommandResult:
             "explained": outcome.explained,
             "code": outcome.code,
         },
+    )
+
+
+def notice_covers(notice) -> str:
+    """What a notice means for the register, in one line for staff."""
+    from bot.notices.views import covers_words
+
+    if notice.status != "active":
+        return f"Noted: {covers_words(notice)}; it covers no session still to come."
+    return f"Noted: {covers_words(notice)}. No 'no reason' message or chasing for those sessions."
+
+
+def notice_result(outcome) -> CommandResult:
+    p = outcome.pupil
+    who = f"{p.display_first_name} {p.last_name}"
+    if outcome.withdrawn or not outcome.notices:
+        title = (f"Withdrew {outcome.withdrawn} notice(s) for {who}: from today they are messaged and "
+                 "chased as usual." if outcome.withdrawn else f"{who} has no notice to withdraw.")
+        return CommandResult(ok=True, command="notice", title=title,
+                             data={"pupil_id": p.id, "withdrawn": outcome.withdrawn, "notice_ids": []})
+    from bot.notices.views import line
+
+    lines = [notice_covers(n) for n in outcome.notices]
+    if outcome.explained_case is not None:
+        lines.append("The open absence case is now explained; chasing stops.")
+    if outcome.concern:
+        lines.append("⚠️ This sounds like a welfare concern: tell the DSL.")
+    return CommandResult(
+        ok=True,
+        command="notice",
+        title=f"Notice recorded for {who}: {line(outcome.notices[0])}",
+        sections=[Section(lines=lines)],
+        data={"pupil_id": p.id, "notice_ids": [n.id for n in outcome.notices],
+              "explained_case_id": outcome.explained_case.id if outcome.explained_case else None},
     )
 
 

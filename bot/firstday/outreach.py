@@ -15,6 +15,8 @@ from bot.cases import service as cases
 from bot.firstday.messages import compose
 from bot.firstday.routing import Route
 from bot.messaging.outbox import enqueue_many
+from bot.notices.links import live_links
+from bot.notices.links import url as family_url
 from bot.replies.links import reply_link
 from bot.settings import Settings
 from storage.models import AbsenceCase, Pupil, School, SchoolPolicy
@@ -56,6 +58,12 @@ def queue_family_messages(
     trust's register close queues thousands of messages inside one short job.
     """
     school = session.get(School, policy.school_id)
+    # A first-day message also carries the family's standing "report an absence" link (an email
+    # always; a text when it fits), so next time they can tell us before the register closes.
+    report_links = {}
+    if kind == "first_day":
+        contact_ids = [route.contact.id for _, route, _ in batch]
+        report_links = live_links(session, contact_ids=contact_ids, settings=settings, now=now)
     items = []
     for case_ids, route, key in batch:
         case_rows = [session.get(AbsenceCase, i) for i in case_ids]
@@ -69,6 +77,8 @@ def queue_family_messages(
             channel=route.channel, kind=kind, language=route.contact.language,
             first_names=[p.display_first_name for p in pupils], school=school.name,
             session_name=session_name, link=link, office_line=bool(school.phone),
+            report_link=family_url(settings, report_links[route.contact.id])
+            if route.contact.id in report_links else None,
         )
         items.append({
             "school_id": school.id, "key": key, "kind": kind, "channel": route.channel,

@@ -17,6 +17,7 @@ from bot.calendar import load_calendar
 from bot.cases import service as cases
 from bot.firstday.outreach import queue_family_messages
 from bot.firstday.routing import Route, call_route, family_contacts, raise_unreachable, usable_channels
+from bot.notices.close import at_register_close as notices_at_close
 from bot.policy import policy_for
 from bot.settings import Settings
 from bot.summary import JobSummary
@@ -247,6 +248,22 @@ def _utc(value) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _first_messages(new_cases, expected_back: dict) -> list[tuple[str, str, list]]:
+    """The first message of each new case: "no reason yet", or a follow-up when a notice ran out.
+
+    A child still away after the day the family said they would be back gets "we expected Amy back
+    today" (``expected_back``); after a notice that gave no return day, "Amy is still not in school"
+    (``still_absent``). Each kind has its own idempotency-key prefix.
+    """
+    groups: dict[str, list] = {"first_day": [], "expected_back": [], "still_absent": []}
+    for case, pupil in new_cases:
+        notice = expected_back.get(pupil.id)
+        kind = "first_day" if notice is None else ("expected_back" if notice.return_date else "still_absent")
+        groups[kind].append((case, pupil))
+    prefixes = {"first_day": "fd", "expected_back": "eb", "still_absent": "sa"}
+    return [(kind, prefixes[kind], todo) for kind, todo in groups.items() if todo]
+
+
 def register_close(
     session: Session,
     *,
@@ -278,6 +295,11 @@ def register_close(
     # lunch) starts a new episode: its own case, its own first-day message.
     summary["cases_closed_seen"] = cases.close_seen_before(session, pupils=pupils, day=day,
                                                            session_name=session_name, now=now)
+    # What families already told us: covered N marks are explained, not messaged (bot.notices.close).
+    honoured = notices_at_close(session, school=school, policy=policy, calendar=calendar, pupils=pupils,
+                                day=day, session_name=session_name, now=now)
+    summary.update(honoured.counts)
+    pupils = honoured.uncovered
     opened, extended = cases.open_or_extend_many(session, pupils=pupils, day=day,
                                                  session_name=session_name, now=now)
     summary["cases_opened"], summary["cases_extended"] = len(opened), len(extended)
@@ -288,14 +310,17 @@ def register_close(
     def first_contact(case, contacts):
         return usable_channels(contacts[0], policy) if contacts else []
 
-    grouped, unreachable = _group_by_contact(session, new_cases, policy, first_contact)
-    batch = [
-        (case_ids, route, f"fd:{school.id}:{day.isoformat()}:{session_name}:{contact_id}:{channel}")
-        for (contact_id, channel), (route, case_ids) in grouped.items()
-    ]
-    created = queue_family_messages(session, batch, kind="first_day", session_name=session_name,
-                                    policy=policy, settings=settings, now=now)
-    summary["messages_queued"] = sum(created)
+    unreachable = []
+    for kind, prefix, todo in _first_messages(new_cases, honoured.expected_back):
+        grouped, missed = _group_by_contact(session, todo, policy, first_contact)
+        unreachable += missed
+        batch = [
+            (case_ids, route, f"{prefix}:{school.id}:{day.isoformat()}:{session_name}:{contact_id}:{channel}")
+            for (contact_id, channel), (route, case_ids) in grouped.items()
+        ]
+        created = queue_family_messages(session, batch, kind=kind, session_name=session_name,
+                                        policy=policy, settings=settings, now=now)
+        summary["messages_queued"] += sum(created)
     for case, pupil in unreachable:
         raise_unreachable(session, case=case, pupil=pupil, now=now, why=NO_CHANNEL)
         summary["unreachable"] += 1

@@ -36,6 +36,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot.messaging import replyto
 from bot.messaging.outbox import OPTED_OUT, advance_status
 from bot.messaging.transports import (
     DeliveryError,
@@ -132,6 +133,8 @@ def send_due(
     summary = SendSummary()
     summary.recovered = requeue_stuck(engine, now=now)
     callback = status_callback_url(settings)
+    # Family emails carry a reply address naming the message when the bot reads the mailbox.
+    reply_to = (lambda message_id: replyto.address(settings, message_id)) if settings.imap_enabled else None
     remaining = limit
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="outbox") as pool:
         while remaining > 0:
@@ -143,7 +146,7 @@ def send_due(
                 if cancelled:
                     continue
                 break
-            outcomes = list(pool.map(lambda m: _deliver(m, transports, callback), claimed))
+            outcomes = list(pool.map(lambda m: _deliver(m, transports, callback, reply_to=reply_to), claimed))
             summary.add(_record(engine, outcomes, settings=settings, now=now))
     return summary
 
@@ -229,13 +232,15 @@ def _opted_out(session: Session, rows: list[_Claimed]) -> dict[int, str]:
     return out
 
 
-def _deliver(message: _Claimed, transports: Transports, callback: str) -> _Outcome:
+def _deliver(message: _Claimed, transports: Transports, callback: str, *, reply_to=None) -> _Outcome:
     """Runs in a worker thread: no session, no ORM object, only the copied fields."""
     try:
         if message.channel == "sms":
             result = transports.sms.send(message.to_address, message.body, status_callback=callback)
         elif message.channel == "email":
-            result = transports.email.send(message.to_address, message.subject or "", message.body)
+            address = reply_to(message.id) if reply_to and message.contact_id is not None else None
+            result = transports.email.send(message.to_address, message.subject or "", message.body,
+                                           reply_to=address)
         elif message.channel == "voice":  # an automated call: the script is fetched from our webhooks
             result = transports.voice.call(message.to_address, message_id=message.id)
         else:

@@ -67,3 +67,22 @@ def record_status(
     log.info("status: message=%s contact=%s now %s code=%s", message.id, message.contact_id,
              message.status, error_code or "-")
     return message
+
+
+def record_bounce(
+    session: Session, *, message: OutboxMessage, status: str | None, diagnostic: str = "", now: datetime
+) -> bool:
+    """An email's bounce (a delivery status notification) read from the mailbox, as a status report.
+
+    SMTP accepted the email (``sent``); the receiving side failed it later. Recorded like Twilio's
+    ``undelivered``: only forward, once; the family is moved on by ``bot.firstday.reroute`` after
+    the next sending pass, exactly as for a text that could not be delivered.
+    """
+    locked = session.exec(select(OutboxMessage).where(OutboxMessage.id == message.id).with_for_update()).one()
+    if not advance_status(locked, "undelivered", now=now):
+        return False
+    locked.error_code = (status or "bounce")[:32]
+    locked.error = f"bounced ({status or 'no status'}): {' '.join(diagnostic.split())[:300]}".strip()
+    session.add(locked)
+    log.info("status: message=%s contact=%s bounced code=%s", locked.id, locked.contact_id, status or "-")
+    return True

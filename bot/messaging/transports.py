@@ -91,7 +91,8 @@ class SmsTransport(Protocol):
 class EmailTransport(Protocol):
     name: str
 
-    def send(self, to: str, subject: str, body_text: str, body_html: str | None = None) -> SendResult: ...
+    def send(self, to: str, subject: str, body_text: str, body_html: str | None = None, *,
+             reply_to: str | None = None) -> SendResult: ...
 
 
 class VoiceTransport(Protocol):
@@ -126,7 +127,8 @@ class LocalSms:
 class LocalEmail:
     name = "local-email"
 
-    def send(self, to: str, subject: str, body_text: str, body_html: str | None = None) -> SendResult:
+    def send(self, to: str, subject: str, body_text: str, body_html: str | None = None, *,
+             reply_to: str | None = None) -> SendResult:
         return SendResult(provider_id=f"LOCAL-{uuid.uuid4().hex}", status="delivered")
 
 
@@ -313,10 +315,13 @@ class SmtpEmail:
         self.starttls = settings.smtp_starttls
         self.timeout = timeout
 
-    def build(self, to: str, subject: str, body_text: str, body_html: str | None) -> EmailMessage:
+    def build(self, to: str, subject: str, body_text: str, body_html: str | None,
+              reply_to: str | None = None) -> EmailMessage:
         msg = EmailMessage()
         msg["From"] = self.sender
         msg["To"] = to
+        if reply_to:  # the per-message address on the school's mailbox (bot.messaging.replyto)
+            msg["Reply-To"] = reply_to
         msg["Subject"] = subject
         domain = self.sender.rsplit("@", 1)[-1] if "@" in self.sender else None
         msg["Message-ID"] = make_msgid(domain=domain)
@@ -325,8 +330,9 @@ class SmtpEmail:
             msg.add_alternative(body_html, subtype="html")
         return msg
 
-    def send(self, to: str, subject: str, body_text: str, body_html: str | None = None) -> SendResult:
-        msg = self.build(to, subject, body_text, body_html)
+    def send(self, to: str, subject: str, body_text: str, body_html: str | None = None, *,
+             reply_to: str | None = None) -> SendResult:
+        msg = self.build(to, subject, body_text, body_html, reply_to)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 smtp.ehlo()

@@ -18,6 +18,7 @@ from bot import codes
 from bot.actors import Actor
 from bot.cases.service import log
 from bot.errors import NotFound, UserError
+from bot.notices.service import remember_acceptance
 from bot.register.service import recode
 from storage.models import AbsenceCase, Alert, Mark
 
@@ -26,7 +27,8 @@ REASON_CHARS = 80
 
 def _reason(alert: Alert) -> str:
     reply = " ".join((alert.data.get("reply") or "").split())
-    return f"Parent reply: {reply[:REASON_CHARS]}".strip()
+    label = alert.data.get("reason_label") or "Parent reply"  # a notice says "Parent's notice"
+    return f"{label}: {reply[:REASON_CHARS]}".strip()
 
 
 def _national(raw: str | None) -> str:
@@ -74,12 +76,17 @@ def recode_case(session: Session, *, alert: Alert, actor: Actor, code: str, now:
 
 def accept_code(session: Session, *, alert: Alert, actor: Actor, value: str | None, now: datetime) -> None:
     """Use the code the reply suggested (``alert.data['suggested_code']``)."""
-    recode_case(session, alert=alert, actor=actor, code=_national(alert.data.get("suggested_code")), now=now)
+    code = _national(alert.data.get("suggested_code"))
+    recode_case(session, alert=alert, actor=actor, code=code, now=now)
+    # The family's notice covers later sessions too: they get the same decision at register close.
+    remember_acceptance(session, case_id=alert.case_id, code=code, actor=actor, now=now)
 
 
 def pick_code(session: Session, *, alert: Alert, actor: Actor, value: str | None, now: datetime) -> None:
     """Use the code staff chose (``value``) instead of the suggestion."""
-    recode_case(session, alert=alert, actor=actor, code=_national(value), now=now)
+    code = _national(value)
+    recode_case(session, alert=alert, actor=actor, code=code, now=now)
+    remember_acceptance(session, case_id=alert.case_id, code=code, actor=actor, now=now)
 
 
 def _record(session: Session, alert: Alert, actor: Actor, kind: str, summary: str, now: datetime) -> None:

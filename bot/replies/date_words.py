@@ -128,6 +128,13 @@ DAY_OF_MONTH_PATTERNS = (
 )
 
 # Words before a date that say it is when the child is back (preferred over other dates).
+# "Today" and "yesterday", for notices given before the register: a text naming only a later day is
+# about that day ("dentist tomorrow"), one naming only yesterday explains the past, not today.
+TODAY_WORDS = word_set("""today tdy 2day tonight dzis dzisiaj azi astazi hoy hoje aujourd siandien aaj
+    bugun maanta""")
+YESTERDAY_WORDS = word_set("""yesterday yday wczoraj ieri ayer hier ontem vakar dun""")
+# Words just before a day that make it the day the child is in school again, not the day away.
+PRESENT_AGAIN = word_set("in back return returns returning")
 RETURN_CUES = word_set("""back return returns returning returned till until til untill by from
     hopefully wraca wroci wrocic bedzie do vuelve volvera regresa hasta revine intoarce pana
     reviendra revient retour jusqu volta voltara regressa ate grizta grys iki wapas tak rest""")

@@ -23,6 +23,7 @@ from bot.replies.date_words import (
     NEXT_WEEK,
     NUMBER_WORDS,
     PAST_CUES,
+    PRESENT_AGAIN,
     REST_OF_WEEK,
     RETURN_CUES,
     SAME_DAY,
@@ -33,8 +34,10 @@ from bot.replies.date_words import (
     SCRIPT_WEEKDAYS,
     SINCE_CUES,
     TODAY_AND,
+    TODAY_WORDS,
     TOMORROW,
     WEEK_UNITS,
+    YESTERDAY_WORDS,
 )
 from bot.replies.text import TOKEN, WEEKDAY_TABLES, normalise
 
@@ -382,3 +385,44 @@ def _same_day_return(text: str) -> bool:
         if not any(w in NEGATIONS or w.startswith(("refus", "scared", "afraid", "frighten")) for w in before):
             return True
     return False
+
+
+# --------------------------------------------------------------------------------------------------
+# The first day away, for notices given before the absence
+# --------------------------------------------------------------------------------------------------
+
+
+def absence_start(text: str, today: date, sd: Callable[[date], bool]) -> tuple[str, date | None]:
+    """When an absence announced in advance begins: ("today", None), ("later", day) or ("past", None).
+
+    Read only for a message that comes when nothing is open (a notice). "Dentist tomorrow", "won't be
+    in on Thursday", "Kasia jutro nie przyjdzie" name the day away; a day after "back", "till" or
+    "in" is the return ("off till Wednesday" starts today). A text naming only yesterday explains
+    the past ("past"). Anything else, or a text that says "today", starts today. `text` is normalised.
+    """
+    tokens = TOKEN.findall(text)
+    if any(t in TODAY_WORDS for t in tokens) or "this morning" in text:
+        return "today", None
+    later: list[date] = []
+    for m in [*_TOMORROW_RE.finditer(text), *TOKEN.finditer(text), *_DATE_DAY_MONTH.finditer(text)]:
+        word = m.group(0)
+        if _TOMORROW_RE.fullmatch(word):
+            day = _add_school_days(today, 1, sd)
+        elif _DATE_DAY_MONTH.fullmatch(word):
+            day = _roll_forward(_month_day(today, _MONTH_OF[m.group(2)], int(m.group(1))) or today, sd)
+        elif (weekday := _weekday_of(word)) is not None:
+            day = _roll_forward(today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1), sd)
+        else:
+            continue
+        before = _before(text, m.start(), 3)
+        # "back/till/in Wednesday" is the return, unless negated ("won't be in tomorrow"); "off" is
+        # no negation here ("off till Wednesday"), and "from tomorrow" starts the absence.
+        returning = any((w in RETURN_CUES and w != "from") or w in PRESENT_AGAIN for w in before)
+        negated = any(w in NEGATIONS and w != "off" for w in before)
+        if day and day > today and not (before and before[-1] in SINCE_CUES) and (not returning or negated):
+            later.append(day)
+    if later:
+        return "later", min(later)
+    if any(t in YESTERDAY_WORDS for t in tokens):
+        return "past", None
+    return "today", None

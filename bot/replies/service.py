@@ -23,6 +23,12 @@ theirs); with no open case, cases explained in the last two days (a follow-up: a
 is kept, nobody is thanked twice). A number shared by contacts in several schools of a trust is
 recorded once per school, so each school sees only its own copy.
 
+What a family says also becomes a notice (issue 15, ``bot.notices``): a reason on a case covers it
+to the day back, so later N marks of the same absence are not asked about; a reason with nothing
+open ("Amy's got a temperature, keeping her off today") is a notice on its own, thanked, and read by
+register close. Emails arrive here too (``bot.replies.email``), as do report-page answers
+(``bot.replies.report_form``).
+
 An unknown number gets a neutral answer that reveals nothing (at most once a day per number, so
 an auto-responder cannot start a loop) and staff are told, with the number masked.
 """
@@ -41,7 +47,8 @@ from bot.calendar import load_calendar
 from bot.cases import service as cases
 from bot.errors import NotFound, UserError
 from bot.messaging import outbox
-from bot.replies import rules, views
+from bot.notices import taking
+from bot.replies import noticing, rules, views
 from bot.settings import Settings
 from bot.templates import join_names
 from storage.models import (
@@ -86,6 +93,7 @@ class ReplyOutcome:
     alert_ids: list[int] = field(default_factory=list)
     message_ids: list[int] = field(default_factory=list)
     cancelled_message_ids: list[int] = field(default_factory=list)
+    notice_ids: list[int] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -179,31 +187,47 @@ def _reply_for_school(
     body: str,
     now: datetime,
     outcome: ReplyOutcome,
+    channel: str = "sms",
+    case_ids: list[int] | None = None,
 ) -> None:
+    """Record and route one message from a school's contact(s).
+
+    ``case_ids`` narrows it to the cases a reply address named (an email reply's token), when any of
+    them is still open or just explained.
+    """
     pupils = _pupils_of(session, [c.id for c in contacts])
     from bot.replies.understand import children_named, understand
 
     named = children_named(body, sorted({n for p in pupils for n in _names(p)}))
+    contact_ids = [c.id for c in contacts]
+    off_roll = [] if named else noticing.off_roll_named(session, contact_ids=contact_ids, body=body)
     if named:
         wanted = {n.casefold() for n in named}
         chosen = [p for p in pupils if wanted & {n.casefold() for n in _names(p)}]
     else:
-        chosen = pupils
+        chosen = [] if off_roll else pupils  # it names only a child who has left: about them alone
     case_list = _cases_for(session, [p.id for p in chosen], now=now)
+    if case_ids:
+        case_list = [c for c in case_list if c.id in case_ids] or case_list
     calendar = load_calendar(session, school.id)
     today = clock.to_local(now, school.timezone).date()
     u = understand(body, today, is_school_day=calendar.is_school_day)
     code = u.code or NONE
 
     inbound = _insert_inbound(session, InboundMessage(
-        school_id=school.id, channel="sms", provider_id=provider_id, from_address=from_address,
+        school_id=school.id, channel=channel, provider_id=provider_id, from_address=from_address,
         contact_id=contacts[0].id, body=body, received_at=now, code=code,
         return_date=u.return_date, concern=bool(u.concern), confidence=float(u.confidence or 0.0),
     ))
+    notice_for = None
+    if not case_list:  # a notice given ahead: which day is it about ("dentist tomorrow")?
+        notice_for = noticing.notice_for(body, today=today, calendar=calendar, pupils=chosen + off_roll,
+                                         named=bool(named or off_roll) or len(chosen) == 1)
     _route(session, school=school, contact=contacts[0], contacts=contacts, inbound=inbound,
            case_list=case_list, pupils={p.id: p for p in pupils}, code=code, return_date=u.return_date,
            concern=bool(u.concern), confidence=float(u.confidence or 0.0), send_thanks=True,
-           outcome=outcome, now=now, language=u.language, needs_reading=u.needs_reading)
+           outcome=outcome, now=now, language=u.language, needs_reading=u.needs_reading,
+           notice_for=notice_for)
 
 
 def _names(p: Pupil) -> list[str]:
@@ -266,11 +290,13 @@ def _route(
     reason_given: bool | None = None,
     language: str | None = None,
     needs_reading: bool = False,
+    notice_for: "noticing.NoticeFor | None" = None,
 ) -> None:
     """Record the reply on each case, then act on it (see the module docstring).
 
-    ``reason_given`` defaults to "the code is a national code or LATE"; the reply page passes True
-    for a free-text reason that suggests no code.
+    ``reason_given`` defaults to "the code is a national code or LATE, or the family says when the
+    child will be back"; the reply page passes True for a free-text reason that suggests no code.
+    With no case to explain, a reason becomes a notice about ``notice_for`` (bot.notices).
     """
     outcome.inbound_ids.append(inbound.id)
     outcome.code = code
@@ -307,8 +333,8 @@ def _route(
 
     if needs_reading and code not in (STOP, START):
         # The reader is unsure: a person reads it now, whatever routing does next (never silently
-        # left as chasing).
-        for case in [c for c in case_list if c.status == "open"]:
+        # left as chasing, nor silently kept as a notice).
+        for case in [c for c in case_list if c.status == "open"] or ([None] if not case_list else []):
             _alert(session, outcome, school_id=school.id, key=_key("needs_reading", inbound, case),
                    kind="needs_reading", audience="attendance", severity="high", case=case,
                    pupil=pupil_of(case), ctx=ctx, now=now)
@@ -338,7 +364,9 @@ def _route(
         return
 
     if reason_given is None:
-        reason_given = code == LATE or code in codes.CODES
+        # "Off till Wednesday" tells us when the child is back without saying why: the absence is
+        # reported (nobody is chased); staff ask the reason if they need it and pick the code.
+        reason_given = code == LATE or code in codes.CODES or (code == NONE and bool(return_date))
         if concern and code in codes.UNAUTHORISED:
             # "Not come home", "he won't go, he's being bullied": the understanding suggests O or G,
             # but a worry is not a reason. Keep chasing; the DSL has the reply.
@@ -354,6 +382,19 @@ def _route(
         return
 
     national = code if code in codes.CODES else None
+    if not case_list and notice_for is not None and not notice_for.past:
+        # Nothing open: the family is telling us before the register (a notice), or about a new day.
+        who = notice_for.pupils
+        said = noticing.said_by_family(inbound, contact, understood=code, code=national,
+                                       return_date=notice_for.return_date(return_date))
+        made = taking.without_case(session, school=school, pupils=who, said=said, now=now,
+                                   first=notice_for.first, named=notice_for.named)
+        outcome.notice_ids += [n.id for n in made]
+        on_roll = [p for p in who if p.on_roll]
+        if send_thanks and made and on_roll:
+            _thank(session, school=school, contact=contact, inbound=inbound, pupils=on_roll, outcome=outcome,
+                   now=now, language=language)
+        return
     for case in case_list:
         explained = cases.explain(session, case=case, by="reply", code=national, return_date=return_date,
                                   summary=views.explained_summary(ctx), now=now)
@@ -362,6 +403,9 @@ def _route(
         elif return_date and case.status == "explained":  # a follow-up: "back on Thursday"
             case.return_date = return_date
             session.add(case)
+    said = noticing.said_by_family(inbound, contact, understood=code, code=national, return_date=return_date)
+    made = taking.for_cases(session, school=school, case_list=case_list, pupils=pupils, said=said, now=now)
+    outcome.notice_ids += [n.id for n in made]
     for case in targets:
         actions = ["accept_code", "pick_code"] if national else ["pick_code"]
         if case is None:
@@ -421,20 +465,30 @@ def _thank(
     wrote in (a contact recorded as English who texts in Polish is thanked in Polish); otherwise in
     English.
     """
-    if not contact.mobile or contact.sms_opt_out:
+    # An email is thanked by email (the family may have no mobile); anything else by text.
+    channel = "email" if inbound.channel == "email" else "sms"
+    address = contact.email if channel == "email" else contact.mobile
+    if not address or (contact.email_opt_out if channel == "email" else contact.sms_opt_out):
         return
     first_names = list(dict.fromkeys(p.display_first_name for p in pupils))
     lang = "en"
     for wanted in (contact.language, language):
-        if templates.supports(wanted) and templates.language(wanted) != "en":
-            lang = templates.language(wanted)
+        code = templates.language(wanted) if wanted else "en"
+        if code != "en" and code in templates.languages(channel, "thanks"):
+            lang = code
             break
-    text, used = templates.render_family("sms", "thanks", lang, names=join_names(first_names, lang),
-                                         count=len(first_names), school=school.name)
+    names = join_names(first_names, lang)
+    text, used = templates.render_family(channel, "thanks", lang, names=names, first_name=names,
+                                         count=len(first_names), plural=len(first_names) > 1,
+                                         school=school.name)
+    subject = None
+    if channel == "email":
+        head, _, text = text.partition("\n")
+        subject, text = head.removeprefix("Subject:").strip(), text.strip()
     # Not linked to the cases (MessageCase): the sender drops messages whose cases are all closed
     # or explained, which is exactly what a thank-you follows. The reply links it (ReplyCase).
     message, _ = outbox.enqueue(session, school_id=school.id, key=f"thanks:{inbound.id}", kind="thanks",
-                                channel="sms", to_address=contact.mobile, body=text,
+                                channel=channel, to_address=address, body=text, subject=subject,
                                 contact_id=contact.id, language=used, now=now)
     outcome.message_ids.append(message.id)
 

@@ -22,3 +22,15 @@ def smtp_server() -> Iterator[SmtpPeer]:
 def twilio() -> Iterator[TwilioApiPeer]:
     with twilio_api() as peer:
         yield peer
+
+
+@pytest.fixture(scope="session")
+def dovecot():
+    """One throwaway dovecot per test session (per xdist worker); each test takes its own user."""
+    from tests.peers.mailbox import dovecot_server
+
+    try:
+        with dovecot_server() as server:
+            yield server
+    except RuntimeError as exc:  # never skipped: the mailbox tests must run
+        pytest.fail(str(exc))

@@ -3,7 +3,7 @@
 Existing rows get the models' defaults (server defaults here, so the NOT NULL columns can be added).
 
 Revision ID: 0006_voice
-Revises: 0003_safeguarding (chained after main's safeguarding migration when main was merged in)
+Revises: 0005_notices (chained after main's migrations when main was merged in)
 Create Date: 2026-11-30 10:12:47.297544
 """
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ import storage.types  # noqa: F401
 
 
 revision: str = '0006_voice'
-down_revision: str | None = '0003_safeguarding'
+down_revision: str | None = '0005_notices'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,158 @@
+"""The "report an absence" page's service: a family tells the school before the register closes.
+
+The family opens their standing link (``bot.notices.links``), picks which of their children, the
+first day away, the day back if they know it, and a reason (the reply page's list), with an
+optional note. It is routed like a text:
+
+- the note is read (``understand``), so "he left for school" or a welfare worry alerts staff at once;
+- a child with an open case from today or before has that case explained (the family is answering
+  it), and the notice covers the case from its first session;
+- otherwise the notice covers the days chosen, and register close will neither message nor chase.
+
+Only the children of that contact who are on roll can be chosen; the page shows first names only.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from bot import clock, codes
+from bot.calendar import load_calendar
+from bot.errors import UserError
+from bot.notices import links as family_links
+from bot.notices import taking
+from bot.replies import noticing, views
+from bot.replies.service import (
+    IN_SCHOOL,
+    MAX_NOTE,
+    WEB_REASONS,
+    ReplyOutcome,
+    _route,  # the one routing of what a family says (texts, pages, emails)
+)
+from bot.settings import Settings
+from storage.models import AbsenceCase, Contact, FamilyLink, InboundMessage, Pupil, PupilContact, School
+
+MAX_DAYS_AHEAD = 60
+
+
+@dataclass(frozen=True)
+class Family:
+    """What a standing link opens: the contact, their school and their children on roll."""
+
+    link: FamilyLink
+    contact: Contact
+    school: School
+    pupils: list[Pupil]
+
+
+def family(session: Session, *, settings: Settings, token: str, now: datetime) -> Family:
+    """The family behind a link, or ``FamilyLinkInvalid`` (forged, withdrawn, expired)."""
+    link = family_links.read(session, settings=settings, raw=token, now=now)
+    contact = session.get(Contact, link.contact_id)
+    school = session.get(School, link.school_id)
+    pupils = list({p.id: p for p in session.exec(
+        select(Pupil)
+        .join(PupilContact, PupilContact.pupil_id == Pupil.id)
+        .where(PupilContact.contact_id == contact.id, Pupil.on_roll == True)  # noqa: E712
+        .order_by(Pupil.first_name, Pupil.id)
+    ).all()}.values())
+    return Family(link=link, contact=contact, school=school, pupils=pupils)
+
+
+def first_day_default(session: Session, *, school: School, now: datetime) -> date:
+    """Today on a school day before the afternoon register closes, else the next school day."""
+    from bot.notices.spans import first_open_session
+    from bot.policy import policy_for
+
+    calendar = load_calendar(session, school.id)
+    start = first_open_session(now, tz=school.timezone, pm_close=policy_for(session, school.id).pm_close,
+                               calendar=calendar)
+    return start[0] if start else clock.to_local(now, school.timezone).date()
+
+
+class FormError(UserError):
+    """A field to correct; ``key`` names the message in the page's language."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def receive_report(
+    session: Session,
+    *,
+    settings: Settings,
+    token: str,
+    pupil_ids: list[int],
+    first_date: date | None,
+    return_date: date | None,
+    reason: str,
+    note: str = "",
+    now: datetime,
+) -> ReplyOutcome:
+    """Record one report from the page. Raises ``FormError`` (nothing written) for a field to fix."""
+    fam = family(session, settings=settings, token=token, now=now)
+    note = (note or "").strip()
+    chosen = [p for p in fam.pupils if p.id in set(pupil_ids)]
+    if not chosen or len(chosen) != len(set(pupil_ids)):
+        raise FormError("err_child")
+    if reason not in WEB_REASONS:
+        raise FormError("err_reason")
+    if reason == "other" and not note:
+        raise FormError("err_note")
+    if len(note) > MAX_NOTE:
+        raise FormError("err_long")
+    school = fam.school
+    today = clock.to_local(now, school.timezone).date()
+    if first_date is None or not today <= first_date <= today + timedelta(days=MAX_DAYS_AHEAD):
+        raise FormError("err_first")
+    latest = first_date + timedelta(days=MAX_DAYS_AHEAD)
+    if return_date is not None and not first_date <= return_date <= latest:
+        raise FormError("err_return")
+    calendar = load_calendar(session, school.id)
+    first_day = calendar.next_school_day(first_date, inclusive=True)
+    if first_day is None or (return_date is not None and return_date < first_day):
+        raise FormError("err_no_school")  # only holidays or weekend days in the dates chosen
+
+    from bot.replies.understand import understand
+
+    read = understand(note, today, is_school_day=calendar.is_school_day) if note else None
+    code = WEB_REASONS[reason]
+    if code is None and read is not None and read.code in codes.CODES:
+        code = read.code
+    if read is not None and read.code == IN_SCHOOL:
+        code = IN_SCHOOL
+    concern = bool(read and read.concern)
+    inbound = InboundMessage(
+        school_id=school.id, channel="form", provider_id=None, from_address=f"form:contact:{fam.contact.id}",
+        contact_id=fam.contact.id, body=_body(reason, note, first_day, return_date), received_at=now,
+        code=code, return_date=return_date, concern=concern, confidence=1.0 if WEB_REASONS[reason] else 0.5,
+    )
+    session.add(inbound)
+    session.flush()
+    outcome = ReplyOutcome(status="recorded")
+    open_cases = [] if first_day > today else list(session.exec(
+        select(AbsenceCase).where(AbsenceCase.pupil_id.in_([p.id for p in chosen]),
+                                  AbsenceCase.status == "open").order_by(AbsenceCase.id)
+    ).all())
+    # Routed like a reply: on the open cases it answers, or (with none) only for the alerts a note
+    # can raise; the children without a case get notices for exactly the days chosen.
+    _route(session, school=school, contact=fam.contact, contacts=[fam.contact], inbound=inbound,
+           case_list=open_cases, pupils={p.id: p for p in chosen}, code=code, return_date=return_date,
+           concern=concern, confidence=inbound.confidence, send_thanks=False, outcome=outcome,
+           reason_given=code != IN_SCHOOL, now=now, notice_for=noticing.NoticeFor(pupils=[], named=True))
+    rest = [p for p in chosen if p.id not in {c.pupil_id for c in open_cases}]
+    if rest and code != IN_SCHOOL:
+        said = noticing.said_by_family(inbound, fam.contact, understood=code or "NONE",
+                                       code=code if code in codes.CODES else None, return_date=return_date)
+        made = taking.without_case(session, school=school, pupils=rest, said=said, now=now,
+                                   first=(first_day, "AM"))
+        outcome.notice_ids += [n.id for n in made]
+    return outcome
+
+
+def _body(reason: str, note: str, first: date, back: date | None) -> str:
+    """The report as one line of text, kept verbatim like a text message."""
+    when = f"from {first:%a %d %b}" + (f", back {back:%a %d %b}" if back else "")
+    return f"{views.web_body(reason, '').strip()} ({when}) {note}".strip()

@@ -1,0 +1,247 @@
+"""The "report an absence" page (``/n/<token>``, issue 15): a family's standing, signed, revocable
+link; a report in Polish in a real headless Chromium; forged, withdrawn and expired links refused;
+the start-of-term job that sends the links; the link in first-day messages."""
+
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from freezegun import freeze_time
+from sqlmodel import Session, select
+
+from bot import clock
+from bot.calendar import load_calendar
+from bot.firstday.report_links import send_report_links
+from bot.firstday.service import register_close
+from bot.notices import links
+from bot.settings import load_settings
+from storage.models import AbsenceCase, AbsenceNotice, Alert, CalendarEntry, FamilyLink, OutboxMessage
+from tests import factories as f
+from tests.peers.http import live_app
+from tests.test_reply_page import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+
+MON, TUE, WED = date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 25)
+
+
+@pytest.fixture
+def settings(db_url):
+    return load_settings(database_url=db_url, secret_key="report-page-secret-" + "x" * 16,
+                         public_base_url="https://bot.oakfield.example")
+
+
+@pytest.fixture
+def family(engine, settings):
+    """Kasia and Jan Nowak; their mother reads Polish. Returns (contact, pupils, token)."""
+
+    def make(language="pl", *, now=None, around_today=False):
+        with Session(engine, expire_on_commit=False) as s:
+            school = f.school(s, name="Oakfield Primary")
+            if around_today:  # the browser test runs on the real clock: make today's weeks term time
+                today = clock.to_local(clock.now()).date()
+                s.add(CalendarEntry(school_id=school.id, kind="term", start_date=today - timedelta(days=7),
+                                    end_date=today + timedelta(days=90), name="Test term"))
+            kasia = f.pupil(s, school, first="Kasia", last="Nowak")
+            jan = f.pupil(s, school, first="Jan", last="Nowak")
+            mum = f.contact(s, school, kasia, jan, first="Anna", last="Nowak", language=language)
+            link = links.live_links(s, contact_ids=[mum.id], settings=settings,
+                                    now=now or f.at(MON, "07:00"))[mum.id]
+            s.commit()
+            return mum, (kasia, jan), links.token(settings, link), school
+
+    return make
+
+
+@pytest.mark.browser
+def test_a_family_reports_an_absence_in_polish_in_a_real_browser(settings, engine, family):
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Chromium comes from Debian's package (apt-get install chromium)"
+    mum, (kasia, jan), token, school = family("pl", now=clock.now(), around_today=True)
+    with Session(engine) as s:
+        calendar = load_calendar(s, school.id)
+    # The page is an edge: it reads the real clock, so the days picked are relative to it.
+    today = clock.to_local(clock.now()).date()
+    first = calendar.next_school_day(today + timedelta(days=1), inclusive=True)
+    back = calendar.add_school_days(first, 2)
+    with live_app(settings) as server, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                          is_mobile=True, has_touch=True, locale="pl-PL")
+            page = context.new_page()
+            response = page.goto(server.url(f"/n/{token}"))
+            assert response.status == 200 and response.headers["referrer-policy"] == "no-referrer"
+            body = page.inner_text("body")
+            assert "Zgłoś nieobecność – Oakfield Primary" in body and "Kto będzie nieobecny?" in body
+            assert "Kasia" in body and "Jan" in body and "Nowak" not in page.content()
+
+            page.fill("#first_date", first.isoformat())
+            page.fill("#return_date", back.isoformat())
+            page.get_by_label("Choroba", exact=True).check()
+            page.get_by_role("button", name="Wyślij").click()  # no child chosen: told so, in Polish
+            page.wait_for_selector("#error")
+            assert "Prosimy wybrać, kto będzie nieobecny." in page.inner_text("#error")
+
+            page.get_by_label("Kasia").check()  # what was filled in is kept
+            assert page.input_value("#return_date") == back.isoformat()
+            page.fill("#note", "Ma gorączkę od wczoraj wieczorem")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "report-page.png"), full_page=True)
+            page.get_by_role("button", name="Wyślij").click()
+            page.wait_for_selector("text=Dziękujemy")
+            assert "Otrzymaliśmy wiadomość – Kasia." in page.inner_text("#message")
+            page.screenshot(path=str(ARTIFACTS / "report-page-done.png"), full_page=True)
+        finally:
+            browser.close()
+
+    with Session(engine) as s:
+        (notice,) = s.exec(select(AbsenceNotice)).all()
+        assert notice.pupil_id == kasia.id and notice.source == "report_form" and notice.contact_id == mum.id
+        assert (notice.first_date, notice.first_session, notice.return_date) == (first, "AM", back)
+        assert notice.last_date == calendar.previous_school_day(back) and notice.suggested_code == "I"
+        assert "Ma gorączkę od wczoraj wieczorem" in notice.words
+        assert s.exec(select(OutboxMessage)).all() == []  # the page itself thanks the family
+
+
+def _post(server, token, **form):
+    page = requests.get(server.url(f"/n/{token}"), timeout=10)
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
+    data = {"csrf": csrf, **form}
+    return requests.post(server.url(f"/n/{token}"), data=data, timeout=10)
+
+
+def test_forged_withdrawn_and_expired_links_are_refused(settings, engine, family):
+    mum, _pupils, token, _school = family("en")
+    with freeze_time("2026-11-23 08:00:00", tick=True), live_app(settings) as server:
+        link_id, sig = token.split("-", 1)
+        flipped = sig[:-1] + ("A" if sig[-1] != "A" else "B")
+        forged = requests.get(server.url(f"/n/{link_id}-{flipped}"), timeout=10)
+        assert forged.status_code == 400 and "not valid" in forged.text
+        other = requests.get(server.url(f"/n/{int(link_id) + 1}-{sig}"), timeout=10)
+        assert other.status_code == 400
+        assert requests.get(server.url(f"/n/{token}"), timeout=10).status_code == 200
+        # No post without the page's CSRF token; nothing is written.
+        refused = requests.post(server.url(f"/n/{token}"), data={"reason": "ill", "pupil": "1"}, timeout=10)
+        assert refused.status_code == 400
+    with Session(engine) as s:
+        assert s.exec(select(AbsenceNotice)).all() == []
+        links.revoke(s, contact_id=mum.id, by="Jo Patel", now=f.at(MON, "09:00"))
+        s.commit()
+    with freeze_time("2026-11-23 10:00:00", tick=True), live_app(settings) as server:
+        gone = requests.get(server.url(f"/n/{token}"), timeout=10)
+        assert gone.status_code == 410 and "no longer in use" in gone.text
+    with Session(engine, expire_on_commit=False) as s:
+        fresh = links.live_links(s, contact_ids=[mum.id], settings=settings, now=f.at(MON, "10:00"))[mum.id]
+        s.commit()
+    fresh_token = links.token(settings, fresh)
+    assert fresh_token != token
+    later = f.at(MON, "10:00") + timedelta(days=settings.report_link_days + 1)
+    with freeze_time(later, tick=True), live_app(settings) as server:
+        expired = requests.get(server.url(f"/n/{fresh_token}"), timeout=10)
+        assert expired.status_code == 410 and "expired" in expired.text
+
+
+def test_a_report_covers_the_days_chosen_and_explains_an_open_case(settings, engine, family):
+    mum, (kasia, jan), token, school = family("en")
+    with Session(engine, expire_on_commit=False) as s:
+        f.mark(s, jan, MON, "AM", "N")
+        register_close(s, school=s.get(type(school), school.id), session_name="AM", settings=f.settings(),
+                       now=f.at(MON, "09:15"))
+        s.commit()
+    with freeze_time("2026-11-23 10:30:00", tick=True), live_app(settings) as server:
+        bad = _post(server, token, first_date=MON.isoformat(), reason="ill")
+        assert bad.status_code == 400 and "Please choose who will be absent." in bad.text
+        before = _post(server, token, pupil=[str(kasia.id)], first_date="2026-11-20", reason="ill")
+        assert before.status_code == 400 and "from today onwards" in before.text
+        ok = _post(server, token, pupil=[str(kasia.id), str(jan.id)], first_date=MON.isoformat(),
+                   return_date=WED.isoformat(), reason="medical", note="Hospital check-up for both")
+        assert ok.status_code == 200 and "We have your message about Jan and Kasia." in ok.text
+    with Session(engine) as s:
+        case = s.exec(select(AbsenceCase)).one()
+        assert case.pupil_id == jan.id and case.status == "explained" and case.suggested_code == "M"
+        notices = {n.pupil_id: n for n in s.exec(select(AbsenceNotice)).all()}
+        assert set(notices) == {kasia.id, jan.id}
+        assert (notices[kasia.id].first_date, notices[kasia.id].last_date) == (MON, TUE)
+        assert notices[jan.id].case_id == case.id
+        assert s.exec(select(Alert).where(Alert.kind == "reply")).one().case_id == case.id
+
+
+def test_a_note_saying_he_left_for_school_alerts_at_once_and_is_no_notice(settings, engine, family):
+    _mum, (kasia, _jan), token, _school = family("en")
+    with freeze_time("2026-11-23 09:30:00", tick=True), live_app(settings) as server:
+        r = _post(server, token, pupil=[str(kasia.id)], first_date=MON.isoformat(), reason="other",
+                  note="She left for school at 8 and I can't reach her")
+        assert r.status_code == 200
+    with Session(engine) as s:
+        assert s.exec(select(AbsenceNotice)).all() == []
+        kinds = sorted(a.kind for a in s.exec(select(Alert)).all())
+        assert kinds.count("missing_child") == 2
+
+
+def test_start_of_term_sends_each_family_their_link_once(session, settings):
+    school = f.school(session, name="Oakfield Primary")
+    kasia = f.pupil(session, school, first="Kasia", last="Nowak")
+    jan = f.pupil(session, school, first="Jan", last="Nowak")
+    f.contact(session, school, kasia, jan, first="Anna", language="pl", mobile="+447700900201")
+    f.contact(session, school, kasia, first="Piotr", language="en", mobile=None, email="piotr@example.org")
+    f.contact(session, school, jan, first="Nobody", mobile=None, email=None)
+    session.commit()
+    start = date(2027, 1, 5)  # the spring term's first school day in the sample calendar
+    assert send_report_links(session, school=school, now=f.at(start + timedelta(days=1), "07:30"),
+                             settings=settings).skipped == "not the first school day of a term"
+    summary = send_report_links(session, school=school, now=f.at(start, "07:30"), settings=settings)
+    assert summary["messages_queued"] == 2 and summary["no_channel"] == 1
+    again = send_report_links(session, school=school, now=f.at(start, "07:31"), settings=settings)
+    assert again["messages_queued"] == 0
+    by_channel = {m.channel: m for m in session.exec(select(OutboxMessage)).all()}
+    assert "https://bot.oakfield.example/n/" in by_channel["sms"].body
+    assert "Jan i Kasia" in by_channel["sms"].body or "Kasia i Jan" in by_channel["sms"].body
+    assert by_channel["email"].subject == "Oakfield Primary: telling us about an absence"
+    live = session.exec(select(FamilyLink).where(FamilyLink.revoked_at.is_(None))).all()
+    assert len(live) == 3  # one per contact, even the one we cannot reach yet
+
+
+def test_first_day_texts_carry_the_link_when_it_fits_and_emails_always(session, settings):
+    school = f.school(session, name="Oakfield Primary")
+    amy = f.pupil(session, school, first="Amy", last="Khan")
+    ola = f.pupil(session, school, first="Ola", last="Nowak")
+    f.contact(session, school, amy, first="Sara", mobile="+447700900301", language="en")
+    f.contact(session, school, ola, first="Ewa", mobile=None, email="ewa@example.org", language="pl")
+    for p in (amy, ola):
+        f.mark(session, p, MON, "AM", "N")
+    register_close(session, school=school, session_name="AM", settings=settings, now=f.at(MON, "09:15"))
+    by_channel = {m.channel: m for m in session.exec(select(OutboxMessage)).all()}
+    assert "Report future absences: https://bot.oakfield.example/n/" in by_channel["sms"].body
+    from bot.messaging.segments import segments
+
+    assert segments(by_channel["sms"].body) <= 2
+    assert "https://bot.oakfield.example/n/" in by_channel["email"].body
+    assert "Aby w przyszłości zgłosić nieobecność" in by_channel["email"].body
+
+
+def test_the_office_can_read_out_and_withdraw_a_familys_link(engine, settings_env):
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    with Session(engine, expire_on_commit=False) as s:
+        school = f.school(s, urn="100777")
+        mum = f.contact(s, school, f.pupil(s, school), first="Anna")
+        s.commit()
+    runner = CliRunner()
+    first = runner.invoke(main, ["family-link", "show", "--school", "100777", "--contact", mum.mis_id])
+    assert first.exit_code == 0 and "/n/" in first.output
+    again = runner.invoke(main, ["family-link", "show", "--school", "100777", "--contact", mum.mis_id])
+    assert again.output == first.output  # the same standing link
+    gone = runner.invoke(main, ["family-link", "revoke", "--school", "100777", "--contact", mum.mis_id,
+                                "--by", "Jo Patel"])
+    assert gone.exit_code == 0 and "withdrew 1 link" in gone.output
+    fresh = runner.invoke(main, ["family-link", "show", "--school", "100777", "--contact", mum.mis_id])
+    assert fresh.exit_code == 0 and fresh.output != first.output
+    with Session(engine) as s:
+        revoked = s.exec(select(FamilyLink).where(FamilyLink.revoked_at.is_not(None))).one()
+        assert revoked.revoked_by == "Jo Patel"
+    unknown = runner.invoke(main, ["family-link", "show", "--school", "100777", "--contact", "nobody"])
+    assert unknown.exit_code != 0 and "No contact with MIS id nobody" in unknown.output
