@@ -122,30 +122,10 @@ def env() -> Environment:
 def render_family(channel: str, name: str, language_code: str | None, **context) -> tuple[str, str]:
     """Render a family message (``{channel}/{name}.j2``); returns (text, language used).
 
-    Messages not yet moved to the catalogs (one ``{channel}/{name}.{lang}.j2`` file per language)
-    are still found, falling back to English (``template_name``): convert them with ``{% trans %}``
-    and ``make locale`` so every supported language has them.
+    A language we do not ship is written to in English (the language used says so).
     """
-    if not (ROOT / channel / f"{name}.j2").exists():
-        tname = template_name(channel, name, language_code)
-        return env().get_template(tname).render(**context).strip(), tname.rsplit(".", 2)[1]
     lang = language(language_code)
     return env_for(lang).get_template(f"{channel}/{name}.j2").render(**context).strip(), lang
-
-
-def template_name(channel: str, name: str, language_code: str | None) -> str:
-    """A per-language template file (the older layout), or the English one when there is none."""
-    lang = (language_code or SOURCE_LANGUAGE).lower().split("-")[0]
-    if (ROOT / channel / f"{name}.{lang}.j2").exists():
-        return f"{channel}/{name}.{lang}.j2"
-    return f"{channel}/{name}.{SOURCE_LANGUAGE}.j2"
-
-
-def languages(channel: str, name: str) -> list[str]:
-    """The languages a family message is available in (every supported one once in the catalogs)."""
-    if (ROOT / channel / f"{name}.j2").exists():
-        return sorted(LANGUAGES)
-    return sorted(p.name.split(".")[1] for p in (ROOT / channel).glob(f"{name}.*.j2"))
 
 
 def render_page(template: str, language_code: str | None, **context) -> str:

@@ -6,8 +6,6 @@ from bot import templates
 from bot.messaging.segments import fit, segments
 from bot.templates import join_names, render_family
 
-LEGACY_SESSION_WORD = {"AM": "morning", "PM": "afternoon"}
-
 
 @dataclass(frozen=True)
 class Composed:
@@ -34,6 +32,9 @@ def compose(
     A language we do not ship falls back to English (``Composed.language`` says which was used).
     ``report_link`` is the family's standing "report an absence" link: an email always carries it
     (a footer), a text only when it still fits in two segments without folding the text's letters.
+    A text that does not fit in two segments even with its letters folded (``fit``) is rendered
+    again with ``short`` set: templates that have a shorter wording (``sms/report_link.j2`` leaves
+    the names out) use it; the others are unchanged.
     A call's body is what the call says first (the greeting and the menu; "press 1" only when the
     school has an ``office_line`` to put them through to), kept for the record; the call itself is
     spoken from the same words by ``bot.calls.script``.
@@ -51,14 +52,9 @@ def compose(
         "school": school,
         "session_name": session_name,
         "link": link or "",
-        # for messages still in one file per language (expected_back, still_absent, ...)
-        "plural": len(names) > 1,
-        "session_word": LEGACY_SESSION_WORD.get(session_name, "morning"),
+        "short": False,
     }
     text, used = render_family(channel, kind, lang, **ctx)
-    if used != lang:  # an English fallback: the names are joined in English too
-        ctx["names"] = join_names(names, used)
-        text, used = render_family(channel, kind, used, **ctx)
     subject = None
     extra = render_family(channel, "report_line", used, link=report_link)[0] if report_link else ""
     if channel == "email":
@@ -69,5 +65,7 @@ def compose(
         text = f"{text} {extra}"
     else:
         text = fit(text)
+        if segments(text) > 2:  # a message with a shorter wording for long names (report_link)
+            text = fit(render_family(channel, kind, used, **{**ctx, "short": True})[0])
     return Composed(channel, text, subject, used)
 

@@ -471,15 +471,10 @@ def _thank(
     if not address or (contact.email_opt_out if channel == "email" else contact.sms_opt_out):
         return
     first_names = list(dict.fromkeys(p.display_first_name for p in pupils))
-    lang = "en"
-    for wanted in (contact.language, language):
-        code = templates.language(wanted) if wanted else "en"
-        if code != "en" and code in templates.languages(channel, "thanks"):
-            lang = code
-            break
+    shipped = [templates.language(wanted) for wanted in (contact.language, language)]
+    lang = next((code for code in shipped if code != "en"), "en")
     names = join_names(first_names, lang)
-    text, used = templates.render_family(channel, "thanks", lang, names=names, first_name=names,
-                                         count=len(first_names), plural=len(first_names) > 1,
+    text, used = templates.render_family(channel, "thanks", lang, names=names, count=len(first_names),
                                          school=school.name)
     subject = None
     if channel == "email":
