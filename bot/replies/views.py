@@ -172,9 +172,9 @@ def web_body(reason: str, note: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# The reply page's words in the family's language (gettext catalogs, ``bot.templates``). Only the
-# child's first name and the school appear on it. The page's sentences are in its templates
-# (``message_templates/pages/reply*.html``); these are the ones the handler picks.
+# The family pages' words in the family's language (gettext catalogs, ``bot.templates``): the reply
+# page and the report page. Only first names and the school appear on them. The pages' sentences
+# are in their templates (``message_templates/pages/``); these are the ones the handlers pick.
 # --------------------------------------------------------------------------------------------------
 
 REASON_LABELS = {
@@ -184,11 +184,16 @@ REASON_LABELS = {
     "emergency": N_("Family emergency"),
     "other": N_("Something else (please say below)"),
 }
+# The reply page's and the report page's (``bot.replies.report_form.FormError``) corrections.
 PAGE_ERRORS = {
     "reason": N_("Please choose a reason."),
     "note": N_("Please tell us the reason in the box."),
     "date": N_("Please choose a return date from today onwards."),
     "long": N_("Please keep the note shorter."),
+    "child": N_("Please choose who will be absent."),
+    "first": N_("Please choose a first day away from today onwards."),
+    "return": N_("Please choose a day back on or after the first day away."),
+    "no_school": N_("There is no school day in those dates."),
 }
 
 
