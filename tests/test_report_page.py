@@ -205,6 +205,24 @@ def test_start_of_term_sends_each_family_their_link_once(session, settings):
     assert len(live) == 3  # one per contact, even the one we cannot reach yet
 
 
+def test_start_of_term_never_phones_a_family_and_texts_one_who_prefers_calls(session, settings):
+    """A call cannot carry a link (and its script says the child is not in school): a landline-only
+    family is emailed, or left to the office when they have no email; one preferring calls is texted."""
+    school = f.school(session, name="Oakfield Primary")
+    amy = f.pupil(session, school, first="Amy", last="Khan")
+    f.contact(session, school, amy, first="Landline", mobile=None, phone="+441632960001",
+              email="l@example.org")
+    f.contact(session, school, amy, first="Only", mobile=None, phone="+441632960002")
+    f.contact(session, school, amy, first="Caller", mobile="+447700900401", prefers_calls=True)
+    session.commit()
+    start = date(2027, 1, 5)  # the spring term's first school day in the sample calendar
+    summary = send_report_links(session, school=school, now=f.at(start, "07:30"), settings=settings)
+    assert summary["messages_queued"] == 2 and summary["no_channel"] == 1
+    sent = session.exec(select(OutboxMessage)).all()
+    assert sorted(m.channel for m in sent) == ["email", "sms"]
+    assert all("/n/" in m.body and m.kind == "report_link" for m in sent)
+
+
 def test_first_day_texts_carry_the_link_when_it_fits_and_emails_always(session, settings):
     school = f.school(session, name="Oakfield Primary")
     amy = f.pupil(session, school, first="Amy", last="Khan")
