@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test date-guard lint bench clean
+.PHONY: run test date-guard lint bench clean locale
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 ## make run: the bot on the embedded default (SQLite, sample school, local transports, no accounts)
 run: $(STAMP)
+	bash scripts/ensure-pdf.sh
 	$(BIN)/attendance-bot run-local
 
 ## make test: the whole suite, on SQLite and PostgreSQL (started here if none runs), with a browser and
@@ -23,6 +24,7 @@ test: $(STAMP)
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-faketime.sh
+	bash scripts/ensure-pdf.sh
 	bash scripts/ensure-dovecot.sh
 	$(BIN)/ruff check bot handlers scheduler storage tests bench
 	$(BIN)/python -m pytest -n 2 --dist loadfile
@@ -33,6 +35,11 @@ test: $(STAMP)
 date-guard: $(STAMP)
 	DONT_FAKE_MONOTONIC=1 faketime '+365 days' $(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not browser" -p no:cacheprovider
 	DONT_FAKE_MONOTONIC=1 faketime '-365 days' $(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not browser" -p no:cacheprovider
+
+## make locale: after changing a family-facing text: extract it, update every language's catalog
+## (message_templates/locale/*/LC_MESSAGES/family.po), compile them; translate, then run it again
+locale: $(STAMP)
+	$(BIN)/python -m bot.catalogs update
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot handlers scheduler storage tests bench

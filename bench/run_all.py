@@ -13,6 +13,7 @@ import sys
 STEPS = [
     ("register close (SQLite and PostgreSQL)", ["bench.register_close", "--db", "both"]),
     ("MIS link: one school's sync, a trust's marks poll", ["bench.mis", "--db", "both"]),
+    ("automated calls for unanswered families", ["bench.voice_calls", "--db", "both"]),
     ("slash commands vs a bare Bolt app", ["bench.slash_commands"]),
     ("reply reader accuracy, latency, memory", ["bench.reader_report"]),
     ("email replies read over IMAP (dovecot on loopback)", ["bench.mailbox_read"]),
@@ -28,7 +29,7 @@ def main() -> None:
     for label, argv in STEPS:
         if args.quick and argv[0] == "bench.sweeps":
             continue
-        if args.quick and argv[0] in {"bench.register_close", "bench.mis"}:
+        if args.quick and argv[0] in {"bench.register_close", "bench.mis", "bench.voice_calls"}:
             argv = [argv[0], "--db", "sqlite"]
         print(f"\n=== {label} ===", flush=True)
         if subprocess.run([sys.executable, "-m", *argv]).returncode != 0:

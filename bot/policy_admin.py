@@ -320,6 +320,13 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in (
             "for Reception).", _years, *_field("priority_year_groups")),
     Setting("vulnerable_first", "Contact the families of vulnerable pupils before everyone else.", _bool,
             *_field("vulnerable_first")),
+    Setting("calls_enabled", "Automated calls (in the family's language) to contacts with no mobile but a "
+            "phone, or who prefer calls.", _bool, *_field("calls_enabled")),
+    Setting("call_at_chase", "From this chase of an absence on, families who have not answered the texts "
+            "are also phoned; 0 never.", _int(0, 20), *_field("call_at_chase")),
+    Setting("calls_from", "No automated call rings before this time (HH:MM).", _time, *_field("calls_from")),
+    Setting("calls_until", "No automated call rings after this time (HH:MM); a call still waiting then is "
+            "dropped for the day.", _time, *_field("calls_until")),
     Setting("escalation_basis", "Count ladder days from the first absence (unexplained) or from the "
             "last contact with the family (no_contact).", _choice("unexplained", "no_contact"),
             *_field("escalation_basis")),
@@ -422,6 +429,10 @@ def _cross_checks(session: Session, *, school: School, checked: dict) -> list[st
     for t in checked.get("chase_times", []):
         if _time(t) <= am:
             problems.append(f"chase_times: {t} is not after the morning register closes ({am:%H:%M})")
+    calls_from = checked.get("calls_from") or _time(now["calls_from"])
+    calls_until = checked.get("calls_until") or _time(now["calls_until"])
+    if calls_from >= calls_until:
+        problems.append(f"calls_from ({calls_from:%H:%M}) must be before calls_until ({calls_until:%H:%M})")
     th = {**now["thresholds"], **checked.get("thresholds", {})}
     if not th["letter_concern"] > th["letter_formal"] > th["letter_serious"]:
         problems.append("thresholds: letter_concern > letter_formal > letter_serious is required")

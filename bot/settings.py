@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     twilio_from_number: str | None = None
     twilio_api_base_url: str | None = None
     sms_validity_seconds: int = 4 * 3600
+    # Automated calls: the caller id (a voice-capable Twilio number; defaults to TWILIO_FROM_NUMBER)
+    # and how long a call rings before it counts as not answered.
+    twilio_voice_from_number: str | None = None
+    call_ring_seconds: int = Field(default=25, ge=5, le=60)
 
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -132,6 +136,10 @@ class Settings(BaseSettings):
     @property
     def email_is_local(self) -> bool:
         return not self.smtp_host
+
+    @property
+    def voice_from_number(self) -> str | None:
+        return self.twilio_voice_from_number or self.twilio_from_number
 
     @property
     def imap_enabled(self) -> bool:

@@ -45,7 +45,7 @@ def csrf_token(settings: Settings, token: str) -> str:
 
 
 def _invalid(message: str, status: int) -> Response:
-    html = env().get_template("pages/reply_invalid.html").render(lang="en", t={"dir": "ltr"}, message=message)
+    html = env().get_template("pages/reply_invalid.html").render(lang="en", message=message)
     return Response(html, status=status, content_type="text/html; charset=utf-8", headers=HEADERS)
 
 
@@ -86,7 +86,7 @@ def register(app: Flask) -> None:
                     notice, ok, status = str(exc), False, 400
             actions = [(a.id, a.label) for a in available(alert)] if alert.status == "open" else []
             html = env().get_template("pages/alert.html").render(
-                lang="en", t={"dir": "ltr"}, school=school.name, alert=alert, facts=_facts(session, alert),
+                lang="en", school=school.name, alert=alert, facts=_facts(session, alert),
                 history=_history(session, alert), actions=actions, actor=actor.label if actor.staff_id
                 else actor.name, csrf=csrf_token(settings, token), action_url=f"/a/{token}", notice=notice,
                 ok=ok)

@@ -19,12 +19,14 @@ from handlers import (
     teams,
     twilio_sms,
     twilio_status,
+    twilio_voice,
 )
 from storage.db import engine_for
 
 log = logging.getLogger(__name__)
 
-EDGES = (health, twilio_status, twilio_sms, reply_page, report_page, alert_page, slack, teams, sandbox)
+EDGES = (health, twilio_status, twilio_sms, twilio_voice, reply_page, report_page, alert_page, slack, teams,
+         sandbox)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -80,6 +80,13 @@ class SchoolPolicy(SQLModel, table=True):
     )
     # Minutes after each register close when classes with no marks raise "Register not taken".
     register_check_after_minutes: int = 15
+    # Automated calls (bot.calls): on at all (families with no mobile, or who prefer calls), from
+    # which chase of an episode unanswered families are also phoned (0: never, the default: calls
+    # cost money, so a school opts in), and the hours a call may ring (school's local time).
+    calls_enabled: bool = True
+    call_at_chase: int = 0
+    calls_from: time = time(8, 0)
+    calls_until: time = time(19, 0)
 
 
 class PolicyChange(SQLModel, table=True):
@@ -173,6 +180,8 @@ class Contact(SQLModel, table=True):
     language: str = Field(default="en", max_length=8)
     sms_opt_out: bool = False
     email_opt_out: bool = False
+    phone: str | None = Field(default=None, max_length=20)  # E.164; a landline or other number to call
+    prefers_calls: bool = False  # the family asked to be phoned rather than texted
 
 
 class PupilContact(SQLModel, table=True):
@@ -325,6 +334,7 @@ class AbsenceCase(SQLModel, table=True):
     return_date: date | None = None
     last_contact_at: datetime | None = _ts(default=None)
     contact_round: int = 0  # index into the family's contacts in priority order
+    chase_count: int = 0  # chases this episode has had (the policy's call_at_chase counts them)
     round_started_at: datetime | None = _ts(default=None)
     ladder: list[dict] = _json(list)
     next_step: int = 0
@@ -355,7 +365,7 @@ class OutboxMessage(SQLModel, table=True):
     school_id: int = Field(foreign_key="school.id", index=True)
     idempotency_key: str = Field(unique=True, max_length=200)
     kind: str = Field(max_length=24)  # first_day | chase | thanks | neutral | staff_email | ...
-    channel: str = Field(max_length=8)  # sms | email
+    channel: str = Field(max_length=8)  # sms | email | voice
     contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
     to_address: str
     subject: str | None = None
@@ -383,7 +393,7 @@ class MessageCase(SQLModel, table=True):
 class InboundMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     school_id: int | None = Field(default=None, foreign_key="school.id", index=True)
-    channel: str = Field(default="sms", max_length=8)  # sms | web
+    channel: str = Field(default="sms", max_length=8)  # sms | web | voice (a message left on a call)
     provider_id: str | None = Field(default=None, unique=True, max_length=64)
     from_address: str
     contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
@@ -398,6 +408,30 @@ class InboundMessage(SQLModel, table=True):
 class ReplyCase(SQLModel, table=True):
     inbound_id: int = Field(foreign_key="inboundmessage.id", primary_key=True)
     case_id: int = Field(foreign_key="absencecase.id", primary_key=True, index=True)
+
+
+class VoiceCall(SQLModel, table=True):
+    """What happened on an automated call (an outbox message on the ``voice`` channel).
+
+    Written by Twilio's signed webhooks only: who answered (``answered_by``: a person, a machine),
+    the key pressed, and a voice message's recording, shown to staff with the case and nowhere else.
+    ``outcome`` is the furthest the call got: ``placed`` | ``answered`` | ``voicemail`` (a machine: a short
+    message was left) | ``no_choice`` | ``put_through`` (to the school office) | ``office_no_answer``
+    | ``message_left``.
+    """
+
+    message_id: int = Field(foreign_key="outboxmessage.id", primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    call_sid: str | None = Field(default=None, max_length=64, index=True)
+    answered_by: str | None = Field(default=None, max_length=24)
+    outcome: str = Field(default="placed", max_length=20)
+    digits: str | None = Field(default=None, max_length=8)
+    recording_sid: str | None = Field(default=None, unique=True, max_length=64)
+    recording_url: str | None = None
+    recording_seconds: int | None = None
+    inbound_id: int | None = Field(default=None, foreign_key="inboundmessage.id")
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
 
 
 class CallLog(SQLModel, table=True):

@@ -276,7 +276,7 @@ C4,{p.mis_id},Li,Ray,,not-an-email
     result = run(session, "contacts", contacts, "500002")
     messages = {e.line: e.message for e in result.errors}
     assert messages[2] == "mobile: '0113 496 0000' is a landline, not a mobile: it cannot receive texts"
-    assert "neither a mobile nor an email" in messages[3]
+    assert "no mobile, phone or email" in messages[3]
     assert "no pupil with mis_id P-unknown" in messages[5] and "different mobile on line 4" in messages[5]
     assert messages[6] == "email: 'not-an-email' is not an email address"
     assert 4 not in messages
@@ -482,3 +482,38 @@ def test_a_duplicate_of_a_bad_row_is_reported_too(session):
                          now=NOW)
     assert [e.line for e in result.errors] == [2, 4]
     assert "duplicate of line 2" in result.errors[1].message
+
+
+def test_call_policy_and_contacts_phones_and_call_preference_import(session):
+    schools = """
+urn,name,phone,calls_enabled,call_at_chase,calls_from,calls_until
+300001,Ash Primary,0113 496 0100,Y,2,08:30,18:00
+300002,Beech Primary,,N,,,
+300003,Cedar Primary,,,,19:00,08:00
+"""
+    result = run(session, "schools", schools)
+    assert [(e.line, e.message) for e in result.errors] == [
+        (4, "calls_until 08:00 must be after calls_from 19:00")]
+    result = run(session, "schools", "\n".join(schools.strip().splitlines()[:3]))
+    assert result.ok, result.errors
+    session.commit()
+    ash = session.exec(select(School).where(School.urn == "300001")).one()
+    policy = session.get(SchoolPolicy, ash.id)
+    assert (policy.calls_enabled, policy.call_at_chase, policy.calls_from, policy.calls_until) == (
+        True, 2, time(8, 30), time(18, 0))
+    beech = session.exec(select(School).where(School.urn == "300002")).one()
+    assert session.get(SchoolPolicy, beech.id).calls_enabled is False
+    assert session.get(SchoolPolicy, beech.id).call_at_chase == 0  # the default: a school opts in
+    assert run(session, "pupils", "mis_id,first_name,last_name\nP1,Amy,Oak\n", "300001").ok
+    contacts = """
+mis_id,pupil_mis_id,first_name,last_name,mobile,phone,prefers_calls,language
+C1,P1,Sue,Oak,,0113 496 0001,,Somali
+C2,P1,Al,Oak,07700 900001,,Y,pl
+"""
+    result = run(session, "contacts", contacts, "300001")
+    assert result.ok, result.errors
+    session.commit()
+    sue = session.exec(select(Contact).where(Contact.mis_id == "C1")).one()
+    al = session.exec(select(Contact).where(Contact.mis_id == "C2")).one()
+    assert (sue.phone, sue.mobile, sue.prefers_calls, sue.language) == ("+441134960001", None, False, "so")
+    assert (al.phone, al.prefers_calls) == (None, True)

@@ -82,9 +82,16 @@ def test_thanks_in_the_language_the_family_wrote_in_when_a_template_exists(sessi
     assert thanks.language == "pl"
 
 
-def test_thanks_in_english_when_there_is_no_template_for_the_language(session):
+def test_thanks_in_turkish_now_that_turkish_is_shipped(session):
     family(session, language="en")
-    sms(session, "Amelia hasta, ateşi var")  # Turkish: no thank-you template yet
+    sms(session, "Amelia hasta, ateşi var")
+    thanks = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "thanks")).one()
+    assert thanks.language == "tr" and "teşekkürler" in thanks.body
+
+
+def test_thanks_in_english_when_we_do_not_ship_the_language(session):
+    family(session, language="en")
+    sms(session, "Амелия болеет, у неё высокая температура")  # Russian: read, but not shipped
     thanks = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "thanks")).one()
     assert thanks.language == "en"
     assert session.exec(select(AbsenceCase)).one().status == "explained"

@@ -160,11 +160,90 @@ def test_link_of_another_family_or_unknown_case_is_not_valid(settings, engine, f
         assert requests.get(server.url(f"/r/{no_case}"), timeout=10).status_code == 400
 
 
-@pytest.mark.parametrize(("language", "words", "direction"), [("pl", "Wyślij", "ltr"), ("ar", "إرسال", "rtl"),
-                                                               ("lt", "Send", "ltr")])
+@pytest.mark.parametrize(("language", "words", "direction"), [
+    ("pl", "Wyślij", "ltr"), ("ar", "إرسال", "rtl"), ("lt", "Siųsti", "ltr"), ("ur", "بھیجیں", "rtl"),
+    ("bn", "পাঠান", "ltr"), ("so", "Dir", "ltr"), ("zz", "Send", "ltr")])
 def test_page_speaks_the_contacts_language(settings, family, language, words, direction):
     mum, (a_case, _) = family(language)
     with live_app(settings) as server:
         r = requests.get(server.url(f"/r/{token_for(settings, a_case, mum)}"), timeout=10)
     assert r.status_code == 200 and words in r.text and f'dir="{direction}"' in r.text
     assert "Amelia" in r.text and "Khan" not in r.text
+
+
+@pytest.mark.browser
+def test_arabic_page_and_letter_lay_out_right_to_left_in_a_real_browser(settings, engine, family, tmp_path):
+    """Right-to-left for real: the browser mirrors the page (headings and choices start at the right)."""
+    from playwright.sync_api import sync_playwright
+
+    mum, (a_case, _) = family("ar")
+    with live_app(settings) as server, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+            assert page.goto(server.url(f"/r/{token_for(settings, a_case, mum)}")).status == 200
+            assert page.evaluate("getComputedStyle(document.querySelector('h1')).direction") == "rtl"
+            card = page.locator(".card").bounding_box()
+            school = page.locator(".school").evaluate(TEXT_EXTENT)
+            # The school's name (a short line) hugs the card's right edge, not its left.
+            assert (card["x"] + card["width"]) - school["right"] < 40 < school["left"] - card["x"]
+            # In each choice the radio button sits right of its label's text.
+            radio = page.locator("input[value=ill]").bounding_box()
+            label = page.get_by_text("مرض", exact=True).bounding_box()
+            assert radio["x"] > label["x"]
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "reply-page-ar.png"), full_page=True)
+
+            letter = _arabic_letter(engine, tmp_path)
+            page.set_viewport_size({"width": 900, "height": 1200})
+            page.goto(letter.as_uri())
+            assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
+            body = page.locator("body").bounding_box()
+            school = page.locator(".school").evaluate(TEXT_EXTENT)
+            assert (body["x"] + body["width"]) - school["right"] < 40 < school["left"] - body["x"]
+            assert "مع خالص التحية" in page.inner_text(".signature")
+            page.screenshot(path=str(ARTIFACTS / "letter-ar.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+# The horizontal extent of an element's text (not of its block box, which is as wide as its parent).
+TEXT_EXTENT = ("el => { const r = document.createRange(); r.selectNodeContents(el); "
+               "const b = r.getBoundingClientRect(); return {left: b.left, right: b.right}; }")
+
+
+def _arabic_letter(engine, out_dir: Path) -> Path:
+    """A concern letter for an Arabic-speaking family (HTML only; the PDF is tested in test_letters)."""
+    from bot.letters.service import render_due
+
+    with Session(engine, expire_on_commit=False) as s:
+        school = f.school(s, name="Oakfield Primary", urn="777001")
+        pupil = f.pupil(s, school, first="Yusuf", last="Haddad", class_name="3R")
+        f.contact(s, school, pupil, first="Mona", last="Haddad", language="ar")
+        start = date(2026, 9, 7)
+        for i in range(20):
+            day = start + timedelta(days=i + (i // 5) * 2)
+            f.mark(s, pupil, day, "AM", "I" if i < 3 else "/")
+            f.mark(s, pupil, day, "PM", "\\")
+        s.commit()
+        [path] = render_due(s, school=school, out_dir=out_dir, now=f.at(date(2026, 10, 5), "16:00"),
+                            today=date(2026, 10, 5), pdf=False)
+        s.commit()
+    assert path.name.endswith(".ar.html")
+    return path
+
+
+def test_errors_are_in_the_familys_language_and_a_bad_link_in_the_browsers(settings, family):
+    mum, (a_case, _) = family("pl")
+    with live_app(settings) as server:
+        url = server.url(f"/r/{token_for(settings, a_case, mum)}")
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', requests.get(url, timeout=10).text).group(1)
+        no_note = requests.post(url, data={"reason": "other", "csrf": csrf}, timeout=10)
+        assert no_note.status_code == 400 and "Prosimy wpisać powód w polu poniżej." in no_note.text
+        assert "Inny powód (prosimy opisać poniżej)" in no_note.text
+        broken = server.url(f"/r/{forge(token_for(settings, a_case, mum))}")
+        ukrainian = requests.get(broken, headers={"Accept-Language": "uk-UA,uk;q=0.9,en;q=0.5"}, timeout=10)
+        assert ukrainian.status_code == 400 and "Це посилання недійсне." in ukrainian.text
+        assert 'lang="uk"' in ukrainian.text
+        english = requests.get(broken, headers={"Accept-Language": "de-DE"}, timeout=10)
+        assert "This link is not valid." in english.text

@@ -16,7 +16,9 @@ from bot.calendar import load_calendar
 from bot.firstday.report_links import send_report_links
 from bot.firstday.service import register_close
 from bot.notices import links
+from bot.replies import views
 from bot.settings import load_settings
+from bot.templates import translate
 from storage.models import AbsenceCase, AbsenceNotice, Alert, CalendarEntry, FamilyLink, OutboxMessage
 from tests import factories as f
 from tests.peers.http import live_app
@@ -203,6 +205,24 @@ def test_start_of_term_sends_each_family_their_link_once(session, settings):
     assert len(live) == 3  # one per contact, even the one we cannot reach yet
 
 
+def test_start_of_term_never_phones_a_family_and_texts_one_who_prefers_calls(session, settings):
+    """A call cannot carry a link (and its script says the child is not in school): a landline-only
+    family is emailed, or left to the office when they have no email; one preferring calls is texted."""
+    school = f.school(session, name="Oakfield Primary")
+    amy = f.pupil(session, school, first="Amy", last="Khan")
+    f.contact(session, school, amy, first="Landline", mobile=None, phone="+441632960001",
+              email="l@example.org")
+    f.contact(session, school, amy, first="Only", mobile=None, phone="+441632960002")
+    f.contact(session, school, amy, first="Caller", mobile="+447700900401", prefers_calls=True)
+    session.commit()
+    start = date(2027, 1, 5)  # the spring term's first school day in the sample calendar
+    summary = send_report_links(session, school=school, now=f.at(start, "07:30"), settings=settings)
+    assert summary["messages_queued"] == 2 and summary["no_channel"] == 1
+    sent = session.exec(select(OutboxMessage)).all()
+    assert sorted(m.channel for m in sent) == ["email", "sms"]
+    assert all("/n/" in m.body and m.kind == "report_link" for m in sent)
+
+
 def test_first_day_texts_carry_the_link_when_it_fits_and_emails_always(session, settings):
     school = f.school(session, name="Oakfield Primary")
     amy = f.pupil(session, school, first="Amy", last="Khan")
@@ -245,3 +265,83 @@ def test_the_office_can_read_out_and_withdraw_a_familys_link(engine, settings_en
         assert revoked.revoked_by == "Jo Patel"
     unknown = runner.invoke(main, ["family-link", "show", "--school", "100777", "--contact", "nobody"])
     assert unknown.exit_code != 0 and "No contact with MIS id nobody" in unknown.output
+
+
+@pytest.mark.parametrize(("language", "words", "direction"), [
+    ("ar", ["الإبلاغ عن غياب – Oakfield Primary", "من سيغيب؟", "مرض"], "rtl"),
+    ("ur", ["Oakfield Primary کو غیر حاضری کی اطلاع دیں", "کون غیر حاضر ہوگا؟"], "rtl"),
+    ("uk", ["Повідомити про відсутність – Oakfield Primary", "Хто буде відсутній?"], "ltr"),
+    ("so", ["Yaa maqnaan doona?", "Dir"], "ltr"),
+    ("zz", ["Tell Oakfield Primary about an absence", "Who will be absent?"], "ltr"),
+])
+def test_the_page_speaks_the_contacts_language_right_to_left_for_arabic_and_urdu(settings, family, language,
+                                                                                words, direction):
+    _mum, (kasia, _jan), token, _school = family(language)
+    with freeze_time("2026-11-23 08:00:00", tick=True), live_app(settings) as server:
+        page = requests.get(server.url(f"/n/{token}"), timeout=10)
+        assert page.status_code == 200 and f'dir="{direction}"' in page.text
+        assert all(w in page.text for w in words), language
+        assert "Nowak" not in page.text
+        no_child = _post(server, token, first_date=MON.isoformat(), reason="ill")
+        done = _post(server, token, pupil=[str(kasia.id)], first_date=MON.isoformat(), reason="ill")
+    lang = "en" if language == "zz" else language
+    assert no_child.status_code == 400 and views.page_error(lang, "child") in no_child.text
+    assert f'lang="{lang}"' in no_child.text and f'dir="{direction}"' in no_child.text
+    thanks = translate(lang, "We have your message about %(name)s.", name="Kasia")
+    assert done.status_code == 200 and thanks in done.text
+
+
+def test_a_withdrawn_link_or_one_without_children_is_explained_in_the_familys_language(settings, engine,
+                                                                                       family):
+    mum, (kasia, jan), token, _school = family("pl")
+    with Session(engine) as s:
+        links.revoke(s, contact_id=mum.id, by="Jo Patel", now=f.at(MON, "07:30"))
+        s.commit()
+    with freeze_time("2026-11-23 08:00:00", tick=True), live_app(settings) as server:
+        gone = requests.get(server.url(f"/n/{token}"), headers={"Accept-Language": "en-GB"}, timeout=10)
+        # The contact's language, not the browser's.
+        assert gone.status_code == 410 and 'lang="pl"' in gone.text
+        assert "Ten link nie jest już aktywny." in gone.text and "najnowszego linku" in gone.text
+        link_id, sig = token.split("-", 1)
+        forged = requests.get(server.url(f"/n/{link_id}-{sig[::-1]}"), timeout=10,
+                              headers={"Accept-Language": "uk-UA,uk;q=0.9"})
+        # A forged link names nobody: the browser's language.
+        assert forged.status_code == 400 and "Це посилання недійсне." in forged.text
+    with Session(engine, expire_on_commit=False) as s:
+        for pupil in (kasia, jan):
+            left = s.get(type(pupil), pupil.id)
+            left.on_roll = False
+            s.add(left)
+        fresh = links.live_links(s, contact_ids=[mum.id], settings=settings, now=f.at(MON, "07:40"))[mum.id]
+        s.commit()
+    with freeze_time("2026-11-23 08:00:00", tick=True), live_app(settings) as server:
+        empty = requests.get(server.url(f"/n/{links.token(settings, fresh)}"), timeout=10)
+    assert empty.status_code == 200 and "Do tego linku nie jest przypisane żadne dziecko" in empty.text
+    assert "Kasia" not in empty.text
+
+
+@pytest.mark.browser
+def test_the_arabic_report_page_lays_out_right_to_left_in_a_real_browser(settings, family):
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_reply_page import TEXT_EXTENT
+
+    _mum, (kasia, _jan), token, _school = family("ar", now=clock.now(), around_today=True)
+    with live_app(settings) as server, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+            assert page.goto(server.url(f"/n/{token}")).status == 200
+            assert page.evaluate("getComputedStyle(document.querySelector('h1')).direction") == "rtl"
+            card = page.locator(".card").bounding_box()
+            school = page.locator(".school").evaluate(TEXT_EXTENT)
+            assert (card["x"] + card["width"]) - school["right"] < 40 < school["left"] - card["x"]
+            # The checkbox sits right of the child's name, the radio button right of the reason.
+            assert page.locator(f"input[value='{kasia.id}']").bounding_box()["x"] > \
+                page.get_by_text("Kasia", exact=True).bounding_box()["x"]
+            assert page.locator("input[value=ill]").bounding_box()["x"] > \
+                page.get_by_text("مرض", exact=True).bounding_box()["x"]
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "report-page-ar.png"), full_page=True)
+        finally:
+            browser.close()

@@ -54,8 +54,10 @@ def list_cmd(urn: str, today_text: str | None) -> None:
 @click.option("--school", "urn", required=True, help="The school's URN.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Folder for the letters.")
 @click.option("--today", "today_text", help="As of this date (YYYY-MM-DD).")
-def render_cmd(urn: str, out_dir: str | None, today_text: str | None) -> None:
-    """Write each due letter as printable HTML (for review, signing and sending by hand)."""
+@click.option("--pdf/--no-pdf", default=True, show_default=True, help="Also write each letter as PDF.")
+def render_cmd(urn: str, out_dir: str | None, today_text: str | None, pdf: bool) -> None:
+    """Write each due letter in the family's language, with an English copy for the school's file,
+    as printable HTML and PDF (for review, signing and sending by hand)."""
     from bot.letters.service import render_due
 
     settings = get_settings()
@@ -64,10 +66,12 @@ def render_cmd(urn: str, out_dir: str | None, today_text: str | None) -> None:
         folder = Path(out_dir) if out_dir else Path(settings.reports_dir) / "letters"
         now = clock.now()
         paths = render_due(session, school=school, today=_today(today_text, school, now), out_dir=folder,
-                           actor="cli", now=now)
+                           actor="cli", now=now, pdf=pdf)
     for p in paths:
         click.echo(str(p))
-    click.echo(f"{len(paths)} letter(s) written to {folder}; review, sign and send them by hand.")
+    kinds = "HTML and PDF" if pdf else "HTML"
+    click.echo(f"{len(paths)} letter(s) written to {folder} ({kinds}; in the family's language, with an "
+               "English copy for the school's file); review, sign and send them by hand.")
 
 
 def register(main: click.Group) -> None:

@@ -36,6 +36,7 @@ from storage.models import (
     ReplyCase,
     School,
     Staff,
+    VoiceCall,
 )
 
 SENT = ("accepted", "sent", "delivered")
@@ -82,6 +83,7 @@ class AbsenceRow:
     failed: int = 0
     replies: int = 0
     calls: int = 0
+    automated_calls: int = 0  # of the messages, automated calls to the family (bot.calls)
     notice: str | None = None  # "reported by parent: illness (I), back Wed 25 Nov" (bot.notices)
     notice_alert_id: int | None = None  # the alert to accept or pick the code on
 
@@ -129,6 +131,7 @@ def absences(
             func.sum(case((OutboxMessage.status.in_(SENT), 1), else_=0)).label("sent"),
             func.sum(case((OutboxMessage.status == "delivered", 1), else_=0)).label("delivered"),
             func.sum(case((OutboxMessage.status.in_(FAILED), 1), else_=0)).label("failed"),
+            func.sum(case((OutboxMessage.channel == "voice", 1), else_=0)).label("voice"),
         )
         .join(OutboxMessage, OutboxMessage.id == MessageCase.message_id)
         .where(OutboxMessage.school_id == school_id, OutboxMessage.kind.not_in(STAFF_KINDS))
@@ -160,6 +163,7 @@ def absences(
             msgs.c.failed,
             replies.c.n,
             calls.c.n,
+            msgs.c.voice,
         )
         .select_from(n_marks)
         .join(Pupil, Pupil.id == n_marks.c.pupil_id)
@@ -188,6 +192,7 @@ def absences(
         failed,
         n_replies,
         n_calls,
+        n_voice,
     ) in session.exec(query).all():
         rows.append(
             AbsenceRow(
@@ -207,6 +212,7 @@ def absences(
                 failed=int(failed or 0),
                 replies=int(n_replies or 0),
                 calls=int(n_calls or 0),
+                automated_calls=int(n_voice or 0),
             )
         )
     from bot.commands.notices import annotate
@@ -405,6 +411,17 @@ class Timeline:
     truncated: int = 0
 
 
+def _call_outcome(session: Session, message: OutboxMessage) -> str:
+    """What happened on an automated call, for the timeline (a message left: its recording)."""
+    if message.channel != "voice":
+        return ""
+    call = session.get(VoiceCall, message.id)
+    if call is None or call.outcome in ("placed", "answered"):
+        return ""
+    listen = f" — listen: {call.recording_url}" if call.recording_url else ""
+    return f", {call.outcome.replace('_', ' ')}{listen}"
+
+
 def timeline(session: Session, *, staff: Staff, pupil: Pupil, today: date) -> Timeline:
     """Everything that happened about a pupil in the last two weeks, oldest first."""
     school = session.get(School, pupil.school_id)
@@ -439,13 +456,9 @@ def timeline(session: Session, *, staff: Staff, pupil: Pupil, today: date) -> Ti
         )
     ).all():
         who = "to staff (worker / DSL)" if m.kind in STAFF_KINDS else "to family"
-        items.append(
-            TimelineItem(
-                m.created_at,
-                "message",
-                f"{m.channel.upper()} {m.kind.replace('_', ' ')} {who}: {m.status}",
-            )
-        )
+        what = (f"Automated call ({m.kind.replace('_', ' ')}) {who}" if m.channel == "voice"
+                else f"{m.channel.upper()} {m.kind.replace('_', ' ')} {who}")
+        items.append(TimelineItem(m.created_at, "message", f"{what}: {m.status}{_call_outcome(session, m)}"))
 
     for r in session.exec(
         select(InboundMessage)

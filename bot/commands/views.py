@@ -113,6 +113,7 @@ def absences_result(
                     "failed": r.failed,
                     "replies": r.replies,
                     "calls": r.calls,
+                    "automated_calls": r.automated_calls,
                     "notice": getattr(r, "notice", None),
                     "notice_alert_id": getattr(r, "notice_alert_id", None),
                 }
@@ -133,6 +134,8 @@ def absence_line(r) -> str:
     msgs = f"msgs {r.sent} sent, {r.delivered} delivered"
     if r.failed:
         msgs += f", {r.failed} failed"
+    if getattr(r, "automated_calls", 0):
+        msgs += f" (incl. {r.automated_calls} automated call{'s' if r.automated_calls > 1 else ''})"
     parts += [msgs, f"replies {r.replies}", f"calls {r.calls}"]
     if getattr(r, "notice", None):
         # Already reported by the family (bot.notices): staff accept the code or pick another.

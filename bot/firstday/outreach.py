@@ -76,7 +76,7 @@ def queue_family_messages(
         composed = compose(
             channel=route.channel, kind=kind, language=route.contact.language,
             first_names=[p.display_first_name for p in pupils], school=school.name,
-            session_name=session_name, link=link,
+            session_name=session_name, link=link, office_line=bool(school.phone),
             report_link=family_url(settings, report_links[route.contact.id])
             if route.contact.id in report_links else None,
         )

@@ -2,8 +2,11 @@
 
 Run by the clock each school morning (``report-links``); it acts on the first school day of each
 term only (or when an operator forces it), and sends one message per contact who has a child on
-roll: a text, or an email when the school's policy reaches them by email. Each contact's link is
-their live ``FamilyLink`` (made or renewed here), so the link a family saved keeps working all year.
+roll: a text, or an email when they have no mobile we may text. Never a call: a link cannot be
+spoken, and the absence call's script would tell the family their child is not in school (the
+office reads a landline-only family their link: ``attendance-bot family-link show``). Each
+contact's link is their live ``FamilyLink`` (made or renewed here), so the link a family saved
+keeps working all year.
 Idempotency keys name the term, so a second run (or a second clock) sends nothing more.
 """
 
@@ -14,7 +17,7 @@ from sqlmodel import Session, select
 from bot import clock
 from bot.calendar import SchoolCalendar, load_calendar
 from bot.firstday.messages import compose
-from bot.firstday.routing import usable_channels
+from bot.firstday.routing import all_channels
 from bot.messaging.outbox import enqueue_many
 from bot.notices.links import live_links, url
 from bot.policy import policy_for
@@ -58,7 +61,7 @@ def send_report_links(
     links = live_links(session, contact_ids=list(children), settings=settings, now=now)
     items, unreachable = [], 0
     for contact_id, (contact, names) in children.items():
-        routes = usable_channels(contact, policy)
+        routes = [r for r in all_channels(contact, policy) if r.channel != "voice"]
         if not routes:
             unreachable += 1
             continue

@@ -3,9 +3,11 @@
 The sender and the status callback only record what happened to a message (``failed``,
 ``undelivered``, or ``cancelled`` because the contact opted out). This step, run by the
 send-outbox job after each sending pass, decides what to do next for the family: the same
-contact's email, then the next contact in priority order, then an alert to staff that nobody can be
-reached. ``rerouted`` marks a message whose failure has been handled, so a failure moves the family
-on exactly once, however often the step runs.
+contact's next channel (a call to their landline, their email), then the next contact in priority
+order, then an alert to staff that nobody can be reached. An automated call nobody answered
+(Twilio's ``no-answer`` or ``busy``) has failed like an undelivered text and moves on the same way.
+``rerouted`` marks a message whose failure has been handled, so a failure moves the family on
+exactly once, however often the step runs.
 """
 
 import logging
@@ -54,6 +56,17 @@ def reroute_failed(session: Session, *, settings: Settings, now: datetime, limit
     return len(failed)
 
 
+def _channels_used(session: Session, *, case_id: int, contact_id: int, since) -> set[str]:
+    """Channels on which this case's family contact already has a message that has not failed."""
+    return set(session.exec(
+        select(OutboxMessage.channel)
+        .join(MessageCase, MessageCase.message_id == OutboxMessage.id)
+        .where(MessageCase.case_id == case_id, OutboxMessage.contact_id == contact_id,
+               OutboxMessage.created_at >= since,
+               OutboxMessage.status.not_in(("failed", "undelivered", "cancelled")))
+    ).all())
+
+
 def on_delivery_failed(
     session: Session, *, message: OutboxMessage, settings: Settings, now: datetime
 ) -> None:
@@ -77,13 +90,15 @@ def on_delivery_failed(
     for case in cases:
         pupil = session.get(Pupil, case.pupil_id)
         contacts = contacts_by_pupil.get(case.pupil_id, [])
-        # 1. An SMS that failed falls back to the same contact's email (never the other way round,
-        #    so a chain of failures always moves forward).
-        others = (
-            [r for r in all_channels(failed_contact) if r.channel == "email"]
-            if failed_contact and message.channel == "sms"
-            else []
-        )
+        # 1. The same contact's next channel, forward only (a failed text: their landline, then
+        #    their email; a call nobody answered: a text, then email), skipping channels this
+        #    case already reached them on today, so a chain of failures always moves on.
+        chain = all_channels(failed_contact, policy) if failed_contact else []
+        channels = [r.channel for r in chain]
+        later = chain[channels.index(message.channel) + 1:] if message.channel in channels else []
+        used = _channels_used(session, case_id=case.id, contact_id=message.contact_id,
+                              since=message.created_at)
+        others = [r for r in later if r.channel not in used]
         if others:
             queue(case, others[0], f"{message.idempotency_key}>{others[0].channel}")
             continue

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot import clock
+from bot.calls.quiet import hold_calls
 from bot.firstday.reroute import reroute_failed
 from bot.firstday.service import chase, check_before_send, register_close
 from bot.messaging.sender import SendSummary, send_due
@@ -51,8 +52,10 @@ def send_outbox(
     rerouted anyone is followed by another sending pass.
     """
     transports = transports or transports_for(settings)
-    total, rerouted = SendSummary(), 0
+    total, rerouted, quiet = SendSummary(), 0, {"calls_deferred": 0, "calls_cancelled_quiet_hours": 0}
     while True:
+        for name, count in hold_calls(engine, now=now).items():  # no call rings in quiet hours
+            quiet[name] += count
         sent = send_due(engine, transports=transports, settings=settings, now=now, limit=SEND_ROUND,
                         before_send=check_before_send)
         total.add(sent)
@@ -60,4 +63,4 @@ def send_outbox(
             moved = reroute_failed(session, settings=settings, now=now)
         rerouted += moved
         if not moved and sent.sent + sent.failed + sent.retried + sent.cancelled < SEND_ROUND:
-            return JobSummary(counts={**total.as_dict(), "rerouted": rerouted})
+            return JobSummary(counts={**total.as_dict(), "rerouted": rerouted, **quiet})

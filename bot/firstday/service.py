@@ -6,7 +6,8 @@ register is re-read, and messages whose cases no longer need them are cancelled.
 """
 
 import logging
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import and_, func
 from sqlmodel import Session, select
@@ -15,16 +16,28 @@ from bot import clock, codes
 from bot.calendar import load_calendar
 from bot.cases import service as cases
 from bot.firstday.outreach import queue_family_messages
-from bot.firstday.routing import Route, family_contacts, raise_unreachable, usable_channels
+from bot.firstday.routing import Route, call_route, family_contacts, raise_unreachable, usable_channels
 from bot.notices.close import at_register_close as notices_at_close
 from bot.policy import policy_for
 from bot.register.taken import no_register_warning
 from bot.settings import Settings
 from bot.summary import JobSummary
-from storage.models import AbsenceCase, Mark, MessageCase, Pupil, School, SchoolPolicy
+from storage.models import (
+    AbsenceCase,
+    InboundMessage,
+    Mark,
+    MessageCase,
+    OutboxMessage,
+    Pupil,
+    ReplyCase,
+    School,
+    SchoolPolicy,
+    VoiceCall,
+)
 
 log = logging.getLogger(__name__)
 
+NO_CHANNEL = "We hold no mobile number, phone number or email address we may use for this family."
 # Marks that show a pupil was seen in school (``cases.seen_in_school``).
 SEEN_CODES = sorted(cases.SEEN_CODES)
 
@@ -183,6 +196,59 @@ def _cases_whose_register_changed(
     return [(case_id, zone_of[case_id]) for case_id in sorted(changed)]
 
 
+@dataclass
+class InTouch:
+    """Families who got through: the last time per case, and the cases whose family left a voice
+    message or was put through to the office since ``since`` (chasing pauses for them)."""
+
+    last: dict[int, datetime] = field(default_factory=dict)
+    spoke_today: set[int] = field(default_factory=set)
+
+
+def family_in_touch(session: Session, case_ids: list[int], *, since: datetime) -> InTouch:
+    """Replies (text, reply page, a message left on a call) and calls put through, per case."""
+    out = InTouch()
+    if not case_ids:
+        return out
+    for case_id, at in session.execute(
+        select(ReplyCase.case_id, func.max(InboundMessage.received_at))
+        .join(InboundMessage, InboundMessage.id == ReplyCase.inbound_id)
+        .where(ReplyCase.case_id.in_(case_ids))
+        .group_by(ReplyCase.case_id)
+    ).all():
+        out.last[case_id] = _utc(at)
+    for case_id, at in session.execute(
+        select(MessageCase.case_id, func.max(VoiceCall.updated_at))
+        .join(VoiceCall, VoiceCall.message_id == MessageCase.message_id)
+        .join(OutboxMessage, OutboxMessage.id == MessageCase.message_id)
+        .where(MessageCase.case_id.in_(case_ids), VoiceCall.outcome.in_(("message_left", "put_through")))
+        .group_by(MessageCase.case_id)
+    ).all():
+        at = _utc(at)
+        out.last[case_id] = max(at, out.last.get(case_id, at))
+        if at >= since:
+            out.spoke_today.add(case_id)
+    return out
+
+
+def _chase_routes(case: AbsenceCase, contact, policy: SchoolPolicy) -> list[Route]:
+    """The contact's usual routes, plus a call from the chase the school's policy says
+    (``call_at_chase``): families who have not answered the texts are also phoned."""
+    routes = usable_channels(contact, policy)
+    if policy.call_at_chase and case.chase_count >= policy.call_at_chase:
+        call = call_route(contact, policy, mobile_too=True)
+        if call and all(r.channel != "voice" for r in routes):
+            routes.append(call)
+    return routes
+
+
+def _utc(value) -> datetime:
+    """An aggregate's time: SQLite hands MAX() back as text or naive, outside the column's type."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def _first_messages(new_cases, expected_back: dict) -> list[tuple[str, str, list]]:
     """The first message of each new case: "no reason yet", or a follow-up when a notice ran out.
 
@@ -263,8 +329,7 @@ def register_close(
                                         policy=policy, settings=settings, now=now)
         summary["messages_queued"] += sum(created)
     for case, pupil in unreachable:
-        raise_unreachable(session, case=case, pupil=pupil, now=now,
-                          why="We hold no mobile number or email address we may use for this family.")
+        raise_unreachable(session, case=case, pupil=pupil, now=now, why=NO_CHANNEL)
         summary["unreachable"] += 1
     log.info("register close school=%s %s %s: %s", school.id, day, session_name, summary)
     warning = None if pupil_ids is not None else no_register_warning(session, school=school, day=day,
@@ -298,21 +363,31 @@ def chase(
         .join(Pupil, Pupil.id == AbsenceCase.pupil_id)
         .where(AbsenceCase.school_id == school.id, AbsenceCase.status == "open")
     ).all()
-    todo = sorted(rows, key=lambda r: urgency(r[1], policy))
+    day_start = clock.at_local(day, time(0, 0), school.timezone)
+    in_touch = family_in_touch(session, [case.id for case, _ in rows], since=day_start)
+    # A family who left a voice message or spoke to the office today is waiting for staff, not for
+    # another chase; the deadline to move to the next contact counts from their last contact.
+    todo = sorted(((c, p) for c, p in rows if c.id not in in_touch.spoke_today),
+                  key=lambda r: urgency(r[1], policy))
     deadline = policy.next_contact_after_minutes * 60
     moved = 0
+    called = 0
 
     def current_contact(case, contacts):
-        nonlocal moved
+        nonlocal moved, called
         if not contacts:
             return []
-        started = case.round_started_at or case.opened_at
+        started = max(t for t in (case.round_started_at or case.opened_at, in_touch.last.get(case.id)) if t)
         if (now - started).total_seconds() >= deadline and len(contacts) > 1:
             case.contact_round = (case.contact_round + 1) % len(contacts)
             case.round_started_at = now
-            session.add(case)
             moved += 1
-        return usable_channels(contacts[case.contact_round % len(contacts)], policy)
+        case.chase_count += 1
+        session.add(case)
+        contact = contacts[case.contact_round % len(contacts)]
+        routes = _chase_routes(case, contact, policy)
+        called += len(routes) > len(usable_channels(contact, policy))
+        return routes
 
     grouped, unreachable = _group_by_contact(session, todo, policy, current_contact)
     batch = [
@@ -322,9 +397,9 @@ def chase(
     queued = sum(queue_family_messages(session, batch, kind="chase", session_name="AM", policy=policy,
                                        settings=settings, now=now))
     for case, pupil in unreachable:
-        raise_unreachable(session, case=case, pupil=pupil, now=now,
-                          why="We hold no mobile number or email address we may use for this family.")
+        raise_unreachable(session, case=case, pupil=pupil, now=now, why=NO_CHANNEL)
     return JobSummary(counts={
         "open_cases": len(todo), "messages_queued": queued, "moved_to_next_contact": moved,
+        "calls_added": called, "in_touch_today": len(in_touch.spoke_today),
         "unreachable": len(unreachable), **{f"cases_{k}": v for k, v in settled.items()},
     })

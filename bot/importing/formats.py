@@ -301,6 +301,14 @@ SCHOOLS = FileFormat(
                "(default 11:00;14:30).", "11:00;14:30"),
         Column("priority_year_groups", year_list, False, "Year groups contacted first, in order, "
                "`;`-separated (default none).", "6;5"),
+        Column("calls_enabled", boolean, False, "Automated calls to families with no mobile or who prefer "
+               f"calls (policy; default Y). {FLAG}.", "Y"),
+        Column("call_at_chase", integer, False, "From this chase of an absence on, families who have not "
+               "answered the texts are also called; 0 never (policy; default 0).", "2"),
+        Column("calls_from", clock_time, False, "No automated call before this time, HH:MM (policy; "
+               "default 08:00).", "08:00"),
+        Column("calls_until", clock_time, False, "No automated call after this time, HH:MM (policy; "
+               "default 19:00).", "19:00"),
     ),
     notes=(
         "A new school gets a policy with the defaults (escalation ladder: home visit requested on day 3, "
@@ -371,12 +379,16 @@ CONTACTS = FileFormat(
                "(1, else 2) when the file has no priority column.", "Y"),
         Column("sms_opt_out", boolean, False, f"The contact asked for no texts. {FLAG}.", "N"),
         Column("email_opt_out", boolean, False, f"The contact asked for no emails. {FLAG}.", "N"),
+        Column("phone", phone, False, "Another number to call (a landline): used for automated calls when "
+               "there is no mobile to text.", "0113 496 0001"),
+        Column("prefers_calls", boolean, False, f"The family asked to be phoned rather than texted. {FLAG}.",
+               "N"),
     ),
     notes=(
         "One row per pupil-contact link: a parent of two siblings has two rows, one per pupil, with the "
         "same `mis_id`; the contact's own fields (name, mobile, email, language, opt-outs) must agree on "
         "every row.",
-        "A contact needs a mobile or an email. Mobiles are stored as E.164: `07700 900123`, "
+        "A contact needs a mobile, a phone or an email. Numbers are stored as E.164: `07700 900123`, "
         "`+44 7700 900123`, `447700900123` and `(07700) 900-123` all become `+447700900123`.",
     ),
 )

@@ -409,7 +409,8 @@ class _Importer:
 class _Schools(_Importer):
     TEXT = ("local_authority", "dsl_email", "attendance_lead_email", "slack_pastoral_channel",
             "slack_attendance_channel", "teams_workflow_url", "wonde_id")
-    POLICY = ("am_close", "pm_close", "chase_times", "priority_year_groups", "register_check_after_minutes")
+    POLICY = ("am_close", "pm_close", "chase_times", "priority_year_groups", "register_check_after_minutes",
+              "calls_enabled", "call_at_chase", "calls_from", "calls_until")
 
     def plan(self, rows):
         existing = {s.urn: s for s in self.session.exec(select(School)).all()}
@@ -435,6 +436,15 @@ class _Schools(_Importer):
                 continue
             if wonde:
                 wonde_lines[wonde] = row.line
+            calls_from = v.get("calls_from") or base.calls_from
+            calls_until = v.get("calls_until") or base.calls_until
+            if calls_until <= calls_from:
+                self.error(row.line, f"calls_until {calls_until:%H:%M} must be after calls_from "
+                                     f"{calls_from:%H:%M}")
+                continue
+            if (v.get("call_at_chase") or 0) < 0:
+                self.error(row.line, "call_at_chase must be 0 (never) or a chase number, 1 or more")
+                continue
             fields = {"name": v["name"], **self.optional(row, self.TEXT)}
             if self.has("mis_writeback"):
                 fields["mis_writeback"] = bool(v["mis_writeback"])
@@ -575,7 +585,7 @@ class _Pupils(_Importer):
 
 class _Contacts(_Importer):
     CONTACT_FIELDS = ("first_name", "last_name", "mobile", "email", "language", "sms_opt_out",
-                      "email_opt_out")
+                      "email_opt_out", "phone", "prefers_calls")
 
     def plan(self, rows):
         sid = self.school.id
@@ -599,8 +609,9 @@ class _Contacts(_Importer):
             current = existing.get(v["mis_id"])
             mobile = fields.get("mobile", current.mobile if current else None)
             email = fields.get("email", current.email if current else None)
-            if not mobile and not email:
-                problems.append("the contact has neither a mobile nor an email: "
+            phone = fields.get("phone", current.phone if current else None)
+            if not mobile and not email and not phone:
+                problems.append("the contact has no mobile, phone or email: "
                                 "the school could not reach them")
             if v["mis_id"] in contacts:
                 first_line, first_fields = contacts[v["mis_id"]]
@@ -657,9 +668,11 @@ class _Contacts(_Importer):
     def _contact_fields(self, row: _Row) -> dict[str, Any]:
         v = row.values
         fields: dict[str, Any] = {"first_name": v["first_name"], "last_name": v["last_name"]}
-        for name in ("mobile", "email"):
+        for name in ("mobile", "email", "phone"):
             if self.has(name):
                 fields[name] = v[name]
+        if self.has("prefers_calls"):
+            fields["prefers_calls"] = bool(v["prefers_calls"])
         if self.has("language"):
             fields["language"] = v["language"] or "en"
         for name in ("sms_opt_out", "email_opt_out"):

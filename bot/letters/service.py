@@ -4,16 +4,22 @@
 - below 90% (``letter_formal``): attendance is now formally monitored;
 - back at 96% or above after either: a congratulations letter.
 
-The bot only prepares printable HTML and lists what is due: a person reads, signs and sends every
+The bot only prepares the letters and lists what is due: a person reads, signs and sends every
 letter. Nothing here queues a message. A letter counts as prepared once rendered (a ``letter_prepared``
 case-log entry), so the same stage is not listed twice in a school year.
+
+Each letter is written in the language of the family's first contact with parental responsibility
+(``bot.templates``; English when we do not ship theirs), as printable HTML and as PDF (WeasyPrint,
+which needs Pango and the Noto fonts: ``scripts/ensure-pdf.sh``), plus an English copy for the
+school's file when the family's letter is in another language.
 """
 
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from babel.dates import format_date
+from babel.numbers import format_decimal
 from sqlmodel import Session, select
 
 from bot import clock
@@ -21,13 +27,13 @@ from bot.cases.service import log
 from bot.policy import policy_for
 from bot.policy import thresholds as policy_thresholds
 from bot.reports.queries import academic_year_start, pupil_tallies
-from bot.templates import ROOT
+from bot.templates import ENGLISH_NAMES, N_, SOURCE_LANGUAGE, env_for, language, translate
 from storage.models import CaseEvent, Contact, Pupil, PupilContact, School
 
 TYPES = {
-    "concern": "Attendance below the expected standard",
-    "formal": "Attendance now formally monitored",
-    "congratulations": "Congratulations on improved attendance",
+    "concern": N_("Attendance below the expected standard"),
+    "formal": N_("Attendance now formally monitored"),
+    "congratulations": N_("Congratulations on improved attendance"),
 }
 
 
@@ -85,45 +91,104 @@ def due(session: Session, *, school: School, today: date) -> list[LetterDue]:
     return sorted(out, key=lambda d: (d.percent, d.pupil_name))
 
 
-def _addressee(session: Session, pupil_id: int) -> str:
+@dataclass(frozen=True)
+class Addressee:
+    name: str | None  # None: no contact with parental responsibility ("Parent/Carer")
+    language: str  # the language the family's letter is written in
+
+
+def _addressee(session: Session, pupil_id: int) -> Addressee:
     row = session.exec(
         select(Contact)
         .join(PupilContact, PupilContact.contact_id == Contact.id)
         .where(PupilContact.pupil_id == pupil_id, PupilContact.parental_responsibility)
         .order_by(PupilContact.priority, Contact.id)
     ).first()
-    return f"{row.first_name} {row.last_name}" if row else "Parent/Carer"
+    if row is None:
+        return Addressee(None, SOURCE_LANGUAGE)
+    return Addressee(f"{row.first_name} {row.last_name}", language(row.language))
 
 
-def _env() -> Environment:
-    return Environment(loader=FileSystemLoader(str(ROOT)), autoescape=True, undefined=StrictUndefined,
-                       trim_blocks=True, lstrip_blocks=True)
+def _number(value: float, lang: str, pattern: str) -> str:
+    return format_decimal(value, format=pattern, locale=_locale(lang))
 
 
-def render_letter(session: Session, *, school: School, item: LetterDue, today: date) -> str:
+def _locale(lang: str) -> str:
+    # CLDR: Punjabi in Gurmukhi is ``pa_Guru``; English dates the British way (14 October 2026).
+    return {"pa": "pa_Guru", "en": "en_GB"}.get(lang, lang)
+
+
+def render_letter(session: Session, *, school: School, item: LetterDue, today: date,
+                  lang: str | None = None, copy_of: str | None = None) -> str:
+    """The letter as HTML, in ``lang`` (default: the family's language).
+
+    ``copy_of`` names the family's language on the school's English copy. The formal letter says
+    "we wrote to you earlier" only when a letter was prepared for the pupil earlier this year.
+    """
     pupil = session.get(Pupil, item.pupil_id)
     th = policy_thresholds(policy_for(session, school.id))
-    return _env().get_template(f"letters/{item.kind}.html.j2").render(
-        school=school, parent_name=_addressee(session, item.pupil_id), pupil=pupil,
-        pupil_name=item.pupil_name, percent=item.percent, missed_sessions=item.missed,
-        possible_sessions=item.possible, year_start=academic_year_start(today), today=today,
-        target=float(th["letter_concern"]), formal_threshold=float(th["letter_formal"]),
-        title=TYPES[item.kind],
+    addressee = _addressee(session, item.pupil_id)
+    lang = lang or addressee.language
+    year_start = academic_year_start(today)
+    earlier = _prepared(session, school_id=school.id, since=year_start).get(item.pupil_id, [])
+    parent = addressee.name or translate(lang, "Parent/Carer")
+    return env_for(lang).get_template(f"letters/{item.kind}.html.j2").render(
+        school=school, parent_name=parent, pupil=pupil, pupil_name=item.pupil_name,
+        percent=_number(item.percent, lang, "0.0"), missed=item.missed, possible=item.possible,
+        year_start=format_date(year_start, format="long", locale=_locale(lang)),
+        date_text=format_date(today, format="long", locale=_locale(lang)),
+        target=_number(float(th["letter_concern"]), lang, "0.##"),
+        formal_threshold=_number(float(th["letter_formal"]), lang, "0.##"),
+        title=translate(lang, TYPES[item.kind]), wrote_before=bool(earlier), copy_of=copy_of,
     )
 
 
+def write_pdf(html: str, path: Path) -> set[str]:
+    """Render the HTML to PDF with WeasyPrint; returns the font families embedded in it.
+
+    WeasyPrint is imported here (it loads Pango: ~0.3 s once). Pango picks, per script, a font
+    that has its glyphs (Noto Naskh Arabic, Noto Nastaliq Urdu, Noto Sans Bengali/Gurmukhi from
+    ``fonts-noto-core``), so the families embedded show whether the script really printed.
+    """
+    from weasyprint import HTML
+
+    document = HTML(string=html).render()
+    document.write_pdf(str(path))
+    return {font.family for font in document.fonts.values()}
+
+
 def render_due(session: Session, *, school: School, now: datetime, out_dir: Path, actor: str = "system",
-               today: date | None = None) -> list[Path]:
-    """Write each due letter as printable HTML and record it as prepared (never sent by the bot)."""
+               today: date | None = None, pdf: bool = True) -> list[Path]:
+    """Write each due letter and record it as prepared (never sent by the bot).
+
+    Per letter: ``….<lang>.html`` (and ``.pdf``) in the family's language, and ``….en.html``
+    (``.pdf``) as the school's English copy when the family's language is not English. Returns the
+    family letters' HTML paths; the log entry lists every file.
+    """
     today = today or clock.to_local(now, school.timezone).date()
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for item in due(session, school=school, today=today):
-        path = out_dir / f"letter-{school.urn}-{item.pupil_id}-{item.kind}-{today.isoformat()}.html"
-        path.write_text(render_letter(session, school=school, item=item, today=today), encoding="utf-8")
+        lang = _addressee(session, item.pupil_id).language
+        stem = f"letter-{school.urn}-{item.pupil_id}-{item.kind}-{today.isoformat()}"
+        versions = [(lang, None)]
+        if lang != SOURCE_LANGUAGE:
+            versions.append((SOURCE_LANGUAGE, ENGLISH_NAMES[lang]))
+        files = []
+        for version, copy_of in versions:
+            html = render_letter(session, school=school, item=item, today=today, lang=version,
+                                 copy_of=copy_of)
+            path = out_dir / f"{stem}.{version}.html"
+            path.write_text(html, encoding="utf-8")
+            files.append(path)
+            if pdf:
+                write_pdf(html, path.with_suffix(".pdf"))
+                files.append(path.with_suffix(".pdf"))
         log(session, school_id=school.id, pupil_id=item.pupil_id, kind="letter_prepared",
-            summary=f"{TYPES[item.kind]} letter prepared for review ({item.percent:.1f}%)", actor=actor,
-            data={"type": item.kind, "percent": item.percent, "as_of": today.isoformat(), "path": str(path)},
+            summary=f"{TYPES[item.kind]} letter prepared for review ({item.percent:.1f}%, "
+                    f"{ENGLISH_NAMES[lang]})", actor=actor,
+            data={"type": item.kind, "percent": item.percent, "as_of": today.isoformat(),
+                  "path": str(files[0]), "language": lang, "files": [str(f) for f in files]},
             now=now)
-        paths.append(path)
+        paths.append(files[0])
     return paths

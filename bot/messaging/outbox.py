@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from storage.models import MessageCase, OutboxMessage
 
-CHANNELS = ("sms", "email")
+CHANNELS = ("sms", "email", "voice")  # voice: an automated call (bot.calls)
 # Delivery states in the order they can move; a status never moves backwards.
 STATUS_ORDER = {
     "queued": 0,

@@ -43,8 +43,8 @@ def segments(text: str) -> int:
     return math.ceil(n / multi)
 
 
-_FOLD = str.maketrans({"ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "’": "'", "‘": "'", "“": '"', "”": '"',
-                      "–": "-", "—": "-", "…": "..."})
+_FOLD = str.maketrans({"ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ı": "i", "İ": "I", "’": "'", "‘": "'",
+                      "“": '"', "”": '"', "–": "-", "—": "-", "…": "..."})
 
 
 def fold_to_gsm7(text: str) -> str:

@@ -241,6 +241,8 @@ def _deliver(message: _Claimed, transports: Transports, callback: str, *, reply_
             address = reply_to(message.id) if reply_to and message.contact_id is not None else None
             result = transports.email.send(message.to_address, message.subject or "", message.body,
                                            reply_to=address)
+        elif message.channel == "voice":  # an automated call: the script is fetched from our webhooks
+            result = transports.voice.call(message.to_address, message_id=message.id)
         else:
             raise PermanentFailure(f"unknown channel {message.channel!r}")
     except DeliveryError as exc:

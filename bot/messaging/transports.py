@@ -15,7 +15,7 @@ import smtplib
 import ssl
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Protocol
@@ -95,10 +95,19 @@ class EmailTransport(Protocol):
              reply_to: str | None = None) -> SendResult: ...
 
 
+class VoiceTransport(Protocol):
+    """Places an automated call; what it says is fetched from our webhooks (``handlers.twilio_voice``)."""
+
+    name: str
+
+    def call(self, to: str, *, message_id: int) -> SendResult: ...
+
+
 @dataclass(frozen=True)
 class Transports:
     sms: SmsTransport
     email: EmailTransport
+    voice: "VoiceTransport" = field(default_factory=lambda: LocalVoice())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -120,6 +129,15 @@ class LocalEmail:
 
     def send(self, to: str, subject: str, body_text: str, body_html: str | None = None, *,
              reply_to: str | None = None) -> SendResult:
+        return SendResult(provider_id=f"LOCAL-{uuid.uuid4().hex}", status="delivered")
+
+
+class LocalVoice:
+    """Rings nobody; the call counts as made (the outbox row carries what it would have said)."""
+
+    name = "local-voice"
+
+    def call(self, to: str, *, message_id: int) -> SendResult:
         return SendResult(provider_id=f"LOCAL-{uuid.uuid4().hex}", status="delivered")
 
 
@@ -352,4 +370,58 @@ def transports_for(settings: Settings) -> Transports:
     """Twilio and SMTP when their settings are present; local transports otherwise."""
     sms: SmsTransport = LocalSms() if settings.sms_is_local else TwilioSms(settings)
     email: EmailTransport = LocalEmail() if settings.email_is_local else SmtpEmail(settings)
-    return Transports(sms=sms, email=email)
+    voice: VoiceTransport = LocalVoice() if settings.sms_is_local else TwilioVoice(settings, sms)
+    return Transports(sms=sms, email=email, voice=voice)
+
+
+# --------------------------------------------------------------------------------------------------
+# Twilio Programmable Voice (automated calls to families)
+# --------------------------------------------------------------------------------------------------
+
+# Our webhooks (handlers/twilio_voice.py); the message id in the path tells them which call it is,
+# even before the sender has stored the CallSid (Twilio can ask for the script within a second).
+VOICE_ANSWER_PATH = "/twilio/voice/{message_id}/answer"
+VOICE_STATUS_PATH = "/twilio/voice/status"
+# Twilio's status events for a call, each sent to VOICE_STATUS_PATH.
+VOICE_STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+
+
+class TwilioVoice:
+    """Calls through Twilio's Calls API, with the same account (and the same client) as the texts.
+
+    ``machine_detection="DetectMessageEnd"``: Twilio waits until an answering machine's greeting has
+    ended before asking for the script, so a message left on it is heard whole (``AnsweredBy``
+    tells the answer webhook a person from a machine). ``time_limit`` bounds a call that goes wrong.
+    """
+
+    name = "twilio-voice"
+
+    def __init__(self, settings: Settings, sms: "TwilioSms"):
+        self.from_number = settings.voice_from_number
+        self.base_url = settings.public_base_url.rstrip("/")
+        self.ring_seconds = settings.call_ring_seconds
+        self.client = sms.client  # one client, one connection pool
+
+    def create_params(self, to: str, message_id: int) -> dict:
+        return {
+            "to": to,
+            "from_": self.from_number,
+            "url": self.base_url + VOICE_ANSWER_PATH.format(message_id=message_id),
+            "method": "POST",
+            "status_callback": self.base_url + VOICE_STATUS_PATH,
+            "status_callback_method": "POST",
+            "status_callback_event": VOICE_STATUS_EVENTS,
+            "machine_detection": "DetectMessageEnd",
+            "timeout": self.ring_seconds,
+            "time_limit": 600,
+        }
+
+    def call(self, to: str, *, message_id: int) -> SendResult:
+        if not self.from_number:
+            # A setting to fix, not a family to blame: keep the call queued until attempts run out.
+            raise TransientFailure("no caller id: set TWILIO_VOICE_FROM_NUMBER (or TWILIO_FROM_NUMBER)")
+        try:
+            call = self.client().calls.create(**self.create_params(to, message_id))
+        except Exception as exc:  # every failure is classified; nothing escapes unlabelled
+            raise classify_twilio_error(exc) from exc
+        return SendResult(provider_id=call.sid, status="accepted")

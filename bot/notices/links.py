@@ -26,11 +26,16 @@ _INSTEAD = "Please reply to the school's text or call the school office."
 
 
 class FamilyLinkInvalid(UserError):
-    """A link the page refuses; ``gone`` means it was real but has expired or been withdrawn."""
+    """A link the page refuses. ``why`` is ``invalid`` (forged or broken), ``revoked`` or ``expired``;
+    ``gone`` means it was real (so ``contact_id`` says whose it was: the page answers in their
+    language). The message is English, for logs and the command line; the page says it from the
+    family catalogs (``pages/reply_invalid.html``)."""
 
-    def __init__(self, message: str, *, gone: bool = False):
+    def __init__(self, message: str, *, why: str = "invalid", contact_id: int | None = None):
         super().__init__(message)
-        self.gone = gone
+        self.why = why
+        self.gone = why != "invalid"
+        self.contact_id = contact_id
 
 
 def _signature(settings: Settings, link_id: int, nonce: str) -> str:
@@ -103,10 +108,11 @@ def read(session: Session, *, settings: Settings, raw: str, now: datetime) -> Fa
     if link is None or not hmac.compare_digest(sig, _signature(settings, link.id, link.nonce)):
         raise FamilyLinkInvalid(f"This link is not valid. {_INSTEAD}")
     if link.revoked_at is not None:
-        raise FamilyLinkInvalid(f"This link is no longer in use. Please use the newest link the school "
-                                f"sent you, or {_INSTEAD[0].lower()}{_INSTEAD[1:]}", gone=True)
+        raise FamilyLinkInvalid("This link is no longer in use. Please use the newest link the school sent "
+                                "you, or call the school office.", why="revoked", contact_id=link.contact_id)
     if link.created_at < now - timedelta(days=settings.report_link_days):
-        raise FamilyLinkInvalid(f"This link has expired. {_INSTEAD}", gone=True)
+        raise FamilyLinkInvalid(f"This link has expired. {_INSTEAD}", why="expired",
+                                contact_id=link.contact_id)
     return link
 
 

@@ -72,7 +72,7 @@ def first_day_default(session: Session, *, school: School, now: datetime) -> dat
 
 
 class FormError(UserError):
-    """A field to correct; ``key`` names the message in the page's language."""
+    """A field to correct; ``key`` names the message (``bot.replies.views.PAGE_ERRORS``)."""
 
     def __init__(self, key: str):
         super().__init__(key)
@@ -96,24 +96,24 @@ def receive_report(
     note = (note or "").strip()
     chosen = [p for p in fam.pupils if p.id in set(pupil_ids)]
     if not chosen or len(chosen) != len(set(pupil_ids)):
-        raise FormError("err_child")
+        raise FormError("child")
     if reason not in WEB_REASONS:
-        raise FormError("err_reason")
+        raise FormError("reason")
     if reason == "other" and not note:
-        raise FormError("err_note")
+        raise FormError("note")
     if len(note) > MAX_NOTE:
-        raise FormError("err_long")
+        raise FormError("long")
     school = fam.school
     today = clock.to_local(now, school.timezone).date()
     if first_date is None or not today <= first_date <= today + timedelta(days=MAX_DAYS_AHEAD):
-        raise FormError("err_first")
+        raise FormError("first")
     latest = first_date + timedelta(days=MAX_DAYS_AHEAD)
     if return_date is not None and not first_date <= return_date <= latest:
-        raise FormError("err_return")
+        raise FormError("return")
     calendar = load_calendar(session, school.id)
     first_day = calendar.next_school_day(first_date, inclusive=True)
     if first_day is None or (return_date is not None and return_date < first_day):
-        raise FormError("err_no_school")  # only holidays or weekend days in the dates chosen
+        raise FormError("no_school")  # only holidays or weekend days in the dates chosen
 
     from bot.replies.understand import understand
 

@@ -461,9 +461,9 @@ def _thank(
 ) -> None:
     """A short thank-you: the child's first name and the school, no more.
 
-    In the contact's recorded language when we have a template for it; failing that, in the
-    language the family wrote in (a contact recorded as English who texts in Polish is thanked in
-    Polish); otherwise in English.
+    In the contact's recorded language when we ship it; failing that, in the language the family
+    wrote in (a contact recorded as English who texts in Polish is thanked in Polish); otherwise in
+    English.
     """
     # An email is thanked by email (the family may have no mobile); anything else by text.
     channel = "email" if inbound.channel == "email" else "sms"
@@ -471,15 +471,11 @@ def _thank(
     if not address or (contact.email_opt_out if channel == "email" else contact.sms_opt_out):
         return
     first_names = list(dict.fromkeys(p.display_first_name for p in pupils))
-    lang = "en"
-    for wanted in (contact.language, language):
-        code = (wanted or "").lower().split("-")[0]
-        if code and code != "en" and templates.template_name(channel, "thanks", code).endswith(f".{code}.j2"):
-            lang = code
-            break
+    shipped = [templates.language(wanted) for wanted in (contact.language, language)]
+    lang = next((code for code in shipped if code != "en"), "en")
     names = join_names(first_names, lang)
-    text, used = templates.render_family(channel, "thanks", lang, names=names, first_name=names,
-                                         plural=len(first_names) > 1, school=school.name)
+    text, used = templates.render_family(channel, "thanks", lang, names=names, count=len(first_names),
+                                         school=school.name)
     subject = None
     if channel == "email":
         head, _, text = text.partition("\n")
@@ -553,7 +549,7 @@ def _unknown_sender(
     if school is None:
         log.warning("inbound sms %s from an unknown number and no school to answer for", inbound.id)
         return outcome
-    text, used = templates.render_family("sms", "neutral", "en")
+    text, used = templates.render_family("sms", "neutral", _language_of(body, now=now, school=school))
     day = clock.to_local(now, school.timezone).date()
     # One neutral answer per number per day: two auto-responders must not talk to each other forever.
     message, _ = outbox.enqueue(session, school_id=school.id, key=f"neutral:{from_number}:{day.isoformat()}",
@@ -569,6 +565,18 @@ def _unknown_sender(
                            now=now)
     outcome.alert_ids.append(alert.id)
     return outcome
+
+
+def _language_of(body: str, *, now: datetime, school: School) -> str:
+    """The language an unknown sender wrote in (the reader's language head), for the neutral answer."""
+    from bot.replies.understand import understand
+
+    try:
+        read = understand(body, clock.to_local(now, school.timezone).date())
+    except Exception:  # the answer must go whatever the reader makes of the text
+        log.exception("inbound sms: could not read the language of an unknown sender's text")
+        return "en"
+    return templates.language(read.language)
 
 
 def _school_for_number(session: Session, to_number: str) -> School | None:

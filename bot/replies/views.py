@@ -7,7 +7,8 @@ family. Unknown senders' numbers are masked except the last three digits.
 from dataclasses import dataclass
 from datetime import date
 
-from bot import codes
+from bot import codes, templates
+from bot.templates import N_
 from storage.models import AbsenceCase, Contact, Pupil, School
 
 CHANNEL_WORDS = {"sms": "by text", "web": "on the reply page"}
@@ -171,106 +172,40 @@ def web_body(reason: str, note: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# The reply page's words, per language. Only the child's first name and the school appear on it.
+# The family pages' words in the family's language (gettext catalogs, ``bot.templates``): the reply
+# page and the report page. Only first names and the school appear on them. The pages' sentences
+# are in their templates (``message_templates/pages/``); these are the ones the handlers pick.
 # --------------------------------------------------------------------------------------------------
 
-PAGE_TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "dir": "ltr",
-        "title": "Why is {name} not in school?",
-        "intro": "Please let {school} know why {name} is absent. Only the school sees your answer.",
-        "reason": "Reason",
-        "ill": "Ill",
-        "medical": "Medical or dental appointment",
-        "religious": "Religious observance",
-        "emergency": "Family emergency",
-        "other": "Something else (please say below)",
-        "note": "Anything else the school should know (optional)",
-        "return": "When will {name} be back? (optional)",
-        "send": "Send",
-        "done_title": "Thank you",
-        "done": "We have your message about {name}.",
-        "already": "Thank you, we already have a reason for {name}.",
-        "err_reason": "Please choose a reason.",
-        "err_note": "Please tell us the reason in the box.",
-        "err_date": "Please choose a return date from today onwards.",
-        "err_long": "Please keep the note shorter.",
-    },
-    "pl": {
-        "dir": "ltr",
-        "title": "Dlaczego {name} nie ma w szkole?",
-        "intro": "Prosimy poinformować {school} o powodzie nieobecności: {name}. "
-                 "Odpowiedź widzi tylko szkoła.",
-        "reason": "Powód",
-        "ill": "Choroba",
-        "medical": "Wizyta u lekarza lub dentysty",
-        "religious": "Święto religijne",
-        "emergency": "Nagła sytuacja rodzinna",
-        "other": "Inny powód (prosimy opisać poniżej)",
-        "note": "Co jeszcze szkoła powinna wiedzieć (opcjonalnie)",
-        "return": "Kiedy dziecko wróci? (opcjonalnie)",
-        "send": "Wyślij",
-        "done_title": "Dziękujemy",
-        "done": "Otrzymaliśmy wiadomość – {name}.",
-        "already": "Dziękujemy, znamy już powód nieobecności – {name}.",
-        "err_reason": "Prosimy wybrać powód.",
-        "err_note": "Prosimy wpisać powód w polu poniżej.",
-        "err_date": "Prosimy wybrać datę powrotu od dzisiaj.",
-        "err_long": "Prosimy o krótszą wiadomość.",
-    },
-    "es": {
-        "dir": "ltr",
-        "title": "¿Por qué {name} no está en el colegio?",
-        "intro": "Indique a {school} el motivo de la ausencia de {name}. Solo el colegio verá su respuesta.",
-        "reason": "Motivo",
-        "ill": "Enfermedad",
-        "medical": "Cita médica o dental",
-        "religious": "Celebración religiosa",
-        "emergency": "Emergencia familiar",
-        "other": "Otro motivo (explíquelo abajo)",
-        "note": "Algo más que el colegio deba saber (opcional)",
-        "return": "¿Cuándo vuelve {name}? (opcional)",
-        "send": "Enviar",
-        "done_title": "Gracias",
-        "done": "Hemos recibido su mensaje sobre {name}.",
-        "already": "Gracias, ya tenemos el motivo de la ausencia de {name}.",
-        "err_reason": "Elija un motivo.",
-        "err_note": "Escriba el motivo en el recuadro.",
-        "err_date": "Elija una fecha de vuelta a partir de hoy.",
-        "err_long": "Escriba un mensaje más corto.",
-    },
-    "ar": {
-        "dir": "rtl",
-        "title": "لماذا {name} غائب عن المدرسة؟",
-        "intro": "يرجى إخبار {school} بسبب غياب {name}. المدرسة وحدها ترى إجابتك.",
-        "reason": "السبب",
-        "ill": "مرض",
-        "medical": "موعد طبي أو عند طبيب الأسنان",
-        "religious": "مناسبة دينية",
-        "emergency": "ظرف عائلي طارئ",
-        "other": "سبب آخر (يرجى كتابته أدناه)",
-        "note": "أي شيء آخر يجب أن تعرفه المدرسة (اختياري)",
-        "return": "متى يعود {name}؟ (اختياري)",
-        "send": "إرسال",
-        "done_title": "شكرًا",
-        "done": "وصلتنا رسالتك بخصوص {name}.",
-        "already": "شكرًا، لدينا سبب غياب {name} بالفعل.",
-        "err_reason": "يرجى اختيار السبب.",
-        "err_note": "يرجى كتابة السبب في المربع.",
-        "err_date": "يرجى اختيار تاريخ عودة من اليوم فصاعدًا.",
-        "err_long": "يرجى كتابة رسالة أقصر.",
-    },
+REASON_LABELS = {
+    "ill": N_("Ill"),
+    "medical": N_("Medical or dental appointment"),
+    "religious": N_("Religious observance"),
+    "emergency": N_("Family emergency"),
+    "other": N_("Something else (please say below)"),
 }
-
-INVALID_TEXT = {"title": "This link cannot be used"}
+# The reply page's and the report page's (``bot.replies.report_form.FormError``) corrections.
+PAGE_ERRORS = {
+    "reason": N_("Please choose a reason."),
+    "note": N_("Please tell us the reason in the box."),
+    "date": N_("Please choose a return date from today onwards."),
+    "long": N_("Please keep the note shorter."),
+    "child": N_("Please choose who will be absent."),
+    "first": N_("Please choose a first day away from today onwards."),
+    "return": N_("Please choose a day back on or after the first day away."),
+    "no_school": N_("There is no school day in those dates."),
+}
 
 
 def page_language(language: str | None) -> str:
-    lang = (language or "en").lower().split("-")[0]
-    return lang if lang in PAGE_TEXT else "en"
+    """The page's language: the contact's when we ship it, else English."""
+    return templates.language(language)
 
 
-def page_text(language: str | None, *, name: str, school: str) -> dict[str, str]:
-    """The page's words in ``language`` (English when there is no translation), names filled in."""
-    words = PAGE_TEXT[page_language(language)]
-    return {k: v.format(name=name, school=school) for k, v in words.items()}
+def reason_choices(language: str | None, reasons) -> list[tuple[str, str]]:
+    """(value, label in the family's language) for each reason offered on the page."""
+    return [(value, templates.translate(language, REASON_LABELS[value])) for value in reasons]
+
+
+def page_error(language: str | None, key: str) -> str:
+    return templates.translate(language, PAGE_ERRORS[key])

@@ -67,6 +67,7 @@ class TwilioApiPeer:
     delay: float = 0.0
     _fail_next: list[tuple[int, int]] = field(default_factory=list)  # (http status, code)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    calls: "CallsApi" = field(default_factory=lambda: CallsApi())  # the Calls API (section below)
 
     def fail_next(self, count: int = 1, *, status: int = 500, code: int = 20500) -> None:
         """The next ``count`` create requests fail with this HTTP status and Twilio code."""
@@ -154,6 +155,8 @@ class _Handler(BaseHTTPRequestHandler):
             rec.response_status = 401
             self.peer._record(rec)
             return self._error(401, 20003)
+        if self.path == prefix + "Calls.json":
+            return _create_call(self, params, rec)
         if self.path != prefix + "Messages.json":
             rec.response_status = 404
             self.peer._record(rec)
@@ -245,6 +248,80 @@ def post_status_callback(app_base_url: str, *, public_base_url: str, token: str,
     app is configured to believe Twilio called. Pass ``signature`` to send a forged one.
     """
     params = status_params(message_sid=message_sid, status=status, error_code=error_code, **extra)
+    if signature is None:
+        signature = sign(token, public_base_url.rstrip("/") + path, params)
+    headers = {"X-Twilio-Signature": signature} if signature else {}
+    return requests.post(app_base_url.rstrip("/") + path, data=params, headers=headers, timeout=10)
+
+
+# --------------------------------------------------------------------------------------------------
+# Programmable Voice: the Calls API (automated calls) and Twilio's signed voice webhooks
+# --------------------------------------------------------------------------------------------------
+#
+# ``POST /2010-04-01/Accounts/{AccountSid}/Calls.json`` on the same server and account as Messages:
+# 201 with the Call resource Twilio returns (status "queued"), or Twilio's error JSON when told to
+# fail. Kept apart from the Messages code above so each can change without touching the other.
+
+
+@dataclass
+class CallsApi:
+    """The Calls endpoint's state: what was asked for, and the faults to play."""
+
+    created: list[RecordedRequest] = field(default_factory=list)
+    fail_numbers: dict[str, int] = field(default_factory=dict)  # To -> Twilio error code (400)
+    _fail_next: list[tuple[int, int]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fail_next(self, count: int = 1, *, status: int = 500, code: int = 20500) -> None:
+        with self._lock:
+            self._fail_next.extend([(status, code)] * count)
+
+    def _take_failure(self, to: str | None) -> tuple[int, int] | None:
+        with self._lock:
+            if self._fail_next:
+                return self._fail_next.pop(0)
+        return (400, self.fail_numbers[to]) if to in self.fail_numbers else None
+
+
+def _create_call(handler: "_Handler", params: dict[str, str], rec: RecordedRequest) -> None:
+    calls = handler.peer.calls
+    failure = calls._take_failure(params.get("To"))
+    if failure is None and not (params.get("Url") or params.get("Twiml")):
+        failure = (400, 21205)  # Url parameter is required
+    if failure is not None:
+        rec.response_status = failure[0]
+        handler.peer._record(rec)
+        return handler._error(*failure)
+    sid = "CA" + secrets.token_hex(16)
+    prefix = f"/2010-04-01/Accounts/{handler.peer.account_sid}/"
+    now = formatdate(usegmt=False)
+    rec.response_status, rec.sid = 201, sid
+    handler.peer._record(rec)
+    with calls._lock:
+        calls.created.append(rec)
+    handler._json(201, {
+        "account_sid": handler.peer.account_sid, "annotation": None, "answered_by": None,
+        "api_version": "2010-04-01", "caller_name": None, "date_created": now, "date_updated": now,
+        "direction": "outbound-api", "duration": None, "end_time": None, "forwarded_from": None,
+        "from": params.get("From"), "from_formatted": params.get("From"), "group_sid": None,
+        "parent_call_sid": None, "phone_number_sid": "PN" + "0" * 32, "price": None, "price_unit": "USD",
+        "sid": sid, "start_time": None, "status": "queued", "to": params.get("To"),
+        "to_formatted": params.get("To"), "uri": f"{prefix}Calls/{sid}.json",
+        "subresource_uris": {"recordings": f"{prefix}Calls/{sid}/Recordings.json"},
+    })
+
+
+def voice_params(*, call_sid: str, to: str = "+441134960000", status: str = "in-progress",
+                 account_sid: str = ACCOUNT_SID, **extra: str) -> dict[str, str]:
+    """The form fields Twilio posts to a voice webhook (answer, gather, dial, record, status)."""
+    return {"AccountSid": account_sid, "ApiVersion": "2010-04-01", "CallSid": call_sid, "CallStatus": status,
+            "Direction": "outbound-api", "From": FROM_NUMBER, "To": to, "Called": to, "Caller": FROM_NUMBER,
+            **{k: str(v) for k, v in extra.items()}}
+
+
+def post_voice_webhook(app_base_url: str, path: str, params: dict[str, str], *, public_base_url: str,
+                       token: str, signature: str | None = None) -> requests.Response:
+    """POST a voice webhook as Twilio does: signed over the PUBLIC url (path and query) and params."""
     if signature is None:
         signature = sign(token, public_base_url.rstrip("/") + path, params)
     headers = {"X-Twilio-Signature": signature} if signature else {}

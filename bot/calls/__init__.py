@@ -1,0 +1,1 @@
+"""Automated voice calls to families: the script in their language, and what happened on the call."""
