@@ -13,7 +13,7 @@ from bot import clock
 from bot.alerts.deliver import deliver_pending
 from bot.alerts.service import raise_alert
 from bot.chat.teams import MAX_BYTES
-from storage.models import Alert, AlertAction
+from storage.models import Alert, AlertAction, OutboxMessage, Staff
 from tests import factories as f
 from tests.peers.http import serve_handler
 from tests.peers.slack_api import BOT_TOKEN, SlackAPIPeer, live_slack, slack_settings
@@ -120,7 +120,7 @@ def test_slack_delivery_posts_blocks_with_buttons_and_dms_the_dsl(engine, db_url
         posts = peer.calls_to("chat.postMessage")
         again = deliver_pending(engine, settings=slack_settings(db_url, peer), now=clock.now())
         assert len(peer.calls_to("chat.postMessage")) == len(posts)  # idempotent
-    assert counts == {"slack": 3, "slack_dm": 1, "teams": 0, "email": 0, "dsl_email": 0, "dsl_sms": 0,
+    assert counts == {"slack": 2, "slack_dm": 1, "teams": 0, "email": 0, "dsl_email": 0, "dsl_sms": 0,
                       "local": 0, "failed": 0}
     assert again["slack"] == 0
     by_channel = {}
@@ -140,9 +140,12 @@ def test_slack_delivery_posts_blocks_with_buttons_and_dms_the_dsl(engine, db_url
         ("alert_action:close_case", f"{pid}:close_case"),
     ]
     assert "Welfare concern" in by_channel["DU0DSL"][0]["text"]
+    # The DSL's alert (a parent's disclosure) is only in the DSL's direct messages, never a channel.
+    assert not any("Welfare concern" in b["text"] for ch in ("C0ATT", "C0PASTORAL") for b in by_channel[ch])
     stored = _alerts(engine)
-    assert all(a.delivered_at is not None and a.slack_ts for a in stored.values())
-    assert stored["t:pastoral"].slack_channel == "C0PASTORAL"
+    assert all(a.delivered_at is not None for a in stored.values())
+    assert stored["t:pastoral"].slack_channel == "C0PASTORAL" and stored["t:pastoral"].slack_ts
+    assert stored["t:dsl"].slack_ts is None
     assert stored["t:dsl"].data["slack_copies"][0][0] == "DU0DSL"
 
 
@@ -155,7 +158,32 @@ def test_slack_outage_delays_and_does_not_drop(engine, db_url, session):
         assert counts["failed"] == 3 and counts["slack"] == 0
         assert all(a.delivered_at is None for a in _alerts(engine).values())
         peer.recover()
-        assert deliver_pending(engine, settings=settings, now=clock.now())["slack"] == 3
+        after = deliver_pending(engine, settings=settings, now=clock.now())
+        assert (after["slack"], after["slack_dm"], after["failed"]) == (2, 1, 0)
+    assert all(a.delivered_at is not None for a in _alerts(engine).values())
+
+
+def test_a_dsl_alert_never_reaches_a_shared_channel(engine, db_url, session, workflow):
+    """Teams has no private route here and no DSL has Slack: the DSL's alert goes by email only."""
+    w = _world(session, teams_url=workflow.url("/workflows/abc"))
+    w["school"].dsl_email = "dsl@school.example"
+    for staff in session.exec(select(Staff).where(Staff.role == "dsl")).all():
+        staff.slack_user_id = None
+        session.add(staff)
+    session.add(w["school"])
+    session.commit()
+    with SlackAPIPeer(BOT_TOKEN) as peer:
+        counts = deliver_pending(engine, settings=slack_settings(db_url, peer), now=clock.now())
+        channels = [p.body["channel"] for p in peer.calls_to("chat.postMessage")]
+        texts = [p.body["text"] for p in peer.calls_to("chat.postMessage")]
+    assert (counts["slack"], counts["teams"], counts["slack_dm"], counts["failed"]) == (2, 2, 0, 0)
+    assert sorted(channels) == ["C0ATT", "C0PASTORAL"]
+    assert not any("Welfare concern" in t for t in texts)
+    assert not any("Welfare concern" in raw.decode() for _, raw in workflow.server.posts)
+    assert counts["email"] == 1
+    with Session(engine) as s:
+        [mail] = s.exec(select(OutboxMessage).where(OutboxMessage.channel == "email")).all()
+        assert mail.to_address == "dsl@school.example"
     assert all(a.delivered_at is not None for a in _alerts(engine).values())
 
 
@@ -164,7 +192,8 @@ def test_teams_workflow_gets_an_adaptive_card_with_commands_to_type(engine, db_u
     from bot.settings import load_settings
 
     counts = deliver_pending(engine, settings=load_settings(database_url=db_url), now=clock.now())
-    assert counts["teams"] == 3 and counts["local"] == 0
+    # The DSL's alert is never in a channel; with no DSL email here it waits in the local feed.
+    assert counts["teams"] == 2 and counts["local"] == 1
     ctype, raw = workflow.server.posts[0]
     assert ctype == "application/json" and len(raw) <= MAX_BYTES
     message = json.loads(raw)

@@ -250,9 +250,12 @@ def deliver_one(session: Session, alert: Alert, *, client, now: datetime, settin
                 ) -> dict:
     """Deliver one alert on every route it has; progress is kept per chat path.
 
-    Chat first (Slack, Teams). A school with neither gets the alert by email (``routes``): it must
-    reach a person, not a log line. An alert that needs an owner at once also goes to the DSL's
-    email and phone whatever chat there is. Email and text are outbox rows written here, in the
+    Chat first. Pastoral and attendance alerts go to the school's Slack channel and Teams Workflows
+    channel. A DSL alert (a parent's disclosure, a vulnerable child's worker) never goes to a shared
+    channel: in Slack it is a direct message to each DSL, and Teams has no private route here, so it
+    goes to the DSL by email. An alert that reaches nobody by chat is emailed (``routes``): it must
+    reach a person, not a log line. An alert that needs an owner at once also goes to the DSL's email
+    and phone whatever chat there is. Email and text are outbox rows written here, in the
     transaction that marks the alert delivered.
     """
     school = session.get(School, alert.school_id)
@@ -261,42 +264,57 @@ def deliver_one(session: Session, alert: Alert, *, client, now: datetime, settin
     # A raised-again alert is posted again, as a new message (one nobody answered has scrolled up);
     # the earlier posts are kept so a button press re-renders them all.
     raise_no = max(alert.raised_count, 1)
-    channel = slack_channel_for(school, alert.audience) if client is not None else None
-    if channel and (not alert.slack_ts or raise_no > (alert.data or {}).get("slack_raised", 1)):
-        try:
+    private = alert.audience == "dsl"
+    channel = slack_channel_for(school, alert.audience) if client is not None and not private else None
+    reached = False
+    if channel:
+        reached = True
+        if not alert.slack_ts or raise_no > (alert.data or {}).get("slack_raised", 1):
+            try:
+                text, blocks = slack_view(session, alert)
+                earlier = [[alert.slack_channel, alert.slack_ts]] if alert.slack_ts else []
+                alert.slack_channel, alert.slack_ts = slack_chat.post_message(
+                    client, channel=channel, text=text, blocks=blocks
+                )
+                copies = (alert.data or {}).get("slack_copies", []) + earlier
+                alert.data = {**(alert.data or {}), "slack_raised": raise_no, "slack_copies": copies}
+                flag_modified(alert, "data")
+                done["slack"] = 1
+            except Exception:
+                failed = True
+                log.exception("alert %s: Slack post failed", alert.id)
+    if private and client is not None and _dsl_slack_accounts(session, alert.school_id):
+        reached = True
+        if raise_no > (alert.data or {}).get("slack_dm_raised", 0):
             text, blocks = slack_view(session, alert)
-            earlier = [[alert.slack_channel, alert.slack_ts]] if alert.slack_ts else []
-            alert.slack_channel, alert.slack_ts = slack_chat.post_message(
-                client, channel=channel, text=text, blocks=blocks
-            )
-            copies = (alert.data or {}).get("slack_copies", []) + earlier
-            alert.data = {**(alert.data or {}), "slack_raised": raise_no, "slack_copies": copies}
-            flag_modified(alert, "data")
-            done["slack"] = 1
-            if alert.audience == "dsl":
-                done["slack_dm"] = _dm_dsls(session, alert, client=client, text=text, blocks=blocks)
-        except Exception:
-            failed = True
-            log.exception("alert %s: Slack post failed", alert.id)
+            sent = _dm_dsls(session, alert, client=client, text=text, blocks=blocks)
+            if sent:
+                alert.data = {**(alert.data or {}), "slack_dm_raised": raise_no}
+                flag_modified(alert, "data")
+                done["slack_dm"] = sent
+            else:
+                failed = True
     teams_due = (not (alert.data or {}).get("teams_posted_at")
                  or raise_no > (alert.data or {}).get("teams_raised", 1))
-    if school.teams_workflow_url and teams_due:
-        try:
-            card = teams_card(session, alert)
-            teams.post(school.teams_workflow_url, teams_message(card, text=alert.title))
-            alert.data = {**(alert.data or {}), "teams_posted_at": now.isoformat(), "teams_raised": raise_no}
-            flag_modified(alert, "data")
-            done["teams"] = 1
-        except Exception:
-            failed = True
-            log.exception("alert %s: Teams post failed", alert.id)
-    configured = bool(channel) or bool(school.teams_workflow_url)
+    if school.teams_workflow_url and not private:
+        reached = True
+        if teams_due:
+            try:
+                card = teams_card(session, alert)
+                teams.post(school.teams_workflow_url, teams_message(card, text=alert.title))
+                alert.data = {**(alert.data or {}), "teams_posted_at": now.isoformat(),
+                              "teams_raised": raise_no}
+                flag_modified(alert, "data")
+                done["teams"] = 1
+            except Exception:
+                failed = True
+                log.exception("alert %s: Teams post failed", alert.id)
     emailed: set[str] = set()
-    if not configured:
+    if not reached:
         for address in email_recipients(school, alert.audience):
             done["email"] = done.get("email", 0) + _email(session, alert, school, address, settings, now)
             emailed.add(address)
-    if needs_owner(alert) and alert.audience == "dsl":
+    if needs_owner(alert) and private:
         if school.dsl_email and school.dsl_email not in emailed:
             done["dsl_email"] = _email(session, alert, school, school.dsl_email, settings, now)
         pupil = session.get(Pupil, alert.pupil_id) if alert.pupil_id else None
@@ -305,7 +323,7 @@ def deliver_one(session: Session, alert: Alert, *, client, now: datetime, settin
             label = f"{pupil.display_first_name} {pupil.last_name}"
             label += f" ({pupil.class_name})" if pupil.class_name else ""
         done["dsl_sms"] = int(text_dsl(session, alert=alert, school=school, pupil_label=label, now=now))
-    if not configured and not emailed:
+    if not reached and not emailed:
         # Development only: production refuses to run a school with no route (``routes.missing_routes``).
         log.warning("alert %s: school %s has no chat and no email address: local feed only", alert.id,
                     school.id)
@@ -329,16 +347,21 @@ def _email(session: Session, alert: Alert, school: School, address: str, setting
                            history=_history(session, alert), labels=labels, settings=settings, now=now))
 
 
-def _dm_dsls(session: Session, alert: Alert, *, client, text: str, blocks: list[dict]) -> int:
-    """A copy to each DSL by direct message; their copies are re-rendered with the channel's."""
-    dsls = session.exec(
+def _dsl_slack_accounts(session: Session, school_id: int) -> list[Staff]:
+    """The school's active DSLs who can be sent a Slack direct message."""
+    return list(session.exec(
         select(Staff).where(
-            Staff.school_id == alert.school_id,
+            Staff.school_id == school_id,
             Staff.role == "dsl",
             Staff.active,
             Staff.slack_user_id.is_not(None),
         )
-    ).all()
+    ).all())
+
+
+def _dm_dsls(session: Session, alert: Alert, *, client, text: str, blocks: list[dict]) -> int:
+    """A copy to each DSL by direct message (``refresh`` re-renders them after a button press)."""
+    dsls = _dsl_slack_accounts(session, alert.school_id)
     copies = list((alert.data or {}).get("slack_copies", []))
     sent = 0
     for dsl in dsls:
