@@ -14,7 +14,6 @@ from handlers import (
     health,
     reply_page,
     report_page,
-    sandbox,
     slack,
     teams,
     twilio_sms,
@@ -22,6 +21,7 @@ from handlers import (
     twilio_voice,
 )
 from storage.db import engine_for
+from tryout import web as sandbox
 
 log = logging.getLogger(__name__)
 

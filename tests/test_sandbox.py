@@ -13,7 +13,6 @@ import requests
 from sqlmodel import Session, select
 
 from bot import clock
-from bot.sandbox import service
 from bot.settings import load_settings
 from storage.models import (
     AbsenceCase,
@@ -27,6 +26,7 @@ from storage.models import (
 )
 from tests import factories as f
 from tests.peers.http import live_app
+from tryout.sandbox import service
 
 MONDAY = date(2026, 11, 23)
 
@@ -322,7 +322,7 @@ def test_form_token_is_per_browser_session_and_posts_must_come_from_our_pages(se
 def test_the_panes_count_everything_pin_urgent_alerts_and_page_the_rest(engine):
     """Issue 12, item 9 without a browser: true counts, urgent alerts first, every alert on some page."""
     from bot.alerts.service import raise_alert
-    from bot.sandbox import views
+    from tryout.sandbox import views
 
     with Session(engine, expire_on_commit=False) as s:
         school = f.school(s, urn="100003")

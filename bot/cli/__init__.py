@@ -51,7 +51,6 @@ def _register() -> None:
     from bot.cli import (
         alerts,
         db,
-        demo,
         export,
         importing,
         letters,
@@ -63,9 +62,10 @@ def _register() -> None:
         reason,
         report,
     )
+    from tryout import cli as tryout_cli
 
-    for module in (db, importing, reason, outbox, alerts, report, policy, demo, letters, links, local, mis,
-                   export):
+    for module in (db, importing, reason, outbox, alerts, report, policy, tryout_cli, letters, links, local,
+                   mis, export):
         module.register(main)
     found = {ep.name: ep for ep in entry_points(group="attendance_bot.commands")}
     missing = OUTER_COMMANDS - found.keys()

@@ -13,7 +13,7 @@ Four panes, plain forms (POST, then 303 back to the page):
 - *Staff chat*: a command line run by ``bot.commands.dispatch.run_command`` as the chosen staff
   member, the same entry Slack and Teams use, shown in its plain-text form.
 - *Pastoral channel*: the school's alerts with their buttons, which call ``bot.alerts.actions.act``.
-- *Clock*: the simulated time and the buttons of ``bot.sandbox.service``.
+- *Clock*: the simulated time and the buttons of ``tryout.sandbox.service``.
 
 Forms carry a random token kept in the browser's session cookie (signed with the secret key), and
 a POST must come from one of our own pages (``Origin``, else ``Referer``), so another site cannot post
@@ -26,10 +26,12 @@ import logging
 import secrets
 import threading
 from collections import deque
+from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, flash, get_flashed_messages, redirect, request
 from flask import session as browser_session
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlmodel import select
 
 from bot.actors import Actor
@@ -37,11 +39,10 @@ from bot.commands import views as command_views
 from bot.commands.acting import act
 from bot.commands.dispatch import run_command
 from bot.errors import UserError
-from bot.sandbox import service
-from bot.sandbox import views as sandbox_views
-from bot.templates import env
 from handlers import deps
 from storage.models import Contact, School, Staff
+from tryout.sandbox import service
+from tryout.sandbox import views as sandbox_views
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,15 @@ CLOCK_BUTTONS = {
 MAX_TEXT = 600
 CSRF_KEY = "sandbox_csrf"
 TRANSCRIPT_LINES = 25
+# The page's template sits beside this module; staff-facing and English, so no catalogs (the
+# whitespace options are those of ``bot.templates``).
+PAGES = Environment(
+    loader=FileSystemLoader(str(Path(__file__).resolve().parent / "templates")),
+    undefined=StrictUndefined,
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 # The staff chat's transcript, per school, in the app's memory: it is a try-out page, not a record
 # (the record is in the tables: calls, amendments, the case log).
@@ -143,8 +153,8 @@ def page() -> Response:
             transcript = list(_transcript(school.id))
         fpage, apage = request.args.get("fpage", 1, type=int), request.args.get("apage", 1, type=int)
         html = (
-            env()
-            .get_template("pages/sandbox.html")
+            PAGES
+            .get_template("sandbox.html")
             .render(
                 schools=session.exec(select(School).order_by(School.urn)).all(),
                 school=school,
