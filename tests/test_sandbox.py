@@ -27,6 +27,7 @@ from storage.models import (
 from tests import factories as f
 from tests.peers.http import live_app
 from tryout.sandbox import service
+from tryout.web import create_app
 
 MONDAY = date(2026, 11, 23)
 
@@ -109,8 +110,6 @@ class Page:
 
 
 def test_no_sandbox_when_off_in_production_or_with_twilio(tmp_path):
-    from handlers.app import create_app
-
     url = f"sqlite:///{tmp_path / 'x.db'}"
     cases = [
         load_settings(database_url=url, sandbox_enabled=False),
@@ -137,10 +136,22 @@ def test_no_sandbox_when_off_in_production_or_with_twilio(tmp_path):
     assert any(r.rule == "/sandbox" for r in on.application.url_map.iter_rules())
 
 
+def test_the_products_app_never_mounts_the_sandbox(tmp_path):
+    """Issue 17: the sandbox is the demo kit's; only a process edge that asks for it (run-local,
+    ``tryout.web.create_app``) mounts it, so ``attendance-bot serve`` has no /sandbox even when on."""
+    from handlers.app import create_app as product_app
+
+    on = load_settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", sandbox_enabled=True)
+    assert on.sandbox_on
+    assert not any(r.rule.startswith("/sandbox") for r in product_app(on).url_map.iter_rules())
+    assert product_app(on).test_client().get("/sandbox").status_code == 404
+    assert any(r.rule == "/sandbox" for r in create_app(on).url_map.iter_rules())
+
+
 def test_register_close_texts_the_families_and_the_reply_goes_through_the_signed_webhook(
     settings, engine, school
 ):
-    with live_app(settings) as server:
+    with live_app(settings, create_app=create_app) as server:
         page = Page(server, "100001", school["jo"].id)
         assert "Monday 23 November 2026, 08:45" in page.get()
         r = page.post("/sandbox/clock/register-close")
@@ -175,7 +186,7 @@ def test_register_close_texts_the_families_and_the_reply_goes_through_the_signed
 
 
 def test_forged_or_tokenless_posts_are_refused(settings, engine, school):
-    with live_app(settings) as server:
+    with live_app(settings, create_app=create_app) as server:
         page = Page(server, "100001", school["jo"].id)
         page.get()
         page.csrf = "0" * 64
@@ -217,7 +228,7 @@ def test_sandbox_now_header_is_ignored_when_the_sandbox_is_off(db_url, engine, s
 
 
 def test_staff_chat_runs_the_commands_as_the_chosen_staff_member(settings, engine, school):
-    with live_app(settings) as server:
+    with live_app(settings, create_app=create_app) as server:
         page = Page(server, "100001", school["jo"].id)
         page.post("/sandbox/clock/register-close")
         r = page.post("/sandbox/chat", text="/absences")
@@ -234,7 +245,7 @@ def test_staff_chat_runs_the_commands_as_the_chosen_staff_member(settings, engin
 
 
 def test_alert_buttons_recode_with_audit_and_stay_within_the_school(settings, engine, school):
-    with live_app(settings) as server:
+    with live_app(settings, create_app=create_app) as server:
         page = Page(server, "100001", school["jo"].id)
         page.post("/sandbox/clock/register-close")
         page.post("/sandbox/reply", contact_id=school["sara"].id, body="She has a temperature, back tomorrow")
@@ -268,7 +279,7 @@ def test_alert_buttons_recode_with_audit_and_stay_within_the_school(settings, en
 
 
 def test_clock_buttons_run_chase_and_move_to_the_next_school_day(settings, engine, school):
-    with live_app(settings) as server:
+    with live_app(settings, create_app=create_app) as server:
         page = Page(server, "100001", school["jo"].id)
         page.post("/sandbox/clock/register-close")
         r = page.post("/sandbox/clock/next-chase")
@@ -291,7 +302,7 @@ def test_clock_buttons_run_chase_and_move_to_the_next_school_day(settings, engin
 
 def test_form_token_is_per_browser_session_and_posts_must_come_from_our_pages(settings, engine, school):
     """Issue 13, item 7: the sandbox's CSRF token was a constant and the Origin was not checked."""
-    with live_app(settings) as server:
+    with live_app(settings, create_app=create_app) as server:
         alice, bob = Page(server, "100001", school["jo"].id), Page(server, "100001", school["jo"].id)
         alice.get()
         bob.get()

@@ -1,4 +1,5 @@
-"""The demo kit's commands: ``demo-data`` (load the sample trust) and ``demo`` (a scripted week).
+"""The demo kit's commands: ``demo-data`` (load the sample trust), ``demo`` (a scripted week) and
+``run-local`` (the bot with the sandbox on this machine).
 
 This package imports the product and the product never imports it (tests/test_architecture.py):
 its commands reach ``attendance-bot`` through the ``attendance_bot.commands`` entry point.
@@ -56,7 +57,8 @@ def demo_data(force: bool) -> None:
 
 
 def register(main: click.Group) -> None:
-    from tryout import demo
+    from tryout import demo, local
 
     main.add_command(demo_data)
     demo.register(main)
+    local.register(main)

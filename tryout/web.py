@@ -1,7 +1,9 @@
 """``/sandbox``: try the whole bot in a browser with no accounts, on the real code paths.
 
-Served only when ``settings.sandbox_on`` (local transports, or ``SANDBOX_ENABLED``; never with
-``ENVIRONMENT=production``): otherwise ``register`` adds no route and every path here is a 404.
+Mounted on the product's app by ``create_app`` below (``run-local`` serves it; the product never
+imports this package). Served only when ``settings.sandbox_on`` (local transports, or
+``SANDBOX_ENABLED``; never with ``ENVIRONMENT=production``): otherwise ``register`` adds no route
+and every path here is a 404.
 
 Four panes, plain forms (POST, then 303 back to the page):
 
@@ -39,6 +41,7 @@ from bot.commands import views as command_views
 from bot.commands.acting import act
 from bot.commands.dispatch import run_command
 from bot.errors import UserError
+from bot.settings import Settings
 from handlers import deps
 from storage.models import Contact, School, Staff
 from tryout.sandbox import service
@@ -274,8 +277,10 @@ def alert_action(alert_id: int, action: str) -> Response:
 
 
 def register(app: Flask) -> None:
+    """Mount the sandbox's routes on the product's app (only when ``settings.sandbox_on``)."""
     if not app.config["SETTINGS"].sandbox_on:
         return
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"  # the page's session cookie (notices, form token)
     app.add_url_rule("/sandbox", "sandbox", page, methods=["GET"])
     app.add_url_rule("/sandbox/clock/<what>", "sandbox_clock", clock_button, methods=["POST"])
     app.add_url_rule("/sandbox/reply", "sandbox_reply", reply, methods=["POST"])
@@ -283,3 +288,10 @@ def register(app: Flask) -> None:
     app.add_url_rule(
         "/sandbox/alerts/<int:alert_id>/<action>", "sandbox_alert", alert_action, methods=["POST"]
     )
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The product's app with the sandbox mounted: what ``run-local`` serves (and the sandbox tests)."""
+    from handlers.app import create_app as product_app
+
+    return product_app(settings, extra_edges=(register,))
