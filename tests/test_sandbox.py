@@ -5,6 +5,8 @@ tables: the clock buttons run the real jobs at the simulated time, the reply box
 signed ``/twilio/sms`` webhook, the chat runs staff commands, and alert buttons recode with audit.
 """
 
+import hashlib
+import hmac
 import re
 from datetime import UTC, date, datetime, time
 
@@ -186,15 +188,30 @@ def test_register_close_texts_the_families_and_the_reply_goes_through_the_signed
 
 
 def test_forged_or_tokenless_posts_are_refused(settings, engine, school):
+    """Issue 13, item 7: a token another page could compute (the old constant, HMAC of the secret
+    over a fixed string), a made-up one or none at all is a 403 that says why, and nothing runs."""
+    old_constant = hmac.new(settings.secret_key.encode(), b"sandbox-forms", hashlib.sha256).hexdigest()
     with live_app(settings, create_app=create_app) as server:
         page = Page(server, "100001", school["jo"].id)
         page.get()
-        page.csrf = "0" * 64
-        assert page.post("/sandbox/clock/register-close").status_code == 400
-        assert page.post("/sandbox/reply", contact_id=school["sara"].id, body="hi").status_code == 400
+        assert page.csrf != old_constant
+        for forged in ("0" * 64, old_constant):
+            page.csrf = forged
+            r = page.post("/sandbox/clock/register-close")
+            assert r.status_code == 403 and "token" in r.text and "Nothing was changed" in r.text
+            assert page.post("/sandbox/reply", contact_id=school["sara"].id, body="hi").status_code == 403
+            assert page.post("/sandbox/chat", text="/recode Amelia Khan I ill").status_code == 403
+            assert page.post("/sandbox/clock/next-day").status_code == 403
+        tokenless = page.http.post(server.url("/sandbox/clock/register-close"), data=page.query,
+                                   headers={"Origin": server.url("").rstrip("/")}, timeout=30)
+        assert tokenless.status_code == 403 and "token" in tokenless.text
+        html = page.get()
+        assert "/recode Amelia Khan" not in html  # the chat command never ran
     with Session(engine) as s:
         assert s.exec(select(OutboxMessage)).first() is None
         assert s.exec(select(InboundMessage)).first() is None
+        assert s.exec(select(MarkAmendment)).first() is None
+        assert s.get(SandboxClock, school["school"].id).now == local(MONDAY, "08:45")  # never moved
 
 
 def test_sandbox_now_header_is_ignored_when_the_sandbox_is_off(db_url, engine, school):
@@ -312,15 +329,16 @@ def test_form_token_is_per_browser_session_and_posts_must_come_from_our_pages(se
         assert alice.csrf == first  # the same browser keeps its token
         stolen = bob.csrf
         bob.csrf = alice.csrf  # another browser's token is refused
-        assert bob.post("/sandbox/clock/register-close").status_code == 400
+        assert bob.post("/sandbox/clock/register-close").status_code == 403
         bob.csrf = stolen
         url, form = server.url("/sandbox/clock/register-close"), {"csrf": stolen, **bob.query}
         # From another site (its Origin), or with neither Origin nor Referer: refused.
-        assert bob.http.post(url, data=form, headers={"Origin": "https://evil.example"}).status_code == 400
-        assert bob.http.post(url, data=form, headers={"Origin": "null"}).status_code == 400
-        assert bob.http.post(url, data=form).status_code == 400
+        foreign = bob.http.post(url, data=form, headers={"Origin": "https://evil.example"})
+        assert foreign.status_code == 403 and "another site" in foreign.text
+        assert bob.http.post(url, data=form, headers={"Origin": "null"}).status_code == 403
+        assert bob.http.post(url, data=form).status_code == 403
         evil = {"Referer": "https://evil.example/sandbox"}
-        assert bob.http.post(url, data=form, headers=evil).status_code == 400
+        assert bob.http.post(url, data=form, headers=evil).status_code == 403
         with Session(engine) as s:
             assert s.exec(select(OutboxMessage)).first() is None
         # A same-origin Referer (a browser that sends no Origin) is ours.

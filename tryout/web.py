@@ -17,10 +17,12 @@ Four panes, plain forms (POST, then 303 back to the page):
 - *Pastoral channel*: the school's alerts with their buttons, which call ``bot.alerts.actions.act``.
 - *Clock*: the simulated time and the buttons of ``tryout.sandbox.service``.
 
-Forms carry a random token kept in the browser's session cookie (signed with the secret key), and
-a POST must come from one of our own pages (``Origin``, else ``Referer``), so another site cannot post
-to a sandbox running on a developer's machine. The families and the alerts are paginated with their
-true counts; open urgent alerts are pinned at the top of the pastoral channel.
+Forms carry a random token per browser session, kept in the session cookie (signed with the secret
+key) and embedded in the page, and a POST must come from one of our own pages (``Origin``, else
+``Referer``), so another site cannot post to a sandbox running on a developer's machine: a POST that
+fails either check is refused with a 403 saying which, and changes nothing. The families and the
+alerts are paginated with their true counts; open urgent alerts are pinned at the top of the
+pastoral channel.
 """
 
 import hmac
@@ -104,14 +106,29 @@ def _same_origin() -> bool:
     return any(referer == o or referer.startswith(o + "/") for o in ours)
 
 
-def _csrf_ok() -> bool:
-    """Another site cannot post to a sandbox running on a developer's machine: the form must carry
-    this session's token and come from one of our own pages."""
+FOREIGN_ORIGIN = (
+    "Refused (403): this form was not sent from the sandbox's own page (its Origin or Referer is "
+    "another site, or missing). Nothing was changed. Open the sandbox page and use its forms."
+)
+STALE_TOKEN = (
+    "Refused (403): the form's token is missing or not this browser session's (the page was opened "
+    "in another session, or the session cookie was cleared). Nothing was changed. Reload the sandbox "
+    "page and try again."
+)
+
+
+def _forged() -> Response | None:
+    """Another site cannot post to a sandbox running on a developer's machine: a POST must come from
+    one of our own pages and carry this browser session's token. Either failure is a 403 saying
+    which, before anything is read or run; ``None`` when the POST is ours."""
     if not _same_origin():
         log.warning("sandbox: refused a POST from another origin")
-        return False
+        return _refuse(FOREIGN_ORIGIN, 403)
     expected = browser_session.get(CSRF_KEY)
-    return bool(expected) and hmac.compare_digest(request.form.get("csrf", ""), expected)
+    if not expected or not hmac.compare_digest(request.form.get("csrf", ""), expected):
+        log.warning("sandbox: refused a POST without this session's form token")
+        return _refuse(STALE_TOKEN, 403)
+    return None
 
 
 def _chosen(session) -> tuple[School, Staff | None]:
@@ -177,8 +194,8 @@ def page() -> Response:
 
 
 def clock_button(what: str) -> Response:
-    if not _csrf_ok():
-        return _refuse("Reload the page and try again.")
+    if (refused := _forged()) is not None:
+        return refused
     button = CLOCK_BUTTONS.get(what)
     with deps.db() as session:
         school, staff = _chosen(session)
@@ -192,8 +209,8 @@ def clock_button(what: str) -> Response:
 
 def reply() -> Response:
     """Post the parent's text to the real inbound-SMS route, signed as Twilio signs it."""
-    if not _csrf_ok():
-        return _refuse("Reload the page and try again.")
+    if (refused := _forged()) is not None:
+        return refused
     settings, engine = deps.settings(), deps.engine()
     body = (request.form.get("body") or "").strip()[:MAX_TEXT]
     with deps.db() as session:
@@ -224,8 +241,8 @@ def reply() -> Response:
 
 
 def chat() -> Response:
-    if not _csrf_ok():
-        return _refuse("Reload the page and try again.")
+    if (refused := _forged()) is not None:
+        return refused
     text = (request.form.get("text") or "").strip()[:MAX_TEXT]
     with deps.db() as session:
         school, staff = _chosen(session)
@@ -250,8 +267,8 @@ def chat() -> Response:
 
 
 def alert_action(alert_id: int, action: str) -> Response:
-    if not _csrf_ok():
-        return _refuse("Reload the page and try again.")
+    if (refused := _forged()) is not None:
+        return refused
     value = (request.form.get("value") or "").strip() or None
     with deps.db() as session:
         school, staff = _chosen(session)
