@@ -62,6 +62,7 @@ def _register() -> None:
         reason,
         report,
     )
+
     for module in (db, importing, reason, outbox, alerts, report, policy, letters, links, mis, export):
         module.register(main)
     found = {ep.name: ep for ep in entry_points(group="attendance_bot.commands")}
