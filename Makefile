@@ -26,7 +26,7 @@ test: $(STAMP)
 	bash scripts/ensure-faketime.sh
 	bash scripts/ensure-pdf.sh
 	bash scripts/ensure-dovecot.sh
-	$(BIN)/ruff check bot handlers scheduler storage tests bench
+	$(BIN)/ruff check bot handlers scheduler storage tryout tests bench
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 	$(MAKE) --no-print-directory date-guard
 
@@ -42,7 +42,7 @@ locale: $(STAMP)
 	$(BIN)/python -m bot.catalogs update
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot handlers scheduler storage tests bench
+	$(BIN)/ruff check bot handlers scheduler storage tryout tests bench
 
 bench: $(STAMP)
 	bash scripts/ensure-postgres.sh

@@ -36,7 +36,7 @@ def build(url: str, *, schools: int, pupils: int) -> None:
     """Linked schools whose pupils were synced already (ids as in the stand-in), codes known."""
     from bot.mis import wire
     from bot.policy import DEFAULT_LADDER
-    from bot.sample.calendar import SPANS_2026_27
+    from bot.typical_calendar import SPANS_2026_27
     from storage import migrate
     from storage.models import CalendarEntry, MisConnection, Pupil, School, SchoolPolicy
     from tests.peers.wonde_api import WondePeer

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.replies.understand import understand  # noqa: E402
-from bot.sample.calendar import calendar_2026_27  # noqa: E402
+from bot.typical_calendar import calendar_2026_27  # noqa: E402
 
 HELDOUT = ROOT / "bench" / "data" / "reader-heldout"
 DEV_1 = ROOT / "tests" / "data" / "parent-replies-dev.jsonl"

@@ -30,7 +30,7 @@ NOW = datetime(2026, 11, 23, 9, 15, tzinfo=UTC)
 def build(url: str, *, schools: int, pupils: int, n_rate: float, seed: int = 7) -> int:
     """Fill an empty, migrated database; returns the number of N pupils."""
     from bot.policy import DEFAULT_LADDER
-    from bot.sample.calendar import SPANS_2026_27
+    from bot.typical_calendar import SPANS_2026_27
     from storage import migrate
     from storage.models import CalendarEntry, Contact, Mark, Pupil, PupilContact, School, SchoolPolicy
 

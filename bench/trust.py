@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlmodel import Session, select
 
 from bot.policy import DEFAULT_LADDER
-from bot.sample.calendar import SPANS_2026_27, calendar_2026_27
+from bot.typical_calendar import SPANS_2026_27, calendar_2026_27
 from storage import migrate
 from storage.db import make_engine
 from storage.models import School, SchoolPolicy

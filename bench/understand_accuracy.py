@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.replies.understand import understand  # noqa: E402
-from bot.sample.calendar import calendar_2026_27  # noqa: E402
+from bot.typical_calendar import calendar_2026_27  # noqa: E402
 
 DEFAULT = Path(__file__).resolve().parents[1] / "tests" / "data" / "parent-replies-dev.jsonl"
 

@@ -1,8 +1,14 @@
 """``attendance-bot serve``: the HTTP app under waitress (a threaded WSGI server)."""
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import click
 
-from bot.settings import get_settings
+from bot.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # Flask loads with the app, not with every command
+    from flask import Flask
 
 
 @click.command("serve")
@@ -11,16 +17,23 @@ from bot.settings import get_settings
 @click.option("--threads", type=int, default=16, show_default=True)
 def serve(host: str | None, port: int | None, threads: int) -> None:
     """Serve the HTTP app: Slack, Teams and Twilio webhooks, the reply page, /healthz."""
+    from handlers.app import create_app
+
+    serve_app(create_app, host=host, port=port, threads=threads)
+
+
+def serve_app(make_app: Callable[[Settings], "Flask"], *, host: str | None, port: int | None,
+              threads: int) -> None:
+    """Serve ``make_app(settings)`` under waitress: ``serve`` gives the product's app, ``run-local``
+    the product's app with the demo kit's sandbox mounted (``tryout.web.create_app``)."""
     import os
 
     from waitress import serve as waitress_serve
 
-    from handlers.app import create_app
-
     settings = get_settings()
     host = host or settings.http_host
     port = port or int(os.environ.get("PORT", settings.http_port))
-    app = create_app(settings)
+    app = make_app(settings)
     click.echo(f"attendance-bot web listening on http://{host}:{port}", err=True)
     waitress_serve(app, host=host, port=port, threads=threads, ident="attendance-bot")
 

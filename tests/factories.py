@@ -7,8 +7,8 @@ from itertools import count
 from sqlmodel import Session
 
 from bot import clock
-from bot.sample.calendar import SPANS_2026_27
 from bot.settings import Settings, load_settings
+from bot.typical_calendar import SPANS_2026_27
 from storage.models import (
     CalendarEntry,
     Contact,

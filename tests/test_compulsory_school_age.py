@@ -20,7 +20,7 @@ from bot.jobs import JOBS, run_for_school
 from bot.policy import policy_for
 from bot.pupils import compulsory_school_age_from, of_compulsory_school_age
 from bot.reports import weekly
-from bot.sample.calendar import calendar_2026_27
+from bot.typical_calendar import calendar_2026_27
 from storage.models import Alert, OutboxMessage, Pupil, School
 from tests import factories as f
 

@@ -8,7 +8,7 @@ import pytest
 from bot import attendance, codes
 from bot.calendar import SchoolCalendar, Span
 from bot.clock import at_local, parse_now
-from bot.sample.calendar import calendar_2026_27
+from bot.typical_calendar import calendar_2026_27
 
 CAL = calendar_2026_27()
 

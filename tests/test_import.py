@@ -374,7 +374,7 @@ def test_large_marks_file_reports_progress(session):
     session.commit()
     run(session, "pupils", "mis_id,first_name,last_name\n" + "".join(f"P{i},A{i},B\n" for i in range(120)),
         "800001")
-    from bot.sample.calendar import calendar_2026_27
+    from bot.typical_calendar import calendar_2026_27
 
     days = calendar_2026_27().school_days_between(date(2026, 9, 3), date(2026, 10, 23))
     rows = "".join(f"P{i},{d},{s},{'/' if s == 'AM' else chr(92)}\n"

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from bot.letters.service import due, render_due, stage_for
 from bot.policy import DEFAULT_THRESHOLDS
-from bot.sample.calendar import calendar_2026_27
+from bot.typical_calendar import calendar_2026_27
 from storage.models import CaseEvent, OutboxMessage
 from tests import factories
 

@@ -92,7 +92,7 @@ def test_danesgate_tiers_and_times_from_a_file_take_effect_and_are_audited(engin
         # A pupil at 75% is in Danesgate's tier 2 after the statutory sweep.
         pupil = f.pupil(s, s.get(School, school.id), first="Tia")
         pupil_id = pupil.id
-        from bot.sample.calendar import calendar_2026_27
+        from bot.typical_calendar import calendar_2026_27
 
         days = calendar_2026_27().school_days_between(date(2026, 11, 2), date(2026, 11, 13))
         for n, day in enumerate(days):  # 15 of 20 sessions: 75%

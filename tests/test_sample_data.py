@@ -13,11 +13,11 @@ from sqlmodel import Session, select
 from bot.attendance import tally
 from bot.errors import UserError
 from bot.phones import is_fictional, normalise_phone
-from bot.sample.calendar import calendar_2026_27
-from bot.sample.generate import DATA_DIR, generate
-from bot.sample.register import simulate_register
+from bot.typical_calendar import calendar_2026_27
 from storage.models import CalendarEntry, Contact, Mark, Pupil, PupilContact, School, SchoolPolicy, Staff
 from tests import factories
+from tryout.sample.generate import DATA_DIR, generate
+from tryout.sample.register import simulate_register
 
 URNS = ("100001", "100002")
 LANGUAGES = {"pl", "ro", "ur", "ar", "es", "pt", "lt"}
@@ -226,7 +226,7 @@ def test_simulate_register_keeps_existing_marks_and_follows_the_morning(session,
     n_am = [p for p, c in am_codes.items() if c == "N" and p != pupils[1].id]  # pupils[1] kept its M
     # The afternoon follows the morning: a morning N is N again or back in school, never another
     # code, and some stay away. (The draws depend on database ids, which differ from run to run, so
-    # the share that stays is not pinned here; bot.sample.register draws it at N_STAYS_FOR_PM.)
+    # the share that stays is not pinned here; tryout.sample.register draws it at N_STAYS_FOR_PM.)
     assert n_am and {pm_codes[p] for p in n_am} <= {"N", "\\"}
     assert any(pm_codes[p] == "N" for p in n_am)
     assert simulate_register(session, school_id=school.id, day=DAY, session_name="PM", seed=9,

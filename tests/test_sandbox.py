@@ -5,6 +5,8 @@ tables: the clock buttons run the real jobs at the simulated time, the reply box
 signed ``/twilio/sms`` webhook, the chat runs staff commands, and alert buttons recode with audit.
 """
 
+import hashlib
+import hmac
 import re
 from datetime import UTC, date, datetime, time
 
@@ -13,7 +15,6 @@ import requests
 from sqlmodel import Session, select
 
 from bot import clock
-from bot.sandbox import service
 from bot.settings import load_settings
 from storage.models import (
     AbsenceCase,
@@ -27,6 +28,8 @@ from storage.models import (
 )
 from tests import factories as f
 from tests.peers.http import live_app
+from tryout.sandbox import service
+from tryout.web import create_app
 
 MONDAY = date(2026, 11, 23)
 
@@ -109,8 +112,6 @@ class Page:
 
 
 def test_no_sandbox_when_off_in_production_or_with_twilio(tmp_path):
-    from handlers.app import create_app
-
     url = f"sqlite:///{tmp_path / 'x.db'}"
     cases = [
         load_settings(database_url=url, sandbox_enabled=False),
@@ -137,10 +138,22 @@ def test_no_sandbox_when_off_in_production_or_with_twilio(tmp_path):
     assert any(r.rule == "/sandbox" for r in on.application.url_map.iter_rules())
 
 
+def test_the_products_app_never_mounts_the_sandbox(tmp_path):
+    """Issue 17: the sandbox is the demo kit's; only a process edge that asks for it (run-local,
+    ``tryout.web.create_app``) mounts it, so ``attendance-bot serve`` has no /sandbox even when on."""
+    from handlers.app import create_app as product_app
+
+    on = load_settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", sandbox_enabled=True)
+    assert on.sandbox_on
+    assert not any(r.rule.startswith("/sandbox") for r in product_app(on).url_map.iter_rules())
+    assert product_app(on).test_client().get("/sandbox").status_code == 404
+    assert any(r.rule == "/sandbox" for r in create_app(on).url_map.iter_rules())
+
+
 def test_register_close_texts_the_families_and_the_reply_goes_through_the_signed_webhook(
     settings, engine, school
 ):
-    with live_app(settings) as server:
+    with live_app(settings, create_app=create_app) as server:
         page = Page(server, "100001", school["jo"].id)
         assert "Monday 23 November 2026, 08:45" in page.get()
         r = page.post("/sandbox/clock/register-close")
@@ -175,15 +188,30 @@ def test_register_close_texts_the_families_and_the_reply_goes_through_the_signed
 
 
 def test_forged_or_tokenless_posts_are_refused(settings, engine, school):
-    with live_app(settings) as server:
+    """Issue 13, item 7: a token another page could compute (the old constant, HMAC of the secret
+    over a fixed string), a made-up one or none at all is a 403 that says why, and nothing runs."""
+    old_constant = hmac.new(settings.secret_key.encode(), b"sandbox-forms", hashlib.sha256).hexdigest()
+    with live_app(settings, create_app=create_app) as server:
         page = Page(server, "100001", school["jo"].id)
         page.get()
-        page.csrf = "0" * 64
-        assert page.post("/sandbox/clock/register-close").status_code == 400
-        assert page.post("/sandbox/reply", contact_id=school["sara"].id, body="hi").status_code == 400
+        assert page.csrf != old_constant
+        for forged in ("0" * 64, old_constant):
+            page.csrf = forged
+            r = page.post("/sandbox/clock/register-close")
+            assert r.status_code == 403 and "token" in r.text and "Nothing was changed" in r.text
+            assert page.post("/sandbox/reply", contact_id=school["sara"].id, body="hi").status_code == 403
+            assert page.post("/sandbox/chat", text="/recode Amelia Khan I ill").status_code == 403
+            assert page.post("/sandbox/clock/next-day").status_code == 403
+        tokenless = page.http.post(server.url("/sandbox/clock/register-close"), data=page.query,
+                                   headers={"Origin": server.url("").rstrip("/")}, timeout=30)
+        assert tokenless.status_code == 403 and "token" in tokenless.text
+        html = page.get()
+        assert "/recode Amelia Khan" not in html  # the chat command never ran
     with Session(engine) as s:
         assert s.exec(select(OutboxMessage)).first() is None
         assert s.exec(select(InboundMessage)).first() is None
+        assert s.exec(select(MarkAmendment)).first() is None
+        assert s.get(SandboxClock, school["school"].id).now == local(MONDAY, "08:45")  # never moved
 
 
 def test_sandbox_now_header_is_ignored_when_the_sandbox_is_off(db_url, engine, school):
@@ -217,7 +245,7 @@ def test_sandbox_now_header_is_ignored_when_the_sandbox_is_off(db_url, engine, s
 
 
 def test_staff_chat_runs_the_commands_as_the_chosen_staff_member(settings, engine, school):
-    with live_app(settings) as server:
+    with live_app(settings, create_app=create_app) as server:
         page = Page(server, "100001", school["jo"].id)
         page.post("/sandbox/clock/register-close")
         r = page.post("/sandbox/chat", text="/absences")
@@ -234,7 +262,7 @@ def test_staff_chat_runs_the_commands_as_the_chosen_staff_member(settings, engin
 
 
 def test_alert_buttons_recode_with_audit_and_stay_within_the_school(settings, engine, school):
-    with live_app(settings) as server:
+    with live_app(settings, create_app=create_app) as server:
         page = Page(server, "100001", school["jo"].id)
         page.post("/sandbox/clock/register-close")
         page.post("/sandbox/reply", contact_id=school["sara"].id, body="She has a temperature, back tomorrow")
@@ -268,7 +296,7 @@ def test_alert_buttons_recode_with_audit_and_stay_within_the_school(settings, en
 
 
 def test_clock_buttons_run_chase_and_move_to_the_next_school_day(settings, engine, school):
-    with live_app(settings) as server:
+    with live_app(settings, create_app=create_app) as server:
         page = Page(server, "100001", school["jo"].id)
         page.post("/sandbox/clock/register-close")
         r = page.post("/sandbox/clock/next-chase")
@@ -291,7 +319,7 @@ def test_clock_buttons_run_chase_and_move_to_the_next_school_day(settings, engin
 
 def test_form_token_is_per_browser_session_and_posts_must_come_from_our_pages(settings, engine, school):
     """Issue 13, item 7: the sandbox's CSRF token was a constant and the Origin was not checked."""
-    with live_app(settings) as server:
+    with live_app(settings, create_app=create_app) as server:
         alice, bob = Page(server, "100001", school["jo"].id), Page(server, "100001", school["jo"].id)
         alice.get()
         bob.get()
@@ -301,15 +329,16 @@ def test_form_token_is_per_browser_session_and_posts_must_come_from_our_pages(se
         assert alice.csrf == first  # the same browser keeps its token
         stolen = bob.csrf
         bob.csrf = alice.csrf  # another browser's token is refused
-        assert bob.post("/sandbox/clock/register-close").status_code == 400
+        assert bob.post("/sandbox/clock/register-close").status_code == 403
         bob.csrf = stolen
         url, form = server.url("/sandbox/clock/register-close"), {"csrf": stolen, **bob.query}
         # From another site (its Origin), or with neither Origin nor Referer: refused.
-        assert bob.http.post(url, data=form, headers={"Origin": "https://evil.example"}).status_code == 400
-        assert bob.http.post(url, data=form, headers={"Origin": "null"}).status_code == 400
-        assert bob.http.post(url, data=form).status_code == 400
+        foreign = bob.http.post(url, data=form, headers={"Origin": "https://evil.example"})
+        assert foreign.status_code == 403 and "another site" in foreign.text
+        assert bob.http.post(url, data=form, headers={"Origin": "null"}).status_code == 403
+        assert bob.http.post(url, data=form).status_code == 403
         evil = {"Referer": "https://evil.example/sandbox"}
-        assert bob.http.post(url, data=form, headers=evil).status_code == 400
+        assert bob.http.post(url, data=form, headers=evil).status_code == 403
         with Session(engine) as s:
             assert s.exec(select(OutboxMessage)).first() is None
         # A same-origin Referer (a browser that sends no Origin) is ours.
@@ -322,7 +351,7 @@ def test_form_token_is_per_browser_session_and_posts_must_come_from_our_pages(se
 def test_the_panes_count_everything_pin_urgent_alerts_and_page_the_rest(engine):
     """Issue 12, item 9 without a browser: true counts, urgent alerts first, every alert on some page."""
     from bot.alerts.service import raise_alert
-    from bot.sandbox import views
+    from tryout.sandbox import views
 
     with Session(engine, expire_on_commit=False) as s:
         school = f.school(s, urn="100003")

@@ -17,6 +17,7 @@ from storage.models import Alert, InboundMessage, Mark, MarkAmendment
 from tests import factories as f
 from tests.peers.http import live_app
 from tests.test_reply_page import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tryout.web import create_app
 
 MONDAY = date(2026, 11, 23)
 
@@ -50,7 +51,7 @@ def test_first_day_response_clicked_through_in_a_real_browser(settings, engine, 
 
     assert Path(CHROMIUM).exists(), "Chromium comes from Debian's package (apt-get install chromium)"
     ARTIFACTS.mkdir(exist_ok=True)
-    with live_app(settings) as server, sync_playwright() as pw:
+    with live_app(settings, create_app=create_app) as server, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="en-GB")

@@ -20,6 +20,7 @@ from bot.settings import load_settings
 from storage.models import Alert, InboundMessage, OutboxMessage, School, Staff
 from tests.peers.http import live_app
 from tests.test_reply_page import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tryout.web import create_app
 
 PER_PAGE = 30
 
@@ -72,7 +73,7 @@ def test_a_week_of_alerts_is_all_there_urgent_first_and_paged(settings, settings
         dsl = s.exec(select(Staff).where(Staff.school_id == school.id, Staff.role == "dsl")).first()
     form = {"school": "100001", "staff": dsl.id}
     ARTIFACTS.mkdir(exist_ok=True)
-    with live_app(settings) as server, sync_playwright() as pw:
+    with live_app(settings, create_app=create_app) as server, sync_playwright() as pw:
         http = requests.Session()
         for _day in range(4):  # Monday to Thursday through the sandbox's routes
             for path in ("/sandbox/clock/register-close", "/sandbox/clock/register-close",

@@ -8,8 +8,8 @@ from sqlmodel import Session, select
 
 from bot import clock
 from bot.jobs import JOBS, run_for_school
-from bot.sample.calendar import calendar_2026_27
 from bot.thresholds.service import tier_for
+from bot.typical_calendar import calendar_2026_27
 from storage.models import Alert, CallLog, CaseEvent, Mark, MarkAmendment, OutboxMessage, Pupil, School
 from tests import factories
 

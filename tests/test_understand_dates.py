@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.replies.understand import understand
-from bot.sample.calendar import calendar_2026_27
+from bot.typical_calendar import calendar_2026_27
 
 CAL = calendar_2026_27()
 DEV_2 = Path(__file__).resolve().parent / "data" / "parent-replies-dev-2.jsonl"

@@ -9,8 +9,8 @@ from sqlmodel import Session, select
 
 from bot import clock
 from bot.jobs import JOBS, run_for_school
-from bot.sample.calendar import calendar_2026_27
 from bot.settings import load_settings
+from bot.typical_calendar import calendar_2026_27
 from storage.models import Alert, Mark, School
 from tests import factories
 

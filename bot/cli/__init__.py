@@ -39,9 +39,10 @@ def main() -> None:
 
 
 # The outer layers' command groups, declared in pyproject.toml (``attendance_bot.commands``) so that
-# ``bot`` never imports ``handlers`` or ``scheduler``. Each must be there: a stale install or a
-# renamed module stops the CLI with a message instead of silently losing ``serve`` or ``clock``.
-OUTER_COMMANDS = {"web", "clock"}
+# ``bot`` never imports ``handlers``, ``scheduler`` or the demo kit (``tryout``: ``demo``,
+# ``demo-data``, ``run-local``). Each must be there: a stale install or a renamed module stops the
+# CLI with a message instead of silently losing ``serve``, ``clock`` or ``run-local``.
+OUTER_COMMANDS = {"web", "clock", "tryout"}
 
 
 def _register() -> None:
@@ -51,12 +52,10 @@ def _register() -> None:
     from bot.cli import (
         alerts,
         db,
-        demo,
         export,
         importing,
         letters,
         links,
-        local,
         mis,
         outbox,
         policy,
@@ -64,8 +63,7 @@ def _register() -> None:
         report,
     )
 
-    for module in (db, importing, reason, outbox, alerts, report, policy, demo, letters, links, local, mis,
-                   export):
+    for module in (db, importing, reason, outbox, alerts, report, policy, letters, links, mis, export):
         module.register(main)
     found = {ep.name: ep for ep in entry_points(group="attendance_bot.commands")}
     missing = OUTER_COMMANDS - found.keys()

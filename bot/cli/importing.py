@@ -1,6 +1,6 @@
-"""``attendance-bot import`` (a school's CSV files) and ``attendance-bot demo-data`` (the sample trust).
+"""``attendance-bot import``: a school's CSV files (the sample trust's ``demo-data`` lives in ``tryout``).
 
-Both go through ``bot.importing.import_file``: a file with any bad row imports nothing, and every bad
+It goes through ``bot.importing.import_file``: a file with any bad row imports nothing, and every bad
 row is listed with its line number so the office can fix the file and try again.
 """
 
@@ -11,17 +11,13 @@ from pathlib import Path
 import click
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
-from sqlmodel import select
 
 from bot import clock
 from bot.errors import UserError
 from bot.importing import ImportResult, import_file
-from bot.importing.formats import FORMATS, KINDS_IN_ORDER
+from bot.importing.formats import FORMATS
 from bot.settings import get_settings
 from storage.db import make_engine, session_scope
-from storage.models import School
-
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample" / "data"
 
 
 def _engine() -> Engine:
@@ -113,55 +109,5 @@ def import_command(kind: str, file: Path, school_urn: str | None, mapping: tuple
         sys.exit(1)
 
 
-def sample_files(data_dir: Path = SAMPLE_DIR) -> list[tuple[str, Path, str | None]]:
-    """The sample trust's files in load order: (kind, path, school URN)."""
-    files: list[tuple[str, Path, str | None]] = [("schools", data_dir / "schools.csv", None)]
-    for folder in sorted(p for p in data_dir.iterdir() if p.is_dir()):
-        for kind in KINDS_IN_ORDER[1:]:
-            path = folder / f"{kind}.csv"
-            if path.exists():
-                files.append((kind, path, folder.name))
-    return files
-
-
-@click.command("demo-data")
-@click.option("--force", is_flag=True, help="Load even if the database already has schools (updates them).")
-def demo_data(force: bool) -> None:
-    """Load the sample trust (Oakfield Primary, Riverside Academy) into the database.
-
-    Two fictional schools with pupils, families, staff, the 2026/27 calendar and registers from
-    Thu 3 Sep to Fri 20 Nov 2026. Mobiles are in the Ofcom drama range, so no real phone is texted.
-    """
-    engine = _engine()
-    try:
-        with session_scope(engine) as session:
-            if session.exec(select(School)).first() is not None and not force:
-                raise click.ClickException(
-                    "The database already has schools; demo-data only loads into an empty database. "
-                    "Use --force to load it anyway (existing sample rows are updated, not duplicated)."
-                )
-            failed = False
-            now = clock.now()
-            for kind, path, urn in sample_files():
-                where = f"{urn}/{path.name}" if urn else path.name
-                click.echo(f"loading {where} ...", err=True)
-                result = _import_one(session, kind=kind, path=path, school_urn=urn, now=now)
-                _report(result, where)
-                if not result.ok:
-                    failed = True
-                    break
-            if failed:
-                session.rollback()
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        engine.dispose()
-    if failed:
-        click.echo("demo-data: nothing loaded.", err=True)
-        sys.exit(1)
-    click.echo("demo-data: sample trust loaded (Oakfield Primary School 100001, Riverside Academy 100002).")
-
-
 def register(main: click.Group) -> None:
     main.add_command(import_command)
-    main.add_command(demo_data)

@@ -26,7 +26,7 @@ def _today(value: str | None) -> date:
 def _school_days(urn: str | None) -> Callable[[date], bool]:
     """The school's calendar from the database; without --school, the sample trust's 2026/27 one."""
     if urn is None:
-        from bot.sample.calendar import calendar_2026_27
+        from bot.typical_calendar import calendar_2026_27
 
         return calendar_2026_27().is_school_day
     from sqlmodel import select

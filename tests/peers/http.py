@@ -2,7 +2,8 @@
 
 ``serve_handler(handler_class)`` runs any ``BaseHTTPRequestHandler`` on 127.0.0.1 (random port);
 ``live_app(settings)`` serves ``handlers.app.create_app(settings)`` with werkzeug in a thread, so
-tests talk to the real app over real HTTP (``requests``).
+tests talk to the real app over real HTTP (``requests``); ``live_app(settings, create_app=...)``
+serves another factory's app (the sandbox tests pass ``tryout.web.create_app``).
 """
 
 import threading
@@ -48,13 +49,13 @@ def serve_handler(handler_class: type[BaseHTTPRequestHandler], **attrs) -> Itera
 
 
 @contextmanager
-def live_app(settings) -> Iterator[Running]:
+def live_app(settings, *, create_app=None) -> Iterator[Running]:
     """The real Flask app (``create_app(settings)``) served by werkzeug on 127.0.0.1 in a thread."""
     from werkzeug.serving import make_server
 
-    from handlers.app import create_app
+    from handlers.app import create_app as product_app
 
-    app = create_app(settings)
+    app = (create_app or product_app)(settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

@@ -1,7 +1,7 @@
 """Generate the sample trust's CSV files: two fictional schools, their families, staff and a half-term
 and a bit of registers (Thu 3 Sep to Fri 20 Nov 2026).
 
-Run ``python -m bot.sample.generate`` to rewrite ``bot/sample/data/``. The output depends only on
+Run ``python -m tryout.sample.generate`` to rewrite ``tryout/sample/data/``. The output depends only on
 the seed, so the committed files can be checked against a fresh run. Everything is fictional:
 mobiles are in the Ofcom drama range (07700 900000-900999), landlines in 0113 496 0xxx, emails at
 ``.example`` domains (reserved, never delivered).
@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 
 from bot.calendar import SchoolCalendar
-from bot.sample.calendar import SPANS_2026_27
+from bot.typical_calendar import SPANS_2026_27
 
 SEED = 20260903
 DATA_DIR = Path(__file__).parent / "data"

@@ -1,7 +1,9 @@
 """``/sandbox``: try the whole bot in a browser with no accounts, on the real code paths.
 
-Served only when ``settings.sandbox_on`` (local transports, or ``SANDBOX_ENABLED``; never with
-``ENVIRONMENT=production``): otherwise ``register`` adds no route and every path here is a 404.
+Mounted on the product's app by ``create_app`` below (``run-local`` serves it; the product never
+imports this package). Served only when ``settings.sandbox_on`` (local transports, or
+``SANDBOX_ENABLED``; never with ``ENVIRONMENT=production``): otherwise ``register`` adds no route
+and every path here is a 404.
 
 Four panes, plain forms (POST, then 303 back to the page):
 
@@ -13,12 +15,14 @@ Four panes, plain forms (POST, then 303 back to the page):
 - *Staff chat*: a command line run by ``bot.commands.dispatch.run_command`` as the chosen staff
   member, the same entry Slack and Teams use, shown in its plain-text form.
 - *Pastoral channel*: the school's alerts with their buttons, which call ``bot.alerts.actions.act``.
-- *Clock*: the simulated time and the buttons of ``bot.sandbox.service``.
+- *Clock*: the simulated time and the buttons of ``tryout.sandbox.service``.
 
-Forms carry a random token kept in the browser's session cookie (signed with the secret key), and
-a POST must come from one of our own pages (``Origin``, else ``Referer``), so another site cannot post
-to a sandbox running on a developer's machine. The families and the alerts are paginated with their
-true counts; open urgent alerts are pinned at the top of the pastoral channel.
+Forms carry a random token per browser session, kept in the session cookie (signed with the secret
+key) and embedded in the page, and a POST must come from one of our own pages (``Origin``, else
+``Referer``), so another site cannot post to a sandbox running on a developer's machine: a POST that
+fails either check is refused with a 403 saying which, and changes nothing. The families and the
+alerts are paginated with their true counts; open urgent alerts are pinned at the top of the
+pastoral channel.
 """
 
 import hmac
@@ -26,10 +30,12 @@ import logging
 import secrets
 import threading
 from collections import deque
+from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, flash, get_flashed_messages, redirect, request
 from flask import session as browser_session
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlmodel import select
 
 from bot.actors import Actor
@@ -37,11 +43,11 @@ from bot.commands import views as command_views
 from bot.commands.acting import act
 from bot.commands.dispatch import run_command
 from bot.errors import UserError
-from bot.sandbox import service
-from bot.sandbox import views as sandbox_views
-from bot.templates import env
+from bot.settings import Settings
 from handlers import deps
 from storage.models import Contact, School, Staff
+from tryout.sandbox import service
+from tryout.sandbox import views as sandbox_views
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +68,15 @@ CLOCK_BUTTONS = {
 MAX_TEXT = 600
 CSRF_KEY = "sandbox_csrf"
 TRANSCRIPT_LINES = 25
+# The page's template sits beside this module; staff-facing and English, so no catalogs (the
+# whitespace options are those of ``bot.templates``).
+PAGES = Environment(
+    loader=FileSystemLoader(str(Path(__file__).resolve().parent / "templates")),
+    undefined=StrictUndefined,
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 # The staff chat's transcript, per school, in the app's memory: it is a try-out page, not a record
 # (the record is in the tables: calls, amendments, the case log).
@@ -91,14 +106,29 @@ def _same_origin() -> bool:
     return any(referer == o or referer.startswith(o + "/") for o in ours)
 
 
-def _csrf_ok() -> bool:
-    """Another site cannot post to a sandbox running on a developer's machine: the form must carry
-    this session's token and come from one of our own pages."""
+FOREIGN_ORIGIN = (
+    "Refused (403): this form was not sent from the sandbox's own page (its Origin or Referer is "
+    "another site, or missing). Nothing was changed. Open the sandbox page and use its forms."
+)
+STALE_TOKEN = (
+    "Refused (403): the form's token is missing or not this browser session's (the page was opened "
+    "in another session, or the session cookie was cleared). Nothing was changed. Reload the sandbox "
+    "page and try again."
+)
+
+
+def _forged() -> Response | None:
+    """Another site cannot post to a sandbox running on a developer's machine: a POST must come from
+    one of our own pages and carry this browser session's token. Either failure is a 403 saying
+    which, before anything is read or run; ``None`` when the POST is ours."""
     if not _same_origin():
         log.warning("sandbox: refused a POST from another origin")
-        return False
+        return _refuse(FOREIGN_ORIGIN, 403)
     expected = browser_session.get(CSRF_KEY)
-    return bool(expected) and hmac.compare_digest(request.form.get("csrf", ""), expected)
+    if not expected or not hmac.compare_digest(request.form.get("csrf", ""), expected):
+        log.warning("sandbox: refused a POST without this session's form token")
+        return _refuse(STALE_TOKEN, 403)
+    return None
 
 
 def _chosen(session) -> tuple[School, Staff | None]:
@@ -143,8 +173,8 @@ def page() -> Response:
             transcript = list(_transcript(school.id))
         fpage, apage = request.args.get("fpage", 1, type=int), request.args.get("apage", 1, type=int)
         html = (
-            env()
-            .get_template("pages/sandbox.html")
+            PAGES
+            .get_template("sandbox.html")
             .render(
                 schools=session.exec(select(School).order_by(School.urn)).all(),
                 school=school,
@@ -164,8 +194,8 @@ def page() -> Response:
 
 
 def clock_button(what: str) -> Response:
-    if not _csrf_ok():
-        return _refuse("Reload the page and try again.")
+    if (refused := _forged()) is not None:
+        return refused
     button = CLOCK_BUTTONS.get(what)
     with deps.db() as session:
         school, staff = _chosen(session)
@@ -179,8 +209,8 @@ def clock_button(what: str) -> Response:
 
 def reply() -> Response:
     """Post the parent's text to the real inbound-SMS route, signed as Twilio signs it."""
-    if not _csrf_ok():
-        return _refuse("Reload the page and try again.")
+    if (refused := _forged()) is not None:
+        return refused
     settings, engine = deps.settings(), deps.engine()
     body = (request.form.get("body") or "").strip()[:MAX_TEXT]
     with deps.db() as session:
@@ -211,8 +241,8 @@ def reply() -> Response:
 
 
 def chat() -> Response:
-    if not _csrf_ok():
-        return _refuse("Reload the page and try again.")
+    if (refused := _forged()) is not None:
+        return refused
     text = (request.form.get("text") or "").strip()[:MAX_TEXT]
     with deps.db() as session:
         school, staff = _chosen(session)
@@ -237,8 +267,8 @@ def chat() -> Response:
 
 
 def alert_action(alert_id: int, action: str) -> Response:
-    if not _csrf_ok():
-        return _refuse("Reload the page and try again.")
+    if (refused := _forged()) is not None:
+        return refused
     value = (request.form.get("value") or "").strip() or None
     with deps.db() as session:
         school, staff = _chosen(session)
@@ -264,8 +294,10 @@ def alert_action(alert_id: int, action: str) -> Response:
 
 
 def register(app: Flask) -> None:
+    """Mount the sandbox's routes on the product's app (only when ``settings.sandbox_on``)."""
     if not app.config["SETTINGS"].sandbox_on:
         return
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"  # the page's session cookie (notices, form token)
     app.add_url_rule("/sandbox", "sandbox", page, methods=["GET"])
     app.add_url_rule("/sandbox/clock/<what>", "sandbox_clock", clock_button, methods=["POST"])
     app.add_url_rule("/sandbox/reply", "sandbox_reply", reply, methods=["POST"])
@@ -273,3 +305,10 @@ def register(app: Flask) -> None:
     app.add_url_rule(
         "/sandbox/alerts/<int:alert_id>/<action>", "sandbox_alert", alert_action, methods=["POST"]
     )
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The product's app with the sandbox mounted: what ``run-local`` serves (and the sandbox tests)."""
+    from handlers.app import create_app as product_app
+
+    return product_app(settings, extra_edges=(register,))

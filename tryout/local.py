@@ -3,6 +3,9 @@
 Migrates the SQLite database, loads the sample trust when the database is empty, then runs the
 web app and the clock as two child processes (as the Procfile would) and prints the sandbox
 address. Ctrl-C stops both.
+
+The web child is the product's app with the demo kit's ``/sandbox`` mounted (``serve-tryout``, a
+hidden command; ``attendance-bot serve`` alone serves the product's routes only).
 """
 
 import os
@@ -18,6 +21,7 @@ from bot.runtime import engine
 from bot.settings import get_settings
 from storage import migrate
 from storage.models import School
+from tryout.cli import demo_data
 
 
 @click.command("run-local")
@@ -33,11 +37,10 @@ def run_local(port: int | None, no_clock: bool) -> None:
         empty = session.exec(select(School.id)).first() is None
     if empty:
         click.echo("loading the sample trust (first run only)...")
-        ctx = click.get_current_context()
-        ctx.invoke(ctx.parent.command.get_command(ctx.parent, "demo-data"))
+        click.get_current_context().invoke(demo_data)
     exe = [sys.executable, "-m", "bot.cli"]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    children = [subprocess.Popen([*exe, "serve", "--port", str(port)], env=env)]
+    children = [subprocess.Popen([*exe, "serve-tryout", "--port", str(port)], env=env)]
     if not no_clock:
         children.append(subprocess.Popen([*exe, "clock"], env=env))
     base = f"http://{settings.http_host}:{port}"
@@ -73,5 +76,18 @@ def run_local(port: int | None, no_clock: bool) -> None:
     sys.exit(code)
 
 
+@click.command("serve-tryout", hidden=True)
+@click.option("--host", help="Interface to listen on (default: HTTP_HOST or 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default: HTTP_PORT, or PORT on a platform, or 8000).")
+@click.option("--threads", type=int, default=16, show_default=True)
+def serve_tryout(host: str | None, port: int | None, threads: int) -> None:
+    """``serve`` with the sandbox mounted: the web process of ``run-local``."""
+    from handlers.cli import serve_app
+    from tryout.web import create_app
+
+    serve_app(create_app, host=host, port=port, threads=threads)
+
+
 def register(main: click.Group) -> None:
     main.add_command(run_local)
+    main.add_command(serve_tryout)

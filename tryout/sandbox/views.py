@@ -22,8 +22,8 @@ from bot import clock, codes
 from bot.alerts.actions import available
 from bot.alerts.owner import OWNED_KINDS
 from bot.calendar import load_calendar
-from bot.sandbox import service
 from storage.models import Alert, Contact, InboundMessage, OutboxMessage, Pupil, PupilContact, School, Staff
+from tryout.sandbox import service
 
 URL = re.compile(r"https?://[^\s<>\"']+")
 FAMILIES_PER_PAGE = 20

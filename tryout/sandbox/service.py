@@ -5,7 +5,7 @@ of the web app sees the same one and it survives a restart. It starts on Monday 
 08:45, the first school day after the sample registers end, and only moves forward:
 
 - *register close now*: to the close of the next register not yet taken (AM or PM). The MIS
-  stand-in (``bot.sample.register.simulate_register``) writes that session's marks, then the real
+  stand-in (``tryout.sample.register.simulate_register``) writes that session's marks, then the real
   jobs run at that time in the order the clock runs them: ``register-close``, ``send-outbox`` (the
   local transports "deliver" into the outbox table), ``escalation-sweep``, ``deliver-alerts``;
 - *next chase*: to the next chase time (first taking any register whose close it passes, as the
@@ -33,7 +33,6 @@ from bot.calendar import load_calendar
 from bot.jobs import run_job
 from bot.policy import policy_for
 from bot.register.service import record_mark
-from bot.sample.register import simulate_register
 from bot.settings import Settings
 from storage.db import session_scope
 from storage.models import (
@@ -43,6 +42,7 @@ from storage.models import (
     SandboxClock,
     School,
 )
+from tryout.sample.register import simulate_register
 
 START_DAY = date(2026, 11, 23)  # the first school day after the sample registers (Fri 20 Nov 2026)
 DAY_START = time(8, 45)

@@ -130,10 +130,10 @@ def _settings(database_url: str) -> Settings:
 
 
 def _load_sample(engine: Engine, out: Printer, *, now: datetime) -> None:
-    from bot.cli.importing import sample_files
     from bot.importing import import_file
     from storage.db import session_scope
     from storage.models import School
+    from tryout.sample import sample_files
 
     with Session(engine) as s:
         if s.exec(select(School).where(School.urn == URN)).first() is not None:
@@ -306,9 +306,9 @@ class Week:
         """The MIS writes the register: our three pupils as scripted, everyone else from the stand-in."""
         from bot.policy import policy_for
         from bot.register.service import record_mark
-        from bot.sandbox import service
         from storage.db import session_scope
         from storage.models import Mark
+        from tryout.sandbox import service
 
         with Session(self.engine) as s:
             policy = policy_for(s, self.school.id)
@@ -354,7 +354,7 @@ class Week:
         self.show_alerts()
 
     def chase(self, day: date, slot: str) -> None:
-        from bot.sandbox import service
+        from tryout.sandbox import service
 
         when = self.at(day, slot)
         self.clock_says(when, "chase families of absences still unexplained")
@@ -373,7 +373,7 @@ class Week:
         self.show_alerts()
 
     def morning(self, day: date) -> None:
-        from bot.sandbox import service
+        from tryout.sandbox import service
 
         self.out.day(day)
         when = self.at(day, "08:45")
@@ -382,7 +382,7 @@ class Week:
         self.show_alerts()
 
     def evening(self, day: date) -> None:
-        from bot.sandbox import service
+        from tryout.sandbox import service
 
         when = self.at(day, "16:00")
         self.clock_says(when, "statutory sweep (N→O, thresholds)")
@@ -396,9 +396,9 @@ class Week:
     def parent_texts(self, who: Cast, day: date, hh_mm: str, body: str) -> None:
         from bot.replies import views
         from bot.replies.service import receive_sms
-        from bot.sandbox import service
         from storage.db import session_scope
         from storage.models import InboundMessage
+        from tryout.sandbox import service
 
         when = self.at(day, hh_mm)
         self.out.line(
