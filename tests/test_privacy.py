@@ -127,6 +127,9 @@ def _world(engine) -> dict:
         ids["msg_family"] = _message(s, school, sara, at=RECENT, body="Report an absence: link",
                                      kind="report_link").id
         ids["msg_other"] = _message(s, other, zoe_mum, body="Zoe was not in school").id
+        neutral = _message(s, school, sara, body="This number is not monitored", kind="neutral")
+        neutral.idempotency_key = "neutral:+447700900001:2030-01-10"  # an unknown number's answer
+        ids["msg_neutral"] = neutral.id
         call = _message(s, school, sara, closed, channel="voice", body="call script")
         s.add(VoiceCall(message_id=call.id, school_id=school.id, outcome="message_left", recording_sid="RE1",
                         recording_url="https://api.twilio.com/rec/RE1", recording_seconds=12, created_at=OLD,
@@ -207,7 +210,7 @@ def _purge(engine, *, now=NOW) -> dict:
 def test_purge_redacts_exactly_what_is_older_than_the_policy_and_keeps_the_register(engine):
     ids = _world(engine)
     counts = _purge(engine)
-    assert counts == {"messages": 2, "call_recordings": 1, "replies": 1, "notice_words": 1,
+    assert counts == {"messages": 3, "call_recordings": 1, "replies": 1, "notice_words": 1,
                       "case_log_quotes": 1, "call_notes": 1, "alert_texts": 2, "alert_notes": 1,
                       "family_links": 1, "marks": 2, "amendments": 1}
     with Session(engine) as s:
@@ -215,6 +218,7 @@ def test_purge_redacts_exactly_what_is_older_than_the_policy_and_keeps_the_regis
         assert (msg.body, msg.to_address, msg.status, msg.contact_id) == (REDACTED, REDACTED, "delivered",
                                                                           ids["sara"])
         assert s.get(MessageCase, (ids["msg_old"], ids["closed"])) is not None  # the audit link stays
+        assert s.get(OutboxMessage, ids["msg_neutral"]).idempotency_key == f"purged:{ids['msg_neutral']}"
         for kept in ("msg_recent", "msg_open", "msg_queued", "msg_other"):
             assert s.get(OutboxMessage, ids[kept]).body != REDACTED, kept
         call = s.get(VoiceCall, ids["call"])
@@ -282,12 +286,12 @@ def test_purge_by_hand_dry_run_changes_nothing_then_the_clock_job_purges(engine,
     ids = _world(engine)
     dry = cli("privacy", "purge", "--school", "100001", "--dry-run", "--now", NOW.isoformat())
     assert dry.exit_code == 0, dry.output
-    assert "14 row(s) would be purged" in dry.output and "marks: 2" in dry.output
+    assert "15 row(s) would be purged" in dry.output and "marks: 2" in dry.output
     with Session(engine) as s:
         assert s.get(OutboxMessage, ids["msg_old"]).body != REDACTED and s.get(Mark, ids["mark_old"])
     summary = run_for_school(JOBS["privacy-purge"], engine, school=_school_row(engine), now=NOW,
                              settings=f.settings())
-    assert summary["messages"] == 2 and summary["marks"] == 2
+    assert summary["messages"] == 3 and summary["marks"] == 2
     again = cli("privacy", "purge", "--school", "100001", "--now", NOW.isoformat())
     assert again.exit_code == 0 and "0 row(s) purged" in again.output
     assert "Sara" not in again.output + dry.output

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, exists, update
+from sqlalchemy import String, case, cast, delete, exists, literal, update
 from sqlmodel import Session, select
 
 from bot.policy import policy_for
@@ -72,8 +72,12 @@ def _messages(session: Session, school_id: int, before: datetime) -> dict[str, i
                                      _open_case(MessageCase.case_id))
     due = (OutboxMessage.school_id == school_id, OutboxMessage.created_at < before,
            OutboxMessage.status.not_in(IN_FLIGHT), ~about_open_case)
+    # The one key that names an address: the answer to an unknown number (``neutral:+447...:day``).
+    key = case((OutboxMessage.idempotency_key.like("neutral:%"),
+                literal("purged:") + cast(OutboxMessage.id, String)), else_=OutboxMessage.idempotency_key)
     messages = _updated(session, update(OutboxMessage).where(*due, OutboxMessage.body != REDACTED)
-                        .values(body=REDACTED, subject=None, to_address=REDACTED, error=None))
+                        .values(body=REDACTED, subject=None, to_address=REDACTED, error=None,
+                                idempotency_key=key))
     recordings = _updated(session, update(VoiceCall).where(
         VoiceCall.school_id == school_id, VoiceCall.recording_url.is_not(None),
         VoiceCall.message_id.in_(select(OutboxMessage.id).where(*due)))
