@@ -358,3 +358,11 @@ def test_months_before_keeps_the_day_inside_the_month():
     assert months_before(datetime(2027, 3, 31, 8, tzinfo=UTC), 1) == datetime(2027, 2, 28, 8, tzinfo=UTC)
     assert months_before(datetime(2032, 11, 30, 12, tzinfo=UTC), 13) == datetime(2031, 10, 30, 12, tzinfo=UTC)
     assert months_before(datetime(2028, 1, 15, tzinfo=UTC), 25) == datetime(2025, 12, 15, tzinfo=UTC)
+
+
+def test_the_clock_runs_the_purge_every_night_for_every_school(session):
+    from scheduler.schedule import school_slots
+
+    school = f.school(session)
+    [slot] = [s for s in school_slots(session, school) if s.job == "privacy-purge"]
+    assert (slot.days, slot.label) == ("mon-sun", "nightly") and 4 <= slot.at.hour < 5
