@@ -41,6 +41,7 @@ from bot.mis.scheduled import (
     refresh_before_close,
 )
 from bot.notices.digest import morning_digest
+from bot.privacy.scheduled import privacy_purge_job
 from bot.register.scheduled import registers_missing_job
 from bot.reports.scheduled import weekly_report_job
 from bot.settings import Settings
@@ -89,6 +90,8 @@ JOBS: dict[str, Job] = {
             "registers not taken.", morning_digest, per_school=True),
         Job("report-links", "First school day of term: send each family their 'report an absence' link "
             "(--force: any school day).", send_report_links, per_school=True, options=("force",)),
+        Job("privacy-purge", "Remove or redact data older than the school's retention policy.",
+            privacy_purge_job, per_school=True),
         Job("send-outbox", "Deliver queued messages (SMS, email) with retries; reroute failures.",
             send_outbox, per_school=False),
         Job("deliver-alerts", "Post new alerts to Slack / Teams / the local feed.", deliver_alerts,

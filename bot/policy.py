@@ -89,6 +89,19 @@ DEFAULT_THRESHOLDS: dict = {
     ],
 }
 
+# How long each kind of personal data is kept (``bot.privacy.purge``). Families' words and the
+# messages sent to them are needed for a school year and the complaints window after it (13 months);
+# the register and its amendments must be kept 6 years (the School Attendance (Pupil Registration)
+# (England) Regulations 2024), so no school may set a shorter ``register_years``.
+REGISTER_MIN_YEARS = 6
+DEFAULT_RETENTION: dict = {
+    "messages_months": 13,  # texts, emails and calls to families: bodies, addresses, recordings' links
+    "replies_months": 13,  # families' replies (SMS, email, report page, voice), notices' words, call notes
+    "alerts_months": 13,  # alert texts (they quote parents) and staff's notes on them
+    "links_months": 13,  # revoked "report an absence" links
+    "register_years": REGISTER_MIN_YEARS,  # marks and their amendments
+}
+
 ROLES = ("attendance_officer", "dsl", "pastoral", "teacher", "admin", "headteacher")
 
 
@@ -96,6 +109,11 @@ def thresholds(policy: SchoolPolicy) -> dict:
     merged = deepcopy(DEFAULT_THRESHOLDS)
     merged.update(policy.thresholds or {})
     return merged
+
+
+def retention(policy: SchoolPolicy) -> dict:
+    """The school's retention periods, its own over the defaults."""
+    return {**DEFAULT_RETENTION, **(policy.retention or {})}
 
 
 def ladder(policy: SchoolPolicy, *, vulnerable: bool) -> list[dict]:

@@ -24,7 +24,15 @@ from sqlmodel import Session, select
 
 from bot.errors import UserError
 from bot.phones import InvalidPhone, is_mobile, parse_phone
-from bot.policy import DEFAULT_LADDER, DEFAULT_VULNERABLE_LADDER, ROLES, policy_for
+from bot.policy import (
+    DEFAULT_LADDER,
+    DEFAULT_RETENTION,
+    DEFAULT_VULNERABLE_LADDER,
+    REGISTER_MIN_YEARS,
+    ROLES,
+    policy_for,
+)
+from bot.policy import retention as merged_retention
 from bot.policy import thresholds as merged_thresholds
 from storage.models import PolicyChange, School, SchoolPolicy
 
@@ -237,6 +245,39 @@ def _thresholds(v: Any) -> dict:
     return out
 
 
+def _register_years(v: Any) -> int:
+    years = _int(1, 100)(v)
+    if years < REGISTER_MIN_YEARS:
+        raise ValueError(f"{years} is shorter than the {REGISTER_MIN_YEARS} years the 2024 regulations "
+                         "require the register and its amendments to be kept")
+    return years
+
+
+RETENTION_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "messages_months": _int(1, 120), "replies_months": _int(1, 120), "alerts_months": _int(1, 120),
+    "links_months": _int(1, 120), "register_years": _register_years,
+}
+assert set(RETENTION_CHECKS) == set(DEFAULT_RETENTION)
+
+
+def _retention(v: Any) -> dict:
+    """How long each kind of data is kept (months; the register in years, at least six)."""
+    if not isinstance(v, dict):
+        raise ValueError("must be a mapping, e.g. {messages_months: 13, register_years: 6}")
+    out, problems = {}, []
+    for k, x in v.items():
+        if k not in RETENTION_CHECKS:
+            problems.append(f"unknown retention period '{k}' (known: {', '.join(RETENTION_CHECKS)})")
+            continue
+        try:
+            out[k] = RETENTION_CHECKS[k](x)
+        except ValueError as exc:
+            problems.append(f"{k}: {exc}")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return out
+
+
 def _tiers(v: Any) -> list[dict]:
     """Graduated-response tiers, highest first: a pupil is in the first tier whose floor they meet."""
     out = []
@@ -298,6 +339,14 @@ def _thr_write(school: School, policy: SchoolPolicy, value: dict) -> None:
     policy.thresholds = {**(policy.thresholds or {}), **value}
 
 
+def _retention_read(school: School, policy: SchoolPolicy) -> dict:
+    return merged_retention(policy)
+
+
+def _retention_write(school: School, policy: SchoolPolicy, value: dict) -> None:
+    policy.retention = {**(policy.retention or {}), **value}
+
+
 def _tiers_read(school: School, policy: SchoolPolicy) -> list[dict]:
     return deepcopy(merged_thresholds(policy)["tiers"])
 
@@ -355,6 +404,11 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in (
             _thresholds, _thr_read, _thr_write),
     Setting("tiers", "Graduated-response tiers, each {name, min_percent}; the lowest starts at 0.", _tiers,
             _tiers_read, _tiers_write),
+    Setting("retention", "How long personal data is kept before the nightly purge removes or redacts "
+            "it: messages to families, their replies, alert texts and revoked links (months, 1-120); the "
+            "register and its "
+            f"amendments (register_years, at least {REGISTER_MIN_YEARS}: the 2024 regulations).",
+            _retention, _retention_read, _retention_write),
     Setting("recode_roles", "Roles that may change any mark.", _roles, *_field("recode_roles")),
     Setting("recode_n_roles", "Roles that may replace an N with a reason.", _roles,
             *_field("recode_n_roles")),
@@ -476,9 +530,10 @@ def parse_assignment(key: str, raw: str) -> dict:
     value = load_yaml(raw) if raw.strip() else None
     if "." in key:
         head, _, sub = key.partition(".")
-        if head != "thresholds":
-            raise PolicyError([f"'{key}': only thresholds have parts (thresholds.penalty_sessions ...)"])
-        return {"thresholds": {sub: value}}
+        if head not in ("thresholds", "retention"):
+            raise PolicyError([f"'{key}': only thresholds and retention have parts "
+                               "(thresholds.penalty_sessions, retention.messages_months ...)"])
+        return {head: {sub: value}}
     return {key: value}
 
 

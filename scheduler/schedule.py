@@ -42,6 +42,7 @@ class Slot:
 REPORT_LINKS_AT = time(7, 30)  # the job acts on the first school day of each term only
 
 MIS_SYNC_FROM = time(2, 30)
+PRIVACY_PURGE_FROM = time(4, 0)  # the retention purge (bot.privacy): nightly, after the MIS sync
 MIS_WRITEBACK_SECONDS = 30
 
 
@@ -94,6 +95,8 @@ def school_slots(session: Session, school: School) -> list[Slot]:
     digest_at = _plus(policy.am_close, DIGEST_AFTER_MINUTES)
     slots.append(Slot("morning-digest", school.id, "daily", digest_at, tz=tz))
     slots.append(Slot("report-links", school.id, "term-start", REPORT_LINKS_AT, tz=tz))
+    slots.append(Slot("privacy-purge", school.id, "nightly", _plus(PRIVACY_PURGE_FROM, school.id % 60),
+                      days="mon-sun", tz=tz))
     return slots
 
 

@@ -87,6 +87,9 @@ class SchoolPolicy(SQLModel, table=True):
     call_at_chase: int = 0
     calls_from: time = time(8, 0)
     calls_until: time = time(19, 0)
+    # How long what families wrote and were sent is kept, and the register (``bot.privacy``): only
+    # the keys a school changed; ``bot.policy.retention`` fills in the rest (register at least 6 years).
+    retention: dict = Field(default_factory=dict, sa_type=JSON, sa_column_kwargs={"server_default": "{}"})
 
 
 class PolicyChange(SQLModel, table=True):

@@ -59,11 +59,13 @@ def _register() -> None:
         mis,
         outbox,
         policy,
+        privacy,
         reason,
         report,
     )
 
-    for module in (db, importing, reason, outbox, alerts, report, policy, letters, links, mis, export):
+    for module in (db, importing, reason, outbox, alerts, report, policy, letters, links, mis, export,
+                   privacy):
         module.register(main)
     found = {ep.name: ep for ep in entry_points(group="attendance_bot.commands")}
     missing = OUTER_COMMANDS - found.keys()
