@@ -17,10 +17,9 @@ from bot.alerts.notify import STAFF_KINDS
 from bot.attendance import tally
 from bot.calendar import load_calendar
 from bot.commands.identity import DSL_ROLES
-from bot.commands.pupils import label
 from bot.errors import NotFound, PermissionDenied, UserError
 from bot.policy import policy_for
-from bot.pupils import flags
+from bot.pupils import flags, label, named, urgency
 from storage.models import (
     AbsenceCase,
     Alert,
@@ -89,13 +88,7 @@ class AbsenceRow:
 
     @property
     def label(self) -> str:
-        year = (
-            "Reception"
-            if self.year_group == 0
-            else (f"Year {self.year_group}" if self.year_group is not None else None)
-        )
-        extra = ", ".join(x for x in (year, self.class_name) if x)
-        return f"{self.name} ({extra})" if extra else self.name
+        return named(self.name, self.year_group, self.class_name)
 
 
 def absences(
@@ -178,7 +171,8 @@ def absences(
         query = query.where(Pupil.year_group == year)
     if class_name:
         query = query.where(func.lower(Pupil.class_name) == class_name.lower())
-    rows = []
+    policy = policy_for(session, school_id)
+    rows, order = [], {}
     for (
         p,
         am,
@@ -194,6 +188,7 @@ def absences(
         n_calls,
         n_voice,
     ) in session.exec(query).all():
+        order[p.id] = urgency(p, policy)
         rows.append(
             AbsenceRow(
                 pupil_id=p.id,
@@ -218,15 +213,7 @@ def absences(
     from bot.commands.notices import annotate
 
     annotate(session, rows, day=day)
-    policy = policy_for(session, school_id)
-    priority = {y: i for i, y in enumerate(policy.priority_year_groups or [])}
-
-    def urgency(r: AbsenceRow):
-        vulnerable_rank = 0 if (r.vulnerable and policy.vulnerable_first) else 1
-        year_rank = priority.get(r.year_group, len(priority))
-        return (vulnerable_rank, year_rank, r.name.split(" ", 1)[-1].lower(), r.name.lower())
-
-    return sorted(rows, key=urgency)
+    return sorted(rows, key=lambda r: order[r.pupil_id])
 
 
 # --------------------------------------------------------------------------------------------------

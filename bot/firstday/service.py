@@ -19,6 +19,7 @@ from bot.firstday.outreach import queue_family_messages
 from bot.firstday.routing import Route, call_route, family_contacts, raise_unreachable, usable_channels
 from bot.notices.close import at_register_close as notices_at_close
 from bot.policy import policy_for
+from bot.pupils import urgency
 from bot.register.taken import no_register_warning
 from bot.settings import Settings
 from bot.summary import JobSummary
@@ -40,17 +41,6 @@ log = logging.getLogger(__name__)
 NO_CHANNEL = "We hold no mobile number, phone number or email address we may use for this family."
 # Marks that show a pupil was seen in school (``cases.seen_in_school``).
 SEEN_CODES = sorted(cases.SEEN_CODES)
-
-
-def urgency(pupil: Pupil, policy: SchoolPolicy) -> tuple:
-    """Sort key, most urgent first: vulnerable pupils, then the school's priority year groups."""
-    vulnerable = pupil.vulnerable or pupil.has_yot_worker
-    priority_years = policy.priority_year_groups or []
-    year_rank = (
-        priority_years.index(pupil.year_group) if pupil.year_group in priority_years else len(priority_years)
-    )
-    first = 0 if (policy.vulnerable_first and vulnerable) else 1
-    return (first, year_rank, pupil.last_name, pupil.first_name)
 
 
 def _group_by_contact(

@@ -19,7 +19,7 @@ from bot import clock
 from bot.attendance import Tally
 from bot.calendar import SchoolCalendar
 from bot.policy import thresholds as policy_thresholds
-from bot.pupils import compulsory_from
+from bot.pupils import compulsory_from, year_label
 from bot.reports.queries import academic_year_start, pupil_tallies, tallies_from
 from bot.templates import ROOT
 from storage.models import AbsenceCase, Alert, CaseEvent, Pupil, School, SchoolPolicy
@@ -47,7 +47,7 @@ def _group_row(name: str, week: list[Tally], ytd: list[Tally], pupils: int) -> d
 def _year_label(year: int | None) -> str:
     if year is None:
         return "Year unknown"
-    return "Reception" if year == 0 else f"Year {year}"
+    return year_label(year)
 
 
 def _pupil_row(p: Pupil, ytd: Tally, week: Tally) -> dict:

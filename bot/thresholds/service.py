@@ -26,7 +26,7 @@ from bot.errors import UserError
 from bot.escalation.service import last_contact
 from bot.messaging.outbox import enqueue
 from bot.policy import thresholds as policy_thresholds
-from bot.pupils import compulsory_from
+from bot.pupils import compulsory_from, year_and_class
 from bot.register.service import recode
 from bot.reports.queries import (
     ATTENDED,
@@ -138,7 +138,8 @@ def _raise(session: Session, *, school: School, pupil: Pupil, key: str, kind: st
                                                      AbsenceCase.status == "open")).first()
     ev = data.get("evidence", [])
     span = f"{ev[0]['date']} to {ev[-1]['date']}" if ev else ""
-    body = (f"{pupil.first_name} {pupil.last_name} (Year {pupil.year_group}, {pupil.class_name}): {text}"
+    who = f"{pupil.first_name} {pupil.last_name} ({year_and_class(pupil.year_group, pupil.class_name)})"
+    body = (f"{who}: {text}"
             + (f"\nEvidence: {len(ev)} sessions, {span}." if ev else ""))
     alert, created = raise_alert(
         session, school_id=school.id, key=key, kind=kind,
