@@ -41,14 +41,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot import clock, codes, templates
-from bot.alerts.owner import OWNER_ACTIONS
 from bot.alerts.service import raise_alert
 from bot.calendar import load_calendar
 from bot.cases import service as cases
 from bot.errors import NotFound, UserError
 from bot.messaging import outbox
 from bot.notices import taking
-from bot.replies import noticing, rules, views
+from bot.replies import decide, noticing, views
 from bot.settings import Settings
 from bot.templates import join_names
 from storage.models import (
@@ -64,8 +63,8 @@ from storage.models import (
 
 log = logging.getLogger(__name__)
 
-# Codes the understanding module returns that are not national codes.
-LATE, IN_SCHOOL, NONE, STOP, START = "LATE", "IN_SCHOOL", "NONE", "STOP", "START"
+# Codes the understanding module returns that are not national codes (``decide`` reads them).
+LATE, IN_SCHOOL, NONE, STOP, START = decide.LATE, decide.IN_SCHOOL, decide.NONE, decide.STOP, decide.START
 # A reply with no open case may follow up a case explained this recently ("back on Thursday").
 FOLLOW_UP_WINDOW = timedelta(days=2)
 # Reasons offered on the reply page and the code each suggests ("other" is read from the note).
@@ -292,12 +291,31 @@ def _route(
     needs_reading: bool = False,
     notice_for: "noticing.NoticeFor | None" = None,
 ) -> None:
-    """Record the reply on each case, then act on it (see the module docstring).
+    """Record the reply on each case, then do what ``decide`` says it should (see the module docstring).
 
     ``reason_given`` defaults to "the code is a national code or LATE, or the family says when the
     child will be back"; the reply page passes True for a free-text reason that suggests no code.
     With no case to explain, a reason becomes a notice about ``notice_for`` (bot.notices).
     """
+    _record(session, contact=contact, inbound=inbound, case_list=case_list, code=code,
+            return_date=return_date, concern=concern, confidence=confidence, outcome=outcome, now=now)
+    reply = decide.Reply(inbound_id=inbound.id, body=inbound.body, code=code, return_date=return_date,
+                         concern=concern, needs_reading=needs_reading, cases=tuple(case_list), pupils=pupils,
+                         send_thanks=send_thanks, reason_given=reason_given, notice_for=notice_for)
+    ctx = views.ReplyContext(school=school, contact=contact, body=inbound.body, code=code,
+                             return_date=return_date, confidence=confidence, channel=inbound.channel,
+                             language=language)
+    done = _Done()
+    for effect in decide.decide(reply):
+        _apply(session, effect, reply=reply, school=school, contact=contact, contacts=contacts,
+               inbound=inbound, ctx=ctx, outcome=outcome, done=done, now=now)
+
+
+def _record(
+    session: Session, *, contact: Contact, inbound: InboundMessage, case_list: list[AbsenceCase], code: str,
+    return_date: date | None, concern: bool, confidence: float, outcome: ReplyOutcome, now: datetime,
+) -> None:
+    """The reply against every case it concerns (``ReplyCase``) and in each case's log."""
     outcome.inbound_ids.append(inbound.id)
     outcome.code = code
     outcome.concern = outcome.concern or concern
@@ -313,115 +331,62 @@ def _route(
                         "concern": concern, "confidence": confidence, "contact_id": contact.id},
                   now=now)
 
-    ctx = views.ReplyContext(school=school, contact=contact, body=inbound.body, code=code,
-                             return_date=return_date, confidence=confidence, channel=inbound.channel,
-                             language=language)
-    # Targets: each case; a reply that concerns no case is still routed once, without one.
-    targets: list[AbsenceCase | None] = list(case_list) or [None]
-    only_pupil = next(iter(pupils.values())) if len(pupils) == 1 else None
 
-    def pupil_of(case: AbsenceCase | None) -> Pupil | None:
-        return pupils.get(case.pupil_id) if case is not None else only_pupil
+@dataclass
+class _Done:
+    """What the effects applied so far made, for a ``Thank`` that follows them."""
 
-    # A missing child is already the DSL's most urgent alert, carrying the reply: a second, welfare
-    # alert about the same words would only split who acts on what.
-    if concern and code != IN_SCHOOL:
-        for case in targets:
-            _alert(session, outcome, school_id=school.id, key=_key("welfare_concern", inbound, case),
-                   kind="welfare_concern", audience="dsl", severity="high", case=case,
-                   pupil=pupil_of(case), ctx=ctx, extra={"actions": list(OWNER_ACTIONS)}, now=now)
+    notices: list = field(default_factory=list)
 
-    if needs_reading and code not in (STOP, START):
-        # The reader is unsure: a person reads it now, whatever routing does next (never silently
-        # left as chasing, nor silently kept as a notice).
-        for case in [c for c in case_list if c.status == "open"] or ([None] if not case_list else []):
-            _alert(session, outcome, school_id=school.id, key=_key("needs_reading", inbound, case),
-                   kind="needs_reading", audience="attendance", severity="high", case=case,
-                   pupil=pupil_of(case), ctx=ctx, now=now)
 
-    if code in (STOP, START):
-        if rules.opt_word(inbound.body) == code:  # the carrier's own word: Twilio has acted already
-            _opt(session, school=school, contacts=contacts, inbound=inbound, stop=code == STOP, ctx=ctx,
-                 outcome=outcome, pupil=only_pupil, now=now)
-        else:
-            # "Please stop texting me" is read as a wish, not the carrier's keyword: Twilio keeps
-            # delivering, and opting a family out on a guess would cut a safety channel. A person
-            # decides (and records it); nothing changes on its own.
-            kind = "asks_opt_out" if code == STOP else "asks_opt_in"
-            _alert(session, outcome, school_id=school.id, key=f"{kind}:{inbound.id}", kind=kind,
-                   audience="attendance", severity="normal", case=None, pupil=only_pupil, ctx=ctx, now=now)
-        return
+def _apply(
+    session: Session, effect: "decide.Effect", *, reply: "decide.Reply", school: School, contact: Contact,
+    contacts: list[Contact], inbound: InboundMessage, ctx: "views.ReplyContext", outcome: ReplyOutcome,
+    done: _Done, now: datetime,
+) -> None:
+    """Carry out one effect of ``decide.decide``."""
+    match effect:
+        case decide.RaiseAlert():
+            _alert(session, outcome, school_id=school.id, key=effect.key, kind=effect.kind,
+                   audience=effect.audience, severity=effect.severity, case=effect.case, pupil=effect.pupil,
+                   ctx=ctx, extra=dict(effect.extra) or None, now=now)
+        case decide.SetSmsOptOut():
+            _set_opt_out(session, contacts=contacts, stop=effect.stop, outcome=outcome, now=now)
+        case decide.ExplainCases():
+            _explain(session, cases_=reply.cases, code=effect.code, return_date=reply.return_date, ctx=ctx,
+                     outcome=outcome, now=now)
+        case decide.NoticeForCases():
+            said = noticing.said_by_family(inbound, contact, understood=reply.code, code=effect.code,
+                                           return_date=reply.return_date)
+            made = taking.for_cases(session, school=school, case_list=list(reply.cases), pupils=reply.pupils,
+                                    said=said, now=now)
+            outcome.notice_ids += [n.id for n in made]
+        case decide.NoticeAhead():
+            ahead = effect.notice_for
+            said = noticing.said_by_family(inbound, contact, understood=reply.code, code=effect.code,
+                                           return_date=ahead.return_date(reply.return_date))
+            done.notices = taking.without_case(session, school=school, pupils=ahead.pupils, said=said,
+                                               now=now, first=ahead.first, named=ahead.named)
+            outcome.notice_ids += [n.id for n in done.notices]
+        case decide.Thank():
+            # ``explained_case_ids`` as the outcome holds them: a follow-up is not thanked twice.
+            if done.notices if effect.after == "notice" else outcome.explained_case_ids:
+                _thank(session, school=school, contact=contact, inbound=inbound, pupils=list(effect.pupils),
+                       outcome=outcome, now=now, language=ctx.language)
 
-    if code == IN_SCHOOL:
-        for case in targets:
-            keys = {a: _key(f"missing_child:{a}", inbound, case) for a in ("pastoral", "dsl")}
-            for audience, key in keys.items():
-                # Twins: whoever acts on one has acted on both (``bot.commands.acting``).
-                _alert(session, outcome, school_id=school.id, key=key, kind="missing_child",
-                       audience=audience, severity="urgent", case=case, pupil=pupil_of(case), ctx=ctx,
-                       extra={"actions": list(OWNER_ACTIONS),
-                              "twins": [k for a, k in keys.items() if a != audience]}, now=now)
-        return
 
-    if reason_given is None:
-        # "Off till Wednesday" tells us when the child is back without saying why: the absence is
-        # reported (nobody is chased); staff ask the reason if they need it and pick the code.
-        reason_given = code == LATE or code in codes.CODES or (code == NONE and bool(return_date))
-        if concern and code in codes.UNAUTHORISED:
-            # "Not come home", "he won't go, he's being bullied": the understanding suggests O or G,
-            # but a worry is not a reason. Keep chasing; the DSL has the reply.
-            reason_given = False
-    if not reason_given:  # NONE: chasing continues; staff see the reply all the same
-        # A reply about cases already explained ("thanks", "she's feeling better") is a follow-up.
-        follow_up = bool(case_list) and all(c.status != "open" for c in case_list)
-        kind = "reply_follow_up" if follow_up else "reply_no_reason"
-        for case in targets:
-            _alert(session, outcome, school_id=school.id, key=_key(kind, inbound, case), kind=kind,
-                   audience="attendance", severity="normal", case=case, pupil=pupil_of(case), ctx=ctx,
-                   now=now)
-        return
-
-    national = code if code in codes.CODES else None
-    if not case_list and notice_for is not None and not notice_for.past:
-        # Nothing open: the family is telling us before the register (a notice), or about a new day.
-        who = notice_for.pupils
-        said = noticing.said_by_family(inbound, contact, understood=code, code=national,
-                                       return_date=notice_for.return_date(return_date))
-        made = taking.without_case(session, school=school, pupils=who, said=said, now=now,
-                                   first=notice_for.first, named=notice_for.named)
-        outcome.notice_ids += [n.id for n in made]
-        on_roll = [p for p in who if p.on_roll]
-        if send_thanks and made and on_roll:
-            _thank(session, school=school, contact=contact, inbound=inbound, pupils=on_roll, outcome=outcome,
-                   now=now, language=language)
-        return
-    for case in case_list:
-        explained = cases.explain(session, case=case, by="reply", code=national, return_date=return_date,
+def _explain(
+    session: Session, *, cases_: tuple[AbsenceCase, ...], code: str | None, return_date: date | None,
+    ctx: "views.ReplyContext", outcome: ReplyOutcome, now: datetime,
+) -> None:
+    for case in cases_:
+        explained = cases.explain(session, case=case, by="reply", code=code, return_date=return_date,
                                   summary=views.explained_summary(ctx), now=now)
         if explained:
             outcome.explained_case_ids.append(case.id)
         elif return_date and case.status == "explained":  # a follow-up: "back on Thursday"
             case.return_date = return_date
             session.add(case)
-    said = noticing.said_by_family(inbound, contact, understood=code, code=national, return_date=return_date)
-    made = taking.for_cases(session, school=school, case_list=case_list, pupils=pupils, said=said, now=now)
-    outcome.notice_ids += [n.id for n in made]
-    for case in targets:
-        actions = ["accept_code", "pick_code"] if national else ["pick_code"]
-        if case is None:
-            actions = []  # nothing to recode without a case
-        _alert(session, outcome, school_id=school.id, key=_key("reply", inbound, case), kind="reply",
-               audience="attendance", severity="normal", case=case, pupil=pupil_of(case), ctx=ctx,
-               extra={"actions": actions, "suggested_code": national, "late": code == LATE,
-                      "understood": code}, now=now)
-    if send_thanks and outcome.explained_case_ids:  # a follow-up on an explained case is not thanked twice
-        _thank(session, school=school, contact=contact, inbound=inbound,
-               pupils=[pupils[c.pupil_id] for c in case_list if c.pupil_id in pupils], outcome=outcome,
-               now=now, language=language)
-
-
-def _key(kind: str, inbound: InboundMessage, case: AbsenceCase | None) -> str:
-    return f"{kind}:{inbound.id}:{case.id if case else 'none'}"
 
 
 def _alert(
@@ -488,17 +453,8 @@ def _thank(
     outcome.message_ids.append(message.id)
 
 
-def _opt(
-    session: Session,
-    *,
-    school: School,
-    contacts: list[Contact],
-    inbound: InboundMessage,
-    stop: bool,
-    ctx: "views.ReplyContext",
-    outcome: ReplyOutcome,
-    pupil: Pupil | None,
-    now: datetime,
+def _set_opt_out(
+    session: Session, *, contacts: list[Contact], stop: bool, outcome: ReplyOutcome, now: datetime
 ) -> None:
     """Mirror Twilio's opt-out in our rows; chasing then skips SMS to these contacts."""
     for contact in contacts:
@@ -506,9 +462,6 @@ def _opt(
         session.add(contact)
         if stop:
             outcome.cancelled_message_ids += cancel_queued_sms(session, contact_id=contact.id, now=now)
-    kind = "opt_out" if stop else "opt_in"
-    _alert(session, outcome, school_id=school.id, key=f"{kind}:{inbound.id}", kind=kind,
-           audience="attendance", severity="normal", case=None, pupil=pupil, ctx=ctx, now=now)
 
 
 def cancel_queued_sms(session: Session, *, contact_id: int, now: datetime) -> list[int]:
@@ -548,22 +501,22 @@ def _unknown_sender(
     outcome = ReplyOutcome(status="unknown_sender", inbound_ids=[inbound.id])
     if school is None:
         log.warning("inbound sms %s from an unknown number and no school to answer for", inbound.id)
-        return outcome
-    text, used = templates.render_family("sms", "neutral", _language_of(body, now=now, school=school))
-    day = clock.to_local(now, school.timezone).date()
-    # One neutral answer per number per day: two auto-responders must not talk to each other forever.
-    message, _ = outbox.enqueue(session, school_id=school.id, key=f"neutral:{from_number}:{day.isoformat()}",
-                                kind="neutral", channel="sms", to_address=from_number, body=text,
-                                language=used, now=now)
-    outcome.message_ids.append(message.id)
-    title, text_body = views.unknown_sender_text(from_number, body)
-    alert, _ = raise_alert(session, school_id=school.id, key=f"unknown_sender:{inbound.id}",
-                           kind="unknown_sender", title=title, body=text_body, audience="attendance",
-                           severity="normal",
-                           data={"inbound_id": inbound.id, "from_masked": views.mask_number(from_number),
-                                 "reply": body},
-                           now=now)
-    outcome.alert_ids.append(alert.id)
+    day = clock.to_local(now, school.timezone).date() if school else None
+    for effect in decide.unknown_sender(inbound_id=inbound.id, from_number=from_number, day=day):
+        if isinstance(effect, decide.AnswerNeutrally):
+            text, used = templates.render_family("sms", "neutral", _language_of(body, now=now, school=school))
+            message, _ = outbox.enqueue(session, school_id=school.id, key=effect.key, kind="neutral",
+                                        channel="sms", to_address=from_number, body=text, language=used,
+                                        now=now)
+            outcome.message_ids.append(message.id)
+        else:
+            title, text_body = views.unknown_sender_text(from_number, body)
+            alert, _ = raise_alert(session, school_id=school.id, key=effect.key, kind="unknown_sender",
+                                   title=title, body=text_body, audience="attendance", severity="normal",
+                                   data={"inbound_id": inbound.id, "reply": body,
+                                         "from_masked": views.mask_number(from_number)},
+                                   now=now)
+            outcome.alert_ids.append(alert.id)
     return outcome
 
 
