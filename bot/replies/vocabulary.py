@@ -25,6 +25,10 @@ def word_set(text: str) -> frozenset[str]:
 # holiday destination ("We're in Tenerife till the 4th").
 # --------------------------------------------------------------------------------------------------
 
+# "Ill call you", "ill bring her in": "ill" before these verbs is "I'll" typed without the apostrophe.
+ILL_MEANS_I_WILL_BEFORE = ("call", "ring", "phone", "let", "be", "bring", "take", "send", "try", "pop", "get",
+                           "text", "keep", "do", "see", "speak", "drop", "come", "update", "pick", "email",
+                           "contact", "check", "find", "sort", "have", "need", "give", "make")
 OPT_OUT = frozenset({"stop", "unsubscribe", "end", "quit", "stopall", "revoke", "optout", "cancel"})
 OPT_IN = frozenset({"start", "yes", "unstop"})
 
