@@ -311,10 +311,37 @@ def update_tiers(session: Session, *, school: School, pupils: dict[int, Pupil], 
 # --------------------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Sweep:
+    """What every threshold check of one sweep reads: the school's pupils on roll, their tallies for
+    the year, when each became of compulsory school age, and the alerts already raised."""
+
+    session: Session
+    school: School
+    cal: SchoolCalendar
+    th: dict
+    today: date
+    now: datetime
+    year_start: date
+    window_start: date
+    tallies: dict
+    pupils: dict[int, Pupil]
+    csa: dict[int, date | None]
+    known: set[str]
+
+    def counted_from(self, pid: int, start: date) -> date | None:
+        """The first day from ``start`` whose sessions count for ``pid``; None: none by today."""
+        begins = self.csa.get(pid)
+        if begins is None:
+            return start
+        return None if begins > self.today else max(start, begins)
+
+
 def sweep(session: Session, *, school: School, policy: SchoolPolicy, cal: SchoolCalendar,
           now: datetime) -> dict:
-    tz = school.timezone
-    today = clock.to_local(now, tz).date()
+    """The statutory thresholds for one school: N→O, penalty notice, local authority (illness,
+    continuous unauthorised absence), children missing education, then every pupil's tier."""
+    today = clock.to_local(now, school.timezone).date()
     th = policy_thresholds(policy)
     year_start = academic_year_start(today)
     window_start = cal.rolling_weeks_start(today, int(th["penalty_weeks"])) or year_start
@@ -333,114 +360,138 @@ def sweep(session: Session, *, school: School, policy: SchoolPolicy, cal: School
     session.flush()
     pupils = {p.id: p for p in session.exec(select(Pupil).where(Pupil.school_id == school.id,
                                                                  Pupil.on_roll)).all()}
-    # Penalty-notice, persistent-absence and local-authority thresholds concern pupils of compulsory
-    # school age, and only their sessions since then (``bot.pupils.compulsory_from``).
-    csa = {pid: compulsory_from(p) for pid, p in pupils.items()}
-
-    def counted_from(pid: int, start: date) -> date | None:
-        """The first day from ``start`` whose sessions count for ``pid``; None: none by today."""
-        begins = csa.get(pid)
-        if begins is None:
-            return start
-        return None if begins > today else max(start, begins)
-    counts = dict.fromkeys(("penalty", "la_unauthorised", "la_illness", "cme"), 0)
     # Episodes already alerted (one query), so a steady-state run gathers no evidence it won't use.
     known = set(session.exec(select(Alert.idempotency_key).where(
         Alert.school_id == school.id, Alert.idempotency_key.like("thr:%"))).all())
+    # Penalty-notice, persistent-absence and local-authority thresholds concern pupils of compulsory
+    # school age, and only their sessions since then (``bot.pupils.compulsory_from``).
+    run = _Sweep(session=session, school=school, cal=cal, th=th, today=today, now=now, year_start=year_start,
+                 window_start=window_start, tallies=tallies, pupils=pupils,
+                 csa={pid: compulsory_from(p) for pid, p in pupils.items()}, known=known)
+    penalty, illness = _penalty(run), _illness(run)
+    la_unauthorised, cme_referrals, cme = _continuous(run)
+    summary.update(penalty=penalty, la_unauthorised=la_unauthorised, la_illness=illness, cme=cme_referrals)
+    summary["tier_changes"] = _tiers(run, cme=cme)
+    summary["not_compulsory_age"] = sum(1 for b in run.csa.values() if b is not None and b > today)
+    return summary
 
-    # Penalty notice threshold: a new episode once the window no longer overlaps the last one met.
-    met = {pid for pid, e in tallies.items() if e["penalty"] >= int(th["penalty_sessions"]) and pid in pupils}
+
+def _penalty(run: _Sweep) -> int:
+    """Penalty notice threshold: a new episode once the window no longer overlaps the last one met."""
+    session, th, today, window_start = run.session, run.th, run.today, run.window_start
+    met = {pid for pid, e in run.tallies.items()
+           if e["penalty"] >= int(th["penalty_sessions"]) and pid in run.pupils}
     last_met: dict[int, date] = {}
     for pid, key in session.exec(select(Alert.pupil_id, Alert.idempotency_key).where(
-            Alert.school_id == school.id, Alert.kind == "penalty_threshold")).all():
+            Alert.school_id == run.school.id, Alert.kind == "penalty_threshold")).all():
         last_met[pid] = max(last_met.get(pid, date.min), date.fromisoformat(key.rsplit(":", 1)[1]))
+    raised = 0
     for pid in sorted(met):
         if last_met.get(pid, date.min) >= window_start:
             continue
-        since = counted_from(pid, window_start)
+        since = run.counted_from(pid, window_start)
         if since is None:
             continue
         ev = evidence(session, pupil_id=pid, start=since, end=today, codes_in=UNAUTHORISED)
         if len(ev) < int(th["penalty_sessions"]):  # sessions before compulsory school age left out
             continue
-        counts["penalty"] += _raise(
-            session, school=school, pupil=pupils[pid], key=f"thr:penalty:{pid}:{today.isoformat()}",
+        raised += _raise(
+            session, school=run.school, pupil=run.pupils[pid], key=f"thr:penalty:{pid}:{today.isoformat()}",
             kind="penalty_threshold", title="Penalty notice threshold met",
             text=f"{len(ev)} unauthorised sessions since {since:%d %b %Y} "
                  f"(threshold {th['penalty_sessions']} in {th['penalty_weeks']} school weeks).",
-            audience="attendance", severity="normal", actions=["acknowledge"], now=now,
+            audience="attendance", severity="normal", actions=["acknowledge"], now=run.now,
             data={"window_start": window_start.isoformat(), "as_of": today.isoformat(), "evidence": ev},
-            email_to=school.attendance_lead_email)
+            email_to=run.school.attendance_lead_email)
+    return raised
 
-    # Fifteen school days of illness in the year (thirty sessions), consecutive or not.
-    for pid, e in sorted(tallies.items()):
-        if (pid in pupils and e["illness"] >= 2 * int(th["la_illness_days"])
-                and f"thr:illness:{pid}:{year_start.isoformat()}" not in known):
-            since = counted_from(pid, year_start)
-            if since is None:
-                continue
-            ev = evidence(session, pupil_id=pid, start=since, end=today, codes_in=["I"])
-            if len(ev) < 2 * int(th["la_illness_days"]):
-                continue
-            e = {**e, "illness": len(ev)}
-            counts["la_illness"] += _raise(
-                session, school=school, pupil=pupils[pid], key=f"thr:illness:{pid}:{year_start.isoformat()}",
-                kind="la_illness", title="Notify the local authority: 15 days of illness",
-                text=f"{e['illness'] / 2:g} school days of illness this year.", audience="attendance",
-                severity="high", actions=["la_notified", "acknowledge"], now=now,
-                data={"evidence": ev, "days": e["illness"] / 2})
 
-    # Continuous unauthorised absence: 10 days -> LA; 20 with whereabouts unknown -> CME.
-    la_days, cme_days = int(th["la_unauthorised_days"]), int(th["cme_days"])
+def _illness(run: _Sweep) -> int:
+    """Fifteen school days of illness in the year (thirty sessions), consecutive or not."""
+    sessions_needed = 2 * int(run.th["la_illness_days"])
+    raised = 0
+    for pid, e in sorted(run.tallies.items()):
+        key = f"thr:illness:{pid}:{run.year_start.isoformat()}"
+        if pid not in run.pupils or e["illness"] < sessions_needed or key in run.known:
+            continue
+        since = run.counted_from(pid, run.year_start)
+        if since is None:
+            continue
+        ev = evidence(run.session, pupil_id=pid, start=since, end=run.today, codes_in=["I"])
+        if len(ev) < sessions_needed:
+            continue
+        raised += _raise(
+            run.session, school=run.school, pupil=run.pupils[pid], key=key,
+            kind="la_illness", title="Notify the local authority: 15 days of illness",
+            text=f"{len(ev) / 2:g} school days of illness this year.", audience="attendance",
+            severity="high", actions=["la_notified", "acknowledge"], now=run.now,
+            data={"evidence": ev, "days": len(ev) / 2})
+    return raised
+
+
+def _continuous(run: _Sweep) -> tuple[int, int, set[int]]:
+    """Continuous unauthorised absence: 10 days -> LA; 20 with whereabouts unknown -> CME.
+
+    Returns (LA alerts raised, CME alerts raised, pupils with a CME referral, new or earlier)."""
+    la_days, cme_days = int(run.th["la_unauthorised_days"]), int(run.th["cme_days"])
+    la = cme_raised = 0
     cme: set[int] = set()
-    for run in continuous_runs(session, school_id=school.id, cal=cal, start=year_start, today=today,
-                               min_days=min(la_days, cme_days)):
-        if run.pupil_id not in pupils:
+    for found in continuous_runs(run.session, school_id=run.school.id, cal=run.cal, start=run.year_start,
+                                 today=run.today, min_days=min(la_days, cme_days)):
+        if found.pupil_id not in run.pupils:
             continue
-        run = compulsory_part(session, run, since=counted_from(run.pupil_id, run.start))
-        if run is None or run.days < min(la_days, cme_days):
+        found = compulsory_part(run.session, found, since=run.counted_from(found.pupil_id, found.start))
+        if found is None or found.days < min(la_days, cme_days):
             continue
-        pupil = pupils[run.pupil_id]
-        la_key = f"thr:la_unauth:{run.pupil_id}:{run.start.isoformat()}"
-        cme_key = f"thr:cme:{run.pupil_id}:{run.start.isoformat()}"
-        if la_key in known and (cme_key in known or run.days < cme_days):
-            if cme_key in known:
-                cme.add(run.pupil_id)
+        la_key = f"thr:la_unauth:{found.pupil_id}:{found.start.isoformat()}"
+        cme_key = f"thr:cme:{found.pupil_id}:{found.start.isoformat()}"
+        if la_key in run.known and (cme_key in run.known or found.days < cme_days):
+            if cme_key in run.known:
+                cme.add(found.pupil_id)
             continue
-        ev = evidence(session, pupil_id=run.pupil_id, start=run.start, end=run.end, codes_in=UNAUTHORISED)
-        base = {"run_start": run.start.isoformat(), "run_end": run.end.isoformat(), "days": run.days,
+        ev = evidence(run.session, pupil_id=found.pupil_id, start=found.start, end=found.end,
+                      codes_in=UNAUTHORISED)
+        base = {"run_start": found.start.isoformat(), "run_end": found.end.isoformat(), "days": found.days,
                 "evidence": ev}
-        if run.days >= la_days:
-            counts["la_unauthorised"] += _raise(
-                session, school=school, pupil=pupil, key=la_key,
-                kind="la_unauthorised", title="Notify the local authority: 10 days unauthorised absence",
-                text=f"{run.days} school days of continuous unauthorised absence since {run.start:%d %b %Y}.",
-                audience="attendance", severity="high", actions=["la_notified", "acknowledge"], now=now,
-                data=base)
-        since = clock.at_local(run.start, time(0, 0), tz)
-        if run.days >= cme_days and not whereabouts_known_since(session, pupil_id=run.pupil_id, since=since):
-            cme.add(run.pupil_id)
-            counts["cme"] += _raise(
-                session, school=school, pupil=pupil, key=cme_key,
+        if found.days >= la_days:
+            la += _raise_la_unauthorised(run, found, key=la_key, data=base)
+        since = clock.at_local(found.start, time(0, 0), run.school.timezone)
+        if found.days >= cme_days and not whereabouts_known_since(run.session, pupil_id=found.pupil_id,
+                                                                  since=since):
+            cme.add(found.pupil_id)
+            cme_raised += _raise(
+                run.session, school=run.school, pupil=run.pupils[found.pupil_id], key=cme_key,
                 kind="cme", title="Children missing education referral",
-                text=f"{run.days} school days of continuous unauthorised absence since {run.start:%d %b %Y} "
-                     "and no contact with the family or sighting of the child.",
-                audience="dsl", severity="urgent", actions=["cme_referred", "la_notified"], now=now,
+                text=f"{found.days} school days of continuous unauthorised absence since "
+                     f"{found.start:%d %b %Y} and no contact with the family or sighting of the child.",
+                audience="dsl", severity="urgent", actions=["cme_referred", "la_notified"], now=run.now,
                 data=base)
-    summary.update(counts)
+    return la, cme_raised, cme
 
+
+def _raise_la_unauthorised(run: _Sweep, found: Run, *, key: str, data: dict) -> bool:
+    return _raise(
+        run.session, school=run.school, pupil=run.pupils[found.pupil_id], key=key,
+        kind="la_unauthorised", title="Notify the local authority: 10 days unauthorised absence",
+        text=f"{found.days} school days of continuous unauthorised absence since {found.start:%d %b %Y}.",
+        audience="attendance", severity="high", actions=["la_notified", "acknowledge"], now=run.now,
+        data=data)
+
+
+def _tiers(run: _Sweep, *, cme: set[int]) -> int:
+    """Every pupil's tier from the year's tallies (only sessions of compulsory school age count)."""
     flags: dict[int, set[str]] = {}
-    for pid in no_contact_for_days(session, school_id=school.id, cal=cal, today=today, tz=tz):
+    for pid in no_contact_for_days(run.session, school_id=run.school.id, cal=run.cal, today=run.today,
+                                   tz=run.school.timezone):
         flags.setdefault(pid, set()).add("no_contact_3_days")
     for pid in cme:
         flags.setdefault(pid, set()).add("cme")
-    later = {pid: begins for pid, begins in csa.items() if begins is not None and begins > year_start}
-    compulsory = tallies_from(session, starts={p: b for p, b in later.items() if b <= today}, until=today)
-    compulsory.update({pid: None for pid, begins in later.items() if begins > today})
-    summary["tier_changes"] = update_tiers(session, school=school, pupils=pupils, tallies=tallies,
-                                           flags=flags, th=th, today=today, now=now, compulsory=compulsory)
-    summary["not_compulsory_age"] = sum(1 for begins in csa.values() if begins is not None and begins > today)
-    return summary
+    later = {pid: begins for pid, begins in run.csa.items() if begins is not None and begins > run.year_start}
+    compulsory = tallies_from(run.session, starts={p: b for p, b in later.items() if b <= run.today},
+                              until=run.today)
+    compulsory.update({pid: None for pid, begins in later.items() if begins > run.today})
+    return update_tiers(run.session, school=run.school, pupils=run.pupils, tallies=run.tallies, flags=flags,
+                        th=run.th, today=run.today, now=run.now, compulsory=compulsory)
 
 
 def compulsory_part(session: Session, run: Run, *, since: date | None) -> Run | None:
