@@ -2,7 +2,7 @@
 
 ``decide`` reads what the reply said (its code, day back, concern, whether the reader was unsure) and
 which cases and pupils it concerns, and returns a list of effects: small frozen records such as
-"raise this alert", "explain these cases", "take a notice", "thank the family". ``service._apply``
+"raise this alert", "explain these cases", "take a notice", "thank the family". ``apply.route``
 carries them out in order. Keeping the rules here, apart from the writes, means every branch of
 "what does a reply do" (see ``bot.replies.service``'s docstring) can be read in one place and
 tested with plain objects.

@@ -34,7 +34,7 @@ an auto-responder cannot start a loop) and staff are told, with the number maske
 """
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -43,21 +43,17 @@ from sqlmodel import Session, select
 from bot import clock, codes, templates
 from bot.alerts.service import raise_alert
 from bot.calendar import load_calendar
-from bot.cases import service as cases
 from bot.errors import NotFound, UserError
 from bot.messaging import outbox
-from bot.notices import taking
 from bot.replies import decide, noticing, views
+from bot.replies.apply import ReplyOutcome, route
 from bot.settings import Settings
-from bot.templates import join_names
 from storage.models import (
     AbsenceCase,
     Contact,
     InboundMessage,
-    OutboxMessage,
     Pupil,
     PupilContact,
-    ReplyCase,
     School,
 )
 
@@ -77,23 +73,6 @@ WEB_REASONS: dict[str, str | None] = {
 }
 MAX_NOTE = 1000
 MAX_RETURN_DAYS = 60
-
-
-@dataclass
-class ReplyOutcome:
-    """What a reply did; the edges use ``status``, tests and the sandbox read the rest."""
-
-    status: str  # recorded | duplicate | unknown_sender | already_explained
-    code: str | None = None
-    concern: bool = False
-    inbound_ids: list[int] = field(default_factory=list)
-    case_ids: list[int] = field(default_factory=list)
-    explained_case_ids: list[int] = field(default_factory=list)
-    alert_ids: list[int] = field(default_factory=list)
-    message_ids: list[int] = field(default_factory=list)
-    cancelled_message_ids: list[int] = field(default_factory=list)
-    notice_ids: list[int] = field(default_factory=list)
-
 
 # --------------------------------------------------------------------------------------------------
 # Inbound SMS
@@ -222,7 +201,7 @@ def _reply_for_school(
     if not case_list:  # a notice given ahead: which day is it about ("dentist tomorrow")?
         notice_for = noticing.notice_for(body, today=today, calendar=calendar, pupils=chosen + off_roll,
                                          named=bool(named or off_roll) or len(chosen) == 1)
-    _route(session, school=school, contact=contacts[0], contacts=contacts, inbound=inbound,
+    route(session, school=school, contact=contacts[0], contacts=contacts, inbound=inbound,
            case_list=case_list, pupils={p.id: p for p in pupils}, code=code, return_date=u.return_date,
            concern=bool(u.concern), confidence=float(u.confidence or 0.0), send_thanks=True,
            outcome=outcome, now=now, language=u.language, needs_reading=u.needs_reading,
@@ -263,223 +242,6 @@ def _cases_for(session: Session, pupil_ids: list[int], *, now: datetime) -> list
         )
         .order_by(AbsenceCase.id)
     ).all())
-
-
-# --------------------------------------------------------------------------------------------------
-# Routing: what a reply does
-# --------------------------------------------------------------------------------------------------
-
-
-def _route(
-    session: Session,
-    *,
-    school: School,
-    contact: Contact,
-    contacts: list[Contact],
-    inbound: InboundMessage,
-    case_list: list[AbsenceCase],
-    pupils: dict[int, Pupil],
-    code: str,
-    return_date: date | None,
-    concern: bool,
-    confidence: float,
-    send_thanks: bool,
-    outcome: ReplyOutcome,
-    now: datetime,
-    reason_given: bool | None = None,
-    language: str | None = None,
-    needs_reading: bool = False,
-    notice_for: "noticing.NoticeFor | None" = None,
-) -> None:
-    """Record the reply on each case, then do what ``decide`` says it should (see the module docstring).
-
-    ``reason_given`` defaults to "the code is a national code or LATE, or the family says when the
-    child will be back"; the reply page passes True for a free-text reason that suggests no code.
-    With no case to explain, a reason becomes a notice about ``notice_for`` (bot.notices).
-    """
-    _record(session, contact=contact, inbound=inbound, case_list=case_list, code=code,
-            return_date=return_date, concern=concern, confidence=confidence, outcome=outcome, now=now)
-    reply = decide.Reply(inbound_id=inbound.id, body=inbound.body, code=code, return_date=return_date,
-                         concern=concern, needs_reading=needs_reading, cases=tuple(case_list), pupils=pupils,
-                         send_thanks=send_thanks, reason_given=reason_given, notice_for=notice_for)
-    ctx = views.ReplyContext(school=school, contact=contact, body=inbound.body, code=code,
-                             return_date=return_date, confidence=confidence, channel=inbound.channel,
-                             language=language)
-    done = _Done()
-    for effect in decide.decide(reply):
-        _apply(session, effect, reply=reply, school=school, contact=contact, contacts=contacts,
-               inbound=inbound, ctx=ctx, outcome=outcome, done=done, now=now)
-
-
-def _record(
-    session: Session, *, contact: Contact, inbound: InboundMessage, case_list: list[AbsenceCase], code: str,
-    return_date: date | None, concern: bool, confidence: float, outcome: ReplyOutcome, now: datetime,
-) -> None:
-    """The reply against every case it concerns (``ReplyCase``) and in each case's log."""
-    outcome.inbound_ids.append(inbound.id)
-    outcome.code = code
-    outcome.concern = outcome.concern or concern
-    for case in case_list:
-        session.add(ReplyCase(inbound_id=inbound.id, case_id=case.id))
-        outcome.case_ids.append(case.id)
-    session.flush()
-    for case in case_list:
-        cases.log(session, school_id=case.school_id, case_id=case.id, pupil_id=case.pupil_id,
-                  kind="reply", summary=inbound.body, actor=f"{inbound.channel}:contact:{contact.id}",
-                  data={"inbound_id": inbound.id, "channel": inbound.channel, "code": code,
-                        "return_date": return_date.isoformat() if return_date else None,
-                        "concern": concern, "confidence": confidence, "contact_id": contact.id},
-                  now=now)
-
-
-@dataclass
-class _Done:
-    """What the effects applied so far made, for a ``Thank`` that follows them."""
-
-    notices: list = field(default_factory=list)
-
-
-def _apply(
-    session: Session, effect: "decide.Effect", *, reply: "decide.Reply", school: School, contact: Contact,
-    contacts: list[Contact], inbound: InboundMessage, ctx: "views.ReplyContext", outcome: ReplyOutcome,
-    done: _Done, now: datetime,
-) -> None:
-    """Carry out one effect of ``decide.decide``."""
-    match effect:
-        case decide.RaiseAlert():
-            _alert(session, outcome, school_id=school.id, key=effect.key, kind=effect.kind,
-                   audience=effect.audience, severity=effect.severity, case=effect.case, pupil=effect.pupil,
-                   ctx=ctx, extra=dict(effect.extra) or None, now=now)
-        case decide.SetSmsOptOut():
-            _set_opt_out(session, contacts=contacts, stop=effect.stop, outcome=outcome, now=now)
-        case decide.ExplainCases():
-            _explain(session, cases_=reply.cases, code=effect.code, return_date=reply.return_date, ctx=ctx,
-                     outcome=outcome, now=now)
-        case decide.NoticeForCases():
-            said = noticing.said_by_family(inbound, contact, understood=reply.code, code=effect.code,
-                                           return_date=reply.return_date)
-            made = taking.for_cases(session, school=school, case_list=list(reply.cases), pupils=reply.pupils,
-                                    said=said, now=now)
-            outcome.notice_ids += [n.id for n in made]
-        case decide.NoticeAhead():
-            ahead = effect.notice_for
-            said = noticing.said_by_family(inbound, contact, understood=reply.code, code=effect.code,
-                                           return_date=ahead.return_date(reply.return_date))
-            done.notices = taking.without_case(session, school=school, pupils=ahead.pupils, said=said,
-                                               now=now, first=ahead.first, named=ahead.named)
-            outcome.notice_ids += [n.id for n in done.notices]
-        case decide.Thank():
-            # ``explained_case_ids`` as the outcome holds them: a follow-up is not thanked twice.
-            if done.notices if effect.after == "notice" else outcome.explained_case_ids:
-                _thank(session, school=school, contact=contact, inbound=inbound, pupils=list(effect.pupils),
-                       outcome=outcome, now=now, language=ctx.language)
-
-
-def _explain(
-    session: Session, *, cases_: tuple[AbsenceCase, ...], code: str | None, return_date: date | None,
-    ctx: "views.ReplyContext", outcome: ReplyOutcome, now: datetime,
-) -> None:
-    for case in cases_:
-        explained = cases.explain(session, case=case, by="reply", code=code, return_date=return_date,
-                                  summary=views.explained_summary(ctx), now=now)
-        if explained:
-            outcome.explained_case_ids.append(case.id)
-        elif return_date and case.status == "explained":  # a follow-up: "back on Thursday"
-            case.return_date = return_date
-            session.add(case)
-
-
-def _alert(
-    session: Session,
-    outcome: ReplyOutcome,
-    *,
-    school_id: int,
-    key: str,
-    kind: str,
-    audience: str,
-    severity: str,
-    case: AbsenceCase | None,
-    pupil: Pupil | None,
-    ctx: "views.ReplyContext",
-    now: datetime,
-    extra: dict | None = None,
-) -> None:
-    title, body = views.alert_text(kind, ctx, pupil=pupil, case=case)
-    data = views.alert_data(ctx, pupil=pupil, case=case)
-    data.update(extra or {})
-    alert, _ = raise_alert(session, school_id=school_id, key=key, kind=kind, title=title, body=body,
-                           audience=audience, severity=severity, pupil_id=pupil.id if pupil else None,
-                           case_id=case.id if case else None, data=data, now=now)
-    outcome.alert_ids.append(alert.id)
-
-
-def _thank(
-    session: Session,
-    *,
-    school: School,
-    contact: Contact,
-    inbound: InboundMessage,
-    pupils: list[Pupil],
-    outcome: ReplyOutcome,
-    now: datetime,
-    language: str | None = None,
-) -> None:
-    """A short thank-you: the child's first name and the school, no more.
-
-    In the contact's recorded language when we ship it; failing that, in the language the family
-    wrote in (a contact recorded as English who texts in Polish is thanked in Polish); otherwise in
-    English.
-    """
-    # An email is thanked by email (the family may have no mobile); anything else by text.
-    channel = "email" if inbound.channel == "email" else "sms"
-    address = contact.email if channel == "email" else contact.mobile
-    if not address or (contact.email_opt_out if channel == "email" else contact.sms_opt_out):
-        return
-    first_names = list(dict.fromkeys(p.display_first_name for p in pupils))
-    shipped = [templates.language(wanted) for wanted in (contact.language, language)]
-    lang = next((code for code in shipped if code != "en"), "en")
-    names = join_names(first_names, lang)
-    text, used = templates.render_family(channel, "thanks", lang, names=names, count=len(first_names),
-                                         school=school.name)
-    subject = None
-    if channel == "email":
-        head, _, text = text.partition("\n")
-        subject, text = head.removeprefix("Subject:").strip(), text.strip()
-    # Not linked to the cases (MessageCase): the sender drops messages whose cases are all closed
-    # or explained, which is exactly what a thank-you follows. The reply links it (ReplyCase).
-    message, _ = outbox.enqueue(session, school_id=school.id, key=f"thanks:{inbound.id}", kind="thanks",
-                                channel=channel, to_address=address, body=text, subject=subject,
-                                contact_id=contact.id, language=used, now=now)
-    outcome.message_ids.append(message.id)
-
-
-def _set_opt_out(
-    session: Session, *, contacts: list[Contact], stop: bool, outcome: ReplyOutcome, now: datetime
-) -> None:
-    """Mirror Twilio's opt-out in our rows; chasing then skips SMS to these contacts."""
-    for contact in contacts:
-        contact.sms_opt_out = stop
-        session.add(contact)
-        if stop:
-            outcome.cancelled_message_ids += cancel_queued_sms(session, contact_id=contact.id, now=now)
-
-
-def cancel_queued_sms(session: Session, *, contact_id: int, now: datetime) -> list[int]:
-    """Cancel a contact's texts that have not gone yet (sending to an opted-out number fails)."""
-    rows = session.exec(
-        select(OutboxMessage).where(
-            OutboxMessage.contact_id == contact_id,
-            OutboxMessage.channel == "sms",
-            OutboxMessage.status == "queued",
-        ).with_for_update()
-    ).all()
-    cancelled = []
-    for message in rows:
-        if outbox.advance_status(message, "cancelled", now=now):
-            message.error = "contact opted out of SMS"
-            session.add(message)
-            cancelled.append(message.id)
-    return cancelled
 
 
 # --------------------------------------------------------------------------------------------------
@@ -574,6 +336,23 @@ def link_target(session: Session, *, case_id: int, contact_id: int | None) -> Li
     return LinkTarget(case=case, pupil=pupil, school=school, contact=contact)
 
 
+def page_reason(reason: str, note: str, *, today: date, calendar):
+    """The code a reason chosen on a page suggests, and the reader's reading of the note (or None).
+
+    "Other" takes the code the note gives; a note saying the child left for school makes it
+    IN_SCHOOL whatever was chosen (a missing child, never a reason).
+    """
+    from bot.replies.understand import understand
+
+    read = understand(note, today, is_school_day=calendar.is_school_day) if note else None
+    code = WEB_REASONS[reason]
+    if code is None and read is not None and read.code in codes.CODES:
+        code = read.code
+    if read is not None and read.code == IN_SCHOOL:
+        code = IN_SCHOOL
+    return code, read
+
+
 def receive_web_reply(
     session: Session,
     *,
@@ -607,15 +386,7 @@ def receive_web_reply(
     if case.status != "open":
         return ReplyOutcome(status="already_explained", case_ids=[case.id])
 
-    from bot.replies.understand import understand
-
-    calendar = load_calendar(session, school.id)
-    read = understand(note, today, is_school_day=calendar.is_school_day) if note else None
-    code = WEB_REASONS[reason]
-    if code is None and read is not None and read.code in codes.CODES:
-        code = read.code
-    if read is not None and read.code == IN_SCHOOL:
-        code = IN_SCHOOL
+    code, read = page_reason(reason, note, today=today, calendar=load_calendar(session, school.id))
     return_date = return_date or (read.return_date if read else None)
     concern = bool(read and read.concern)
     confidence = 1.0 if WEB_REASONS[reason] else float(read.confidence if read else 0.0)
@@ -633,7 +404,7 @@ def receive_web_reply(
     session.flush()
     outcome = ReplyOutcome(status="recorded")
     placeholder = contact or Contact(school_id=school.id, mis_id="", first_name="A parent", last_name="")
-    _route(session, school=school, contact=placeholder, contacts=[contact] if contact else [],
+    route(session, school=school, contact=placeholder, contacts=[contact] if contact else [],
            inbound=inbound, case_list=[case], pupils={target.pupil.id: target.pupil}, code=code,
            return_date=return_date, concern=concern, confidence=confidence, send_thanks=False,
            outcome=outcome, reason_given=code != IN_SCHOOL, now=now)
