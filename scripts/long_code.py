@@ -18,6 +18,14 @@ PRODUCT = ("bot", "handlers", "scheduler", "storage")
 # The demo kit (sandbox, sample trust, scripted demo) is not the product: it is moving to its own
 # package (issue 17, item 3) and is left out here.
 NOT_PRODUCT = ("bot/sandbox/", "bot/sample/", "bot/cli/demo.py", "handlers/sandbox.py", "storage/migrations/")
+# Long code in files other work owns this round (issue 17): listed here with the reason, never silently.
+# Remove an entry when its file is split or gives its own "Long because:".
+WAIVED = {
+    "bot/alerts/deliver.py::slack_view": "chat rendering moves to bot/chat/ (issue 17 item 1)",
+    "bot/alerts/deliver.py::deliver_one": "chat delivery moves to bot/chat/ (issue 17 item 1)",
+    "bot/messaging/transports.py::_twilio_http_client_class": "bot/messaging is owned by the outbox work",
+    "handlers/twilio_voice.py::register": "handlers/ are owned by the edges work; its routes are closures",
+}
 MODULE_LINES = 500
 FUNCTION_LINES = 60
 REASON = "Long because:"
@@ -38,11 +46,12 @@ class Long:
 
 
 def _reason(node) -> str | None:
+    """The text after "Long because:" in the docstring, to the end of its paragraph."""
     doc = ast.get_docstring(node) or ""
-    for line in doc.splitlines():
-        if line.strip().startswith(REASON):
-            return line.strip()[len(REASON):].strip() or None
-    return None
+    _, found, rest = doc.partition(REASON)
+    if not found:
+        return None
+    return " ".join(rest.split("\n\n", 1)[0].split()) or None
 
 
 def long_code(root: Path = ROOT) -> list[Long]:
@@ -59,7 +68,14 @@ def long_code(root: Path = ROOT) -> list[Long]:
             if n > MODULE_LINES:
                 found.append(Long(rel, "", n, MODULE_LINES, _reason(tree)))
             found += _long_functions(rel, tree)
-    return found
+    return [_waived(x) for x in found]
+
+
+def _waived(item: Long) -> Long:
+    key = f"{item.path}::{item.name}" if item.name else item.path
+    if item.reason is None and key in WAIVED:
+        return Long(item.path, item.name, item.lines, item.limit, f"waived: {WAIVED[key]}")
+    return item
 
 
 def _long_functions(rel: str, tree: ast.Module) -> list[Long]:

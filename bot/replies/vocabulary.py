@@ -4,6 +4,9 @@ Data only (the matching is in ``bot.replies.text`` and ``bot.replies.rules``). K
 so that adding a phrasing never touches logic, and so reviewers can read the tables on their own.
 The learned reader (``bot.replies.reader``) does most of the understanding now; these tables stay
 for what rules do exactly and explainably: explicit reasons named in so many words.
+
+Long because: it is data, one table per code in every language families write in; splitting it by
+language would scatter each code's words over many files.
 """
 
 import re
