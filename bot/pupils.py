@@ -1,34 +1,79 @@
-"""One vocabulary for a pupil as staff read it: the flags that matter for safeguarding, and labels.
+"""One vocabulary for a pupil as staff read it: the flags that matter for safeguarding, labels, and
+the urgency order.
 
-Register close's urgency order, ``/absences``, ``/pupil`` and the alerts all read these, so a flag
-means the same thing everywhere.
+Register close's urgency order, ``/absences``, ``/pupil``, the escalation alerts and the alert cards
+all read these, so a flag is spelled the same way everywhere and "most urgent first" means the same
+order in the register-close run and in the list staff read afterwards.
 """
 
 from datetime import date
 
-from storage.models import Pupil
+from storage.models import Pupil, SchoolPolicy
 
-# (attribute, label shown to staff), in the order staff read them.
-FLAG_LABELS = (
-    ("child_protection", "CP"),
-    ("looked_after", "CLA"),
-    ("has_social_worker", "SW"),
-    ("send_ehcp", "EHCP"),
-    ("young_carer", "YC"),
-    ("has_yot_worker", "YOT"),
+NURSERY = -1  # the year group number of the nursery class (Reception is 0)
+
+# (attribute, short label for lists and cards, words for a DSL alert), in the order staff read them.
+FLAGS = (
+    ("child_protection", "CP", "child-protection plan / child in need"),
+    ("looked_after", "CLA", "looked after"),
+    ("has_social_worker", "SW", "social worker"),
+    ("send_ehcp", "EHCP", "EHCP"),
+    ("young_carer", "YC", "young carer"),
+    ("has_yot_worker", "YOT", "youth offending worker"),
 )
+FLAG_LABELS = tuple((attr, short) for attr, short, _words in FLAGS)
 
 
 def flags(pupil: Pupil) -> list[str]:
     """The pupil's flags as short labels (``["CP", "SW"]``)."""
-    return [text for attr, text in FLAG_LABELS if getattr(pupil, attr)]
+    return [short for attr, short, _words in FLAGS if getattr(pupil, attr)]
+
+
+def flag_words(pupil: Pupil) -> list[str]:
+    """The pupil's flags written out (``["child-protection plan / child in need", "social worker"]``)."""
+    return [words for attr, _short, words in FLAGS if getattr(pupil, attr)]
 
 
 def year_label(year_group: int | None) -> str:
-    """``0`` -> "Reception", ``4`` -> "Year 4", unknown -> ""."""
+    """``0`` -> "Reception", ``4`` -> "Year 4", ``-1`` -> "Nursery", unknown -> ""."""
     if year_group is None:
         return ""
+    if year_group <= NURSERY:
+        return "Nursery"
     return "Reception" if year_group == 0 else f"Year {year_group}"
+
+
+def year_and_class(year_group: int | None, class_name: str | None) -> str:
+    """``"Year 4, 4B"``, or whichever half is known, or ""."""
+    return ", ".join(x for x in (year_label(year_group), class_name) if x)
+
+
+def named(name: str, year_group: int | None, class_name: str | None) -> str:
+    """``First Last (Year 4, 4B)``; the name alone when neither year nor class is known."""
+    extra = year_and_class(year_group, class_name)
+    return f"{name} ({extra})" if extra else name
+
+
+def label(pupil: Pupil) -> str:
+    """``First Last (Year 4, 4B)``: how a pupil is named to staff (their preferred first name)."""
+    return named(f"{pupil.display_first_name} {pupil.last_name}", pupil.year_group, pupil.class_name)
+
+
+# --------------------------------------------------------------------------------------------------
+# Urgency: who is contacted first at register close, and listed first by /absences
+# --------------------------------------------------------------------------------------------------
+
+
+def urgency(pupil: Pupil, policy: SchoolPolicy) -> tuple:
+    """Sort key, most urgent first: vulnerable pupils (``Pupil.vulnerable``: a social worker, a
+    child-protection or child-in-need plan, looked after, or a youth offending worker) when the school
+    puts them first, then the school's priority year groups in its order, then by surname."""
+    priority_years = policy.priority_year_groups or []
+    year_rank = (
+        priority_years.index(pupil.year_group) if pupil.year_group in priority_years else len(priority_years)
+    )
+    first = 0 if (policy.vulnerable_first and pupil.vulnerable) else 1
+    return (first, year_rank, pupil.last_name.casefold(), pupil.first_name.casefold(), pupil.id or 0)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -40,7 +85,6 @@ def year_label(year_group: int | None) -> str:
 # 1 September). Penalty-notice, persistent-absence and local-authority thresholds concern only
 # these children; younger ones (most of Reception) are still messaged and escalated when absent.
 TERM_STARTS = ((1, 1), (4, 1), (9, 1))
-NURSERY = -1
 
 
 def _fifth_birthday(dob: date) -> date:

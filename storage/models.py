@@ -3,6 +3,9 @@
 Every row that belongs to a school carries ``school_id`` so each query can be scoped to one school.
 Times are stored in UTC (``UTCDateTime``); dates (register dates, calendar days) are plain dates in
 the school's own zone.
+
+Long because: one class per table, the whole schema read in one place; ``tests/test_migrations.py``
+compares it with the migrations as a whole.
 """
 
 from datetime import date, datetime, time

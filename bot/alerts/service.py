@@ -65,16 +65,21 @@ def raise_alert(
             raise
         return existing, False
     if case_id is not None or pupil_id is not None:
-        from bot.cases.service import log
-
-        log(
-            session,
-            school_id=school_id,
-            case_id=case_id,
-            pupil_id=pupil_id,
-            kind="alert",
-            summary=title,
-            data={"alert_id": alert.id, "kind": kind, "audience": audience},
-            now=now,
-        )
+        _log_raised(session, alert, now=now)
     return alert, True
+
+
+def _log_raised(session: Session, alert: Alert, *, now: datetime) -> None:
+    """The alert in its case's (or pupil's) log, where the timeline shows it."""
+    from bot.cases.service import log
+
+    log(
+        session,
+        school_id=alert.school_id,
+        case_id=alert.case_id,
+        pupil_id=alert.pupil_id,
+        kind="alert",
+        summary=alert.title,
+        data={"alert_id": alert.id, "kind": alert.kind, "audience": alert.audience},
+        now=now,
+    )

@@ -58,6 +58,20 @@ def open_or_extend(
     return (opened[0], True) if opened else (extended[0], False)
 
 
+def _one_by_one(
+    session: Session, new: list[Pupil], *, day: date, session_name: str, now: datetime
+) -> tuple[list[AbsenceCase], list[AbsenceCase]]:
+    """After a race on the set-based insert: each pupil alone; a case another worker opened is extended."""
+    if len(new) == 1:
+        case = open_case_for(session, new[0].id)
+        if case is None:
+            raise  # the conflict was something else: re-raise it (called inside the except block)
+        return [], [case]
+    results = [open_or_extend_many(session, pupils=[p], day=day, session_name=session_name, now=now)
+               for p in new]
+    return [c for o, _ in results for c in o], [c for _, e in results for c in e]
+
+
 def open_or_extend_many(
     session: Session, *, pupils: list[Pupil], day: date, session_name: str, now: datetime
 ) -> tuple[list[AbsenceCase], list[AbsenceCase]]:
@@ -104,14 +118,8 @@ def open_or_extend_many(
             opened = session.scalars(insert(AbsenceCase).returning(AbsenceCase), rows).all()
     except IntegrityError:
         # Another worker opened some of these between our read and write: go one by one.
-        if len(new) == 1:
-            case = open_case_for(session, new[0].id)
-            if case is None:
-                raise
-            return [], [*extended, case]
-        results = [open_or_extend_many(session, pupils=[p], day=day, session_name=session_name, now=now)
-                   for p in new]
-        return ([c for o, _ in results for c in o], extended + [c for _, e in results for c in e])
+        opened, also_extended = _one_by_one(session, new, day=day, session_name=session_name, now=now)
+        return opened, extended + also_extended
     log_many(session, [
         {"school_id": c.school_id, "case_id": c.id, "pupil_id": c.pupil_id, "kind": "case_opened",
          "summary": f"Unexplained absence from {day:%a %d %b} {session_name}",

@@ -4,6 +4,9 @@ Slack sends ``/recode`` and its text, Teams sends ``@Attendance recode ...``, th
 line: each edge turns what it got into one line (``recode Amelia Khan I am ill``) and ``parse``
 turns that into a typed request. Nothing here touches the database: who the pupil is, whether the
 date is a school day and whether the user may act are the service's questions.
+
+Long because: the command language is read whole — the requests, the words, the help staff see and
+the parser that must agree with that help; about a fifth of it is the help's prose.
 """
 
 import re

@@ -12,22 +12,13 @@ from rapidfuzz import fuzz
 from sqlmodel import Session, func, select
 
 from bot.errors import Ambiguous, NotFound, PermissionDenied, UserError
+from bot.pupils import label, year_label
 from storage.models import Pupil
 
 UPN = re.compile(r"^[A-Z]\d{11}[0-9A-Z]$")
 MAX_CHOICES = 5
 FUZZY_CUTOFF = 78.0
 FUZZY_BAND = 6.0  # candidates this close to the best score are all offered
-
-
-def label(p: Pupil) -> str:
-    """``First Last (Year 4, 4B)``: how a pupil is named to staff."""
-    year = (
-        "Reception" if p.year_group == 0 else (f"Year {p.year_group}" if p.year_group is not None else None)
-    )
-    extra = ", ".join(x for x in (year, p.class_name) if x)
-    name = f"{p.display_first_name} {p.last_name}"
-    return f"{name} ({extra})" if extra else name
 
 
 @dataclass(frozen=True)
@@ -185,6 +176,5 @@ def check_year(session: Session, *, school_id: int, year: int) -> None:
     if found is None:
         rows = session.exec(select(Pupil.year_group).where(Pupil.school_id == school_id, Pupil.on_roll)).all()
         years = sorted({y for y in rows if y is not None})
-        names = ", ".join("Reception" if y == 0 else ("Nursery" if y < 0 else f"Year {y}") for y in years)
-        label_ = "Reception" if year == 0 else f"Year {year}"
-        raise UserError(f"Your school has no pupils in {label_}. Year groups: {names or 'none recorded'}.")
+        names = ", ".join(year_label(y) for y in years) or "none recorded"
+        raise UserError(f"Your school has no pupils in {year_label(year)}. Year groups: {names}.")

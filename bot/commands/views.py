@@ -11,6 +11,7 @@ from datetime import date
 from bot.chat.slack import slack_escape
 from bot.chat.teams import TEAMS_CARD_VERSION
 from bot.commands import grammar
+from bot.pupils import year_label
 
 SLACK_TEXT_LIMIT = 2900  # a section's text may hold 3000 characters
 SLACK_MAX_BLOCKS = 50
@@ -77,7 +78,7 @@ def absences_result(
 ) -> CommandResult:
     scope = " · ".join(
         x
-        for x in (f"Year {year}" if year is not None else None, f"class {class_name}" if class_name else None)
+        for x in (year_label(year) or None, f"class {class_name}" if class_name else None)
         if x
     )
     title = f"Unexplained absences {grammar.describe_date(day, today)}" + (f" ({scope})" if scope else "")

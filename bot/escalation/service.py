@@ -24,6 +24,7 @@ from bot.cases.service import log, seen_in_school
 from bot.escalation import ladder as ladders
 from bot.escalation.views import alert_body, alert_data, worker_email
 from bot.messaging.outbox import enqueue
+from bot.pupils import flag_words
 from storage.models import (
     AbsenceCase,
     Alert,
@@ -159,18 +160,6 @@ def case_facts(
     return Facts(through=through, day_number=day_number, base=base, seen=seen, last_contact=contact_at)
 
 
-def vulnerability_flags(pupil: Pupil) -> list[str]:
-    flags = [
-        (pupil.has_social_worker, "social worker"),
-        (pupil.child_protection, "child-protection plan / child in need"),
-        (pupil.looked_after, "looked after"),
-        (pupil.has_yot_worker, "youth offending worker"),
-        (pupil.send_ehcp, "EHCP"),
-        (pupil.young_carer, "young carer"),
-    ]
-    return [label for on, label in flags if on]
-
-
 # --------------------------------------------------------------------------------------------------
 # The ladder on one case
 # --------------------------------------------------------------------------------------------------
@@ -205,7 +194,7 @@ def advance_case(
         facts.history = contact_history(session, case=case, tz=tz)
     for index, step in due:
         data = alert_data(case=case, pupil=pupil, step=step, index=index, facts=facts,
-                          flags=vulnerability_flags(pupil), actions=ACTIONS)
+                          flags=flag_words(pupil), actions=ACTIONS)
         alert, created = raise_alert(
             session,
             school_id=case.school_id,
@@ -315,7 +304,7 @@ def reraise_unacted(
             continue
         facts.history = contact_history(session, case=case, tz=school.timezone)
         fresh = alert_data(case=case, pupil=pupil, step=alert.data.get("step", {}),
-                           index=alert.data.get("index", 0), facts=facts, flags=vulnerability_flags(pupil),
+                           index=alert.data.get("index", 0), facts=facts, flags=flag_words(pupil),
                            actions=ACTIONS)
         # The step's own day stays as raised; the count today and the contact history are refreshed.
         data = dict(alert.data, contact=fresh["contact"], flags=fresh["flags"], through=fresh["through"],

@@ -8,6 +8,7 @@ These go to staff channels only; family messages never carry any of it.
 from datetime import date
 
 from bot.escalation import ladder as ladders
+from bot.pupils import year_and_class
 from storage.models import AbsenceCase, Pupil, School
 
 OUTCOME_WORDS = {
@@ -20,12 +21,7 @@ OUTCOME_WORDS = {
 
 
 def _year_class(pupil: Pupil) -> str:
-    parts = []
-    if pupil.year_group is not None:
-        parts.append(f"Year {pupil.year_group}" if pupil.year_group > 0 else "Reception")
-    if pupil.class_name:
-        parts.append(pupil.class_name)
-    return ", ".join(parts)
+    return year_and_class(pupil.year_group, pupil.class_name)
 
 
 def worker_contacts(pupil: Pupil) -> list[dict]:

@@ -86,6 +86,12 @@ def queue_family_messages(
             "contact_id": route.contact.id, "language": composed.language, "case_ids": case_ids,
         })
     results = enqueue_many(session, items, now=now)
+    _record_contacts(session, batch, results, school_id=school.id, kind=kind, now=now)
+    return [created for _, created in results]
+
+
+def _record_contacts(session: Session, batch, results, *, school_id: int, kind: str, now: datetime) -> None:
+    """For each new message: its cases' contact times and a case-log entry, written set-based."""
     events = []
     contacted: list[int] = []
     for (case_ids, route, _key), (message, created) in zip(batch, results, strict=True):
@@ -95,7 +101,7 @@ def queue_family_messages(
             case = session.get(AbsenceCase, case_id)
             contacted.append(case_id)
             events.append({
-                "school_id": school.id, "case_id": case.id, "pupil_id": case.pupil_id,
+                "school_id": school_id, "case_id": case.id, "pupil_id": case.pupil_id,
                 "kind": "message_queued",
                 "summary": f"{kind.replace('_', ' ')} {route.channel} to contact {route.contact.id}",
                 "data": {"message_id": message.id, "channel": route.channel,
@@ -113,4 +119,3 @@ def queue_family_messages(
             set_committed_value(case, "last_contact_at", now)
             set_committed_value(case, "round_started_at", case.round_started_at or now)
     cases.log_many(session, events, now=now)
-    return [created for _, created in results]

@@ -19,6 +19,7 @@ from bot.firstday.outreach import queue_family_messages
 from bot.firstday.routing import Route, call_route, family_contacts, raise_unreachable, usable_channels
 from bot.notices.close import at_register_close as notices_at_close
 from bot.policy import policy_for
+from bot.pupils import urgency
 from bot.register.taken import no_register_warning
 from bot.settings import Settings
 from bot.summary import JobSummary
@@ -40,17 +41,6 @@ log = logging.getLogger(__name__)
 NO_CHANNEL = "We hold no mobile number, phone number or email address we may use for this family."
 # Marks that show a pupil was seen in school (``cases.seen_in_school``).
 SEEN_CODES = sorted(cases.SEEN_CODES)
-
-
-def urgency(pupil: Pupil, policy: SchoolPolicy) -> tuple:
-    """Sort key, most urgent first: vulnerable pupils, then the school's priority year groups."""
-    vulnerable = pupil.vulnerable or pupil.has_yot_worker
-    priority_years = policy.priority_year_groups or []
-    year_rank = (
-        priority_years.index(pupil.year_group) if pupil.year_group in priority_years else len(priority_years)
-    )
-    first = 0 if (policy.vulnerable_first and vulnerable) else 1
-    return (first, year_rank, pupil.last_name, pupil.first_name)
 
 
 def _group_by_contact(
@@ -286,15 +276,7 @@ def register_close(
     if not calendar.is_school_day(day):
         return JobSummary.skip(calendar.why_not(day))
     policy = policy_for(session, school.id)
-    query = (
-        select(Mark, Pupil)
-        .join(Pupil, Pupil.id == Mark.pupil_id)
-        .where(Mark.school_id == school.id, Mark.date == day, Mark.session == session_name,
-               Mark.code == codes.NO_REASON, Pupil.on_roll == True)  # noqa: E712
-    )
-    if pupil_ids is not None:
-        query = query.where(Mark.pupil_id.in_(sorted(pupil_ids)))
-    rows = session.exec(query).all()
+    rows = _n_marks(session, school=school, day=day, session_name=session_name, pupil_ids=pupil_ids)
     summary = {"n_marks": len(rows), "cases_opened": 0, "cases_extended": 0, "cases_closed_seen": 0,
                "messages_queued": 0, "unreachable": 0}
     pupils = sorted((pupil for _mark, pupil in rows), key=lambda p: urgency(p, policy))
@@ -321,22 +303,61 @@ def register_close(
     for kind, prefix, todo in _first_messages(new_cases, honoured.expected_back):
         grouped, missed = _group_by_contact(session, todo, policy, first_contact)
         unreachable += missed
-        batch = [
-            (case_ids, route, f"{prefix}:{school.id}:{day.isoformat()}:{session_name}:{contact_id}:{channel}")
-            for (contact_id, channel), (route, case_ids) in grouped.items()
-        ]
-        created = queue_family_messages(session, batch, kind=kind, session_name=session_name,
-                                        policy=policy, settings=settings, now=now)
+        key = f"{prefix}:{school.id}:{day.isoformat()}:{session_name}"
+        created = _queue_grouped(session, grouped, key=key, kind=kind, session_name=session_name,
+                                 policy=policy, settings=settings, now=now)
         summary["messages_queued"] += sum(created)
     for case, pupil in unreachable:
         raise_unreachable(session, case=case, pupil=pupil, now=now, why=NO_CHANNEL)
         summary["unreachable"] += 1
     log.info("register close school=%s %s %s: %s", school.id, day, session_name, summary)
-    warning = None if pupil_ids is not None else no_register_warning(session, school=school, day=day,
-                                                                     session_name=session_name)
+    warning = None if pupil_ids is not None else _no_register(session, school=school, day=day,
+                                                              session_name=session_name)
+    return JobSummary(counts=summary, details={"warning": warning} if warning else {})
+
+
+def _no_register(session: Session, *, school: School, day: date, session_name: str) -> str | None:
+    """The summary's warning when the register has no marks at all (``bot.register.taken``)."""
+    warning = no_register_warning(session, school=school, day=day, session_name=session_name)
     if warning:
         log.warning("register close school=%s %s %s: no marks at all", school.id, day, session_name)
-    return JobSummary(counts=summary, details={"warning": warning} if warning else {})
+    return warning
+
+
+def _n_marks(
+    session: Session, *, school: School, day: date, session_name: str, pupil_ids: set[int] | None
+) -> list[tuple[Mark, Pupil]]:
+    """The session's N marks of pupils on roll (of ``pupil_ids`` only, when given)."""
+    query = (
+        select(Mark, Pupil)
+        .join(Pupil, Pupil.id == Mark.pupil_id)
+        .where(Mark.school_id == school.id, Mark.date == day, Mark.session == session_name,
+               Mark.code == codes.NO_REASON, Pupil.on_roll == True)  # noqa: E712
+    )
+    if pupil_ids is not None:
+        query = query.where(Mark.pupil_id.in_(sorted(pupil_ids)))
+    return list(session.exec(query).all())
+
+
+def _open_cases(session: Session, *, school: School) -> list[tuple[AbsenceCase, Pupil]]:
+    return list(session.exec(
+        select(AbsenceCase, Pupil)
+        .join(Pupil, Pupil.id == AbsenceCase.pupil_id)
+        .where(AbsenceCase.school_id == school.id, AbsenceCase.status == "open")
+    ).all())
+
+
+def _queue_grouped(
+    session: Session, grouped: dict, *, key: str, kind: str, session_name: str, policy: SchoolPolicy,
+    settings: Settings, now: datetime,
+) -> list[bool]:
+    """One message per (contact, channel) group; its key is ``key`` plus the contact and channel."""
+    batch = [
+        (case_ids, route, f"{key}:{contact_id}:{channel}")
+        for (contact_id, channel), (route, case_ids) in grouped.items()
+    ]
+    return queue_family_messages(session, batch, kind=kind, session_name=session_name, policy=policy,
+                                 settings=settings, now=now)
 
 
 def chase(
@@ -358,11 +379,7 @@ def chase(
         return JobSummary.skip(calendar.why_not(day))
     policy = policy_for(session, school.id)
     settled = reconcile(session, school=school, now=now)
-    rows = session.exec(
-        select(AbsenceCase, Pupil)
-        .join(Pupil, Pupil.id == AbsenceCase.pupil_id)
-        .where(AbsenceCase.school_id == school.id, AbsenceCase.status == "open")
-    ).all()
+    rows = _open_cases(session, school=school)
     day_start = clock.at_local(day, time(0, 0), school.timezone)
     in_touch = family_in_touch(session, [case.id for case, _ in rows], since=day_start)
     # A family who left a voice message or spoke to the office today is waiting for staff, not for
@@ -390,12 +407,9 @@ def chase(
         return routes
 
     grouped, unreachable = _group_by_contact(session, todo, policy, current_contact)
-    batch = [
-        (case_ids, route, f"chase:{school.id}:{day.isoformat()}:{slot}:{contact_id}:{channel}")
-        for (contact_id, channel), (route, case_ids) in grouped.items()
-    ]
-    queued = sum(queue_family_messages(session, batch, kind="chase", session_name="AM", policy=policy,
-                                       settings=settings, now=now))
+    key = f"chase:{school.id}:{day.isoformat()}:{slot}"
+    queued = sum(_queue_grouped(session, grouped, key=key, kind="chase", session_name="AM", policy=policy,
+                                settings=settings, now=now))
     for case, pupil in unreachable:
         raise_unreachable(session, case=case, pupil=pupil, now=now, why=NO_CHANNEL)
     return JobSummary(counts={

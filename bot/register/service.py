@@ -290,6 +290,56 @@ def may_recode(actor: Actor, *, original: str, allowed_roles: list[str], n_roles
     return actor.role in allowed_roles
 
 
+def _marks_to_change(
+    session: Session, *, pupil: Pupil, day: date, sessions: list[str], actor: Actor, policy
+) -> list[Mark]:
+    """Every session's mark, locked; refused as a whole if one is missing or the actor may not change it."""
+    marks = []
+    for name in sessions:
+        mark = session.exec(
+            select(Mark)
+            .where(Mark.pupil_id == pupil.id, Mark.date == day, Mark.session == name)
+            .with_for_update()
+        ).first()
+        if mark is None:
+            raise NotFound(f"{pupil.first_name} has no {name} mark on {day:%a %d %b %Y}.")
+        if not may_recode(actor, original=mark.code, allowed_roles=policy.recode_roles,
+                          n_roles=policy.recode_n_roles):
+            what = "an N mark" if mark.code == "N" else f"a {mark.code} mark"
+            raise PermissionDenied(
+                f"Your role ({actor.role.replace('_', ' ')}) may not change {what}. "
+                "Ask the attendance officer."
+            )
+        marks.append(mark)
+    return marks
+
+
+def _amend(session: Session, mark: Mark, *, target: str, reason: str, actor: Actor, now: datetime
+           ) -> MarkAmendment:
+    """Change one mark and write its audit row."""
+    amendment = MarkAmendment(
+        school_id=mark.school_id,
+        mark_id=mark.id,
+        pupil_id=mark.pupil_id,
+        date=mark.date,
+        session=mark.session,
+        original_code=mark.code,
+        amended_code=target,
+        reason=reason,
+        amended_by_name=actor.name,
+        amended_by_role=actor.role,
+        staff_id=actor.staff_id,
+        source="staff" if actor.staff_id else "bot",
+        amended_at=now,
+    )
+    mark.code = target
+    mark.source = amendment.source
+    session.add(mark)
+    session.add(amendment)
+    session.flush()
+    return amendment
+
+
 def recode(
     session: Session,
     *,
@@ -314,49 +364,14 @@ def recode(
     reason = (reason or "").strip()
     if not reason:
         raise UserError("Give a reason for the change: the register's audit needs one.")
-    policy = policy_for(session, school_id)
+    marks = _marks_to_change(session, pupil=pupil, day=day, sessions=sessions, actor=actor,
+                             policy=policy_for(session, school_id))
     school = session.get(School, school_id)
-    marks = []
-    for name in sessions:
-        mark = session.exec(
-            select(Mark)
-            .where(Mark.pupil_id == pupil_id, Mark.date == day, Mark.session == name)
-            .with_for_update()
-        ).first()
-        if mark is None:
-            raise NotFound(f"{pupil.first_name} has no {name} mark on {day:%a %d %b %Y}.")
-        if not may_recode(actor, original=mark.code, allowed_roles=policy.recode_roles,
-                          n_roles=policy.recode_n_roles):
-            what = "an N mark" if mark.code == "N" else f"a {mark.code} mark"
-            raise PermissionDenied(
-                f"Your role ({actor.role.replace('_', ' ')}) may not change {what}. "
-                "Ask the attendance officer."
-            )
-        marks.append(mark)
     amendments = []
     for mark in marks:
         if mark.code == target:
             continue
-        amendment = MarkAmendment(
-            school_id=school_id,
-            mark_id=mark.id,
-            pupil_id=pupil_id,
-            date=mark.date,
-            session=mark.session,
-            original_code=mark.code,
-            amended_code=target,
-            reason=reason,
-            amended_by_name=actor.name,
-            amended_by_role=actor.role,
-            staff_id=actor.staff_id,
-            source="staff" if actor.staff_id else "bot",
-            amended_at=now,
-        )
-        mark.code = target
-        mark.source = amendment.source
-        session.add(mark)
-        session.add(amendment)
-        session.flush()
+        amendment = _amend(session, mark, target=target, reason=reason, actor=actor, now=now)
         # Same transaction: the change reaches the MIS if and only if it happened.
         writeback.queue(session, school=school, amendment=amendment, mark=mark, now=now)
         amendments.append(amendment)

@@ -164,3 +164,34 @@ TODAY_AND = frozenset({("today", "and"), ("today", "or"), ("dzis", "i"), ("dzisi
                        ("hoy", "y"), ("hoje", "e"), ("hui", "et"), ("siandien", "ir"), ("aaj", "aur"),
                        ("aj", "te"), ("bugun", "ve"), ("сегодня", "и"), ("сьогодні", "і"), ("maanta", "iyo")})
 
+# --------------------------------------------------------------------------------------------------
+# Words around a date that change what it means (read by ``dates``' candidate finders)
+# --------------------------------------------------------------------------------------------------
+
+# "till", "until", "do", "hasta"...: "off till the 4th" names a day of the month.
+UNTIL_WORDS = ("till", "until", "til", "untill", "do", "hasta el", "hasta", "pana pe", "pana la", "pana in",
+               "jusqu au", "jusqu a", "ate ao dia", "ate dia", "ate", "iki")
+# ...unless the number is a time or an amount: "till 3pm", "till 10 o clock", "do 2 dni" (regex pieces).
+UNTIL_NOT_A_DAY = (r"[:.]\d", "am", "pm", r"h\b", "o clock", "hours", "hrs", "godz", "ore", "horas", "heures",
+                   "valand", "days", "dni", "dias", "zile", "jours", "dien", "mins?", "minutes")
+# "the 4th birthday", "the 3rd time": an ordinal that is not a date.
+ORDINAL_NOT_A_DATE = ("birthday", "time", "year", "floor", "of")
+# "off ... this week": away for the rest of it.
+AWAY_THIS_WEEK = ("off", "out", "away", "home", "not in")
+# "od" / "din" ("from" in Polish / Romanian) read as "since" unless a return cue comes with them.
+SINCE_OR_FROM = ("od", "din")
+# "esta mañana", "la mañana": this morning, not tomorrow.
+MANANA_THIS_MORNING = ("esta", "la")
+# Urdu "kal" is tomorrow or yesterday: "kal raat" last night, "kal se" since yesterday.
+KAL_NOT_TOMORROW = ("raat", "rat", "se", "sy", "sey", "shaam")
+# "tomorrow too", "tomorrow as well": off tomorrow as well, back the day after.
+TOMORROW_TOO = ("too", "as", "also", "either")
+# Urdu "do" is two only before these units ("do din", two days); elsewhere it is Polish "till".
+URDU_TWO_UNITS = ("din", "ghante", "hafte", "hafta")
+# "3 times a day", "every 2 hours", "2 days ago", "5 years old": an amount that is not time away.
+AMOUNT_NOT_AWAY_BEFORE = ("times", "once", "twice", "per", "every", "each", "few", "couple")
+AMOUNT_NOT_AWAY_AFTER = ("ago", "now", "already", "old")
+# "has d&v so off 2 days": staying off, so the amount is time to come.
+STAYING_OFF = ("off", "keep", "keeping", "stay", "staying", "out")
+# "he refuses to come in", "she's scared to come in": not a same-day return.
+REFUSAL_STEMS = ("refus", "scared", "afraid", "frighten")

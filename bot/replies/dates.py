@@ -13,17 +13,24 @@ from bot.replies.date_words import (
     AFTER_BREAK,
     AFTER_CHRISTMAS,
     AFTER_EASTER,
+    AMOUNT_NOT_AWAY_AFTER,
+    AMOUNT_NOT_AWAY_BEFORE,
     APPOINTMENT_NOUNS,
+    AWAY_THIS_WEEK,
     DAY_AFTER_TOMORROW,
     DAY_OF_MONTH_PATTERNS,
     DAY_UNITS,
     HOUR_UNITS,
+    KAL_NOT_TOMORROW,
+    MANANA_THIS_MORNING,
     MONTHS,
     NEGATIONS,
     NEXT_WEEK,
     NUMBER_WORDS,
+    ORDINAL_NOT_A_DATE,
     PAST_CUES,
     PRESENT_AGAIN,
+    REFUSAL_STEMS,
     REST_OF_WEEK,
     RETURN_CUES,
     SAME_DAY,
@@ -33,9 +40,15 @@ from bot.replies.date_words import (
     SCRIPT_TOMORROW,
     SCRIPT_WEEKDAYS,
     SINCE_CUES,
+    SINCE_OR_FROM,
+    STAYING_OFF,
     TODAY_AND,
     TODAY_WORDS,
     TOMORROW,
+    TOMORROW_TOO,
+    UNTIL_NOT_A_DAY,
+    UNTIL_WORDS,
+    URDU_TWO_UNITS,
     WEEK_UNITS,
     YESTERDAY_WORDS,
 )
@@ -83,17 +96,15 @@ _DATE_MONTH_DAY = re.compile(
     rf"\b({_MONTH_RE})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?!\s*(?:am|pm|[:.]\d|{_UNITS_RE}\b))"
 )
 _DATE_NUMERIC = re.compile(r"\b(\d{1,2})([/.\-])(\d{1,2})(?:[/.\-](\d{2,4}))?\b")
-_ORDINAL = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?:birthday|time|year|floor|of))")
+_ORDINAL = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)\b(?!\s+(?:{'|'.join(ORDINAL_NOT_A_DATE)}))")
 _UNTIL_NUMBER = re.compile(
-    r"\b(?:till|until|til|untill|do|hasta el|hasta|pana pe|pana la|pana in|jusqu au|jusqu a|ate ao dia|"
-    r"ate dia|ate|iki)\s+(?:the\s+)?(\d{1,2})\b(?!\s*(?:[:.]\d|am|pm|h\b|o clock|hours|hrs|godz|ore|"
-    r"horas|heures|valand|days|dni|dias|zile|jours|dien|mins?|minutes))"
+    rf"\b(?:{'|'.join(UNTIL_WORDS)})\s+(?:the\s+)?(\d{{1,2}})\b(?!\s*(?:{'|'.join(UNTIL_NOT_A_DAY)}))"
 )
 _AMOUNT = re.compile(rf"\b(\d{{1,3}}|{'|'.join(NUMBER_WORDS)}|do)\s+({_UNITS_RE})\b")
 _TOMORROW_RE = re.compile(r"\b(?:" + "|".join(TOMORROW) + r")\b")
 _DAY_AFTER_RE = re.compile(r"\b(?:" + "|".join(map(re.escape, DAY_AFTER_TOMORROW)) + r")\b")
 _REST_OF_WEEK_RE = re.compile(r"\b(?:" + "|".join(map(re.escape, REST_OF_WEEK)) + r")\b")
-_THIS_WEEK_RE = re.compile(r"\b(?:off|out|away|home|not in)\b(?:\s+\w+){0,2}\s+this week\b")
+_THIS_WEEK_RE = re.compile(rf"\b(?:{'|'.join(AWAY_THIS_WEEK)})\b(?:\s+\w+){{0,2}}\s+this week\b")
 _NEXT_WEEK_RE = re.compile(r"(?<!last )\b(?:" + "|".join(map(re.escape, NEXT_WEEK)) + r")\b")
 _DAY_OF_MONTH = tuple(re.compile(p) for p in DAY_OF_MONTH_PATTERNS)
 
@@ -136,7 +147,7 @@ def _skip_as_past_or_appointment(text: str, start: int) -> bool:
     """'ill since Monday', 'appointment on Thursday': not the day the child is back."""
     before = _before(text, start, 3)
     if before and before[-1] in SINCE_CUES:
-        return not (before[-1] in ("od", "din") and any(w in RETURN_CUES - {"do"} for w in before))
+        return not (before[-1] in SINCE_OR_FROM and any(w in RETURN_CUES - {"do"} for w in before))
     return any(w in APPOINTMENT_NOUNS for w in before) and not any(w in RETURN_CUES for w in before)
 
 
@@ -178,11 +189,11 @@ def _tomorrow_candidates(text: str, today: date, sd: Callable[[date], bool]) -> 
         before = _before(text[clause + 1 :], m.start() - clause - 1, 4)  # another clause's word
         after = _after(text, m.end(), 5)
         word = m.group(0)
-        if word == "manana" and before and before[-1] in ("esta", "la"):
+        if word == "manana" and before and before[-1] in MANANA_THIS_MORNING:
             continue  # "esta mañana" is this morning
         if word == "kal" and (
             after[:1]
-            and after[0] in ("raat", "rat", "se", "sy", "sey", "shaam")
+            and after[0] in KAL_NOT_TOMORROW
             or any(w in PAST_CUES for w in after)
         ):
             continue  # "kal raat" last night, "kal se" since yesterday, "kal ... tha" yesterday
@@ -190,7 +201,7 @@ def _tomorrow_candidates(text: str, today: date, sd: Callable[[date], bool]) -> 
         extra = (
             first == "neg"
             or tuple(before[-2:]) in TODAY_AND
-            or (after[:1] and after[0] in ("too", "as", "also", "either"))
+            or (after[:1] and after[0] in TOMORROW_TOO)
         )
         day = _add_school_days(today, 2 if extra else 1, sd)
         if day:
@@ -213,13 +224,13 @@ def _amount_candidates(text: str, today: date, sd: Callable[[date], bool]) -> li
     found = []
     for m in _AMOUNT.finditer(text):
         number, unit = m.group(1), m.group(2)
-        if number == "do" and unit not in ("din", "ghante", "hafte", "hafta"):
+        if number == "do" and unit not in URDU_TWO_UNITS:
             continue
         n = int(number) if number.isdigit() else NUMBER_WORDS.get(number, 2)
         before, after = _before(text, m.start(), 4), _after(text, m.end(), 2)
-        if before and before[-1] in ("times", "once", "twice", "per", "every", "each", "few", "couple"):
+        if before and before[-1] in AMOUNT_NOT_AWAY_BEFORE:
             continue
-        if after[:1] and after[0] in ("ago", "now", "already", "old"):
+        if after[:1] and after[0] in AMOUNT_NOT_AWAY_AFTER:
             continue
         if _first_past_cue(before):
             continue
@@ -241,7 +252,7 @@ def _first_past_cue(before: list[str]) -> bool:
     for w in reversed(before):
         if w in PAST_CUES:
             return True
-        if w in RETURN_CUES or w in NEGATIONS or w in ("off", "keep", "keeping", "stay", "staying", "out"):
+        if w in RETURN_CUES or w in NEGATIONS or w in STAYING_OFF:
             return False
     return False
 
@@ -382,7 +393,7 @@ def _same_day_return(text: str) -> bool:
     """'I'll bring him in after', 'she'll come in', not 'he won't come in'."""
     for m in SAME_DAY.finditer(text):
         before = _before(text, m.start(), 3)
-        if not any(w in NEGATIONS or w.startswith(("refus", "scared", "afraid", "frighten")) for w in before):
+        if not any(w in NEGATIONS or w.startswith(REFUSAL_STEMS) for w in before):
             return True
     return False
 

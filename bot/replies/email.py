@@ -21,7 +21,8 @@ from sqlmodel import Session, select
 
 from bot.alerts.service import raise_alert
 from bot.messaging import replyto
-from bot.replies.service import ReplyOutcome, _Duplicate, _insert_inbound, _reply_for_school, _seen
+from bot.replies.apply import ReplyOutcome
+from bot.replies.service import _Duplicate, _insert_inbound, _reply_for_school, _seen
 from bot.settings import Settings
 from storage.models import Contact, InboundMessage, MessageCase, OutboxMessage, School
 

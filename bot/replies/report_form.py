@@ -23,13 +23,8 @@ from bot.errors import UserError
 from bot.notices import links as family_links
 from bot.notices import taking
 from bot.replies import noticing, views
-from bot.replies.service import (
-    IN_SCHOOL,
-    MAX_NOTE,
-    WEB_REASONS,
-    ReplyOutcome,
-    _route,  # the one routing of what a family says (texts, pages, emails)
-)
+from bot.replies.apply import ReplyOutcome, route  # the one routing of what a family says
+from bot.replies.service import IN_SCHOOL, MAX_NOTE, WEB_REASONS, page_reason
 from bot.settings import Settings
 from storage.models import AbsenceCase, Contact, FamilyLink, InboundMessage, Pupil, PupilContact, School
 
@@ -105,24 +100,9 @@ def receive_report(
         raise FormError("long")
     school = fam.school
     today = clock.to_local(now, school.timezone).date()
-    if first_date is None or not today <= first_date <= today + timedelta(days=MAX_DAYS_AHEAD):
-        raise FormError("first")
-    latest = first_date + timedelta(days=MAX_DAYS_AHEAD)
-    if return_date is not None and not first_date <= return_date <= latest:
-        raise FormError("return")
     calendar = load_calendar(session, school.id)
-    first_day = calendar.next_school_day(first_date, inclusive=True)
-    if first_day is None or (return_date is not None and return_date < first_day):
-        raise FormError("no_school")  # only holidays or weekend days in the dates chosen
-
-    from bot.replies.understand import understand
-
-    read = understand(note, today, is_school_day=calendar.is_school_day) if note else None
-    code = WEB_REASONS[reason]
-    if code is None and read is not None and read.code in codes.CODES:
-        code = read.code
-    if read is not None and read.code == IN_SCHOOL:
-        code = IN_SCHOOL
+    first_day = _first_day(calendar, today=today, first_date=first_date, return_date=return_date)
+    code, read = page_reason(reason, note, today=today, calendar=calendar)
     concern = bool(read and read.concern)
     inbound = InboundMessage(
         school_id=school.id, channel="form", provider_id=None, from_address=f"form:contact:{fam.contact.id}",
@@ -138,7 +118,7 @@ def receive_report(
     ).all())
     # Routed like a reply: on the open cases it answers, or (with none) only for the alerts a note
     # can raise; the children without a case get notices for exactly the days chosen.
-    _route(session, school=school, contact=fam.contact, contacts=[fam.contact], inbound=inbound,
+    route(session, school=school, contact=fam.contact, contacts=[fam.contact], inbound=inbound,
            case_list=open_cases, pupils={p.id: p for p in chosen}, code=code, return_date=return_date,
            concern=concern, confidence=inbound.confidence, send_thanks=False, outcome=outcome,
            reason_given=code != IN_SCHOOL, now=now, notice_for=noticing.NoticeFor(pupils=[], named=True))
@@ -150,6 +130,19 @@ def receive_report(
                                    first=(first_day, "AM"))
         outcome.notice_ids += [n.id for n in made]
     return outcome
+
+
+def _first_day(calendar, *, today: date, first_date: date | None, return_date: date | None) -> date:
+    """The first school day the report covers; ``FormError`` for dates to fix."""
+    if first_date is None or not today <= first_date <= today + timedelta(days=MAX_DAYS_AHEAD):
+        raise FormError("first")
+    latest = first_date + timedelta(days=MAX_DAYS_AHEAD)
+    if return_date is not None and not first_date <= return_date <= latest:
+        raise FormError("return")
+    first_day = calendar.next_school_day(first_date, inclusive=True)
+    if first_day is None or (return_date is not None and return_date < first_day):
+        raise FormError("no_school")  # only holidays or weekend days in the dates chosen
+    return first_day
 
 
 def _body(reason: str, note: str, first: date, back: date | None) -> str:

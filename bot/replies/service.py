@@ -34,38 +34,33 @@ an auto-responder cannot start a loop) and staff are told, with the number maske
 """
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot import clock, codes, templates
-from bot.alerts.owner import OWNER_ACTIONS
 from bot.alerts.service import raise_alert
 from bot.calendar import load_calendar
-from bot.cases import service as cases
 from bot.errors import NotFound, UserError
 from bot.messaging import outbox
-from bot.notices import taking
-from bot.replies import noticing, rules, views
+from bot.replies import decide, noticing, views
+from bot.replies.apply import ReplyOutcome, route
 from bot.settings import Settings
-from bot.templates import join_names
 from storage.models import (
     AbsenceCase,
     Contact,
     InboundMessage,
-    OutboxMessage,
     Pupil,
     PupilContact,
-    ReplyCase,
     School,
 )
 
 log = logging.getLogger(__name__)
 
-# Codes the understanding module returns that are not national codes.
-LATE, IN_SCHOOL, NONE, STOP, START = "LATE", "IN_SCHOOL", "NONE", "STOP", "START"
+# Codes the understanding module returns that are not national codes (``decide`` reads them).
+LATE, IN_SCHOOL, NONE, STOP, START = decide.LATE, decide.IN_SCHOOL, decide.NONE, decide.STOP, decide.START
 # A reply with no open case may follow up a case explained this recently ("back on Thursday").
 FOLLOW_UP_WINDOW = timedelta(days=2)
 # Reasons offered on the reply page and the code each suggests ("other" is read from the note).
@@ -78,23 +73,6 @@ WEB_REASONS: dict[str, str | None] = {
 }
 MAX_NOTE = 1000
 MAX_RETURN_DAYS = 60
-
-
-@dataclass
-class ReplyOutcome:
-    """What a reply did; the edges use ``status``, tests and the sandbox read the rest."""
-
-    status: str  # recorded | duplicate | unknown_sender | already_explained
-    code: str | None = None
-    concern: bool = False
-    inbound_ids: list[int] = field(default_factory=list)
-    case_ids: list[int] = field(default_factory=list)
-    explained_case_ids: list[int] = field(default_factory=list)
-    alert_ids: list[int] = field(default_factory=list)
-    message_ids: list[int] = field(default_factory=list)
-    cancelled_message_ids: list[int] = field(default_factory=list)
-    notice_ids: list[int] = field(default_factory=list)
-
 
 # --------------------------------------------------------------------------------------------------
 # Inbound SMS
@@ -223,7 +201,7 @@ def _reply_for_school(
     if not case_list:  # a notice given ahead: which day is it about ("dentist tomorrow")?
         notice_for = noticing.notice_for(body, today=today, calendar=calendar, pupils=chosen + off_roll,
                                          named=bool(named or off_roll) or len(chosen) == 1)
-    _route(session, school=school, contact=contacts[0], contacts=contacts, inbound=inbound,
+    route(session, school=school, contact=contacts[0], contacts=contacts, inbound=inbound,
            case_list=case_list, pupils={p.id: p for p in pupils}, code=code, return_date=u.return_date,
            concern=bool(u.concern), confidence=float(u.confidence or 0.0), send_thanks=True,
            outcome=outcome, now=now, language=u.language, needs_reading=u.needs_reading,
@@ -267,269 +245,6 @@ def _cases_for(session: Session, pupil_ids: list[int], *, now: datetime) -> list
 
 
 # --------------------------------------------------------------------------------------------------
-# Routing: what a reply does
-# --------------------------------------------------------------------------------------------------
-
-
-def _route(
-    session: Session,
-    *,
-    school: School,
-    contact: Contact,
-    contacts: list[Contact],
-    inbound: InboundMessage,
-    case_list: list[AbsenceCase],
-    pupils: dict[int, Pupil],
-    code: str,
-    return_date: date | None,
-    concern: bool,
-    confidence: float,
-    send_thanks: bool,
-    outcome: ReplyOutcome,
-    now: datetime,
-    reason_given: bool | None = None,
-    language: str | None = None,
-    needs_reading: bool = False,
-    notice_for: "noticing.NoticeFor | None" = None,
-) -> None:
-    """Record the reply on each case, then act on it (see the module docstring).
-
-    ``reason_given`` defaults to "the code is a national code or LATE, or the family says when the
-    child will be back"; the reply page passes True for a free-text reason that suggests no code.
-    With no case to explain, a reason becomes a notice about ``notice_for`` (bot.notices).
-    """
-    outcome.inbound_ids.append(inbound.id)
-    outcome.code = code
-    outcome.concern = outcome.concern or concern
-    for case in case_list:
-        session.add(ReplyCase(inbound_id=inbound.id, case_id=case.id))
-        outcome.case_ids.append(case.id)
-    session.flush()
-    for case in case_list:
-        cases.log(session, school_id=case.school_id, case_id=case.id, pupil_id=case.pupil_id,
-                  kind="reply", summary=inbound.body, actor=f"{inbound.channel}:contact:{contact.id}",
-                  data={"inbound_id": inbound.id, "channel": inbound.channel, "code": code,
-                        "return_date": return_date.isoformat() if return_date else None,
-                        "concern": concern, "confidence": confidence, "contact_id": contact.id},
-                  now=now)
-
-    ctx = views.ReplyContext(school=school, contact=contact, body=inbound.body, code=code,
-                             return_date=return_date, confidence=confidence, channel=inbound.channel,
-                             language=language)
-    # Targets: each case; a reply that concerns no case is still routed once, without one.
-    targets: list[AbsenceCase | None] = list(case_list) or [None]
-    only_pupil = next(iter(pupils.values())) if len(pupils) == 1 else None
-
-    def pupil_of(case: AbsenceCase | None) -> Pupil | None:
-        return pupils.get(case.pupil_id) if case is not None else only_pupil
-
-    # A missing child is already the DSL's most urgent alert, carrying the reply: a second, welfare
-    # alert about the same words would only split who acts on what.
-    if concern and code != IN_SCHOOL:
-        for case in targets:
-            _alert(session, outcome, school_id=school.id, key=_key("welfare_concern", inbound, case),
-                   kind="welfare_concern", audience="dsl", severity="high", case=case,
-                   pupil=pupil_of(case), ctx=ctx, extra={"actions": list(OWNER_ACTIONS)}, now=now)
-
-    if needs_reading and code not in (STOP, START):
-        # The reader is unsure: a person reads it now, whatever routing does next (never silently
-        # left as chasing, nor silently kept as a notice).
-        for case in [c for c in case_list if c.status == "open"] or ([None] if not case_list else []):
-            _alert(session, outcome, school_id=school.id, key=_key("needs_reading", inbound, case),
-                   kind="needs_reading", audience="attendance", severity="high", case=case,
-                   pupil=pupil_of(case), ctx=ctx, now=now)
-
-    if code in (STOP, START):
-        if rules.opt_word(inbound.body) == code:  # the carrier's own word: Twilio has acted already
-            _opt(session, school=school, contacts=contacts, inbound=inbound, stop=code == STOP, ctx=ctx,
-                 outcome=outcome, pupil=only_pupil, now=now)
-        else:
-            # "Please stop texting me" is read as a wish, not the carrier's keyword: Twilio keeps
-            # delivering, and opting a family out on a guess would cut a safety channel. A person
-            # decides (and records it); nothing changes on its own.
-            kind = "asks_opt_out" if code == STOP else "asks_opt_in"
-            _alert(session, outcome, school_id=school.id, key=f"{kind}:{inbound.id}", kind=kind,
-                   audience="attendance", severity="normal", case=None, pupil=only_pupil, ctx=ctx, now=now)
-        return
-
-    if code == IN_SCHOOL:
-        for case in targets:
-            keys = {a: _key(f"missing_child:{a}", inbound, case) for a in ("pastoral", "dsl")}
-            for audience, key in keys.items():
-                # Twins: whoever acts on one has acted on both (``bot.commands.acting``).
-                _alert(session, outcome, school_id=school.id, key=key, kind="missing_child",
-                       audience=audience, severity="urgent", case=case, pupil=pupil_of(case), ctx=ctx,
-                       extra={"actions": list(OWNER_ACTIONS),
-                              "twins": [k for a, k in keys.items() if a != audience]}, now=now)
-        return
-
-    if reason_given is None:
-        # "Off till Wednesday" tells us when the child is back without saying why: the absence is
-        # reported (nobody is chased); staff ask the reason if they need it and pick the code.
-        reason_given = code == LATE or code in codes.CODES or (code == NONE and bool(return_date))
-        if concern and code in codes.UNAUTHORISED:
-            # "Not come home", "he won't go, he's being bullied": the understanding suggests O or G,
-            # but a worry is not a reason. Keep chasing; the DSL has the reply.
-            reason_given = False
-    if not reason_given:  # NONE: chasing continues; staff see the reply all the same
-        # A reply about cases already explained ("thanks", "she's feeling better") is a follow-up.
-        follow_up = bool(case_list) and all(c.status != "open" for c in case_list)
-        kind = "reply_follow_up" if follow_up else "reply_no_reason"
-        for case in targets:
-            _alert(session, outcome, school_id=school.id, key=_key(kind, inbound, case), kind=kind,
-                   audience="attendance", severity="normal", case=case, pupil=pupil_of(case), ctx=ctx,
-                   now=now)
-        return
-
-    national = code if code in codes.CODES else None
-    if not case_list and notice_for is not None and not notice_for.past:
-        # Nothing open: the family is telling us before the register (a notice), or about a new day.
-        who = notice_for.pupils
-        said = noticing.said_by_family(inbound, contact, understood=code, code=national,
-                                       return_date=notice_for.return_date(return_date))
-        made = taking.without_case(session, school=school, pupils=who, said=said, now=now,
-                                   first=notice_for.first, named=notice_for.named)
-        outcome.notice_ids += [n.id for n in made]
-        on_roll = [p for p in who if p.on_roll]
-        if send_thanks and made and on_roll:
-            _thank(session, school=school, contact=contact, inbound=inbound, pupils=on_roll, outcome=outcome,
-                   now=now, language=language)
-        return
-    for case in case_list:
-        explained = cases.explain(session, case=case, by="reply", code=national, return_date=return_date,
-                                  summary=views.explained_summary(ctx), now=now)
-        if explained:
-            outcome.explained_case_ids.append(case.id)
-        elif return_date and case.status == "explained":  # a follow-up: "back on Thursday"
-            case.return_date = return_date
-            session.add(case)
-    said = noticing.said_by_family(inbound, contact, understood=code, code=national, return_date=return_date)
-    made = taking.for_cases(session, school=school, case_list=case_list, pupils=pupils, said=said, now=now)
-    outcome.notice_ids += [n.id for n in made]
-    for case in targets:
-        actions = ["accept_code", "pick_code"] if national else ["pick_code"]
-        if case is None:
-            actions = []  # nothing to recode without a case
-        _alert(session, outcome, school_id=school.id, key=_key("reply", inbound, case), kind="reply",
-               audience="attendance", severity="normal", case=case, pupil=pupil_of(case), ctx=ctx,
-               extra={"actions": actions, "suggested_code": national, "late": code == LATE,
-                      "understood": code}, now=now)
-    if send_thanks and outcome.explained_case_ids:  # a follow-up on an explained case is not thanked twice
-        _thank(session, school=school, contact=contact, inbound=inbound,
-               pupils=[pupils[c.pupil_id] for c in case_list if c.pupil_id in pupils], outcome=outcome,
-               now=now, language=language)
-
-
-def _key(kind: str, inbound: InboundMessage, case: AbsenceCase | None) -> str:
-    return f"{kind}:{inbound.id}:{case.id if case else 'none'}"
-
-
-def _alert(
-    session: Session,
-    outcome: ReplyOutcome,
-    *,
-    school_id: int,
-    key: str,
-    kind: str,
-    audience: str,
-    severity: str,
-    case: AbsenceCase | None,
-    pupil: Pupil | None,
-    ctx: "views.ReplyContext",
-    now: datetime,
-    extra: dict | None = None,
-) -> None:
-    title, body = views.alert_text(kind, ctx, pupil=pupil, case=case)
-    data = views.alert_data(ctx, pupil=pupil, case=case)
-    data.update(extra or {})
-    alert, _ = raise_alert(session, school_id=school_id, key=key, kind=kind, title=title, body=body,
-                           audience=audience, severity=severity, pupil_id=pupil.id if pupil else None,
-                           case_id=case.id if case else None, data=data, now=now)
-    outcome.alert_ids.append(alert.id)
-
-
-def _thank(
-    session: Session,
-    *,
-    school: School,
-    contact: Contact,
-    inbound: InboundMessage,
-    pupils: list[Pupil],
-    outcome: ReplyOutcome,
-    now: datetime,
-    language: str | None = None,
-) -> None:
-    """A short thank-you: the child's first name and the school, no more.
-
-    In the contact's recorded language when we ship it; failing that, in the language the family
-    wrote in (a contact recorded as English who texts in Polish is thanked in Polish); otherwise in
-    English.
-    """
-    # An email is thanked by email (the family may have no mobile); anything else by text.
-    channel = "email" if inbound.channel == "email" else "sms"
-    address = contact.email if channel == "email" else contact.mobile
-    if not address or (contact.email_opt_out if channel == "email" else contact.sms_opt_out):
-        return
-    first_names = list(dict.fromkeys(p.display_first_name for p in pupils))
-    shipped = [templates.language(wanted) for wanted in (contact.language, language)]
-    lang = next((code for code in shipped if code != "en"), "en")
-    names = join_names(first_names, lang)
-    text, used = templates.render_family(channel, "thanks", lang, names=names, count=len(first_names),
-                                         school=school.name)
-    subject = None
-    if channel == "email":
-        head, _, text = text.partition("\n")
-        subject, text = head.removeprefix("Subject:").strip(), text.strip()
-    # Not linked to the cases (MessageCase): the sender drops messages whose cases are all closed
-    # or explained, which is exactly what a thank-you follows. The reply links it (ReplyCase).
-    message, _ = outbox.enqueue(session, school_id=school.id, key=f"thanks:{inbound.id}", kind="thanks",
-                                channel=channel, to_address=address, body=text, subject=subject,
-                                contact_id=contact.id, language=used, now=now)
-    outcome.message_ids.append(message.id)
-
-
-def _opt(
-    session: Session,
-    *,
-    school: School,
-    contacts: list[Contact],
-    inbound: InboundMessage,
-    stop: bool,
-    ctx: "views.ReplyContext",
-    outcome: ReplyOutcome,
-    pupil: Pupil | None,
-    now: datetime,
-) -> None:
-    """Mirror Twilio's opt-out in our rows; chasing then skips SMS to these contacts."""
-    for contact in contacts:
-        contact.sms_opt_out = stop
-        session.add(contact)
-        if stop:
-            outcome.cancelled_message_ids += cancel_queued_sms(session, contact_id=contact.id, now=now)
-    kind = "opt_out" if stop else "opt_in"
-    _alert(session, outcome, school_id=school.id, key=f"{kind}:{inbound.id}", kind=kind,
-           audience="attendance", severity="normal", case=None, pupil=pupil, ctx=ctx, now=now)
-
-
-def cancel_queued_sms(session: Session, *, contact_id: int, now: datetime) -> list[int]:
-    """Cancel a contact's texts that have not gone yet (sending to an opted-out number fails)."""
-    rows = session.exec(
-        select(OutboxMessage).where(
-            OutboxMessage.contact_id == contact_id,
-            OutboxMessage.channel == "sms",
-            OutboxMessage.status == "queued",
-        ).with_for_update()
-    ).all()
-    cancelled = []
-    for message in rows:
-        if outbox.advance_status(message, "cancelled", now=now):
-            message.error = "contact opted out of SMS"
-            session.add(message)
-            cancelled.append(message.id)
-    return cancelled
-
-
-# --------------------------------------------------------------------------------------------------
 # Unknown senders
 # --------------------------------------------------------------------------------------------------
 
@@ -548,22 +263,22 @@ def _unknown_sender(
     outcome = ReplyOutcome(status="unknown_sender", inbound_ids=[inbound.id])
     if school is None:
         log.warning("inbound sms %s from an unknown number and no school to answer for", inbound.id)
-        return outcome
-    text, used = templates.render_family("sms", "neutral", _language_of(body, now=now, school=school))
-    day = clock.to_local(now, school.timezone).date()
-    # One neutral answer per number per day: two auto-responders must not talk to each other forever.
-    message, _ = outbox.enqueue(session, school_id=school.id, key=f"neutral:{from_number}:{day.isoformat()}",
-                                kind="neutral", channel="sms", to_address=from_number, body=text,
-                                language=used, now=now)
-    outcome.message_ids.append(message.id)
-    title, text_body = views.unknown_sender_text(from_number, body)
-    alert, _ = raise_alert(session, school_id=school.id, key=f"unknown_sender:{inbound.id}",
-                           kind="unknown_sender", title=title, body=text_body, audience="attendance",
-                           severity="normal",
-                           data={"inbound_id": inbound.id, "from_masked": views.mask_number(from_number),
-                                 "reply": body},
-                           now=now)
-    outcome.alert_ids.append(alert.id)
+    day = clock.to_local(now, school.timezone).date() if school else None
+    for effect in decide.unknown_sender(inbound_id=inbound.id, from_number=from_number, day=day):
+        if isinstance(effect, decide.AnswerNeutrally):
+            text, used = templates.render_family("sms", "neutral", _language_of(body, now=now, school=school))
+            message, _ = outbox.enqueue(session, school_id=school.id, key=effect.key, kind="neutral",
+                                        channel="sms", to_address=from_number, body=text, language=used,
+                                        now=now)
+            outcome.message_ids.append(message.id)
+        else:
+            title, text_body = views.unknown_sender_text(from_number, body)
+            alert, _ = raise_alert(session, school_id=school.id, key=effect.key, kind="unknown_sender",
+                                   title=title, body=text_body, audience="attendance", severity="normal",
+                                   data={"inbound_id": inbound.id, "reply": body,
+                                         "from_masked": views.mask_number(from_number)},
+                                   now=now)
+            outcome.alert_ids.append(alert.id)
     return outcome
 
 
@@ -621,6 +336,23 @@ def link_target(session: Session, *, case_id: int, contact_id: int | None) -> Li
     return LinkTarget(case=case, pupil=pupil, school=school, contact=contact)
 
 
+def page_reason(reason: str, note: str, *, today: date, calendar):
+    """The code a reason chosen on a page suggests, and the reader's reading of the note (or None).
+
+    "Other" takes the code the note gives; a note saying the child left for school makes it
+    IN_SCHOOL whatever was chosen (a missing child, never a reason).
+    """
+    from bot.replies.understand import understand
+
+    read = understand(note, today, is_school_day=calendar.is_school_day) if note else None
+    code = WEB_REASONS[reason]
+    if code is None and read is not None and read.code in codes.CODES:
+        code = read.code
+    if read is not None and read.code == IN_SCHOOL:
+        code = IN_SCHOOL
+    return code, read
+
+
 def receive_web_reply(
     session: Session,
     *,
@@ -654,15 +386,7 @@ def receive_web_reply(
     if case.status != "open":
         return ReplyOutcome(status="already_explained", case_ids=[case.id])
 
-    from bot.replies.understand import understand
-
-    calendar = load_calendar(session, school.id)
-    read = understand(note, today, is_school_day=calendar.is_school_day) if note else None
-    code = WEB_REASONS[reason]
-    if code is None and read is not None and read.code in codes.CODES:
-        code = read.code
-    if read is not None and read.code == IN_SCHOOL:
-        code = IN_SCHOOL
+    code, read = page_reason(reason, note, today=today, calendar=load_calendar(session, school.id))
     return_date = return_date or (read.return_date if read else None)
     concern = bool(read and read.concern)
     confidence = 1.0 if WEB_REASONS[reason] else float(read.confidence if read else 0.0)
@@ -680,7 +404,7 @@ def receive_web_reply(
     session.flush()
     outcome = ReplyOutcome(status="recorded")
     placeholder = contact or Contact(school_id=school.id, mis_id="", first_name="A parent", last_name="")
-    _route(session, school=school, contact=placeholder, contacts=[contact] if contact else [],
+    route(session, school=school, contact=placeholder, contacts=[contact] if contact else [],
            inbound=inbound, case_list=[case], pupils={target.pupil.id: target.pupil}, code=code,
            return_date=return_date, concern=concern, confidence=confidence, send_thanks=False,
            outcome=outcome, reason_given=code != IN_SCHOOL, now=now)

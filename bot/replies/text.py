@@ -15,16 +15,13 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA
 
 from bot.replies.date_words import MONTHS, NEXT_WEEK, REST_OF_WEEK, TOMORROW, WEEKDAYS
-from bot.replies.vocabulary import COMMON_WORDS, CONCERN, TYPO_TARGETS, VOCAB
+from bot.replies.vocabulary import COMMON_WORDS, CONCERN, ILL_MEANS_I_WILL_BEFORE, TYPO_TARGETS, VOCAB
 
 # --------------------------------------------------------------------------------------------------
 # Normalisation and matching
 # --------------------------------------------------------------------------------------------------
 
-_ILL_MEANS_I_WILL = (
-    r"(?:call|ring|phone|let|be|bring|take|send|try|pop|get|text|keep|do|see|speak|drop|"
-    r"come|update|pick|email|contact|check|find|sort|have|need|give|make)"
-)
+_ILL_MEANS_I_WILL = f"(?:{'|'.join(ILL_MEANS_I_WILL_BEFORE)})"
 _FOLD = str.maketrans(
     {
         "ł": "l",

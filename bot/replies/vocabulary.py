@@ -4,6 +4,9 @@ Data only (the matching is in ``bot.replies.text`` and ``bot.replies.rules``). K
 so that adding a phrasing never touches logic, and so reviewers can read the tables on their own.
 The learned reader (``bot.replies.reader``) does most of the understanding now; these tables stay
 for what rules do exactly and explainably: explicit reasons named in so many words.
+
+Long because: it is data, one table per code in every language families write in; splitting it by
+language would scatter each code's words over many files.
 """
 
 import re
@@ -25,6 +28,10 @@ def word_set(text: str) -> frozenset[str]:
 # holiday destination ("We're in Tenerife till the 4th").
 # --------------------------------------------------------------------------------------------------
 
+# "Ill call you", "ill bring her in": "ill" before these verbs is "I'll" typed without the apostrophe.
+ILL_MEANS_I_WILL_BEFORE = ("call", "ring", "phone", "let", "be", "bring", "take", "send", "try", "pop", "get",
+                           "text", "keep", "do", "see", "speak", "drop", "come", "update", "pick", "email",
+                           "contact", "check", "find", "sort", "have", "need", "give", "make")
 OPT_OUT = frozenset({"stop", "unsubscribe", "end", "quit", "stopall", "revoke", "optout", "cancel"})
 OPT_IN = frozenset({"start", "yes", "unstop"})
 

@@ -19,7 +19,7 @@ from bot import clock
 from bot.attendance import Tally
 from bot.calendar import SchoolCalendar
 from bot.policy import thresholds as policy_thresholds
-from bot.pupils import compulsory_from
+from bot.pupils import compulsory_from, year_label
 from bot.reports.queries import academic_year_start, pupil_tallies, tallies_from
 from bot.templates import ROOT
 from storage.models import AbsenceCase, Alert, CaseEvent, Pupil, School, SchoolPolicy
@@ -47,7 +47,7 @@ def _group_row(name: str, week: list[Tally], ytd: list[Tally], pupils: int) -> d
 def _year_label(year: int | None) -> str:
     if year is None:
         return "Year unknown"
-    return "Reception" if year == 0 else f"Year {year}"
+    return year_label(year)
 
 
 def _pupil_row(p: Pupil, ytd: Tally, week: Tally) -> dict:
@@ -94,6 +94,40 @@ def build(session: Session, *, school: School, policy: SchoolPolicy, cal: School
     compulsory: dict[int, Tally | None] = dict(tallies_from(
         session, starts={pid: b for pid, b in later.items() if b <= friday}, until=friday))
     compulsory.update({pid: None for pid, b in later.items() if b > friday})
+    rows, classes, years, whole = _groups(pupils, tallies)
+    measured = [(p, w, y) for p, w, y in rows if y.percent is not None]
+    persistent = _persistent(measured, compulsory, th=th)
+    severe = [r for r in persistent if r["absence_percent"] >= float(th["severe"])]
+    lowest_n = math.ceil(len(measured) * 0.2)
+    lowest = [_pupil_row(p, y, w) for p, w, y in
+              sorted(measured, key=lambda r: (r[2].percent, r[0].last_name, r[0].id))[:lowest_n]]
+    cup_candidates = [c for c in classes if c["week_percent"] is not None and c["name"] != "(no class)"]
+    cup = max(cup_candidates, key=lambda c: (c["week_percent"], c["ytd_percent"] or 0, c["name"]),
+              default=None)
+
+    tier_changes, open_cases, met = _week_events(session, school=school, cal=cal, pupils=pupils,
+                                                 monday=monday, friday=friday)
+    tiers: dict[str, int] = defaultdict(int)
+    for p in pupils:
+        tiers[p.tier or "not yet set"] += 1
+    return {
+        "school": {"id": school.id, "urn": school.urn, "name": school.name},
+        "week_start": monday.isoformat(), "week_ending": friday.isoformat(),
+        "year_start": year_start.isoformat(),
+        "school_days_this_week": cal.count_school_days(monday, friday),
+        "sessions_in_week": in_week, "sessions_covered": len(covered),
+        "partial": len(covered) < in_week,
+        "covered_through": (f"{covered[-1][0]:%a %d %b} {covered[-1][1]}" if covered else None),
+        "whole": whole, "classes": classes, "years": years,
+        "persistent": persistent, "severe": severe, "lowest": lowest,
+        "tier_changes": tier_changes, "tiers": dict(tiers),
+        "open_cases": open_cases, "thresholds_met": met,
+        "cup": cup, "target": float(th["letter_concern"]),
+    }
+
+
+def _groups(pupils: list[Pupil], tallies: dict) -> tuple[list, list[dict], list[dict], dict]:
+    """(pupil, week, year) per pupil, and the rows by class, by year group and for the whole school."""
     empty = Tally(0, 0, 0, 0)
     rows, by_class, by_year = [], defaultdict(list), defaultdict(list)
     for p in pupils:
@@ -109,21 +143,23 @@ def build(session: Session, *, school: School, policy: SchoolPolicy, cal: School
     classes = groups(by_class, str, str)
     years = groups(by_year, _year_label, lambda y: (y is None, y or 0))
     whole = _group_row("Whole school", [r[1] for r in rows], [r[2] for r in rows], len(rows))
-    measured = [(p, w, y) for p, w, y in rows if y.percent is not None]
+    return rows, classes, years, whole
+
+
+def _persistent(measured: list, compulsory: dict, *, th: dict) -> list[dict]:
+    """Pupils whose absence (over their sessions of compulsory school age) is persistent, lowest first."""
     persistent = []
     for p, w, y in measured:
         counted = compulsory.get(p.id, y)
         if counted is not None and counted.possible and counted.absence_percent >= float(th["persistent"]):
             persistent.append({**_pupil_row(p, y, w), "absence_percent": counted.absence_percent})
     persistent.sort(key=lambda r: r["ytd_percent"])
-    severe = [r for r in persistent if r["absence_percent"] >= float(th["severe"])]
-    lowest_n = math.ceil(len(measured) * 0.2)
-    lowest = [_pupil_row(p, y, w) for p, w, y in
-              sorted(measured, key=lambda r: (r[2].percent, r[0].last_name, r[0].id))[:lowest_n]]
-    cup_candidates = [c for c in classes if c["week_percent"] is not None and c["name"] != "(no class)"]
-    cup = max(cup_candidates, key=lambda c: (c["week_percent"], c["ytd_percent"] or 0, c["name"]),
-              default=None)
+    return persistent
 
+
+def _week_events(session: Session, *, school: School, cal: SchoolCalendar, pupils: list[Pupil], monday: date,
+                 friday: date) -> tuple[list[dict], list[dict], list[dict]]:
+    """This week's tier changes and thresholds met, and the cases open now."""
     tz = school.timezone
     since = clock.at_local(monday, time(0, 0), tz)
     until = clock.at_local(friday + timedelta(days=3), time(0, 0), tz)  # to the end of Sunday
@@ -149,23 +185,7 @@ def build(session: Session, *, school: School, policy: SchoolPolicy, cal: School
             Alert.school_id == school.id, Alert.kind.in_(THRESHOLD_KINDS),
             Alert.created_at >= since, Alert.created_at < until).order_by(Alert.created_at)).all()
     ]
-    tiers: dict[str, int] = defaultdict(int)
-    for p in pupils:
-        tiers[p.tier or "not yet set"] += 1
-    return {
-        "school": {"id": school.id, "urn": school.urn, "name": school.name},
-        "week_start": monday.isoformat(), "week_ending": friday.isoformat(),
-        "year_start": year_start.isoformat(),
-        "school_days_this_week": cal.count_school_days(monday, friday),
-        "sessions_in_week": in_week, "sessions_covered": len(covered),
-        "partial": len(covered) < in_week,
-        "covered_through": (f"{covered[-1][0]:%a %d %b} {covered[-1][1]}" if covered else None),
-        "whole": whole, "classes": classes, "years": years,
-        "persistent": persistent, "severe": severe, "lowest": lowest,
-        "tier_changes": tier_changes, "tiers": dict(tiers),
-        "open_cases": open_cases, "thresholds_met": met,
-        "cup": cup, "target": float(th["letter_concern"]),
-    }
+    return tier_changes, open_cases, met
 
 
 @cache

@@ -8,7 +8,7 @@ from bot.calendar import load_calendar
 from bot.policy import policy_for
 from bot.settings import Settings
 from bot.summary import JobSummary
-from bot.thresholds.service import sweep
+from bot.thresholds.sweep import sweep
 from storage.models import School
 
 

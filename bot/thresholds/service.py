@@ -7,12 +7,15 @@
 - 20 continuous school days unauthorised with whereabouts unknown: children missing education;
 - the graduated-response tier of every pupil.
 
+The sweep itself (one step per threshold, in order) is ``bot.thresholds.sweep``; this module holds
+the queries and the alerting it uses.
+
 Each threshold alert has an idempotency key naming its episode (the run's first day, the school
 year, or the day a new penalty window was met), so re-runs and concurrent runs fire it once.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, literal, update
 from sqlmodel import Session, select
@@ -25,20 +28,15 @@ from bot.calendar import SchoolCalendar
 from bot.errors import UserError
 from bot.escalation.service import last_contact
 from bot.messaging.outbox import enqueue
-from bot.policy import thresholds as policy_thresholds
-from bot.pupils import compulsory_from
+from bot.pupils import year_and_class
 from bot.register.service import recode
 from bot.reports.queries import (
     ATTENDED,
     AUTHORISED,
     UNAUTHORISED,
-    academic_year_start,
-    pupil_tallies,
-    tallies_from,
 )
 from storage.models import (
     AbsenceCase,
-    Alert,
     CallLog,
     CaseEvent,
     InboundMessage,
@@ -131,14 +129,15 @@ def _pupil_dict(p: Pupil) -> dict:
             "class_name": p.class_name}
 
 
-def _raise(session: Session, *, school: School, pupil: Pupil, key: str, kind: str, title: str, text: str,
-           audience: str, severity: str, actions: list[str], data: dict, now: datetime,
-           email_to: str | None = None) -> bool:
+def raise_threshold(session: Session, *, school: School, pupil: Pupil, key: str, kind: str, title: str,
+                    text: str, audience: str, severity: str, actions: list[str], data: dict, now: datetime,
+                    email_to: str | None = None) -> bool:
     case = session.exec(select(AbsenceCase.id).where(AbsenceCase.pupil_id == pupil.id,
                                                      AbsenceCase.status == "open")).first()
     ev = data.get("evidence", [])
     span = f"{ev[0]['date']} to {ev[-1]['date']}" if ev else ""
-    body = (f"{pupil.first_name} {pupil.last_name} (Year {pupil.year_group}, {pupil.class_name}): {text}"
+    who = f"{pupil.first_name} {pupil.last_name} ({year_and_class(pupil.year_group, pupil.class_name)})"
+    body = (f"{who}: {text}"
             + (f"\nEvidence: {len(ev)} sessions, {span}." if ev else ""))
     alert, created = raise_alert(
         session, school_id=school.id, key=key, kind=kind,
@@ -308,148 +307,3 @@ def update_tiers(session: Session, *, school: School, pupils: dict[int, Pupil], 
 # --------------------------------------------------------------------------------------------------
 # The sweep
 # --------------------------------------------------------------------------------------------------
-
-
-def sweep(session: Session, *, school: School, policy: SchoolPolicy, cal: SchoolCalendar,
-          now: datetime) -> dict:
-    tz = school.timezone
-    today = clock.to_local(now, tz).date()
-    th = policy_thresholds(policy)
-    year_start = academic_year_start(today)
-    window_start = cal.rolling_weeks_start(today, int(th["penalty_weeks"])) or year_start
-    cutoff = n_cutoff(cal, today=today, school_days=policy.n_to_o_school_days) or date.min
-    # One pass over the year's marks gives every count below. N→O moves a mark between two
-    # unauthorised codes, so it changes none of them and can run after.
-    tallies = pupil_tallies(
-        session, school_id=school.id, ranges={"ytd": (year_start, today)},
-        counts={"penalty": (UNAUTHORISED, max(window_start, year_start), today),
-                "illness": (["I"], year_start, today),
-                "overdue_n": (["N"], year_start, max(cutoff, year_start))},
-    )
-    overdue = {pid for pid, e in tallies.items() if e["overdue_n"]}
-    summary = {"n_to_o": n_to_o(session, school_id=school.id, policy=policy, cal=cal, today=today, now=now,
-                                pupil_ids=overdue)}
-    session.flush()
-    pupils = {p.id: p for p in session.exec(select(Pupil).where(Pupil.school_id == school.id,
-                                                                 Pupil.on_roll)).all()}
-    # Penalty-notice, persistent-absence and local-authority thresholds concern pupils of compulsory
-    # school age, and only their sessions since then (``bot.pupils.compulsory_from``).
-    csa = {pid: compulsory_from(p) for pid, p in pupils.items()}
-
-    def counted_from(pid: int, start: date) -> date | None:
-        """The first day from ``start`` whose sessions count for ``pid``; None: none by today."""
-        begins = csa.get(pid)
-        if begins is None:
-            return start
-        return None if begins > today else max(start, begins)
-    counts = dict.fromkeys(("penalty", "la_unauthorised", "la_illness", "cme"), 0)
-    # Episodes already alerted (one query), so a steady-state run gathers no evidence it won't use.
-    known = set(session.exec(select(Alert.idempotency_key).where(
-        Alert.school_id == school.id, Alert.idempotency_key.like("thr:%"))).all())
-
-    # Penalty notice threshold: a new episode once the window no longer overlaps the last one met.
-    met = {pid for pid, e in tallies.items() if e["penalty"] >= int(th["penalty_sessions"]) and pid in pupils}
-    last_met: dict[int, date] = {}
-    for pid, key in session.exec(select(Alert.pupil_id, Alert.idempotency_key).where(
-            Alert.school_id == school.id, Alert.kind == "penalty_threshold")).all():
-        last_met[pid] = max(last_met.get(pid, date.min), date.fromisoformat(key.rsplit(":", 1)[1]))
-    for pid in sorted(met):
-        if last_met.get(pid, date.min) >= window_start:
-            continue
-        since = counted_from(pid, window_start)
-        if since is None:
-            continue
-        ev = evidence(session, pupil_id=pid, start=since, end=today, codes_in=UNAUTHORISED)
-        if len(ev) < int(th["penalty_sessions"]):  # sessions before compulsory school age left out
-            continue
-        counts["penalty"] += _raise(
-            session, school=school, pupil=pupils[pid], key=f"thr:penalty:{pid}:{today.isoformat()}",
-            kind="penalty_threshold", title="Penalty notice threshold met",
-            text=f"{len(ev)} unauthorised sessions since {since:%d %b %Y} "
-                 f"(threshold {th['penalty_sessions']} in {th['penalty_weeks']} school weeks).",
-            audience="attendance", severity="normal", actions=["acknowledge"], now=now,
-            data={"window_start": window_start.isoformat(), "as_of": today.isoformat(), "evidence": ev},
-            email_to=school.attendance_lead_email)
-
-    # Fifteen school days of illness in the year (thirty sessions), consecutive or not.
-    for pid, e in sorted(tallies.items()):
-        if (pid in pupils and e["illness"] >= 2 * int(th["la_illness_days"])
-                and f"thr:illness:{pid}:{year_start.isoformat()}" not in known):
-            since = counted_from(pid, year_start)
-            if since is None:
-                continue
-            ev = evidence(session, pupil_id=pid, start=since, end=today, codes_in=["I"])
-            if len(ev) < 2 * int(th["la_illness_days"]):
-                continue
-            e = {**e, "illness": len(ev)}
-            counts["la_illness"] += _raise(
-                session, school=school, pupil=pupils[pid], key=f"thr:illness:{pid}:{year_start.isoformat()}",
-                kind="la_illness", title="Notify the local authority: 15 days of illness",
-                text=f"{e['illness'] / 2:g} school days of illness this year.", audience="attendance",
-                severity="high", actions=["la_notified", "acknowledge"], now=now,
-                data={"evidence": ev, "days": e["illness"] / 2})
-
-    # Continuous unauthorised absence: 10 days -> LA; 20 with whereabouts unknown -> CME.
-    la_days, cme_days = int(th["la_unauthorised_days"]), int(th["cme_days"])
-    cme: set[int] = set()
-    for run in continuous_runs(session, school_id=school.id, cal=cal, start=year_start, today=today,
-                               min_days=min(la_days, cme_days)):
-        if run.pupil_id not in pupils:
-            continue
-        run = compulsory_part(session, run, since=counted_from(run.pupil_id, run.start))
-        if run is None or run.days < min(la_days, cme_days):
-            continue
-        pupil = pupils[run.pupil_id]
-        la_key = f"thr:la_unauth:{run.pupil_id}:{run.start.isoformat()}"
-        cme_key = f"thr:cme:{run.pupil_id}:{run.start.isoformat()}"
-        if la_key in known and (cme_key in known or run.days < cme_days):
-            if cme_key in known:
-                cme.add(run.pupil_id)
-            continue
-        ev = evidence(session, pupil_id=run.pupil_id, start=run.start, end=run.end, codes_in=UNAUTHORISED)
-        base = {"run_start": run.start.isoformat(), "run_end": run.end.isoformat(), "days": run.days,
-                "evidence": ev}
-        if run.days >= la_days:
-            counts["la_unauthorised"] += _raise(
-                session, school=school, pupil=pupil, key=la_key,
-                kind="la_unauthorised", title="Notify the local authority: 10 days unauthorised absence",
-                text=f"{run.days} school days of continuous unauthorised absence since {run.start:%d %b %Y}.",
-                audience="attendance", severity="high", actions=["la_notified", "acknowledge"], now=now,
-                data=base)
-        since = clock.at_local(run.start, time(0, 0), tz)
-        if run.days >= cme_days and not whereabouts_known_since(session, pupil_id=run.pupil_id, since=since):
-            cme.add(run.pupil_id)
-            counts["cme"] += _raise(
-                session, school=school, pupil=pupil, key=cme_key,
-                kind="cme", title="Children missing education referral",
-                text=f"{run.days} school days of continuous unauthorised absence since {run.start:%d %b %Y} "
-                     "and no contact with the family or sighting of the child.",
-                audience="dsl", severity="urgent", actions=["cme_referred", "la_notified"], now=now,
-                data=base)
-    summary.update(counts)
-
-    flags: dict[int, set[str]] = {}
-    for pid in no_contact_for_days(session, school_id=school.id, cal=cal, today=today, tz=tz):
-        flags.setdefault(pid, set()).add("no_contact_3_days")
-    for pid in cme:
-        flags.setdefault(pid, set()).add("cme")
-    later = {pid: begins for pid, begins in csa.items() if begins is not None and begins > year_start}
-    compulsory = tallies_from(session, starts={p: b for p, b in later.items() if b <= today}, until=today)
-    compulsory.update({pid: None for pid, begins in later.items() if begins > today})
-    summary["tier_changes"] = update_tiers(session, school=school, pupils=pupils, tallies=tallies,
-                                           flags=flags, th=th, today=today, now=now, compulsory=compulsory)
-    summary["not_compulsory_age"] = sum(1 for begins in csa.values() if begins is not None and begins > today)
-    return summary
-
-
-def compulsory_part(session: Session, run: Run, *, since: date | None) -> Run | None:
-    """The part of a run of unauthorised absence from ``since`` (compulsory school age) on."""
-    if since is None:
-        return None
-    if since <= run.start:
-        return run
-    dates = sorted({e["date"] for e in evidence(session, pupil_id=run.pupil_id, start=since, end=run.end,
-                                                 codes_in=UNAUTHORISED)})
-    if not dates:
-        return None
-    return Run(run.pupil_id, date.fromisoformat(dates[0]), run.end, len(dates))
