@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import time
@@ -30,11 +31,14 @@ def hmac_header(body: bytes, secret: str = SECRET) -> str:
     return "HMAC " + base64.b64encode(digest).decode()
 
 
+_ids = itertools.count(1485983408511)
+
+
 def activity(text: str, aad: str = "aad-officer") -> bytes:
     return json.dumps(
         {
             "type": "message",
-            "id": "1485983408511",
+            "id": str(next(_ids)),
             "timestamp": "2026-09-16T08:20:00.000Z",
             "channelId": "msteams",
             "serviceUrl": "https://smba.trafficmanager.net/uk/",

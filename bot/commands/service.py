@@ -422,8 +422,11 @@ def _call_outcome(session: Session, message: OutboxMessage) -> str:
     return f", {call.outcome.replace('_', ' ')}{listen}"
 
 
-def timeline(session: Session, *, staff: Staff, pupil: Pupil, today: date) -> Timeline:
-    """Everything that happened about a pupil in the last two weeks, oldest first."""
+def timeline(session: Session, *, staff: Staff, pupil: Pupil, today: date, shared: bool = False) -> Timeline:
+    """Everything that happened about a pupil in the last two weeks, oldest first.
+
+    ``shared``: shown to a channel, so DSL-only alerts and actions are left out even for the DSL."""
+    sees_dsl = staff.role in DSL_ROLES and not shared
     school = session.get(School, pupil.school_id)
     tz = school.timezone if school else None
     since_day = today - timedelta(days=TIMELINE_DAYS)
@@ -469,7 +472,9 @@ def timeline(session: Session, *, staff: Staff, pupil: Pupil, today: date) -> Ti
         read = f" → {r.code}" if r.code else ""
         back = f", back {r.return_date:%a %d %b}" if r.return_date else ""
         concern = " ⚠ concern" if r.concern else ""
-        items.append(TimelineItem(r.received_at, "reply", f"Reply: “{_short(r.body)}”{read}{back}{concern}"))
+        said = "(a possible welfare concern: the words are not shown in a channel)" if r.concern and shared \
+            else f"“{_short(r.body)}”"
+        items.append(TimelineItem(r.received_at, "reply", f"Reply: {said}{read}{back}{concern}"))
 
     for c, who in session.exec(
         select(CallLog, Staff.name)
@@ -480,7 +485,7 @@ def timeline(session: Session, *, staff: Staff, pupil: Pupil, today: date) -> Ti
         items.append(TimelineItem(c.at, "call", f"Call ({c.outcome}) by {who or 'staff'}{note}"))
 
     alerts = select(Alert).where(Alert.pupil_id == pupil.id, Alert.created_at >= since)
-    if staff.role not in DSL_ROLES:
+    if not sees_dsl:
         alerts = alerts.where(Alert.audience != "dsl")
     for a in session.exec(alerts).all():
         items.append(TimelineItem(a.created_at, "alert", f"Alert ({a.severity}): {a.title} [{a.status}]"))
@@ -503,7 +508,7 @@ def timeline(session: Session, *, staff: Staff, pupil: Pupil, today: date) -> Ti
             CaseEvent.pupil_id == pupil.id, CaseEvent.at >= since, CaseEvent.kind.not_in(shown_elsewhere)
         )
     ).all():
-        if e.kind == "alert_action" and staff.role not in DSL_ROLES and _dsl_alert(session, e):
+        if e.kind == "alert_action" and not sees_dsl and _dsl_alert(session, e):
             continue
         items.append(TimelineItem(e.at, e.kind, e.summary))
 

@@ -1,0 +1,212 @@
+"""The web edges under abuse and slowness (issue 13, items 5 and 7): Teams answers never put DSL-only
+content in a channel, Teams activities cannot be replayed, webhook bodies have a size limit, Slack's
+bad requests are refused quietly, SMS bodies with control characters are kept, and parents' text
+is shown as typed in Teams cards. Real signed requests against the real HTTP app throughout."""
+
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+from datetime import date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
+
+import pytest
+import requests
+from freezegun import freeze_time
+from sqlmodel import Session, select
+
+import handlers.teams as teams_edge
+from bot.alerts.service import raise_alert
+from bot.settings import load_settings
+from storage.models import AbsenceCase, InboundMessage, MarkAmendment, ReplyCase
+from tests import factories as f
+from tests.peers.http import live_app, serve_handler
+
+DAY = date(2026, 9, 16)
+NOW = datetime.fromisoformat("2026-09-16 08:20:00+00:00")  # the frozen instant below
+SECRET = base64.b64encode(b"teams-outgoing-webhook-test-key!").decode()
+DISCLOSURE = "mum's new partner hurt her"
+DSL_TITLE = "Disclosure reported by a parent"
+_ids = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    with freeze_time("2026-09-16 08:20:00", tick=True):
+        yield
+
+
+class WorkflowHandler(BaseHTTPRequestHandler):
+    """The school's Workflows webhook: records what the bot posts to the channel."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):  # noqa: N802
+        self.server.posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(202)
+        self.end_headers()
+
+
+@pytest.fixture
+def workflow():
+    with serve_handler(WorkflowHandler, posts=[]) as running:
+        yield running
+
+
+@pytest.fixture
+def world(session, workflow):
+    school = f.school(session, teams_workflow_url=workflow.url("/wf"))
+    dsl = f.staff(session, school, name="Dee Shah", role="dsl", teams_user_id="aad-dsl")
+    f.staff(session, school, name="Jo Patel", role="attendance_officer", teams_user_id="aad-officer")
+    amelia = f.pupil(session, school, first="Amelia", last="Khan")
+    f.mark(session, amelia, DAY, "AM", "N")
+    case = AbsenceCase(school_id=school.id, pupil_id=amelia.id, first_date=DAY, first_session="AM",
+                       last_absent_date=DAY, opened_at=f.at(DAY, "08:00"))
+    session.add(case)
+    session.flush()
+    reply = InboundMessage(school_id=school.id, from_address="+447700900001", body=DISCLOSURE,
+                           received_at=f.at(DAY, "08:05"), concern=True)
+    session.add(reply)
+    session.flush()
+    session.add(ReplyCase(inbound_id=reply.id, case_id=case.id))
+    raise_alert(session, now=NOW - timedelta(minutes=10), school_id=school.id, key="t:dsl", kind="concern",
+                audience="dsl", severity="urgent", title=DSL_TITLE, pupil_id=amelia.id)
+    session.commit()
+    return {"school": school, "dsl": dsl, "amelia": amelia}
+
+
+@pytest.fixture
+def teams_app(db_url):
+    settings = load_settings(database_url=db_url, environment="test", teams_outgoing_webhook_secret=SECRET)
+    with live_app(settings) as running:
+        yield running
+
+
+def activity(text: str, *, aad: str = "aad-dsl", at: datetime | None = None, ident: str | None = None
+             ) -> bytes:
+    stamp = (at or datetime.now(tz=NOW.tzinfo)).strftime("%Y-%m-%dT%H:%M:%S.%f") + "7Z"  # Teams' 7 digits
+    return json.dumps({
+        "type": "message", "id": ident or f"14859834{next(_ids):05d}", "timestamp": stamp,
+        "channelId": "msteams", "serviceUrl": "https://smba.trafficmanager.net/uk/",
+        "from": {"id": "29:1XJKJMvc5GBt", "name": "Someone", "aadObjectId": aad},
+        "conversation": {"isGroup": True, "id": "19:abc@thread.skype;messageid=1"},
+        "textFormat": "plain", "text": f"<at>Attendance</at> {text}",
+    }).encode()
+
+
+def post(running, body: bytes) -> requests.Response:
+    """Signed as Teams signs: HMAC-SHA256 of the raw body with the base64-decoded token."""
+    digest = hmac.new(base64.b64decode(SECRET), body, hashlib.sha256).digest()
+    signature = "HMAC " + base64.b64encode(digest).decode()
+    headers = {"Content-Type": "application/json", "Authorization": signature}
+    return requests.post(running.url("/teams/messages"), data=body, headers=headers, timeout=10)
+
+
+@pytest.fixture
+def slow(monkeypatch):
+    """Commands finish only when the test says so (the real command runs first), and the answer
+    window is short: the path a heavy query on a busy morning takes."""
+    release = threading.Event()
+    real = teams_edge._run
+
+    def held(*args):
+        answer = real(*args)
+        release.wait(10)
+        return answer
+
+    monkeypatch.setattr(teams_edge, "_run", held)
+    monkeypatch.setattr(teams_edge, "ANSWER_WITHIN_SECONDS", 0.3)
+    return release
+
+
+def _wait_for(cond, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not cond() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return cond()
+
+
+# -- item 5: slow Teams answers ---------------------------------------------------------------------
+
+
+def test_a_slow_dsl_timeline_never_reaches_the_workflows_channel(world, teams_app, workflow, slow):
+    first = post(teams_app, activity("pupil Amelia Khan"))
+    assert first.status_code == 200 and "Still working" in first.json()["text"]
+    slow.set()
+    assert _wait_for(lambda: workflow.server.posts)
+    [notice] = workflow.server.posts
+    posted = json.dumps(notice, ensure_ascii=False)
+    assert "ready" in posted and "Dee Shah" in posted
+    for secret in ("Amelia", "Khan", DISCLOSURE, DSL_TITLE, "attachments"):
+        assert secret not in posted
+
+    again = post(teams_app, activity("pupil  amelia khan"))
+    answer = json.dumps(again.json(), ensure_ascii=False)
+    assert again.status_code == 200 and "Amelia Khan" in answer
+    assert DSL_TITLE not in answer and DISCLOSURE not in answer  # the thread is the channel too
+
+
+def test_asking_again_while_slow_work_runs_does_not_run_it_twice(engine, world, teams_app, workflow, slow):
+    assert "Still working" in post(teams_app, activity("recode Amelia Khan I ill", aad="aad-officer")).text
+    assert "Still working" in post(teams_app, activity("recode Amelia Khan I ill", aad="aad-officer")).text
+    slow.set()
+    assert _wait_for(lambda: workflow.server.posts)
+    answer = post(teams_app, activity("recode Amelia Khan I ill", aad="aad-officer")).json()
+    assert answer["text"].startswith("Recoded Amelia Khan")
+    with Session(engine) as s:
+        assert len(s.exec(select(MarkAmendment)).all()) == 1
+    assert len(workflow.server.posts) == 1
+
+
+def test_a_kept_answer_is_only_for_the_person_who_asked(world, teams_app, workflow, slow):
+    post(teams_app, activity("pupil Amelia Khan"))
+    slow.set()
+    assert _wait_for(lambda: workflow.server.posts)
+    other = post(teams_app, activity("pupil Amelia Khan", aad="aad-stranger")).json()
+    assert "don't know you" in other["text"]
+
+
+def test_a_fast_dsl_answer_in_the_thread_leaves_out_dsl_only_content(world, teams_app):
+    answer = json.dumps(post(teams_app, activity("pupil Amelia Khan")).json(), ensure_ascii=False)
+    assert "Amelia Khan" in answer and "concern" in answer
+    assert DSL_TITLE not in answer and DISCLOSURE not in answer
+
+
+# -- item 7: Teams activities: timestamp and replay -------------------------------------------------
+
+
+@pytest.mark.parametrize("offset, words", [(-6, "more than 5 minutes old"), (6, "ahead")])
+def test_stale_or_future_activities_are_refused(engine, world, teams_app, offset, words):
+    body = activity("recode Amelia Khan I ill", aad="aad-officer", at=NOW + timedelta(minutes=offset))
+    resp = post(teams_app, body)
+    assert resp.status_code == 400 and words in resp.json()["text"]
+    with Session(engine) as s:
+        assert s.exec(select(MarkAmendment)).all() == []
+
+
+def test_an_activity_without_a_timestamp_is_refused(world, teams_app):
+    body = json.loads(activity("help"))
+    del body["timestamp"]
+    resp = post(teams_app, json.dumps(body).encode())
+    assert resp.status_code == 400 and "timestamp" in resp.json()["text"]
+
+
+def test_a_replayed_activity_is_answered_once(engine, world, teams_app):
+    body = activity("recode Amelia Khan I ill", aad="aad-officer")
+    first, replay = post(teams_app, body), post(teams_app, body)
+    assert first.status_code == 200 and first.json()["text"].startswith("Recoded")
+    assert replay.status_code == 409 and "not run again" in replay.json()["text"]
+    with Session(engine) as s:
+        assert len(s.exec(select(MarkAmendment)).all()) == 1
+
+
+def test_seen_activity_ids_are_forgotten_once_too_old_to_replay():
+    from handlers.teams_memory import SeenActivities
+
+    seen = SeenActivities()
+    assert seen.first_time("c|1", now=NOW) and not seen.first_time("c|1", now=NOW + timedelta(minutes=9))
+    assert seen.first_time("c|2", now=NOW + timedelta(minutes=20)) and len(seen) == 1
