@@ -6,7 +6,8 @@ dropping its routes. (Edges that need settings, such as the sandbox, decide insi
 
 import logging
 
-from flask import Flask
+from flask import Flask, Response, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot.settings import Settings, get_settings
 from handlers import (
@@ -25,6 +26,11 @@ from storage.db import engine_for
 
 log = logging.getLogger(__name__)
 
+# Every webhook (Slack, Teams, Twilio) and form is far smaller; a bigger body is refused before it
+# is read, so nobody can make the app buffer megabytes.
+MAX_BODY_BYTES = 64 * 1024
+TOO_LARGE = f"Request body too large: the limit is {MAX_BODY_BYTES // 1024} KiB."
+
 EDGES = (health, twilio_status, twilio_sms, twilio_voice, reply_page, report_page, alert_page, slack, teams,
          sandbox)
 
@@ -36,6 +42,22 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["ENGINE"] = engine_for(settings.database_url)
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"  # the sandbox's session (notices, form token)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
+    app.before_request(_refuse_large)
     for edge in EDGES:
         edge.register(app)
     return app
+
+
+def _refuse_large() -> None:
+    """By the declared length, before any route reads a form (a form parser would otherwise read
+    an empty form silently and the route would answer "bad signature"). A body sent without a
+    length is cut off by werkzeug at the same limit."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge()
+
+
+def _too_large(_exc: RequestEntityTooLarge) -> Response:
+    log.warning("request refused: body over %d bytes", MAX_BODY_BYTES)
+    return Response(TOO_LARGE, status=413, content_type="text/plain; charset=utf-8")

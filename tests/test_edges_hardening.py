@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import logging
 import threading
 import time
 from datetime import date, datetime, timedelta
@@ -210,3 +211,53 @@ def test_seen_activity_ids_are_forgotten_once_too_old_to_replay():
     seen = SeenActivities()
     assert seen.first_time("c|1", now=NOW) and not seen.first_time("c|1", now=NOW + timedelta(minutes=9))
     assert seen.first_time("c|2", now=NOW + timedelta(minutes=20)) and len(seen) == 1
+
+
+# -- item 7: Slack's bad requests, and the size limit of every webhook ------------------------------
+
+
+def _slack_command(slack, text: str) -> str:
+    body, _ = slack.command_body("/recode", text, user="U0OFFICER")
+    return body
+
+
+def test_a_non_numeric_slack_timestamp_is_401_not_500(engine, db_url, session):
+    from tests.peers.slack_api import live_slack
+
+    with live_slack(db_url) as slack:
+        body = _slack_command(slack, "Amelia Khan I ill")
+        headers = {"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=" + "0" * 64,
+                   "Content-Type": "application/x-www-form-urlencoded"}
+        resp = requests.post(f"{slack.base_url}/slack/events", data=body, headers=headers, timeout=10)
+    assert resp.status_code == 401 and "not a number" in resp.json()["reason"]
+
+
+def test_a_forged_slack_body_is_not_logged_only_the_reason_and_team(db_url, session, caplog):
+    from tests.peers.slack_api import live_slack
+
+    caplog.set_level(logging.DEBUG)
+    with live_slack(db_url) as slack:
+        body = _slack_command(slack, "Amelia Khan I ill, secret-words-in-the-body")
+        resp = slack.post(body, secret="not-the-signing-secret")
+    assert resp.status_code == 401
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "secret-words-in-the-body" not in logged and "Amelia" not in logged
+    [refusal] = [r for r in caplog.records if r.name == "handlers.slack"]
+    assert refusal.levelno == logging.WARNING
+    assert "signature does not match" in refusal.getMessage() and "team=T0SCHOOL" in refusal.getMessage()
+
+
+@pytest.mark.parametrize("path", ["/slack/events", "/teams/messages", "/twilio/sms", "/twilio/status"])
+def test_every_webhook_refuses_a_body_over_64_kib(db_url, session, path):
+    from tests.peers.slack_api import BOT_TOKEN
+
+    settings = load_settings(database_url=db_url, environment="test", teams_outgoing_webhook_secret=SECRET,
+                             slack_bot_token=BOT_TOKEN, slack_signing_secret="s" * 32)
+    big = b"Body=" + b"x" * (64 * 1024)
+    with live_app(settings) as running:
+        resp = requests.post(running.url(path), data=big, timeout=10,
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+        small = requests.post(running.url(path), data=b"Body=hi", timeout=10,
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert resp.status_code == 413 and "64 KiB" in resp.text
+    assert small.status_code in (400, 401, 403)  # refused for its signature, not its size
