@@ -29,6 +29,7 @@ from tests.peers.http import live_app, serve_handler
 DAY = date(2026, 9, 16)
 NOW = datetime.fromisoformat("2026-09-16 08:20:00+00:00")  # the frozen instant below
 SECRET = base64.b64encode(b"teams-outgoing-webhook-test-key!").decode()
+SECRET_KEY = "edges-" + "Zk3v9Qm2Lp8xRt5Wb7Nc-aE_uQ"  # Teams configured: a strong secret is required
 DISCLOSURE = "mum's new partner hurt her"
 DSL_TITLE = "Disclosure reported by a parent"
 _ids = itertools.count(1)
@@ -82,7 +83,8 @@ def world(session, workflow):
 
 @pytest.fixture
 def teams_app(db_url):
-    settings = load_settings(database_url=db_url, environment="test", teams_outgoing_webhook_secret=SECRET)
+    settings = load_settings(database_url=db_url, environment="test", teams_outgoing_webhook_secret=SECRET,
+                             secret_key=SECRET_KEY)
     with live_app(settings) as running:
         yield running
 
@@ -252,7 +254,8 @@ def test_every_webhook_refuses_a_body_over_64_kib(db_url, session, path):
     from tests.peers.slack_api import BOT_TOKEN
 
     settings = load_settings(database_url=db_url, environment="test", teams_outgoing_webhook_secret=SECRET,
-                             slack_bot_token=BOT_TOKEN, slack_signing_secret="s" * 32)
+                             slack_bot_token=BOT_TOKEN, slack_signing_secret="s" * 32,
+                             secret_key=SECRET_KEY)
     big = b"Body=" + b"x" * (64 * 1024)
     with live_app(settings) as running:
         resp = requests.post(running.url(path), data=big, timeout=10,

@@ -23,6 +23,7 @@ from tests.peers.http import live_app
 
 DAY = date(2026, 9, 16)
 SECRET = base64.b64encode(b"teams-outgoing-webhook-test-key!").decode()
+SECRET_KEY = "teams-" + "Zk3v9Qm2Lp8xRt5Wb7Nc-aE_uQ"  # Teams configured: a strong secret is required
 
 
 def hmac_header(body: bytes, secret: str = SECRET) -> str:
@@ -88,7 +89,8 @@ def world(session):
 
 @pytest.fixture
 def teams_app(db_url):
-    settings = load_settings(database_url=db_url, environment="test", teams_outgoing_webhook_secret=SECRET)
+    settings = load_settings(database_url=db_url, environment="test", teams_outgoing_webhook_secret=SECRET,
+                             secret_key=SECRET_KEY)
     with live_app(settings) as running:
         yield running
 

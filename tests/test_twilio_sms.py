@@ -21,12 +21,13 @@ from tests.peers.http import live_app
 PUBLIC = "https://attendance.example.org"
 TOKEN = "twilio-auth-token-for-tests-0001"
 MOBILE = "+447700900123"
+SECRET_KEY = "twilio-sms-" + "Zk3v9Qm2Lp8xRt5Wb7Nc-aE"  # strong enough for a real Twilio account
 DAY = date(2026, 9, 15)
 
 
 @pytest.fixture
 def app_settings(db_url):
-    return load_settings(database_url=db_url, public_base_url=PUBLIC + "/", secret_key="s" * 32,
+    return load_settings(database_url=db_url, public_base_url=PUBLIC + "/", secret_key=SECRET_KEY,
                          twilio_account_sid="AC" + "0" * 32, twilio_auth_token=TOKEN,
                          twilio_messaging_service_sid="MG" + "0" * 32)
 
@@ -150,7 +151,7 @@ def test_unknown_number_gets_a_neutral_queued_reply_not_twiml(server, world):
 
 def test_local_token_when_no_twilio_account(db_url, world):
     engine, _ = world
-    settings = load_settings(database_url=db_url, public_base_url=PUBLIC, secret_key="s" * 32)
+    settings = load_settings(database_url=db_url, public_base_url=PUBLIC, secret_key=SECRET_KEY)
     with live_app(settings) as running:
         data = params()
         assert post(running, data, signature=sign(data)).status_code == 403
