@@ -158,3 +158,23 @@ def test_local_token_when_no_twilio_account(db_url, world):
         r = post(running, data, signature=sign(data, token=settings.inbound_sms_token))
         assert r.status_code == 200
     assert rows(engine, InboundMessage) == 1
+
+
+def test_a_text_with_a_nul_byte_is_kept_stripped_and_acted_on(server, world):
+    """PostgreSQL refuses NUL in text: the reply used to be lost with a 500 (Twilio gives up)."""
+    engine, case_id = world
+    data = params(body="Amelia\x00 has a temperature\x07\x1b today\r\nsorry")
+    r = post(server, data, signature=sign(data))
+    assert r.status_code == 200 and r.text.endswith("<Response/>")
+    with Session(engine) as s:
+        inbound = s.exec(select(InboundMessage)).one()
+        assert inbound.body == "Amelia has a temperature today\r\nsorry"
+        assert inbound.code == "I" and s.get(AbsenceCase, case_id).status == "explained"
+
+
+def test_a_message_sid_with_control_characters_is_refused_and_writes_nothing(server, world):
+    engine, _ = world
+    data = params(sid="SM\x00" + "a" * 31)
+    r = post(server, data, signature=sign(data))
+    assert r.status_code == 400 and "MessageSid" in r.text
+    assert rows(engine, InboundMessage) == 0
