@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from flask import Flask, jsonify, request
 
 from bot import clock
-from bot.chat.teams import teams_message
+from bot.chat.teams import teams_escape, teams_message
 from bot.commands import Who, run_as, views
 from bot.commands.identity import find_staff
 from bot.settings import Settings
@@ -87,8 +87,8 @@ def who_from(activity: dict) -> Who:
 def reply_for(result: views.CommandResult, card: dict | None = None) -> dict:
     """Short results as text; lists, timelines and choices as an Adaptive Card."""
     if card is None and not result.sections and not result.choices:
-        return {"type": "message", "text": result.title}
-    return teams_message(card or views.to_teams_card(result), text=result.title)
+        return {"type": "message", "text": teams_escape(result.title)}
+    return teams_message(card or views.to_teams_card(result), text=teams_escape(result.title))
 
 
 def sent_at(activity: dict) -> datetime | None:

@@ -264,3 +264,50 @@ def test_every_webhook_refuses_a_body_over_64_kib(db_url, session, path):
                               headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert resp.status_code == 413 and "64 KiB" in resp.text
     assert small.status_code in (400, 401, 403)  # refused for its signature, not its size
+
+
+# -- item 7: parents' text in Teams shows as typed --------------------------------------------------
+
+MARKDOWN_REPLY = "[click](http://evil.example) *bold*"
+
+
+def _texts(card: dict) -> str:
+    return "\n".join(b.get("text", "") for b in card["body"])
+
+
+def test_a_parents_markdown_in_a_teams_timeline_is_shown_as_typed(session, world, teams_app):
+    reply = InboundMessage(school_id=world["school"].id, from_address="+447700900001", body=MARKDOWN_REPLY,
+                           received_at=f.at(DAY, "08:10"))
+    session.add(reply)
+    session.flush()
+    case = session.exec(select(AbsenceCase)).one()
+    session.add(ReplyCase(inbound_id=reply.id, case_id=case.id))
+    session.commit()
+    answer = post(teams_app, activity("pupil Amelia Khan", aad="aad-officer")).json()
+    text = _texts(answer["attachments"][0]["content"])
+    assert r"\[click\](http://evil.example) \*bold\*" in text
+    assert "[click](" not in text.replace(r"\[click\](", "")
+
+
+def test_a_parents_markdown_in_a_workflows_alert_card_is_shown_as_typed(engine, db_url, session, workflow):
+    from bot import clock
+    from bot.alerts.deliver import deliver_pending
+
+    school = f.school(session, teams_workflow_url=workflow.url("/wf"))
+    pupil = f.pupil(session, school, first="Amelia", last="Khan")
+    raise_alert(session, now=NOW, school_id=school.id, key="t:md", kind="home_visit_requested",
+                title="Reply needs a look", body=f"Mum wrote: {MARKDOWN_REPLY}", pupil_id=pupil.id)
+    session.commit()
+    deliver_pending(engine, settings=load_settings(database_url=db_url), now=clock.now())
+    [message] = workflow.server.posts
+    text = _texts(message["attachments"][0]["content"])
+    assert r"Mum wrote: \[click\](http://evil.example) \*bold\*" in text
+
+
+def test_teams_escape_keeps_plain_words_and_breaks_every_markup():
+    from bot.chat.teams import teams_escape
+
+    plain = "Amelia Khan (Year 4, 4B): ill, back Mon"
+    assert teams_escape(plain) == plain
+    assert teams_escape("- a\n2. b\n# c\n> d") == "\\- a\n2\\. b\n\\# c\n\\> d"
+    assert teams_escape("_x_ `y` ~z~ a\\b") == "\\_x\\_ \\`y\\` \\~z\\~ a\\\\b"
