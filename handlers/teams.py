@@ -175,26 +175,22 @@ def _answer(future) -> tuple:
 
 
 def _run_or_collect(app: Flask, who: Who, line: str, now: datetime):
-    """Collect a kept answer to the same command, or run it and wait up to the answer window."""
+    """Collect a kept answer to the same command, or run it, waiting up to the answer window."""
     answers: SlowAnswers = app.config["TEAMS_SLOW_ANSWERS"]
     key = answer_key(who.user_id, line)
-    future = answers.running_or_ready(key, now=now)
-    earlier = future is not None
-    if not earlier:
-        future = _pool.submit(_run, deps.engine(), who, line, now)
+    engine = deps.engine()
+    future, started = answers.join_or_start(key, lambda: _pool.submit(_run, engine, who, line, now), now=now)
     try:
         future.result(timeout=ANSWER_WITHIN_SECONDS)
     except FutureTimeout:
-        if not earlier:
-            answers.keep(key, future, now=now)
+        if started:
             with deps.db() as session:
                 workflow, notice = _ready_notice(session, who)
             _when_ready(future, answers, key, workflow, notice)
         return jsonify({"type": "message", "text": STILL_WORKING}), 200
     except Exception:
         pass  # reported by _answer
-    if earlier:
-        answers.collect(key)
+    answers.collect(key)
     return _answer(future)
 
 

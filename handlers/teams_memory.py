@@ -12,6 +12,7 @@ ready, and the requester's next identical command gets it at once (without runni
 """
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -62,16 +63,19 @@ class SlowAnswers:
         self._lock = threading.Lock()
         self.keep_for = keep_for
 
-    def running_or_ready(self, key: tuple[str, str], *, now: datetime) -> Future | None:
-        """The future of an earlier identical command that is running or ready to collect."""
+    def join_or_start(
+        self, key: tuple[str, str], start: Callable[[], Future], *, now: datetime
+    ) -> tuple[Future, bool]:
+        """The future of an identical command running or ready to collect, else ``start()``'s
+        (and True). One step under the lock: a double-sent command runs once."""
         with self._lock:
             self._purge(now)
             kept = self._kept.get(key)
-            return kept.future if kept else None
-
-    def keep(self, key: tuple[str, str], future: Future, *, now: datetime) -> None:
-        with self._lock:
+            if kept is not None:
+                return kept.future, False
+            future = start()
             self._kept[key] = _Kept(future, now)
+            return future, True
 
     def finished(self, key: tuple[str, str], *, now: datetime) -> None:
         """Start the collection window: the answer is kept ``keep_for`` from when it was ready."""
@@ -81,7 +85,7 @@ class SlowAnswers:
                 kept.finished = now
 
     def collect(self, key: tuple[str, str]) -> None:
-        """The requester has seen it: forget it (a further identical command runs afresh)."""
+        """The requester has the answer: forget it (a further identical command runs afresh)."""
         with self._lock:
             self._kept.pop(key, None)
 

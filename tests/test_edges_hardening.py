@@ -114,9 +114,11 @@ def slow(monkeypatch):
     """Commands finish only when the test says so (the real command runs first), and the answer
     window is short: the path a heavy query on a busy morning takes."""
     release = threading.Event()
+    release.runs = []
     real = teams_edge._run
 
     def held(*args):
+        release.runs.append(args[2])
         answer = real(*args)
         release.wait(10)
         return answer
@@ -163,6 +165,18 @@ def test_asking_again_while_slow_work_runs_does_not_run_it_twice(engine, world, 
     with Session(engine) as s:
         assert len(s.exec(select(MarkAmendment)).all()) == 1
     assert len(workflow.server.posts) == 1
+
+
+def test_a_command_sent_twice_at_once_runs_once(world, teams_app, workflow, slow):
+    body = [activity("pupil Amelia Khan") for _ in range(2)]
+    answers = []
+    threads = [threading.Thread(target=lambda b=b: answers.append(post(teams_app, b))) for b in body]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert [a.status_code for a in answers] == [200, 200] and slow.runs == ["pupil Amelia Khan"]
+    slow.set()
 
 
 def test_a_kept_answer_is_only_for_the_person_who_asked(world, teams_app, workflow, slow):
