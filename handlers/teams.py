@@ -140,7 +140,7 @@ def _ready_notice(session, who: Who) -> tuple[str | None, str]:
     staff = find_staff(session, who)
     school = session.get(School, staff.school_id) if staff is not None else None
     name = staff.name if staff is not None else "Someone"
-    return (school.teams_workflow_url if school else None), READY.format(name=name)
+    return (school.teams_workflow_url if school else None), READY.format(name=teams_escape(name))
 
 
 def _when_ready(future, answers: SlowAnswers, key, workflow: str | None, notice: str) -> None:
