@@ -25,7 +25,6 @@ from handlers import (
 from storage.db import engine_for
 
 log = logging.getLogger(__name__)
-
 # Every webhook (Slack, Teams, Twilio) and form is far smaller; a bigger body is refused before it
 # is read, so nobody can make the app buffer megabytes.
 MAX_BODY_BYTES = 64 * 1024
@@ -40,11 +39,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__, static_folder=None)
     app.config["SETTINGS"] = settings
     app.config["ENGINE"] = engine_for(settings.database_url)
-    app.config["SECRET_KEY"] = settings.secret_key
-    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"  # the sandbox's session (notices, form token)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.before_request(_refuse_large)
+    app.config["SECRET_KEY"] = settings.secret_key
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"  # the sandbox's session (notices, form token)
     for edge in EDGES:
         edge.register(app)
     return app
