@@ -4,7 +4,10 @@ Nothing here needs an account: with no Twilio, SMTP or Slack credentials the bot
 transports (messages land in the outbox table and a readable log).
 """
 
+import math
+from collections import Counter
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,12 +18,45 @@ class SettingsError(RuntimeError):
     """A setting is missing or wrong; the message names it."""
 
 
+DEV_SECRET = "dev-only-secret-change-me"
+STRONG_SECRET_CHARS = 32
+STRONG_SECRET_BITS = 96  # from the characters' spread: secrets.token_hex(16) passes, "p" * 40 does not
+MAKE_A_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def weak_secret(secret: str) -> str | None:
+    """Why ``secret`` is too weak to sign families' links and webhooks, or None when it is strong.
+
+    The entropy is estimated from the secret's own character frequencies (bits per character times
+    its length): ``secrets.token_urlsafe(48)`` gives ~330 bits, ``token_hex(16)`` at least ~100,
+    ``"p" * 40`` none. A heuristic: it catches defaults, short and repeated keys, not every pattern.
+    """
+    if secret == DEV_SECRET or secret.startswith("dev-only"):
+        return "is the development default"
+    if len(secret) < STRONG_SECRET_CHARS:
+        return f"has {len(secret)} characters; at least {STRONG_SECRET_CHARS} are needed"
+    counts = Counter(secret).values()
+    bits = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts) * len(secret)
+    if bits < STRONG_SECRET_BITS:
+        return "is too repetitive to be random"
+    return None
+
+
+def _remote(host_or_url: str | None) -> bool:
+    """A real provider, as opposed to nothing or a stand-in on this machine (tests, a local relay)."""
+    if not host_or_url:
+        return True
+    host = urlsplit(host_or_url).hostname if "://" in host_or_url else host_or_url
+    return (host or "") not in _LOOPBACK and not (host or "").startswith("127.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str = "sqlite:///attendance.db"
     public_base_url: str = "http://127.0.0.1:8000"
-    secret_key: str = Field(default="dev-only-secret-change-me", min_length=16)
+    secret_key: str = Field(default=DEV_SECRET, min_length=16)
     environment: str = "development"  # development | production
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"
@@ -121,9 +157,39 @@ class Settings(BaseSettings):
             raise ValueError("set IMAP_ADDRESS (or SMTP_FROM) to the mailbox's email address")
         if self.slack_bot_token and not self.slack_signing_secret and not self.slack_app_token:
             raise ValueError("SLACK_BOT_TOKEN needs SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN")
-        if self.environment == "production" and self.secret_key.startswith("dev-only"):
-            raise ValueError("SECRET_KEY must be set in production")
+        self._strong_secret_when_real()
         return self
+
+    def real_transports(self) -> list[str]:
+        """The settings that connect this deployment to real people (a provider, not a stand-in)."""
+        real = []
+        if self.twilio_account_sid and _remote(self.twilio_api_base_url):
+            real.append("TWILIO_ACCOUNT_SID")
+        if self.smtp_host and _remote(self.smtp_host):
+            real.append("SMTP_HOST")
+        if self.imap_host and _remote(self.imap_host):
+            real.append("IMAP_HOST")
+        if (self.slack_bot_token or self.slack_app_token) and _remote(self.slack_api_base_url):
+            real.append("SLACK_BOT_TOKEN")
+        if self.teams_outgoing_webhook_secret:
+            real.append("TEAMS_OUTGOING_WEBHOOK_SECRET")
+        return real
+
+    def _strong_secret_when_real(self) -> None:
+        """Fail closed: the secret signs families' reply links, form tokens and the local inbound
+        token, so a deployment that reaches real people (or says it is production) must not start
+        with the development default or a guessable key."""
+        real = self.real_transports()
+        if self.environment != "production" and not real:
+            return
+        problem = weak_secret(self.secret_key)
+        if problem:
+            why = ("ENVIRONMENT=production" if self.environment == "production"
+                   else ", ".join(real) + " is set")
+            raise ValueError(
+                f"SECRET_KEY {problem}; a strong random secret is required because {why}. "
+                f"Make one with: {MAKE_A_SECRET}"
+            )
 
     def wonde_token_for(self, urn: str) -> str | None:
         """The Wonde token that reads this school: its own if it has one, else the deployment's."""

@@ -3,9 +3,14 @@
 A channel member types ``@Attendance recode Amelia I ill``; Teams posts the activity here with
 ``Authorization: HMAC <base64>``, the HMAC-SHA256 of the raw body keyed with the base64-decoded
 security token (``TEAMS_OUTGOING_WEBHOOK_SECRET``). A missing or wrong signature gets 401 and
-changes nothing. The sender is mapped by ``from.aadObjectId`` to ``Staff.teams_user_id`` and the
-same command core runs; the answer must come back within 5 seconds, so slow work answers
-"still working" and posts its result to the school's Workflows channel when it finishes.
+changes nothing. An activity whose ``timestamp`` is more than 5 minutes from our clock is refused
+(400), and one whose id was already answered is not run again: a captured request cannot be replayed.
+
+The sender is mapped by ``from.aadObjectId`` to ``Staff.teams_user_id`` and the same command core
+runs, in its shared-channel view (the answer shows in the channel thread: DSL-only alerts are left
+out even for the DSL). The answer must come back within 5 seconds. Slow work answers "still
+working"; when it finishes, the school's Workflows channel is told only that it is ready (never its
+content), and the requester's next identical command gets it at once (``teams_memory.py``).
 """
 
 import base64
@@ -19,16 +24,17 @@ import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Flask, jsonify, request
 
 from bot import clock
-from bot.chat.teams import teams_message
+from bot.chat.teams import teams_escape, teams_message
 from bot.commands import Who, run_as, views
 from bot.commands.identity import find_staff
 from bot.settings import Settings
 from handlers import deps
+from handlers.teams_memory import SeenActivities, SlowAnswers, answer_key
 from storage.db import session_scope
 from storage.models import Alert, School
 
@@ -38,6 +44,11 @@ ANSWER_WITHIN_SECONDS = 4.0  # Teams gives up at 5
 NOT_CONFIGURED = "Teams is not configured on this server: set TEAMS_OUTGOING_WEBHOOK_SECRET."
 _AT = re.compile(r"<at>.*?</at>", re.I | re.S)
 _TAG = re.compile(r"<[^>]+>")
+_FRACTION = re.compile(r"(\.\d{6})\d+")  # Teams sends 7 digits of seconds' fraction; Python reads 6
+MAX_SKEW = timedelta(minutes=5)
+STILL_WORKING = ("Still working on that. I'll say in the channel when it is ready (without the answer): "
+                 "then send the same command again to see it.")
+READY = "{name}: the answer to your command is ready. Send the same command again within 5 minutes to see it."
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="teams-work")
 
 
@@ -76,51 +87,117 @@ def who_from(activity: dict) -> Who:
 def reply_for(result: views.CommandResult, card: dict | None = None) -> dict:
     """Short results as text; lists, timelines and choices as an Adaptive Card."""
     if card is None and not result.sections and not result.choices:
-        return {"type": "message", "text": result.title}
-    return teams_message(card or views.to_teams_card(result), text=result.title)
+        return {"type": "message", "text": teams_escape(result.title)}
+    return teams_message(card or views.to_teams_card(result), text=teams_escape(result.title))
+
+
+def sent_at(activity: dict) -> datetime | None:
+    """The activity's own ``timestamp`` (UTC), or None when it is missing or unreadable."""
+    raw = activity.get("timestamp")
+    if not isinstance(raw, str):
+        return None
+    try:
+        at = datetime.fromisoformat(_FRACTION.sub(r"\1", raw.strip()).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None
+
+
+def too_far(activity: dict, *, now: datetime) -> str | None:
+    """Why the activity's time is refused (stale, future or missing), or None when it is fine."""
+    at = sent_at(activity)
+    if at is None:
+        return "The message has no readable timestamp, so it was not run."
+    if at < now - MAX_SKEW:
+        return "The message is more than 5 minutes old, so it was not run (a replay?). Please type it again."
+    if at > now + MAX_SKEW:
+        return "The message is dated more than 5 minutes ahead of this server's clock, so it was not run."
+    return None
+
+
+def activity_key(activity: dict) -> str | None:
+    """Activity ids are unique within a conversation."""
+    ident = activity.get("id")
+    if not ident:
+        return None
+    return f"{(activity.get('conversation') or {}).get('id', '')}|{ident}"
 
 
 def _run(engine, who: Who, line: str, now: datetime) -> tuple[views.CommandResult, dict | None]:
-    """Run the command; for an alert action, also the re-rendered alert card (the update in place)."""
+    """Run the command in its shared-channel view; for an alert action, also the re-rendered card."""
     from bot.alerts.deliver import teams_card
 
     with session_scope(engine) as session:
-        result = run_as(session, who=who, text=line, now=now)
+        result = run_as(session, who=who, text=line, now=now, shared=True)
         card = None
         if result.ok and result.alert_id:
             card = teams_card(session, session.get(Alert, result.alert_id))
     return result, card
 
 
-def _workflow_for(session, who: Who) -> str | None:
+def _ready_notice(session, who: Who) -> tuple[str | None, str]:
+    """The school's Workflows URL and the content-free "ready" line for this requester."""
     staff = find_staff(session, who)
     school = session.get(School, staff.school_id) if staff is not None else None
-    return school.teams_workflow_url if school else None
+    name = staff.name if staff is not None else "Someone"
+    return (school.teams_workflow_url if school else None), READY.format(name=teams_escape(name))
 
 
-def _post_late(future, workflow: str | None) -> None:
-    """A command that missed the 5-second window: post its result to the school's channel."""
+def _when_ready(future, answers: SlowAnswers, key, workflow: str | None, notice: str) -> None:
+    """A command that missed the window: keep its answer for the requester and tell the channel
+    only that it is ready. The answer itself never goes to the channel."""
 
     def done(f):
-        try:
-            result, card = f.result()
-        except Exception:
-            log.exception("late Teams command failed")
-            return
+        answers.finished(key, now=clock.now())
+        if f.exception() is not None:
+            log.error("late Teams command failed: %s", type(f.exception()).__name__)
         if not workflow:
             return
         from bot.chat import teams
 
         try:
-            teams.post(workflow, reply_for(result, card))
+            teams.post(workflow, {"type": "message", "text": notice})
         except Exception:
-            log.exception("late Teams result could not be posted")
+            log.exception("Teams 'ready' notice could not be posted")
 
     future.add_done_callback(done)
 
 
+def _answer(future) -> tuple:
+    """The JSON answer for a finished command (a failure gets a reference, never a trace)."""
+    try:
+        result, card = future.result(timeout=0)
+    except Exception:
+        ref = uuid.uuid4().hex[:8]
+        log.exception("teams command failed ref=%s", ref)
+        return jsonify({"type": "message", "text": f"Sorry, something went wrong (ref {ref})."}), 200
+    return jsonify(reply_for(result, card)), 200
+
+
+def _run_or_collect(app: Flask, who: Who, line: str, now: datetime):
+    """Collect a kept answer to the same command, or run it, waiting up to the answer window."""
+    answers: SlowAnswers = app.config["TEAMS_SLOW_ANSWERS"]
+    key = answer_key(who.user_id, line)
+    engine = deps.engine()
+    future, started = answers.join_or_start(key, lambda: _pool.submit(_run, engine, who, line, now), now=now)
+    try:
+        future.result(timeout=ANSWER_WITHIN_SECONDS)
+    except FutureTimeout:
+        if started:
+            with deps.db() as session:
+                workflow, notice = _ready_notice(session, who)
+            _when_ready(future, answers, key, workflow, notice)
+        return jsonify({"type": "message", "text": STILL_WORKING}), 200
+    except Exception:
+        pass  # reported by _answer
+    answers.collect(key)
+    return _answer(future)
+
+
 def register(app: Flask) -> None:
     settings: Settings = app.config["SETTINGS"]
+    app.config["TEAMS_SEEN"] = seen = SeenActivities()
+    app.config["TEAMS_SLOW_ANSWERS"] = SlowAnswers()
 
     @app.post("/teams/messages")
     def teams_messages():
@@ -135,21 +212,17 @@ def register(app: Flask) -> None:
             activity = json.loads(body)
         except ValueError:
             return jsonify({"type": "message", "text": "I could not read that message."}), 400
-        who, line = who_from(activity), command_text(activity)
-        future = _pool.submit(_run, deps.engine(), who, line, clock.now())
-        try:
-            result, card = future.result(timeout=ANSWER_WITHIN_SECONDS)
-        except FutureTimeout:
-            with deps.db() as session:
-                _post_late(future, _workflow_for(session, who))
-            return jsonify(
-                {
-                    "type": "message",
-                    "text": "Still working on that; the result will be posted in the channel.",
-                }
-            )
-        except Exception:
-            ref = uuid.uuid4().hex[:8]
-            log.exception("teams command failed ref=%s", ref)
-            return jsonify({"type": "message", "text": f"Sorry, something went wrong (ref {ref})."})
-        return jsonify(reply_for(result, card))
+        if not isinstance(activity, dict):
+            return jsonify({"type": "message", "text": "I could not read that message."}), 400
+        now = clock.now()
+        refused = too_far(activity, now=now)
+        if refused:
+            log.warning("teams: activity refused (%s)", "stale or future timestamp")
+            return jsonify({"type": "message", "text": refused}), 400
+        key = activity_key(activity)
+        if key is None:
+            return jsonify({"type": "message", "text": "The message has no id, so it was not run."}), 400
+        if not seen.first_time(key, now=now):
+            log.warning("teams: activity already answered; replay ignored")
+            return jsonify({"type": "message", "text": "Already answered; not run again."}), 409
+        return _run_or_collect(app, who_from(activity), command_text(activity), now)

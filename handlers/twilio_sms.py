@@ -10,6 +10,7 @@ so replays are stopped by deduping on MessageSid in the service.
 """
 
 import logging
+import re
 from datetime import datetime
 
 from flask import Flask, Request, Response, request
@@ -23,6 +24,7 @@ from handlers.twilio_signature import signature_ok
 log = logging.getLogger(__name__)
 
 PATH = "/twilio/sms"
+SID = re.compile(r"[A-Za-z0-9]{2,64}")  # Twilio's ids: SM + 32 hex
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
@@ -53,8 +55,8 @@ def register(app: Flask) -> None:
             log.warning("twilio sms: bad or missing signature")
             return Response("forbidden", status=403, content_type="text/plain")
         sid = request.form.get("MessageSid") or request.form.get("SmsSid")
-        if not sid:
-            return Response("MessageSid missing", status=400, content_type="text/plain")
+        if not sid or not SID.fullmatch(sid):
+            return Response("MessageSid missing or malformed", status=400, content_type="text/plain")
         with deps.db() as session:
             outcome = receive_sms(
                 session,

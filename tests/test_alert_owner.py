@@ -27,6 +27,8 @@ from handlers.app import create_app
 from storage.models import Alert, AlertAction, CaseEvent, OutboxMessage
 from tests import factories as f
 
+PROD_SECRET = "prod-secret-Zk3v9Qm2Lp8xRt5Wb7Nc"  # production needs a strong SECRET_KEY
+
 DAY = date(2026, 11, 24)  # a Tuesday
 NOW = datetime(2026, 11, 24, 9, 40, tzinfo=UTC)
 MUM = "+447700900123"
@@ -199,21 +201,21 @@ def test_in_production_the_clock_refuses_a_school_whose_alerts_reach_nobody(engi
         good = f.school(s, urn="100001", name="Oakfield Primary", teams_workflow_url="https://example.org/wf")
         bad = f.school(s, urn="100002", name="Riverside Academy", dsl_email="dsl@riverside.example")
         s.commit()
-    prod = load_settings(database_url=db_url, environment="production", secret_key="p" * 40)
+    prod = load_settings(database_url=db_url, environment="production", secret_key=PROD_SECRET)
     with Session(engine) as s:
         slots = all_slots(s, prod)
         assert {x.school_id for x in slots} == {good.id}
         assert {x.school_id for x in all_slots(s, load_settings(database_url=db_url))} == {good.id, bad.id}
     # With SMTP the DSL's email is a route.
     with Session(engine) as s:
-        smtp = load_settings(database_url=db_url, environment="production", secret_key="p" * 40,
+        smtp = load_settings(database_url=db_url, environment="production", secret_key=PROD_SECRET,
                              smtp_host="smtp.example.org")
         assert {x.school_id for x in all_slots(s, smtp)} == {good.id, bad.id}
 
     # The clock command names the school it will not run; with none left it does not start.
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("ENVIRONMENT", "production")
-    monkeypatch.setenv("SECRET_KEY", "p" * 40)
+    monkeypatch.setenv("SECRET_KEY", PROD_SECRET)
     with Session(engine) as s:
         row = s.get(type(good), good.id)
         row.teams_workflow_url = None

@@ -117,6 +117,7 @@ def test_imap_settings_are_checked_at_start():
     with pytest.raises(SettingsError, match="IMAP_POLL_SECONDS"):
         load_settings(imap_host="imap.example.org", imap_username="u", imap_password="p", imap_poll_seconds=1)
     ok = load_settings(imap_host="imap.example.org", imap_username="u", imap_password="p",
+                       secret_key="mail-parse-" + "Zk3v9Qm2Lp8xRt5Wb7Nc-aE",
                        smtp_from="attendance@oakfield.example")
     assert ok.imap_enabled and ok.reply_mailbox == "attendance@oakfield.example"
     assert not load_settings().imap_enabled

@@ -118,11 +118,12 @@ def test_no_sandbox_when_off_in_production_or_with_twilio(tmp_path):
         load_settings(
             database_url=url,
             environment="production",
-            secret_key="prod-secret-" + "y" * 20,
+            secret_key="prod-secret-" + "Zk3v9Qm2Lp8xRt5Wb7Nc",
             sandbox_enabled=True,
         ),
         load_settings(
             database_url=url,
+            secret_key="prod-secret-" + "Zk3v9Qm2Lp8xRt5Wb7Nc",
             twilio_account_sid="AC" + "1" * 32,
             twilio_auth_token="t" * 32,
             twilio_from_number="+447700900999",

@@ -9,6 +9,8 @@ from bot.settings import SettingsError, get_settings, load_settings
 from scheduler import lease
 from tests.peers.http import live_app
 
+STRONG = "ZXVSriBW-e_t5Ar8Lg8IVQ7I90f_bfz_vDEyvsjzsmI"  # secrets.token_urlsafe(32)
+
 
 def test_bad_settings_name_the_setting():
     with pytest.raises(SettingsError, match="DATABASE_URL"):
@@ -26,7 +28,7 @@ def test_defaults_need_no_accounts():
     s = load_settings()
     assert s.database_url == "sqlite:///attendance.db"
     assert s.sms_is_local and s.email_is_local and s.sandbox_on
-    assert not load_settings(environment="production", secret_key="x" * 32).sandbox_on
+    assert not load_settings(environment="production", secret_key=STRONG).sandbox_on
 
 
 def test_cli_reports_a_bad_setting_without_a_traceback(monkeypatch):
@@ -114,3 +116,50 @@ def test_healthz_is_503_when_the_database_does_not_answer():
         answer = requests.get(app.url("/healthz"), timeout=30)
         assert answer.status_code == 503 and answer.json()["database"] == "unreachable"
         assert requests.get(app.url("/livez"), timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("real, names", [
+    ({"twilio_account_sid": "AC" + "1" * 32, "twilio_auth_token": "t" * 32,
+      "twilio_from_number": "+447700900999"}, "TWILIO_ACCOUNT_SID"),
+    ({"smtp_host": "smtp.example.org"}, "SMTP_HOST"),
+    ({"slack_bot_token": "xoxb-1", "slack_signing_secret": "s" * 32}, "SLACK_BOT_TOKEN"),
+    ({"teams_outgoing_webhook_secret": "c2VjcmV0"}, "TEAMS_OUTGOING_WEBHOOK_SECRET"),
+])
+def test_a_real_transport_with_the_dev_secret_does_not_start(real, names):
+    with pytest.raises(SettingsError, match=f"SECRET_KEY is the development default.*{names} is set"):
+        load_settings(**real)
+    assert load_settings(**real, secret_key=STRONG).real_transports() == [names]
+
+
+@pytest.mark.parametrize("secret, why", [
+    ("x" * 16, "has 16 characters"),
+    ("sixteen-chars-ok", "has 16 characters"),
+    ("p" * 40, "is too repetitive"),
+    ("abcd" * 10, "is too repetitive"),
+    ("dev-only-secret-change-me-but-longer-now", "is the development default"),
+])
+def test_production_refuses_a_weak_secret_naming_the_setting(secret, why):
+    with pytest.raises(SettingsError, match=f"SECRET_KEY {why}.*ENVIRONMENT=production.*token_urlsafe"):
+        load_settings(environment="production", secret_key=secret)
+
+
+def test_stand_ins_on_this_machine_are_not_real_transports():
+    """Tests and a local mail relay point transports at loopback: the dev secret is fine there."""
+    s = load_settings(smtp_host="127.0.0.1", twilio_account_sid="AC1", twilio_auth_token="t",
+                      twilio_from_number="+447700900999", twilio_api_base_url="http://127.0.0.1:9/")
+    assert s.real_transports() == [] and s.secret_key.startswith("dev-only")
+    import secrets
+
+    assert load_settings(environment="production", secret_key=secrets.token_hex(16)).secret_key
+
+
+def test_the_cli_refuses_to_start_with_real_smtp_and_the_dev_secret(monkeypatch):
+    monkeypatch.setenv("SMTP_HOST", "smtp.example.org")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(main, ["db", "current"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "SECRET_KEY is the development default" in result.output and "SMTP_HOST" in result.output

@@ -1,6 +1,7 @@
 """Slack end to end: signed requests (slack_sdk's scheme) against the real HTTP app, with a loopback
 server standing in for Slack's Web API and ``response_url`` that records what the bot posts."""
 
+import json
 import time
 from datetime import date
 
@@ -244,3 +245,26 @@ def test_manifest_declares_every_command_the_app_listens_to():
         "users:read",
     ):
         assert f"- {scope}\n" in manifest
+
+
+def test_a_dsls_timeline_goes_only_to_the_dsl_in_slack(engine, db_url, session, school_data):
+    """Slack can answer one person alone (response_url ephemeral, chat.postEphemeral), so the DSL
+    sees DSL-only alerts there, and nothing is posted for the channel to read."""
+    from bot.alerts.service import raise_alert
+    from tests.peers.slack_api import live_slack as slack_server
+
+    f.staff(session, school_data["school"], name="Dee Shah", role="dsl", slack_user_id="U0DSL")
+    raise_alert(session, now=f.at(DAY, "08:00"), school_id=school_data["school"].id, key="t:dsl",
+                kind="concern", audience="dsl", severity="urgent", title="Disclosure reported by a parent",
+                pupil_id=school_data["amelia"].id)
+    session.commit()
+    mention = {"type": "app_mention", "user": "U0DSL", "text": "<@UBOT> pupil Amelia Khan",
+               "ts": "1700000000.7", "channel": "C0PASTORAL", "team": "T0SCHOOL"}
+    with slack_server(db_url) as slack:
+        _, key = slack.command("/pupil", "Amelia Khan", user="U0DSL")
+        answer = slack.responses(key)[0]
+        assert slack.event(mention, event_id="Ev0DSL").status_code == 200
+        [ephemeral] = slack.peer.wait_for("chat.postEphemeral")
+        assert slack.peer.calls_to("chat.postMessage") == []
+    assert answer["response_type"] == "ephemeral" and "Disclosure reported" in json.dumps(answer)
+    assert ephemeral.body["user"] == "U0DSL" and "Disclosure reported" in json.dumps(ephemeral.body)

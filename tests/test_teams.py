@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import time
@@ -22,6 +23,7 @@ from tests.peers.http import live_app
 
 DAY = date(2026, 9, 16)
 SECRET = base64.b64encode(b"teams-outgoing-webhook-test-key!").decode()
+SECRET_KEY = "teams-" + "Zk3v9Qm2Lp8xRt5Wb7Nc-aE_uQ"  # Teams configured: a strong secret is required
 
 
 def hmac_header(body: bytes, secret: str = SECRET) -> str:
@@ -30,11 +32,14 @@ def hmac_header(body: bytes, secret: str = SECRET) -> str:
     return "HMAC " + base64.b64encode(digest).decode()
 
 
+_ids = itertools.count(1485983408511)
+
+
 def activity(text: str, aad: str = "aad-officer") -> bytes:
     return json.dumps(
         {
             "type": "message",
-            "id": "1485983408511",
+            "id": str(next(_ids)),
             "timestamp": "2026-09-16T08:20:00.000Z",
             "channelId": "msteams",
             "serviceUrl": "https://smba.trafficmanager.net/uk/",
@@ -84,7 +89,8 @@ def world(session):
 
 @pytest.fixture
 def teams_app(db_url):
-    settings = load_settings(database_url=db_url, environment="test", teams_outgoing_webhook_secret=SECRET)
+    settings = load_settings(database_url=db_url, environment="test", teams_outgoing_webhook_secret=SECRET,
+                             secret_key=SECRET_KEY)
     with live_app(settings) as running:
         yield running
 

@@ -21,12 +21,13 @@ from tests.peers.http import live_app
 PUBLIC = "https://attendance.example.org"
 TOKEN = "twilio-auth-token-for-tests-0001"
 MOBILE = "+447700900123"
+SECRET_KEY = "twilio-sms-" + "Zk3v9Qm2Lp8xRt5Wb7Nc-aE"  # strong enough for a real Twilio account
 DAY = date(2026, 9, 15)
 
 
 @pytest.fixture
 def app_settings(db_url):
-    return load_settings(database_url=db_url, public_base_url=PUBLIC + "/", secret_key="s" * 32,
+    return load_settings(database_url=db_url, public_base_url=PUBLIC + "/", secret_key=SECRET_KEY,
                          twilio_account_sid="AC" + "0" * 32, twilio_auth_token=TOKEN,
                          twilio_messaging_service_sid="MG" + "0" * 32)
 
@@ -150,10 +151,30 @@ def test_unknown_number_gets_a_neutral_queued_reply_not_twiml(server, world):
 
 def test_local_token_when_no_twilio_account(db_url, world):
     engine, _ = world
-    settings = load_settings(database_url=db_url, public_base_url=PUBLIC, secret_key="s" * 32)
+    settings = load_settings(database_url=db_url, public_base_url=PUBLIC, secret_key=SECRET_KEY)
     with live_app(settings) as running:
         data = params()
         assert post(running, data, signature=sign(data)).status_code == 403
         r = post(running, data, signature=sign(data, token=settings.inbound_sms_token))
         assert r.status_code == 200
     assert rows(engine, InboundMessage) == 1
+
+
+def test_a_text_with_a_nul_byte_is_kept_stripped_and_acted_on(server, world):
+    """PostgreSQL refuses NUL in text: the reply used to be lost with a 500 (Twilio gives up)."""
+    engine, case_id = world
+    data = params(body="Amelia\x00 has a temperature\x07\x1b today\r\nsorry")
+    r = post(server, data, signature=sign(data))
+    assert r.status_code == 200 and r.text.endswith("<Response/>")
+    with Session(engine) as s:
+        inbound = s.exec(select(InboundMessage)).one()
+        assert inbound.body == "Amelia has a temperature today\r\nsorry"
+        assert inbound.code == "I" and s.get(AbsenceCase, case_id).status == "explained"
+
+
+def test_a_message_sid_with_control_characters_is_refused_and_writes_nothing(server, world):
+    engine, _ = world
+    data = params(sid="SM\x00" + "a" * 31)
+    r = post(server, data, signature=sign(data))
+    assert r.status_code == 400 and "MessageSid" in r.text
+    assert rows(engine, InboundMessage) == 0

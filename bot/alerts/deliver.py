@@ -21,7 +21,7 @@ from bot.alerts.routes import email_recipients, slack_channel_for
 from bot.chat import local, teams
 from bot.chat import slack as slack_chat
 from bot.chat.slack import slack_escape
-from bot.chat.teams import TEAMS_CARD_VERSION, teams_message
+from bot.chat.teams import TEAMS_CARD_VERSION, teams_escape, teams_message
 from bot.pupils import flags, year_label
 from bot.settings import Settings
 from storage.db import session_scope
@@ -170,19 +170,20 @@ def teams_card(session: Session, alert: Alert) -> dict:
             "size": "Large",
             "weight": "Bolder",
             "wrap": True,
-            "text": f"{SEVERITY_ICON.get(alert.severity, '')} {alert.title}",
+            "text": f"{SEVERITY_ICON.get(alert.severity, '')} {teams_escape(alert.title)}",
             **({"color": "Attention"} if alert.severity == "urgent" else {}),
         }
     ]
     facts = _facts(session, alert)
     if facts:
-        body.append({"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in facts]})
+        body.append({"type": "FactSet", "facts": [{"title": k, "value": teams_escape(v)} for k, v in facts]})
     if alert.body:
-        body.append({"type": "TextBlock", "text": alert.body, "wrap": True})
+        body.append({"type": "TextBlock", "text": teams_escape(alert.body), "wrap": True})
     for e in _evidence(alert):
-        body.append({"type": "TextBlock", "text": e, "wrap": True, "isSubtle": True, "spacing": "Small"})
+        body.append({"type": "TextBlock", "text": teams_escape(e), "wrap": True, "isSubtle": True,
+                     "spacing": "Small"})
     for h in _history(session, alert):
-        body.append({"type": "TextBlock", "text": h, "wrap": True, "spacing": "Small"})
+        body.append({"type": "TextBlock", "text": teams_escape(h), "wrap": True, "spacing": "Small"})
     buttons = available(alert) if alert.status == "open" else []
     if buttons:
         body.append(
@@ -301,7 +302,7 @@ def deliver_one(session: Session, alert: Alert, *, client, now: datetime, settin
         if teams_due:
             try:
                 card = teams_card(session, alert)
-                teams.post(school.teams_workflow_url, teams_message(card, text=alert.title))
+                teams.post(school.teams_workflow_url, teams_message(card, text=teams_escape(alert.title)))
                 alert.data = {**(alert.data or {}), "teams_posted_at": now.isoformat(),
                               "teams_raised": raise_no}
                 flag_modified(alert, "data")

@@ -6,6 +6,7 @@ lower and about 28 KB at most; 202 means accepted, not yet shown.
 """
 
 import json
+import re
 import urllib.error
 import urllib.request
 
@@ -15,8 +16,22 @@ MAX_BYTES = 28 * 1024
 TEAMS_CARD_VERSION = "1.5"
 
 
+_MARKUP = re.compile(r"([\\*_\[\]`~])")  # bold, italic, links, code, strike (and the escape itself)
+_BLOCK = re.compile(r"^([ \t]*)([-+#>])", re.M)  # list items, headings, quotes at a line's start
+_ORDERED = re.compile(r"^([ \t]*\d+)([.)])", re.M)  # "1." starting a line is a numbered list
+
+
 class TeamsPostError(RuntimeError):
     pass
+
+
+def teams_escape(text: str) -> str:
+    """Backslash-escape the Markdown that Adaptive Card TextBlocks and FactSets render, so a parent's
+    ``[click](http://evil.example)`` or ``*bold*`` is shown as typed (as ``slack_escape`` does for
+    Slack). Bare addresses are still linked by Teams itself, as they are by Slack."""
+    text = _MARKUP.sub(r"\\\1", text)
+    text = _BLOCK.sub(r"\1\\\2", text)
+    return _ORDERED.sub(r"\1\\\2", text)
 
 
 def teams_message(card: dict, *, text: str | None = None) -> dict:

@@ -30,19 +30,26 @@ _NAMES = {
 }
 
 
-def run_as(session: Session, *, who: identity.Who, text: str, now: datetime) -> views.CommandResult:
+def run_as(
+    session: Session, *, who: identity.Who, text: str, now: datetime, shared: bool = False
+) -> views.CommandResult:
     """Map the chat account to staff (refusing strangers politely), then run the command."""
     try:
         staff = identity.identify(session, who, now=now)
     except identity.Refused as exc:
         return views.error(str(exc), command="identify")
-    return run_command(session, staff=staff, text=text, now=now, who=who)
+    return run_command(session, staff=staff, text=text, now=now, who=who, shared=shared)
 
 
 def run_command(
-    session: Session, *, staff: Staff, text: str, now: datetime, who: identity.Who | None = None
+    session: Session, *, staff: Staff, text: str, now: datetime, who: identity.Who | None = None,
+    shared: bool = False,
 ) -> views.CommandResult:
-    """Run ``text`` for ``staff`` at ``now``; "today" is the school's date at ``now``."""
+    """Run ``text`` for ``staff`` at ``now``; "today" is the school's date at ``now``.
+
+    ``shared``: the answer will be seen by a whole channel (Teams' outgoing webhook answers in the
+    channel thread), so DSL-only content is left out whatever the requester's role.
+    """
     today = service.school_today(session, staff.school_id, now=now)
     request = None
     try:
@@ -50,7 +57,7 @@ def run_command(
         name = _NAMES[type(request)]
         identity.require_role(staff, name)
         with session.begin_nested():
-            return _run(session, staff=staff, request=request, today=today, now=now)
+            return _run(session, staff=staff, request=request, today=today, now=now, shared=shared)
     except Ambiguous as exc:
         return views.ambiguous(str(exc), exc.choices, request)
     except PermissionDenied as exc:
@@ -76,7 +83,7 @@ def run_command(
 
 
 def _run(
-    session: Session, *, staff: Staff, request: grammar.Request, today: date, now: datetime
+    session: Session, *, staff: Staff, request: grammar.Request, today: date, now: datetime, shared: bool
 ) -> views.CommandResult:
     if isinstance(request, grammar.Help):
         return views.help_result(request.topic)
@@ -90,7 +97,7 @@ def _run(
                                 class_name=class_name)
         return urgent.pin(session, views.absences_result(rows, day=request.day, today=today,
                                                          year=request.year, class_name=class_name),
-                          staff=staff)
+                          staff=staff, shared=shared)
     if isinstance(request, grammar.Act):
         alert = service.act(
             session, staff=staff, alert_id=request.alert_id, action=request.action, note=request.note, now=now
@@ -118,9 +125,8 @@ def _run(
             now=now,
         )
         return views.recode_result(outcome)
-    return urgent.pin(session, views.timeline_result(service.timeline(session, staff=staff, pupil=pupil,
-                                                                      today=today)),
-                      staff=staff, pupil_id=pupil.id)
+    timeline = service.timeline(session, staff=staff, pupil=pupil, today=today, shared=shared)
+    return urgent.pin(session, views.timeline_result(timeline), staff=staff, pupil_id=pupil.id, shared=shared)
 
 
 __all__ = ["run_as", "run_command", "UserError"]

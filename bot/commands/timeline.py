@@ -58,17 +58,20 @@ class Timeline:
     truncated: int = 0
 
 
-def timeline(session: Session, *, staff: Staff, pupil: Pupil, today: date) -> Timeline:
-    """Everything that happened about a pupil in the last two weeks, oldest first."""
+def timeline(session: Session, *, staff: Staff, pupil: Pupil, today: date, shared: bool = False) -> Timeline:
+    """Everything that happened about a pupil in the last two weeks, oldest first.
+
+    ``shared``: shown to a channel, so DSL-only alerts and actions are left out even for the DSL,
+    and a reply read as a concern is shown without its words."""
     school = session.get(School, pupil.school_id)
     tz = school.timezone if school else None
     since_day = today - timedelta(days=TIMELINE_DAYS)
     since = clock.at_local(since_day, time(0, 0), tz)
-    dsl = staff.role in DSL_ROLES
+    dsl = staff.role in DSL_ROLES and not shared
     items = sorted(
         _marks(session, pupil, since_day, tz)
         + _messages(session, pupil, since)
-        + _replies(session, pupil, since)
+        + _replies(session, pupil, since, shared=shared)
         + _calls(session, pupil, since)
         + _alerts(session, pupil, since, dsl=dsl)
         + _amendments(session, pupil, since)
@@ -152,7 +155,7 @@ def _call_outcome(session: Session, message: OutboxMessage) -> str:
     return f", {call.outcome.replace('_', ' ')}{listen}"
 
 
-def _replies(session: Session, pupil: Pupil, since: datetime) -> list[TimelineItem]:
+def _replies(session: Session, pupil: Pupil, since: datetime, *, shared: bool) -> list[TimelineItem]:
     items = []
     for r in session.exec(
         select(InboundMessage)
@@ -163,7 +166,9 @@ def _replies(session: Session, pupil: Pupil, since: datetime) -> list[TimelineIt
         read = f" → {r.code}" if r.code else ""
         back = f", back {r.return_date:%a %d %b}" if r.return_date else ""
         concern = " ⚠ concern" if r.concern else ""
-        items.append(TimelineItem(r.received_at, "reply", f"Reply: “{_short(r.body)}”{read}{back}{concern}"))
+        said = ("(a possible welfare concern: the words are not shown in a channel)" if r.concern and shared
+                else f"“{_short(r.body)}”")
+        items.append(TimelineItem(r.received_at, "reply", f"Reply: {said}{read}{back}{concern}"))
     return items
 
 

@@ -16,13 +16,17 @@ from bot.commands.views import CommandResult, Section
 from storage.models import Alert, School, Staff
 
 
-def open_owned(session: Session, *, staff: Staff, pupil_id: int | None = None) -> list[Alert]:
-    """Open owned alerts of the staff member's school (of one pupil if given), oldest first."""
+def open_owned(
+    session: Session, *, staff: Staff, pupil_id: int | None = None, shared: bool = False
+) -> list[Alert]:
+    """Open owned alerts of the staff member's school (of one pupil if given), oldest first.
+
+    ``shared``: the list is shown to a channel, so DSL-only alerts are left out for everyone."""
     query = select(Alert).where(Alert.school_id == staff.school_id, Alert.kind.in_(OWNED_KINDS),
                                 Alert.status == "open")
     if pupil_id is not None:
         query = query.where(Alert.pupil_id == pupil_id)
-    if staff.role not in DSL_ROLES:
+    if shared or staff.role not in DSL_ROLES:
         query = query.where(Alert.audience != "dsl")
     return list(session.exec(query.order_by(Alert.id)).all())
 
@@ -36,12 +40,13 @@ def alert_line(alert: Alert, *, tz: str | None) -> str:
 
 
 def pin(
-    session: Session, result: CommandResult, *, staff: Staff, pupil_id: int | None = None
+    session: Session, result: CommandResult, *, staff: Staff, pupil_id: int | None = None,
+    shared: bool = False,
 ) -> CommandResult:
     """Put the open owned alerts at the top of a command's result (nothing changes when there are none)."""
     if not result.ok:
         return result
-    alerts = open_owned(session, staff=staff, pupil_id=pupil_id)
+    alerts = open_owned(session, staff=staff, pupil_id=pupil_id, shared=shared)
     if not alerts:
         return result
     school = session.get(School, staff.school_id)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.chat.slack import slack_escape
-from bot.chat.teams import TEAMS_CARD_VERSION
+from bot.chat.teams import TEAMS_CARD_VERSION, teams_escape
 from bot.commands import grammar
 from bot.pupils import year_label
 
@@ -351,11 +351,12 @@ def to_slack(result: CommandResult) -> dict:
 
 
 def to_teams_card(result: CommandResult) -> dict:
-    """An Adaptive Card (1.5) body; wrap with ``teams_message``."""
+    """An Adaptive Card (1.5) body; wrap with ``teams_message``. Every text is escaped: lines quote
+    parents' replies and staff notes, which must show as typed, never as links or formatting."""
     body: list[dict] = [
         {
             "type": "TextBlock",
-            "text": result.title,
+            "text": teams_escape(result.title),
             "weight": "Bolder",
             "size": "Medium",
             "wrap": True,
@@ -367,13 +368,13 @@ def to_teams_card(result: CommandResult) -> dict:
             body.append(
                 {
                     "type": "TextBlock",
-                    "text": s.heading,
+                    "text": teams_escape(s.heading),
                     "weight": "Bolder",
                     "wrap": True,
                     "spacing": "Medium",
                 }
             )
-        for chunk in _chunks(s.lines, 4000):
+        for chunk in _chunks([teams_escape(x) for x in s.lines], 4000):
             body.append(
                 {"type": "TextBlock", "text": chunk.replace("\n", "\n\n"), "wrap": True, "spacing": "Small"}
             )
@@ -383,7 +384,8 @@ def to_teams_card(result: CommandResult) -> dict:
             {
                 "type": "FactSet",
                 "facts": [
-                    {"title": c.label, "value": f"{TEAMS_MENTION} {c.command}"} for c in result.choices
+                    {"title": teams_escape(c.label), "value": f"{TEAMS_MENTION} {c.command}"}
+                    for c in result.choices
                 ],
             }
         )

@@ -90,7 +90,7 @@ def receive_sms(
     now: datetime,
 ) -> ReplyOutcome:
     """Record and act on one inbound text. Safe to call twice with the same ``message_sid``."""
-    body = body or ""
+    body = without_controls(body or "")
     if _seen(session, message_sid):
         return ReplyOutcome(status="duplicate")
     number = e164(from_number)
@@ -119,6 +119,12 @@ def receive_sms(
 
 class _Duplicate(Exception):
     pass
+
+
+def without_controls(text: str) -> str:
+    """The text without control characters (line breaks and tabs kept). A phone can send a NUL,
+    which PostgreSQL refuses in text: the reply would be lost instead of stored."""
+    return "".join(ch for ch in text if ch in "\t\n\r" or not (ord(ch) < 32 or 127 <= ord(ch) < 160))
 
 
 def _seen(session: Session, message_sid: str) -> bool:

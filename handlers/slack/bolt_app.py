@@ -7,6 +7,7 @@ request is waiting for its ack (``ack_first.py``). The work answers through ``re
 (``respond``) or the Web API.
 """
 
+import logging
 from concurrent.futures import Executor, ThreadPoolExecutor
 
 from slack_bolt import App
@@ -22,6 +23,14 @@ LISTENER_THREADS = 32  # Bolt's own threads: they only ack and hand over, so man
 WORK_THREADS = 2  # database work: CPU-bound Python shares the GIL with the acks; 2 measured best (bench)
 
 
+def quiet_logger() -> logging.Logger:
+    """Bolt's loggers, kept at WARNING: at INFO Bolt logs a request with a bad signature whole
+    (body included). Bolt copies this logger's level to each of its own."""
+    logger = logging.getLogger("slack_bolt.attendance")
+    logger.setLevel(logging.WARNING)
+    return logger
+
+
 def build_bolt_app(
     settings: Settings,
     engine: Engine,
@@ -31,6 +40,7 @@ def build_bolt_app(
 ) -> App:
     work = work or AckFirstExecutor(WORK_THREADS)
     app = App(
+        logger=quiet_logger(),
         client=web_client(settings),
         signing_secret=settings.slack_signing_secret or ("" if socket_mode else None),
         token_verification_enabled=False,
