@@ -4,6 +4,7 @@ Nothing here needs an account: with no Twilio, SMTP or Slack credentials the bot
 transports (messages land in the outbox table and a readable log).
 """
 
+import base64
 import math
 from collections import Counter
 from functools import lru_cache
@@ -96,7 +97,12 @@ class Settings(BaseSettings):
     slack_app_token: str | None = None
     slack_api_base_url: str | None = None
 
+    # Microsoft gives each outgoing webhook its own security token, scoped to one team. A trust adds
+    # one webhook per school's team and lists the tokens by URN in TEAMS_SCHOOL_SECRETS
+    # ({"URN": "base64 token"}); the token that verifies a request names the school it speaks for.
+    # TEAMS_OUTGOING_WEBHOOK_SECRET is the single-school shortcut (any school's staff).
     teams_outgoing_webhook_secret: str | None = None
+    teams_school_secrets: dict[str, str] = Field(default_factory=dict)
 
     # The MIS through Wonde. One token reads every school that approved the bot's Wonde app (a trust
     # approves once per school, each school's Wonde id goes in the schools file); schools approved
@@ -137,6 +143,18 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s):// address, e.g. https://api.wonde.com/v1.0")
         return v.rstrip("/")
 
+    @field_validator("teams_school_secrets")
+    @classmethod
+    def _teams_tokens(cls, v: dict[str, str]) -> dict[str, str]:
+        # Teams shows the token as base64; a pasted-wrong one is caught at start, not at 8:20.
+        for urn, token in v.items():
+            try:
+                base64.b64decode(token, validate=True)
+            except (ValueError, TypeError):
+                raise ValueError(f"the token for school {urn} is not base64 (paste it as Teams shows it)"
+                                 ) from None
+        return v
+
     @field_validator("environment")
     @classmethod
     def _env(cls, v: str) -> str:
@@ -173,6 +191,8 @@ class Settings(BaseSettings):
             real.append("SLACK_BOT_TOKEN")
         if self.teams_outgoing_webhook_secret:
             real.append("TEAMS_OUTGOING_WEBHOOK_SECRET")
+        if self.teams_school_secrets:
+            real.append("TEAMS_SCHOOL_SECRETS")
         return real
 
     def _strong_secret_when_real(self) -> None:
@@ -190,6 +210,13 @@ class Settings(BaseSettings):
                 f"SECRET_KEY {problem}; a strong random secret is required because {why}. "
                 f"Make one with: {MAKE_A_SECRET}"
             )
+
+    def teams_secrets(self) -> list[tuple[str | None, str]]:
+        """Each Teams webhook token with the school URN it speaks for (None: any school)."""
+        pairs: list[tuple[str | None, str]] = sorted(self.teams_school_secrets.items())
+        if self.teams_outgoing_webhook_secret:
+            pairs.append((None, self.teams_outgoing_webhook_secret))
+        return pairs
 
     def wonde_token_for(self, urn: str) -> str | None:
         """The Wonde token that reads this school: its own if it has one, else the deployment's."""

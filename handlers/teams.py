@@ -2,9 +2,12 @@
 
 A channel member types ``@Attendance recode Amelia I ill``; Teams posts the activity here with
 ``Authorization: HMAC <base64>``, the HMAC-SHA256 of the raw body keyed with the base64-decoded
-security token (``TEAMS_OUTGOING_WEBHOOK_SECRET``). A missing or wrong signature gets 401 and
-changes nothing. An activity whose ``timestamp`` is more than 5 minutes from our clock is refused
-(400), and one whose id was already answered is not run again: a captured request cannot be replayed.
+security token. Microsoft gives each outgoing webhook its own token, scoped to one team, so a trust
+lists one per school (``TEAMS_SCHOOL_SECRETS``, by URN): the token that verifies the body names the
+school, and only that school's staff are recognised through it (``TEAMS_OUTGOING_WEBHOOK_SECRET``
+is the one-school shortcut). A missing or wrong signature gets 401 and changes nothing. An
+activity whose ``timestamp`` is more than 5 minutes from our clock is refused (400), and one whose
+id was already answered is not run again: a captured request cannot be replayed.
 
 The sender is mapped by ``from.aadObjectId`` to ``Staff.teams_user_id`` and the same command core
 runs, in its shared-channel view (the answer shows in the channel thread: DSL-only alerts are left
@@ -41,7 +44,8 @@ from storage.models import Alert, School
 log = logging.getLogger(__name__)
 
 ANSWER_WITHIN_SECONDS = 4.0  # Teams gives up at 5
-NOT_CONFIGURED = "Teams is not configured on this server: set TEAMS_OUTGOING_WEBHOOK_SECRET."
+NOT_CONFIGURED = ("Teams is not configured on this server: set TEAMS_SCHOOL_SECRETS (one webhook token per "
+                  "school) or TEAMS_OUTGOING_WEBHOOK_SECRET.")
 _AT = re.compile(r"<at>.*?</at>", re.I | re.S)
 _TAG = re.compile(r"<[^>]+>")
 _FRACTION = re.compile(r"(\.\d{6})\d+")  # Teams sends 7 digits of seconds' fraction; Python reads 6
@@ -79,9 +83,9 @@ def command_text(activity: dict) -> str:
     return " ".join(html.unescape(text).replace("\xa0", " ").split())
 
 
-def who_from(activity: dict) -> Who:
+def who_from(activity: dict, *, school_urn: str | None = None) -> Who:
     sender = activity.get("from") or {}
-    return Who("teams", sender.get("aadObjectId") or sender.get("id") or "")
+    return Who("teams", sender.get("aadObjectId") or sender.get("id") or "", team_id=school_urn)
 
 
 def reply_for(result: views.CommandResult, card: dict | None = None) -> dict:
@@ -201,11 +205,13 @@ def register(app: Flask) -> None:
 
     @app.post("/teams/messages")
     def teams_messages():
-        secret = settings.teams_outgoing_webhook_secret
-        if not secret:
+        secrets = settings.teams_secrets()
+        if not secrets:
             return jsonify({"type": "message", "text": NOT_CONFIGURED}), 503
         body = request.get_data(cache=False)
-        if not signature_ok(body, request.headers.get("Authorization"), secret):
+        header = request.headers.get("Authorization")
+        signer = next((urn or "" for urn, secret in secrets if signature_ok(body, header, secret)), None)
+        if signer is None:
             log.warning("teams: bad or missing HMAC from %s", request.remote_addr)
             return jsonify({"error": "bad signature"}), 401
         try:
@@ -225,4 +231,5 @@ def register(app: Flask) -> None:
         if not seen.first_time(key, now=now):
             log.warning("teams: activity already answered; replay ignored")
             return jsonify({"type": "message", "text": "Already answered; not run again."}), 409
-        return _run_or_collect(app, who_from(activity), command_text(activity), now)
+        who = who_from(activity, school_urn=signer or None)
+        return _run_or_collect(app, who, command_text(activity), now)

@@ -180,3 +180,60 @@ def test_without_a_secret_the_endpoint_says_so(settings_env):
     with live_app(settings_env) as running:
         resp = requests.post(running.url("/teams/messages"), data=b"{}", timeout=10)
     assert resp.status_code == 503 and "TEAMS_OUTGOING_WEBHOOK_SECRET" in resp.json()["text"]
+
+
+SECRET_B = base64.b64encode(b"second-schools-webhook-token-32b").decode()
+
+
+@pytest.fixture
+def two_schools(session):
+    """Two schools of one trust, each with its own team and outgoing webhook token. Sam works at
+    both (one AAD account, a staff row in each); Jo only at the first."""
+    oak = f.school(session, name="Oakfield Primary")
+    elm = f.school(session, name="Elm Academy")
+    f.staff(session, oak, name="Jo Patel", role="attendance_officer", teams_user_id="aad-officer")
+    f.staff(session, oak, name="Sam Reed", role="teacher", teams_user_id="aad-sam")
+    f.staff(session, elm, name="Sam Reed", role="attendance_officer", teams_user_id="aad-sam")
+    amelia = f.pupil(session, oak, first="Amelia", last="Khan")
+    zofia = f.pupil(session, elm, first="Zofia", last="Nowak")
+    f.mark(session, amelia, DAY, "AM", "N")
+    f.mark(session, zofia, DAY, "AM", "N")
+    session.commit()
+    return {"oak": oak, "elm": elm}
+
+
+@pytest.fixture
+def trust_app(db_url, two_schools):
+    settings = load_settings(database_url=db_url, environment="test", secret_key=SECRET_KEY,
+                             teams_school_secrets={two_schools["oak"].urn: SECRET,
+                                                   two_schools["elm"].urn: SECRET_B})
+    with live_app(settings) as running:
+        yield running
+
+
+def test_each_schools_webhook_token_speaks_for_that_school_only(two_schools, trust_app):
+    """Microsoft scopes each outgoing webhook's token to one team: a trust connects every school."""
+    oak = post(trust_app, activity("<at>Attendance</at> absences")).json()
+    assert "Amelia Khan" in json.dumps(oak) and "Zofia" not in json.dumps(oak)
+    body = activity("<at>Attendance</at> absences", aad="aad-sam")
+    elm = post(trust_app, body, header=hmac_header(body, SECRET_B)).json()
+    assert "Zofia Nowak" in json.dumps(elm) and "Amelia" not in json.dumps(elm)
+    # Jo is staff at Oakfield only: Elm's team does not know her, whatever Oakfield says.
+    body = activity("<at>Attendance</at> absences")
+    refused = post(trust_app, body, header=hmac_header(body, SECRET_B)).json()
+    assert "don't know you" in refused["text"] and "Amelia" not in json.dumps(refused)
+
+
+def test_a_token_no_school_was_given_is_refused(engine, two_schools, trust_app):
+    other = base64.b64encode(b"some-other-teams-webhook-token!!").decode()
+    body = activity("<at>Attendance</at> recode Amelia Khan I am ill")
+    assert post(trust_app, body, header=hmac_header(body, other)).status_code == 401
+    with Session(engine) as s:
+        assert s.exec(select(MarkAmendment)).all() == []
+
+
+def test_a_school_token_that_is_not_base64_stops_the_start():
+    from bot.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="TEAMS_SCHOOL_SECRETS: .*token for school 100001 is not base64"):
+        load_settings(database_url="sqlite://", teams_school_secrets={"100001": "not base64!"})

@@ -47,7 +47,7 @@ class Who:
 
     tool: str  # slack | teams | sandbox
     user_id: str
-    team_id: str | None = None
+    team_id: str | None = None  # Slack: the workspace; Teams: the URN whose webhook token signed it
 
 
 class Refused(PermissionDenied):
@@ -58,7 +58,11 @@ def find_staff(session: Session, who: Who) -> Staff | None:
     if not who.user_id:
         return None
     if who.tool == "teams":
-        rows = session.exec(select(Staff).where(Staff.teams_user_id == who.user_id, Staff.active)).all()
+        # A school's own webhook token speaks only for that school's staff.
+        query = select(Staff).where(Staff.teams_user_id == who.user_id, Staff.active)
+        if who.team_id:
+            query = query.join(School, School.id == Staff.school_id).where(School.urn == who.team_id)
+        rows = session.exec(query.order_by(Staff.id)).all()
         return rows[0] if rows else None
     rows = session.exec(
         select(Staff, School.slack_team_id)
