@@ -17,8 +17,8 @@ from sqlmodel import select
 from bot import clock
 from bot.actors import Actor
 from bot.alerts.actions import available
-from bot.alerts.deliver import _facts, _history
 from bot.alerts.links import AlertLinkInvalid, read_alert_token
+from bot.alerts.view import facts, history
 from bot.commands.acting import act
 from bot.errors import UserError
 from bot.settings import Settings
@@ -86,8 +86,8 @@ def register(app: Flask) -> None:
                     notice, ok, status = str(exc), False, 400
             actions = [(a.id, a.label) for a in available(alert)] if alert.status == "open" else []
             html = env().get_template("pages/alert.html").render(
-                lang="en", school=school.name, alert=alert, facts=_facts(session, alert),
-                history=_history(session, alert), actions=actions, actor=actor.label if actor.staff_id
+                lang="en", school=school.name, alert=alert, facts=facts(session, alert),
+                history=history(session, alert), actions=actions, actor=actor.label if actor.staff_id
                 else actor.name, csrf=csrf_token(settings, token), action_url=f"/a/{token}", notice=notice,
                 ok=ok)
         return Response(html, status=status, content_type="text/html; charset=utf-8", headers=HEADERS)

@@ -15,7 +15,7 @@ from itsdangerous import SignatureExpired
 
 from bot import clock
 from bot.errors import NotFound, UserError
-from bot.replies import views
+from bot.replies import wording
 from bot.replies.links import LinkInvalid, read_token
 from bot.replies.service import MAX_NOTE, MAX_RETURN_DAYS, WEB_REASONS, link_target, receive_web_reply
 from handlers import deps
@@ -39,7 +39,7 @@ def register(app: Flask) -> None:
                 target = link_target(session, case_id=case_id, contact_id=contact_id)
             except NotFound:
                 return unusable("invalid", 400)
-            lang = views.page_language(target.contact.language if target.contact else None)
+            lang = wording.page_language(target.contact.language if target.contact else None)
             name, school = target.pupil.display_first_name, target.school.name
             common = {"name": name, "school": school}
             if target.case.status != "open":
@@ -50,7 +50,7 @@ def register(app: Flask) -> None:
 
             def form_page(error: str | None = None, status: int = 200) -> Response:
                 return page("reply.html", lang, status, **common, form=form, error=error,
-                            reasons=views.reason_choices(lang, WEB_REASONS),
+                            reasons=wording.reason_choices(lang, WEB_REASONS),
                             csrf=csrf_token(settings, PAGE, token),
                             action=f"/r/{token}", max_note=MAX_NOTE, min_date=today.isoformat(),
                             max_date=(today + timedelta(days=MAX_RETURN_DAYS)).isoformat())
@@ -64,20 +64,20 @@ def register(app: Flask) -> None:
             form = {k: request.form.get(k, "") for k in form}
             reason, note = form["reason"], form["note"].strip()
             if reason not in WEB_REASONS:
-                return form_page(views.page_error(lang, "reason"), 400)
+                return form_page(wording.page_error(lang, "reason"), 400)
             if reason == "other" and not note:
-                return form_page(views.page_error(lang, "note"), 400)
+                return form_page(wording.page_error(lang, "note"), 400)
             if len(note) > MAX_NOTE:
-                return form_page(views.page_error(lang, "long"), 400)
+                return form_page(wording.page_error(lang, "long"), 400)
             return_date = parse_date(form["return_date"])
             if return_date is False or (return_date and not (
                     today <= return_date <= today + timedelta(days=MAX_RETURN_DAYS))):
-                return form_page(views.page_error(lang, "date"), 400)
+                return form_page(wording.page_error(lang, "date"), 400)
             try:
                 outcome = receive_web_reply(session, settings=settings, case_id=case_id,
                                             contact_id=contact_id, reason=reason, note=note,
                                             return_date=return_date, now=now)
             except UserError:  # the checks above make this rare; the service checks again
-                return form_page(views.page_error(lang, "reason"), 400)
+                return form_page(wording.page_error(lang, "reason"), 400)
             log.info("reply page: case %s answered (%s)", case_id, outcome.status)
             return page("reply_done.html", lang, already=outcome.status == "already_explained", **common)

@@ -15,7 +15,7 @@ from flask import Flask, Response, request
 
 from bot import clock
 from bot.notices.links import FamilyLinkInvalid
-from bot.replies import views
+from bot.replies import wording
 from bot.replies.report_form import MAX_DAYS_AHEAD, FormError, family, first_day_default, receive_report
 from bot.replies.service import MAX_NOTE, WEB_REASONS
 from bot.templates import join_names
@@ -38,7 +38,7 @@ def register(app: Flask) -> None:
             except FamilyLinkInvalid as exc:
                 contact = session.get(Contact, exc.contact_id) if exc.contact_id else None
                 return unusable(exc.why, 410 if exc.gone else 400, contact.language if contact else None)
-            lang = views.page_language(fam.contact.language)
+            lang = wording.page_language(fam.contact.language)
             if not fam.pupils:
                 return unusable("no_children", 200, lang)
             today = clock.to_local(now, fam.school.timezone).date()
@@ -48,9 +48,9 @@ def register(app: Flask) -> None:
 
             def form_page(error: str | None = None) -> Response:
                 return page("report.html", lang, 400 if error else 200, school=fam.school.name, form=form,
-                            error=views.page_error(lang, error) if error else None,
+                            error=wording.page_error(lang, error) if error else None,
                             children=[{"id": p.id, "name": p.display_first_name} for p in fam.pupils],
-                            reasons=views.reason_choices(lang, WEB_REASONS),
+                            reasons=wording.reason_choices(lang, WEB_REASONS),
                             csrf=csrf_token(settings, PAGE, token), action=f"/n/{token}", max_note=MAX_NOTE,
                             min_date=today.isoformat(),
                             max_date=(today + timedelta(days=MAX_DAYS_AHEAD)).isoformat())

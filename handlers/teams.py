@@ -32,8 +32,10 @@ from datetime import datetime, timedelta
 from flask import Flask, jsonify, request
 
 from bot import clock
+from bot.chat import cards
+from bot.chat.message import CommandResult
 from bot.chat.teams import teams_escape, teams_message
-from bot.commands import Who, run_as, views
+from bot.commands import Who, run_as
 from bot.commands.identity import find_staff
 from bot.settings import Settings
 from handlers import deps
@@ -88,11 +90,11 @@ def who_from(activity: dict, *, school_urn: str | None = None) -> Who:
     return Who("teams", sender.get("aadObjectId") or sender.get("id") or "", team_id=school_urn)
 
 
-def reply_for(result: views.CommandResult, card: dict | None = None) -> dict:
+def reply_for(result: CommandResult, card: dict | None = None) -> dict:
     """Short results as text; lists, timelines and choices as an Adaptive Card."""
     if card is None and not result.sections and not result.choices:
         return {"type": "message", "text": teams_escape(result.title)}
-    return teams_message(card or views.to_teams_card(result), text=teams_escape(result.title))
+    return teams_message(card or cards.command(result), text=teams_escape(result.title))
 
 
 def sent_at(activity: dict) -> datetime | None:
@@ -127,15 +129,15 @@ def activity_key(activity: dict) -> str | None:
     return f"{(activity.get('conversation') or {}).get('id', '')}|{ident}"
 
 
-def _run(engine, who: Who, line: str, now: datetime) -> tuple[views.CommandResult, dict | None]:
+def _run(engine, who: Who, line: str, now: datetime) -> tuple[CommandResult, dict | None]:
     """Run the command in its shared-channel view; for an alert action, also the re-rendered card."""
-    from bot.alerts.deliver import teams_card
+    from bot.alerts.view import alert_view
 
     with session_scope(engine) as session:
         result = run_as(session, who=who, text=line, now=now, shared=True)
         card = None
         if result.ok and result.alert_id:
-            card = teams_card(session, session.get(Alert, result.alert_id))
+            card = cards.alert(alert_view(session, session.get(Alert, result.alert_id)))
     return result, card
 
 

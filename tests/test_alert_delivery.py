@@ -254,7 +254,7 @@ def test_teacher_cannot_act_on_a_dsl_alert(engine, db_url, session):
 
 
 def test_threshold_evidence_reads_as_dates_sessions_and_codes():
-    from bot.alerts.deliver import _evidence
+    from bot.alerts.view import evidence as _evidence
     from storage.models import Alert
 
     alert = Alert(school_id=1, idempotency_key="k", kind="penalty_threshold", title="t",

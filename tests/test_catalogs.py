@@ -75,20 +75,21 @@ def test_every_family_page_is_wholly_in_every_language(template, lang):
     languages are marked so. The English page shows each sentence, so the check could fail."""
     from markupsafe import escape
 
-    from bot.replies import views
+    from bot.replies import wording
     from bot.replies.service import WEB_REASONS
 
     contexts, errors = FAMILY_PAGES[template]
 
     def render(code: str) -> str:
         return "".join(templates.render_page(f"pages/{template}", code, **context,
-                                             reasons=views.reason_choices(code, WEB_REASONS),
-                                             error=views.page_error(code, errors[0]) if errors else None)
+                                             reasons=wording.reason_choices(code, WEB_REASONS),
+                                             error=wording.page_error(code, errors[0]) if errors else None)
                        for context in contexts)
 
     sentences = [s % {"school": "Oak", "name": "Ada"} if "%(" in s else s for s in _page_sentences(template)]
     if errors:
-        sentences += [views.REASON_LABELS[r] for r in WEB_REASONS] + [views.PAGE_ERRORS[e] for e in errors]
+        sentences += [wording.REASON_LABELS[r] for r in WEB_REASONS]
+        sentences += [wording.PAGE_ERRORS[e] for e in errors]
     english, page = render("en"), render(lang)
     assert len(sentences) >= 3 and all(str(escape(s)) in english for s in sentences)
     assert f'lang="{lang}"' in page and f'dir="{templates.direction(lang)}"' in page and "Ada" in page

@@ -9,7 +9,8 @@ from sqlalchemy import event
 from sqlmodel import Session, select
 
 from bot.alerts.service import raise_alert
-from bot.commands import Who, run_as, run_command, views
+from bot.chat import blocks, plain
+from bot.commands import Who, results, run_as, run_command
 from bot.commands import service as command_service
 from bot.policy import policy_for
 from storage.models import (
@@ -124,7 +125,7 @@ def world(session: Session) -> World:
     return World(school, other, officer, teacher, pastoral, dsl, amelia, zara, adam, ben, carl, case)
 
 
-def run(session: Session, staff: Staff, text: str) -> views.CommandResult:
+def run(session: Session, staff: Staff, text: str) -> results.CommandResult:
     return run_command(session, staff=staff, text=text, now=NOW)
 
 
@@ -149,7 +150,7 @@ def test_absences_most_urgent_first_with_state_counts(session, world):
     assert (amelia["replies"], amelia["calls"], amelia["day"]) == (1, 2, 3)
     assert amelia["sessions"] == ["AM", "PM"]
     assert rows[0]["flags"] == ["SW"] and rows[0]["vulnerable"]
-    text = views.to_text(result)
+    text = plain.command(result)
     assert "Unexplained absences today: 4" in text and "day 3" in text and "calls 2" in text
 
 
@@ -275,7 +276,7 @@ def test_recode_writes_the_audit_and_explains_the_case(session, world, engine):
         assert run(session, world.officer, f"recode Amelia Khan I {day} ill, mum phoned").ok
     result = run(session, world.officer, "recode Amelia Khan I ill, mum phoned")
     session.commit()
-    assert result.ok and "AM: N → I" in views.to_text(result)
+    assert result.ok and "AM: N → I" in plain.command(result)
     with Session(engine) as s:
         rows = s.exec(select(MarkAmendment).where(MarkAmendment.pupil_id == world.amelia.id)).all()
         assert len(rows) == 6
@@ -373,8 +374,8 @@ def test_several_matches_offer_choices_that_run_the_command(session, world, engi
         "Amelia Kent (Year 2, 2C)": f"recode #{twin.id} I am ill",
         "Amelia Khan (Year 4, 4B)": f"recode #{world.amelia.id} I am ill",
     }
-    blocks = views.to_slack(result)["blocks"]
-    buttons = next(b for b in blocks if b["type"] == "actions")["elements"]
+    laid_out = blocks.command(result)["blocks"]
+    buttons = next(b for b in laid_out if b["type"] == "actions")["elements"]
     assert {b["value"] for b in buttons} == set(labels.values())
     chosen = run(session, world.officer, labels["Amelia Kent (Year 2, 2C)"])
     session.commit()
@@ -410,10 +411,10 @@ def test_pupil_timeline_merges_everything(session, world):
     result = run(session, world.officer, "pupil Amelia Khan")
     kinds = {i["kind"] for i in result.data["items"]}
     assert {"marks", "message", "reply", "call", "alert", "amendment"} <= kinds
-    text = views.to_text(result)
+    text = plain.command(result)
     assert "Home visit requested" in text and "Welfare worry" not in text  # DSL alerts are the DSL's
     assert "N → I by Jo Patel (attendance officer)" in text
-    assert "Welfare worry" in views.to_text(run(session, world.dsl, "pupil Amelia Khan"))
+    assert "Welfare worry" in plain.command(run(session, world.dsl, "pupil Amelia Khan"))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -452,7 +453,7 @@ def test_unexpected_failure_gives_a_reference_not_a_trace(session, world, monkey
 
 def test_help_needs_nothing(session, world):
     result = run(session, world.teacher, "help")
-    assert result.ok and "/recode PUPIL CODE" in views.to_text(result)
+    assert result.ok and "/recode PUPIL CODE" in plain.command(result)
 
 
 def test_absences_class_with_spaces_and_unknown_class_is_an_error_not_an_all_clear(session, world):
@@ -468,6 +469,6 @@ def test_absences_class_with_spaces_and_unknown_class_is_an_error_not_an_all_cle
     result = run(session, world.officer, "absences class Birch")
     assert not result.ok and "no class 'Birch'" in result.title
     assert "Did you mean 4 Birch" in result.title and "Classes: " in result.title
-    assert "🎉" not in views.to_text(result)
+    assert "🎉" not in plain.command(result)
     empty = run(session, world.officer, "absences year 11")
     assert not empty.ok and "no pupils in Year 11" in empty.title

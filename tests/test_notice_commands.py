@@ -8,7 +8,8 @@ import pytest
 from freezegun import freeze_time
 from sqlmodel import Session, select
 
-from bot.commands import grammar, run_command, views
+from bot.chat import plain
+from bot.commands import grammar, run_command
 from bot.firstday.service import register_close
 from storage.models import AbsenceCase, AbsenceNotice, Alert, MarkAmendment, OutboxMessage
 from tests import factories as f
@@ -63,7 +64,7 @@ def test_office_notice_covers_the_absence_and_staff_accept_from_absences(session
                  f.at(MON, "08:20"))
     assert result.ok, result.title
     assert result.title == "Notice recorded for Amelia Khan: reported by parent: illness (I), back Wed 25 Nov"
-    assert "covers Mon 23 Nov AM to Tue 24 Nov PM" in views.to_text(result)
+    assert "covers Mon 23 Nov AM to Tue 24 Nov PM" in plain.command(result)
     notice = session.exec(select(AbsenceNotice)).one()
     assert (notice.source, notice.staff_id, notice.suggested_code) == ("staff", office.id, "I")
 
@@ -75,7 +76,7 @@ def test_office_notice_covers_the_absence_and_staff_accept_from_absences(session
     assert row["notice"] == "reported by parent: illness (I), back Wed 25 Nov"
     assert row["notice_alert_id"] == alert.id
     assert (f"reported by parent: illness (I), back Wed 25 Nov — Accept / Pick another (alert {alert.id})"
-            in views.to_text(listing))
+            in plain.command(listing))
 
     done = run(session, officer, f"act {alert.id} accept_code", f.at(MON, "09:35"))
     assert done.ok, done.title
@@ -91,7 +92,7 @@ def test_office_notice_covers_the_absence_and_staff_accept_from_absences(session
 def test_call_back_wednesday_before_the_register_is_a_notice(session, world):
     school, amelia, officer, _office, _ = world
     result = run(session, officer, "call Amelia Khan spoke flu, back Wednesday", f.at(MON, "08:40"))
-    assert result.ok and "Noted: covers Mon 23 Nov AM to Tue 24 Nov PM" in views.to_text(result)
+    assert result.ok and "Noted: covers Mon 23 Nov AM to Tue 24 Nov PM" in plain.command(result)
     assert session.exec(select(AbsenceNotice)).one().source == "call"
     for day, name in ((MON, "AM"), (MON, "PM"), (TUE, "AM")):
         f.mark(session, amelia, day, name, "N")

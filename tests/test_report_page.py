@@ -16,7 +16,7 @@ from bot.calendar import load_calendar
 from bot.firstday.report_links import send_report_links
 from bot.firstday.service import register_close
 from bot.notices import links
-from bot.replies import views
+from bot.replies import wording
 from bot.settings import load_settings
 from bot.templates import translate
 from storage.models import AbsenceCase, AbsenceNotice, Alert, CalendarEntry, FamilyLink, OutboxMessage
@@ -285,7 +285,7 @@ def test_the_page_speaks_the_contacts_language_right_to_left_for_arabic_and_urdu
         no_child = _post(server, token, first_date=MON.isoformat(), reason="ill")
         done = _post(server, token, pupil=[str(kasia.id)], first_date=MON.isoformat(), reason="ill")
     lang = "en" if language == "zz" else language
-    assert no_child.status_code == 400 and views.page_error(lang, "child") in no_child.text
+    assert no_child.status_code == 400 and wording.page_error(lang, "child") in no_child.text
     assert f'lang="{lang}"' in no_child.text and f'dir="{direction}"' in no_child.text
     thanks = translate(lang, "We have your message about %(name)s.", name="Kasia")
     assert done.status_code == 200 and thanks in done.text

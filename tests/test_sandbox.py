@@ -352,7 +352,7 @@ def test_form_token_is_per_browser_session_and_posts_must_come_from_our_pages(se
 def test_the_panes_count_everything_pin_urgent_alerts_and_page_the_rest(engine):
     """Issue 12, item 9 without a browser: true counts, urgent alerts first, every alert on some page."""
     from bot.alerts.service import raise_alert
-    from tryout.sandbox import views
+    from tryout.sandbox import pages
 
     with Session(engine, expire_on_commit=False) as s:
         school = f.school(s, urn="100003")
@@ -371,13 +371,13 @@ def test_the_panes_count_everything_pin_urgent_alerts_and_page_the_rest(engine):
             if i == 9:
                 alert.status = "acted"  # urgent but dealt with: not pinned
         s.commit()
-        fam = views.families(s, school=school)
+        fam = pages.families(s, school=school)
         assert fam.total == 25 and len(fam.items) == 20 and fam.pages == 2
-        assert len(views.families(s, school=school, page=2).items) == 5
-        pane = views.alerts(s, school=school)
+        assert len(pages.families(s, school=school, page=2).items) == 5
+        pane = pages.alerts(s, school=school)
         assert pane.total == 45 and pane.open == 44
         assert [a.title for a in pane.pinned] == ["Alert 36", "Alert 27", "Alert 18", "Alert 0"]
         assert pane.others.total == 41 and pane.others.pages == 2 and len(pane.others.items) == 30
-        rest = views.alerts(s, school=school, page=2).others.items
+        rest = pages.alerts(s, school=school, page=2).others.items
         shown = {a.title for a in pane.pinned + pane.others.items + rest}
         assert len(shown) == 45

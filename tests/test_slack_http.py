@@ -10,7 +10,8 @@ import requests
 from freezegun import freeze_time
 from sqlmodel import Session, select
 
-from bot.commands import views
+from bot.chat import plain
+from bot.commands import results
 from handlers.slack.listeners.commands.absences import absences as absences_callback
 from storage.models import CaseEvent, Mark, MarkAmendment
 from tests import factories as f
@@ -206,7 +207,7 @@ def test_command_callback_runs_directly(engine, school_data):
     )
     assert [c[0] for c in calls] == ["ack", "respond"]
     assert calls[1][1]["text"] == "Unexplained absences today (class 2C): 1"
-    assert views.to_text(views.help_result(None))  # renderers stay importable without Slack
+    assert plain.command(results.help_result(None))  # renderers stay importable without Slack
 
 
 def test_signing_secret_is_what_slack_sdk_expects():

@@ -332,7 +332,7 @@ def test_calls_count_in_absences_and_the_pupil_timeline(engine, settings, app, t
         staff = f.staff(s, school)
         [row] = absences(s, staff=staff, day=MON)
         assert row.sent == 1 and row.delivered == 1 and row.automated_calls == 1
-        from bot.commands.views import absence_line
+        from bot.commands.results import absence_line
 
         assert "incl. 1 automated call" in absence_line(row)
         items = timeline(s, staff=staff, pupil=s.get(type(amelia), amelia.id), today=MON).items

@@ -394,7 +394,7 @@ class Week:
         self.show_alerts()
 
     def parent_texts(self, who: Cast, day: date, hh_mm: str, body: str) -> None:
-        from bot.replies import views
+        from bot.replies import wording
         from bot.replies.service import receive_sms
         from storage.db import session_scope
         from storage.models import InboundMessage
@@ -417,13 +417,13 @@ class Week:
             )
             inbound = s.get(InboundMessage, outcome.inbound_ids[0])
             back = f", back {inbound.return_date:%a %d %b}" if inbound.return_date else ""
-            self.out.line(f"   → the bot understood: {views.code_label(inbound.code)}{back}")
+            self.out.line(f"   → the bot understood: {wording.code_label(inbound.code)}{back}")
         service.run_jobs(self.engine, self.settings, school=self.school, at=when, jobs=service.AFTER_STEP)
         self.show_alerts()
         self.show_messages()
 
     def staff_types(self, staff, day: date, hh_mm: str, text: str) -> None:
-        from bot.commands import views
+        from bot.chat import plain
         from bot.commands.dispatch import run_command
         from storage.db import session_scope
 
@@ -431,7 +431,7 @@ class Week:
         with session_scope(self.engine) as s:
             result = run_command(s, staff=s.get(type(staff), staff.id), text=text, now=when)
         self.out.block(
-            f"💬 Staff · {staff.name} ({staff.role.replace('_', ' ')}) types {text}", views.to_text(result)
+            f"💬 Staff · {staff.name} ({staff.role.replace('_', ' ')}) types {text}", plain.command(result)
         )
 
     def staff_taps(

@@ -39,15 +39,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlmodel import select
 
 from bot.actors import Actor
-from bot.commands import views as command_views
+from bot.chat import plain
 from bot.commands.acting import act
 from bot.commands.dispatch import run_command
 from bot.errors import UserError
 from bot.settings import Settings
 from handlers import deps
 from storage.models import Contact, School, Staff
-from tryout.sandbox import service
-from tryout.sandbox import views as sandbox_views
+from tryout.sandbox import pages, service
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +140,7 @@ def _chosen(session) -> tuple[School, Staff | None]:
         school = session.exec(select(School).order_by(School.urn)).first()
     if school is None:
         return None, None
-    staff_list = sandbox_views.staff_of(session, school=school)
+    staff_list = pages.staff_of(session, school=school)
     wanted = request.values.get("staff", type=int)
     staff = next((s for s in staff_list if s.id == wanted), None) or (staff_list[0] if staff_list else None)
     return school, staff
@@ -179,12 +178,12 @@ def page() -> Response:
                 schools=session.exec(select(School).order_by(School.urn)).all(),
                 school=school,
                 staff=staff,
-                staff_list=sandbox_views.staff_of(session, school=school),
-                clock=sandbox_views.clock_view(session, school=school),
-                families=sandbox_views.families(session, school=school, page=fpage),
-                alerts=sandbox_views.alerts(session, school=school, page=apage),
+                staff_list=pages.staff_of(session, school=school),
+                clock=pages.clock_view(session, school=school),
+                families=pages.families(session, school=school, page=fpage),
+                alerts=pages.alerts(session, school=school, page=apage),
                 fpage=fpage, apage=apage,
-                codes=sandbox_views.code_choices(),
+                codes=pages.code_choices(),
                 transcript=transcript,
                 notices=get_flashed_messages(with_categories=True),
                 csrf=csrf_token(),
@@ -258,7 +257,7 @@ def chat() -> Response:
         "text": text,
         "ok": result.ok,
         "title": result.title,
-        "output": command_views.to_text(result),
+        "output": plain.command(result),
         "choices": [(c.label, c.command) for c in result.choices],
     }
     with _lock:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session
 
-from bot.commands import grammar, identity, notices, service, urgent, views
+from bot.commands import grammar, identity, notices, results, service, urgent
 from bot.commands.pupils import check_year, resolve, resolve_class
 from bot.errors import Ambiguous, PermissionDenied, UserError
 from storage.models import Staff
@@ -32,19 +32,19 @@ _NAMES = {
 
 def run_as(
     session: Session, *, who: identity.Who, text: str, now: datetime, shared: bool = False
-) -> views.CommandResult:
+) -> results.CommandResult:
     """Map the chat account to staff (refusing strangers politely), then run the command."""
     try:
         staff = identity.identify(session, who, now=now)
     except identity.Refused as exc:
-        return views.error(str(exc), command="identify")
+        return results.error(str(exc), command="identify")
     return run_command(session, staff=staff, text=text, now=now, who=who, shared=shared)
 
 
 def run_command(
     session: Session, *, staff: Staff, text: str, now: datetime, who: identity.Who | None = None,
     shared: bool = False,
-) -> views.CommandResult:
+) -> results.CommandResult:
     """Run ``text`` for ``staff`` at ``now``; "today" is the school's date at ``now``.
 
     ``shared``: the answer will be seen by a whole channel (Teams' outgoing webhook answers in the
@@ -59,15 +59,15 @@ def run_command(
         with session.begin_nested():
             return _run(session, staff=staff, request=request, today=today, now=now, shared=shared)
     except Ambiguous as exc:
-        return views.ambiguous(str(exc), exc.choices, request)
+        return results.ambiguous(str(exc), exc.choices, request)
     except PermissionDenied as exc:
         identity.record_refusal(
             session, who=who, staff=staff, command=_NAMES.get(type(request)), reason=type(exc).__name__,
             now=now,
         )
-        return views.error(str(exc), command=_NAMES.get(type(request), ""))
+        return results.error(str(exc), command=_NAMES.get(type(request), ""))
     except UserError as exc:
-        return views.error(str(exc), command=_NAMES.get(type(request), ""))
+        return results.error(str(exc), command=_NAMES.get(type(request), ""))
     except Exception:
         ref = uuid.uuid4().hex[:8]
         log.exception(
@@ -77,16 +77,16 @@ def run_command(
             staff.school_id,
             _NAMES.get(type(request)),
         )
-        return views.error(
+        return results.error(
             f"Sorry, something went wrong (ref {ref}). Please tell your administrator.", ref=ref
         )
 
 
 def _run(
     session: Session, *, staff: Staff, request: grammar.Request, today: date, now: datetime, shared: bool
-) -> views.CommandResult:
+) -> results.CommandResult:
     if isinstance(request, grammar.Help):
-        return views.help_result(request.topic)
+        return results.help_result(request.topic)
     if isinstance(request, grammar.Absences):
         # An unknown class or an empty year group is an error, never an all-clear.
         class_name = (resolve_class(session, school_id=staff.school_id, name=request.class_name)
@@ -95,24 +95,24 @@ def _run(
             check_year(session, school_id=staff.school_id, year=request.year)
         rows = service.absences(session, staff=staff, day=request.day, year=request.year,
                                 class_name=class_name)
-        return urgent.pin(session, views.absences_result(rows, day=request.day, today=today,
+        return urgent.pin(session, results.absences_result(rows, day=request.day, today=today,
                                                          year=request.year, class_name=class_name),
                           staff=staff, shared=shared)
     if isinstance(request, grammar.Act):
         alert = service.act(
             session, staff=staff, alert_id=request.alert_id, action=request.action, note=request.note, now=now
         )
-        return views.act_result(alert, request.action)
+        return results.act_result(alert, request.action)
     pupil = resolve(session, school_id=staff.school_id, ref=request.pupil)
     if isinstance(request, grammar.Call):
         outcome = service.log_call(
             session, staff=staff, pupil=pupil, outcome=request.outcome, note=request.note, today=today,
             now=now,
         )
-        return views.call_result(outcome)
+        return results.call_result(outcome)
     if isinstance(request, grammar.Notice):
         outcome = notices.take(session, staff=staff, pupil=pupil, request=request, today=today, now=now)
-        return views.notice_result(outcome)
+        return results.notice_result(outcome)
     if isinstance(request, grammar.Recode):
         outcome = service.recode(
             session,
@@ -124,9 +124,10 @@ def _run(
             reason=request.reason,
             now=now,
         )
-        return views.recode_result(outcome)
+        return results.recode_result(outcome)
     timeline = service.timeline(session, staff=staff, pupil=pupil, today=today, shared=shared)
-    return urgent.pin(session, views.timeline_result(timeline), staff=staff, pupil_id=pupil.id, shared=shared)
+    return urgent.pin(session, results.timeline_result(timeline), staff=staff, pupil_id=pupil.id,
+                      shared=shared)
 
 
 __all__ = ["run_as", "run_command", "UserError"]

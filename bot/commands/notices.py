@@ -21,7 +21,7 @@ from bot.errors import UserError
 from bot.notices import service as notices
 from bot.notices.spans import previous_session
 from bot.notices.taking import Said, for_cases, without_case
-from bot.notices.views import line
+from bot.notices.wording import line
 from storage.models import AbsenceCase, AbsenceNotice, Alert, Pupil, School, Staff
 
 IN_SCHOOL = "IN_SCHOOL"

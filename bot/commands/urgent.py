@@ -11,8 +11,8 @@ from sqlmodel import Session, select
 from bot import clock
 from bot.alerts.actions import available
 from bot.alerts.owner import OWNED_KINDS
+from bot.chat.message import CommandResult, Section
 from bot.commands.identity import DSL_ROLES
-from bot.commands.views import CommandResult, Section
 from storage.models import Alert, School, Staff
 
 

@@ -22,7 +22,7 @@ from bot.alerts.service import raise_alert
 from bot.calendar import SchoolCalendar
 from bot.cases.service import log, seen_in_school
 from bot.escalation import ladder as ladders
-from bot.escalation.views import alert_body, alert_data, worker_email
+from bot.escalation.wording import alert_body, alert_data, worker_email
 from bot.messaging.outbox import enqueue
 from bot.pupils import flag_words
 from storage.models import (

@@ -27,7 +27,7 @@ from bot.alerts.service import raise_alert
 from bot.calendar import SchoolCalendar
 from bot.cases import service as cases
 from bot.errors import UserError
-from bot.notices import views
+from bot.notices import wording
 from bot.notices.service import ACTIVE, covering, covers, end
 from bot.notices.spans import order, previous_session
 from bot.policy import ladder
@@ -98,7 +98,7 @@ def _attach(
         # The register closed on an unexplained absence that the notice explains.
         cases.explain(session, case=case, by="notice", code=notice.suggested_code,
                       return_date=notice.return_date, summary=f"Explained by the family's notice: "
-                      f"{views.line(notice)}", now=now)
+                      f"{wording.line(notice)}", now=now)
         first_meeting = True
     else:
         case = session.get(AbsenceCase, notice.case_id) if notice.case_id else None
@@ -115,13 +115,13 @@ def _attach(
     session.add(notice)
     if not first_meeting:
         return False
-    title, body = views.notice_alert_text(notice, pupil, session_name=session_name, day=day)
+    title, body = wording.notice_alert_text(notice, pupil, session_name=session_name, day=day)
     national = notice.suggested_code if notice.suggested_code in codes.CODES else None
     _, created = raise_alert(
         session, school_id=pupil.school_id, key=f"notice:{notice.id}:{case.id}", kind="notice",
         title=title, body=body, audience="attendance", severity="normal", pupil_id=pupil.id, case_id=case.id,
         data={"notice_id": notice.id, "reply": notice.words, "reason_label": "Parent's notice",
-              "suggested_code": national, "source": notice.source, "line": views.line(notice),
+              "suggested_code": national, "source": notice.source, "line": wording.line(notice),
               "return_date": notice.return_date.isoformat() if notice.return_date else None,
               "actions": ["accept_code", "pick_code"] if national else ["pick_code"]},
         now=now,
@@ -161,7 +161,7 @@ def _open_explained(
               summary=f"Absent {day:%a %d %b} {session_name}, already reported by the family",
               data={"date": day.isoformat(), "session": session_name, "notice_id": notice.id}, now=now)
     cases.log(session, school_id=case.school_id, case_id=case.id, pupil_id=pupil.id, kind="case_explained",
-              summary=f"Explained by the family's notice: {views.line(notice)}",
+              summary=f"Explained by the family's notice: {wording.line(notice)}",
               data={"by": "notice", "code": notice.suggested_code, "notice_id": notice.id}, now=now)
     return case
 
@@ -222,7 +222,7 @@ def check_presence(
             why=f"marked {code} on {day:%a %d %b} {session_name}")
         if notice.understood == "LATE" or not codes.counts_present(code) or not notice.child_named:
             continue  # late as announced; or "sick today" from a family of two, and this one came in
-        title, body = views.discrepancy_text("present", notice=notice, pupil=pupil, day=day,
+        title, body = wording.discrepancy_text("present", notice=notice, pupil=pupil, day=day,
                                              session_name=session_name, code=code)
         _, created = raise_alert(
             session, school_id=school.id, key=f"notice-present:{notice.id}:{day.isoformat()}",

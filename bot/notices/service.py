@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from bot.actors import Actor
 from bot.alerts.service import raise_alert
 from bot.cases import service as cases
-from bot.notices import views
+from bot.notices import wording
 from bot.notices.spans import Span, order, previous_session
 from storage.models import AbsenceCase, AbsenceNotice, Pupil
 
@@ -78,7 +78,7 @@ def record(
             notice.accepted_code, notice.accepted_staff_id = old.accepted_code, old.accepted_staff_id
             notice.accepted_at = old.accepted_at
     cases.log(session, school_id=pupil.school_id, case_id=notice.case_id, pupil_id=pupil.id, kind="notice",
-              summary=views.logged_summary(notice), actor=reported_by or source,
+              summary=wording.logged_summary(notice), actor=reported_by or source,
               data={"notice_id": notice.id, "source": source, "code": suggested_code,
                     "first": notice.first_date.isoformat(),
                     "last": notice.last_date.isoformat() if notice.last_date else None},
@@ -179,7 +179,7 @@ def remember_acceptance(
 
 
 def raise_not_on_roll(session: Session, *, notice: AbsenceNotice, pupil: Pupil, now: datetime) -> None:
-    title, body = views.discrepancy_text("not_on_roll", notice=notice, pupil=pupil)
+    title, body = wording.discrepancy_text("not_on_roll", notice=notice, pupil=pupil)
     raise_alert(session, school_id=notice.school_id, key=f"notice-offroll:{notice.id}",
                 kind="notice_discrepancy", title=title, body=body, audience="attendance", severity="normal",
                 pupil_id=pupil.id, data={"notice_id": notice.id, "why": "not_on_roll", "reply": notice.words,

@@ -17,7 +17,7 @@ from bot.alerts.service import raise_alert
 from bot.cases import service as cases
 from bot.messaging import outbox
 from bot.notices import taking
-from bot.replies import decide, noticing, views
+from bot.replies import decide, noticing, wording
 from bot.templates import join_names
 from storage.models import (
     AbsenceCase,
@@ -78,7 +78,7 @@ def route(
     reply = decide.Reply(inbound_id=inbound.id, body=inbound.body, code=code, return_date=return_date,
                          concern=concern, needs_reading=needs_reading, cases=tuple(case_list), pupils=pupils,
                          send_thanks=send_thanks, reason_given=reason_given, notice_for=notice_for)
-    ctx = views.ReplyContext(school=school, contact=contact, body=inbound.body, code=code,
+    ctx = wording.ReplyContext(school=school, contact=contact, body=inbound.body, code=code,
                              return_date=return_date, confidence=confidence, channel=inbound.channel,
                              language=language)
     done = _Done()
@@ -117,7 +117,7 @@ class _Done:
 
 def _apply(
     session: Session, effect: "decide.Effect", *, reply: "decide.Reply", school: School, contact: Contact,
-    contacts: list[Contact], inbound: InboundMessage, ctx: "views.ReplyContext", outcome: ReplyOutcome,
+    contacts: list[Contact], inbound: InboundMessage, ctx: "wording.ReplyContext", outcome: ReplyOutcome,
     done: _Done, now: datetime,
 ) -> None:
     """Carry out one effect of ``decide.decide``."""
@@ -153,11 +153,11 @@ def _apply(
 
 def _explain(
     session: Session, *, cases_: tuple[AbsenceCase, ...], code: str | None, return_date: date | None,
-    ctx: "views.ReplyContext", outcome: ReplyOutcome, now: datetime,
+    ctx: "wording.ReplyContext", outcome: ReplyOutcome, now: datetime,
 ) -> None:
     for case in cases_:
         explained = cases.explain(session, case=case, by="reply", code=code, return_date=return_date,
-                                  summary=views.explained_summary(ctx), now=now)
+                                  summary=wording.explained_summary(ctx), now=now)
         if explained:
             outcome.explained_case_ids.append(case.id)
         elif return_date and case.status == "explained":  # a follow-up: "back on Thursday"
@@ -176,12 +176,12 @@ def _alert(
     severity: str,
     case: AbsenceCase | None,
     pupil: Pupil | None,
-    ctx: "views.ReplyContext",
+    ctx: "wording.ReplyContext",
     now: datetime,
     extra: dict | None = None,
 ) -> None:
-    title, body = views.alert_text(kind, ctx, pupil=pupil, case=case)
-    data = views.alert_data(ctx, pupil=pupil, case=case)
+    title, body = wording.alert_text(kind, ctx, pupil=pupil, case=case)
+    data = wording.alert_data(ctx, pupil=pupil, case=case)
     data.update(extra or {})
     alert, _ = raise_alert(session, school_id=school_id, key=key, kind=kind, title=title, body=body,
                            audience=audience, severity=severity, pupil_id=pupil.id if pupil else None,

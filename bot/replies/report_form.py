@@ -22,7 +22,7 @@ from bot.calendar import load_calendar
 from bot.errors import UserError
 from bot.notices import links as family_links
 from bot.notices import taking
-from bot.replies import noticing, views
+from bot.replies import noticing, wording
 from bot.replies.apply import ReplyOutcome, route  # the one routing of what a family says
 from bot.replies.service import IN_SCHOOL, MAX_NOTE, WEB_REASONS, page_reason
 from bot.settings import Settings
@@ -67,7 +67,7 @@ def first_day_default(session: Session, *, school: School, now: datetime) -> dat
 
 
 class FormError(UserError):
-    """A field to correct; ``key`` names the message (``bot.replies.views.PAGE_ERRORS``)."""
+    """A field to correct; ``key`` names the message (``bot.replies.wording.PAGE_ERRORS``)."""
 
     def __init__(self, key: str):
         super().__init__(key)
@@ -148,4 +148,4 @@ def _first_day(calendar, *, today: date, first_date: date | None, return_date: d
 def _body(reason: str, note: str, first: date, back: date | None) -> str:
     """The report as one line of text, kept verbatim like a text message."""
     when = f"from {first:%a %d %b}" + (f", back {back:%a %d %b}" if back else "")
-    return f"{views.web_body(reason, '').strip()} ({when}) {note}".strip()
+    return f"{wording.web_body(reason, '').strip()} ({when}) {note}".strip()

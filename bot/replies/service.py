@@ -45,7 +45,7 @@ from bot.alerts.service import raise_alert
 from bot.calendar import load_calendar
 from bot.errors import NotFound, UserError
 from bot.messaging import outbox
-from bot.replies import decide, noticing, views
+from bot.replies import decide, noticing, wording
 from bot.replies.apply import ReplyOutcome, route
 from bot.settings import Settings
 from storage.models import (
@@ -278,11 +278,11 @@ def _unknown_sender(
                                         now=now)
             outcome.message_ids.append(message.id)
         else:
-            title, text_body = views.unknown_sender_text(from_number, body)
+            title, text_body = wording.unknown_sender_text(from_number, body)
             alert, _ = raise_alert(session, school_id=school.id, key=effect.key, kind="unknown_sender",
                                    title=title, body=text_body, audience="attendance", severity="normal",
                                    data={"inbound_id": inbound.id, "reply": body,
-                                         "from_masked": views.mask_number(from_number)},
+                                         "from_masked": wording.mask_number(from_number)},
                                    now=now)
             outcome.alert_ids.append(alert.id)
     return outcome
@@ -398,7 +398,7 @@ def receive_web_reply(
     confidence = 1.0 if WEB_REASONS[reason] else float(read.confidence if read else 0.0)
 
     contact = target.contact
-    body = views.web_body(reason, note)
+    body = wording.web_body(reason, note)
     inbound = InboundMessage(
         school_id=school.id, channel="web", provider_id=None,
         from_address=f"web:contact:{contact.id}" if contact else "web",

@@ -7,7 +7,8 @@ import uuid
 from collections.abc import Callable
 
 from bot import clock
-from bot.commands import Who, run_as, views
+from bot.chat import blocks
+from bot.commands import Who, results, run_as
 from storage.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,8 @@ def run_and_respond(context, *, who: Who, line: str, respond, replace_original: 
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("slack command failed ref=%s user=%s", ref, who.user_id)
-            result = views.error(SORRY.format(ref=ref), ref=ref)
-        message = views.to_slack(result)
+            result = results.error(SORRY.format(ref=ref), ref=ref)
+        message = blocks.command(result)
         respond(**message, response_type="ephemeral", replace_original=replace_original)
 
     submit(context, job)

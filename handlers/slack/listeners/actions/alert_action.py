@@ -8,7 +8,8 @@ from slack_bolt import App
 
 from bot import clock
 from bot.alerts import deliver
-from bot.commands import run_as, views
+from bot.chat import blocks
+from bot.commands import run_as
 from handlers.slack.listeners.work import submit, who_from
 from storage.db import session_scope
 from storage.models import Alert
@@ -31,7 +32,7 @@ def alert_action(ack, body, action, respond, context, client) -> None:
                 alert = session.get(Alert, result.alert_id)
                 deliver.refresh(session, alert, client=client, also=[here] if all(here) else [])
                 return
-        respond(**views.to_slack(result), response_type="ephemeral", replace_original=False)
+        respond(**blocks.command(result), response_type="ephemeral", replace_original=False)
 
     submit(context, job)
 

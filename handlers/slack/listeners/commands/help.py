@@ -2,12 +2,13 @@
 
 from slack_bolt import App
 
-from bot.commands import views
+from bot.chat import blocks
+from bot.commands import results
 
 
 def attendance_help(ack, command, respond, context) -> None:
-    result = views.help_result((command.get("text") or "").strip() or None)
-    ack(**views.to_slack(result), response_type="ephemeral")
+    result = results.help_result((command.get("text") or "").strip() or None)
+    ack(**blocks.command(result), response_type="ephemeral")
 
 
 def register(app: App) -> None:

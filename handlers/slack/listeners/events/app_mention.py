@@ -6,7 +6,8 @@ import re
 from slack_bolt import App
 
 from bot import clock
-from bot.commands import Who, run_as, views
+from bot.chat import blocks
+from bot.commands import Who, run_as
 from handlers.slack.listeners.events import Seen
 from handlers.slack.listeners.work import clean, submit
 from storage.db import session_scope
@@ -26,7 +27,7 @@ def app_mention(body, event, client, context) -> None:
     def job() -> None:
         with session_scope(context["engine"]) as session:
             result = run_as(session, who=who, text=line, now=now)
-        message = views.to_slack(result)
+        message = blocks.command(result)
         client.chat_postEphemeral(channel=channel, user=who.user_id, thread_ts=thread, **message)
 
     submit(context, job)

@@ -216,13 +216,13 @@ def alerts(session: Session, *, school: School, page: int | None = 1, per_page: 
 
 
 def _view(session: Session, a: Alert, school: School) -> AlertView:
-    from bot.alerts.deliver import _facts, _history  # the facts and history Slack and Teams show
+    from bot.alerts.view import facts, history  # the facts and history Slack and Teams show
 
     buttons = available(a) if a.status == "open" else []
     return AlertView(
         id=a.id, kind=a.kind, title=a.title, body=a.body or "", severity=a.severity, audience=a.audience,
         status=a.status, when=clock.to_local(a.created_at, school.timezone).strftime("%a %d %b %H:%M"),
-        facts=_facts(session, a), history=_history(session, a), actions=[(b.id, b.label) for b in buttons],
+        facts=facts(session, a), history=history(session, a), actions=[(b.id, b.label) for b in buttons],
         suggested_code=(a.data or {}).get("suggested_code"), raised_count=a.raised_count,
     )
 

@@ -1,47 +1,15 @@
-"""Command results, and how they look in Slack, Teams and as plain text.
+"""What each command answers, as a tool-neutral ``CommandResult`` (``bot.chat.message``).
 
-A command produces one ``CommandResult`` (a title, sections of lines, optional choices and the
-structured data behind it); the three renderers below only lay it out. The sandbox page uses
-``to_text``; Slack gets Block Kit; Teams gets an Adaptive Card (version 1.5).
+A command produces one result: a title, sections of lines, optional choices and the structured data
+behind it. How it looks in a tool is ``bot.chat``'s business: ``blocks`` (Slack), ``cards`` (Teams),
+``plain`` (the sandbox, the demo, the terminal). Nothing here knows a tool's format.
 """
 
-from dataclasses import dataclass, field
 from datetime import date
 
-from bot.chat.slack import slack_escape
-from bot.chat.teams import TEAMS_CARD_VERSION, teams_escape
+from bot.chat.message import Choice, CommandResult, Section
 from bot.commands import grammar
 from bot.pupils import year_label
-
-SLACK_TEXT_LIMIT = 2900  # a section's text may hold 3000 characters
-SLACK_MAX_BLOCKS = 50
-TEAMS_MENTION = "@Attendance"
-
-
-@dataclass
-class Choice:
-    label: str
-    command: str  # the command line that choosing runs
-
-
-@dataclass
-class Section:
-    heading: str | None = None
-    lines: list[str] = field(default_factory=list)
-
-
-@dataclass
-class CommandResult:
-    ok: bool
-    command: str
-    title: str
-    sections: list[Section] = field(default_factory=list)
-    choices: list[Choice] = field(default_factory=list)
-    data: dict = field(default_factory=dict)  # structured facts for tests and other pages
-    error_ref: str | None = None
-    alert_id: int | None = None  # an alert whose message should be re-rendered
-    public: bool = False  # shown to the channel rather than to the user alone
-
 
 # --------------------------------------------------------------------------------------------------
 # Building results
@@ -181,7 +149,7 @@ def call_result(outcome) -> CommandResult:
 
 def notice_covers(notice) -> str:
     """What a notice means for the register, in one line for staff."""
-    from bot.notices.views import covers_words
+    from bot.notices.wording import covers_words
 
     if notice.status != "active":
         return f"Noted: {covers_words(notice)}; it covers no session still to come."
@@ -196,7 +164,7 @@ def notice_result(outcome) -> CommandResult:
                  "chased as usual." if outcome.withdrawn else f"{who} has no notice to withdraw.")
         return CommandResult(ok=True, command="notice", title=title,
                              data={"pupil_id": p.id, "withdrawn": outcome.withdrawn, "notice_ids": []})
-    from bot.notices.views import line
+    from bot.notices.wording import line
 
     lines = [notice_covers(n) for n in outcome.notices]
     if outcome.explained_case is not None:
@@ -279,123 +247,3 @@ def _local_stamp(at) -> str:
     from bot import clock
 
     return clock.to_local(at).strftime("%a %d %b %H:%M")
-
-
-# --------------------------------------------------------------------------------------------------
-# Rendering
-# --------------------------------------------------------------------------------------------------
-
-
-def to_text(result: CommandResult) -> str:
-    out = [result.title]
-    for s in result.sections:
-        if s.heading:
-            out.append(f"\n{s.heading}")
-        out.extend(s.lines)
-    if result.choices:
-        out.append("Type one of:")
-        out.extend(f"  {c.command}    ({c.label})" for c in result.choices)
-    return "\n".join(out)
-
-
-def _chunks(lines: list[str], limit: int) -> list[str]:
-    out, cur = [], ""
-    for line in lines:
-        line = line[:limit]
-        if cur and len(cur) + 1 + len(line) > limit:
-            out.append(cur)
-            cur = line
-        else:
-            cur = f"{cur}\n{line}" if cur else line
-    if cur:
-        out.append(cur)
-    return out
-
-
-def to_slack(result: CommandResult) -> dict:
-    """``{"text": ..., "blocks": [...]}`` for ``respond``/``chat.postMessage``."""
-    title = slack_escape(result.title)
-    icon = "" if result.ok or result.choices else ":warning: "
-    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"{icon}*{title[:2900]}*"}}]
-    for s in result.sections:
-        lines = [slack_escape(x) for x in s.lines]
-        if s.heading:
-            lines = [f"*{slack_escape(s.heading)}*", *lines]
-        for chunk in _chunks(lines, SLACK_TEXT_LIMIT):
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
-    if result.choices:
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": "choose_pupil",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": f"choose_pupil:{i}",
-                        "text": {"type": "plain_text", "text": c.label[:75]},
-                        "value": c.command[:2000],
-                    }
-                    for i, c in enumerate(result.choices[:25])
-                ],
-            }
-        )
-    if result.error_ref:
-        blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"ref {result.error_ref}"}]}
-        )
-    if len(blocks) > SLACK_MAX_BLOCKS:
-        blocks = blocks[: SLACK_MAX_BLOCKS - 1] + [
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": "(more not shown)"}]}
-        ]
-    return {"text": result.title[:3000], "blocks": blocks}
-
-
-def to_teams_card(result: CommandResult) -> dict:
-    """An Adaptive Card (1.5) body; wrap with ``teams_message``. Every text is escaped: lines quote
-    parents' replies and staff notes, which must show as typed, never as links or formatting."""
-    body: list[dict] = [
-        {
-            "type": "TextBlock",
-            "text": teams_escape(result.title),
-            "weight": "Bolder",
-            "size": "Medium",
-            "wrap": True,
-            **({} if result.ok or result.choices else {"color": "Attention"}),
-        }
-    ]
-    for s in result.sections:
-        if s.heading:
-            body.append(
-                {
-                    "type": "TextBlock",
-                    "text": teams_escape(s.heading),
-                    "weight": "Bolder",
-                    "wrap": True,
-                    "spacing": "Medium",
-                }
-            )
-        for chunk in _chunks([teams_escape(x) for x in s.lines], 4000):
-            body.append(
-                {"type": "TextBlock", "text": chunk.replace("\n", "\n\n"), "wrap": True, "spacing": "Small"}
-            )
-    if result.choices:
-        body.append({"type": "TextBlock", "text": "Type one of:", "wrap": True})
-        body.append(
-            {
-                "type": "FactSet",
-                "facts": [
-                    {"title": teams_escape(c.label), "value": f"{TEAMS_MENTION} {c.command}"}
-                    for c in result.choices
-                ],
-            }
-        )
-    if result.error_ref:
-        body.append(
-            {"type": "TextBlock", "text": f"ref {result.error_ref}", "isSubtle": True, "size": "Small"}
-        )
-    return {
-        "type": "AdaptiveCard",
-        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-        "version": TEAMS_CARD_VERSION,
-        "body": body,
-    }
