@@ -25,7 +25,7 @@ from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
 from bot.replies import rules  # noqa: E402
 from bot.replies.reader import encoder  # noqa: E402
-from bot.replies.reader.train import SETTINGS, _matrices, load_corpus  # noqa: E402
+from bot.replies.reader.train import SETTINGS, SOLVER, _matrices, load_corpus  # noqa: E402
 
 
 def main() -> None:
@@ -45,7 +45,7 @@ def main() -> None:
     for train_idx, test_idx in StratifiedKFold(5, shuffle=True, random_state=0).split(rows, strata):
         probs = {}
         for name, x in variants.items():
-            clf = LogisticRegression(C=SETTINGS["C"], max_iter=5000).fit(x[train_idx], y[train_idx])
+            clf = LogisticRegression(C=SETTINGS["C"], **SOLVER).fit(x[train_idx], y[train_idx])
             probs[name] = (clf.classes_, clf.predict_proba(x[test_idx]))
         for k, i in enumerate(test_idx):
             right["rules alone"][group[i]].append(rule_codes[i] == y[i])

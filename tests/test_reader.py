@@ -49,6 +49,22 @@ def test_retraining_reproduces_the_shipped_features_and_heads():
         assert list(arrays["languages"]) == list(shipped_arrays["languages"])
 
 
+def test_retraining_does_not_depend_on_the_order_floats_are_summed_in():
+    """The same matrix with each row's entries in another order (as another scipy may build it) gives
+    the same head: training runs to the optimum, so rounding differences cannot steer where it stops."""
+    rows = train.load_corpus()
+    _, _, _, a, _ = train._matrices(rows, train.SETTINGS, with_encoder=False)
+    forward, backward = a.copy(), a.copy()
+    forward.sort_indices()
+    for i in range(backward.shape[0]):  # each row's entries last to first
+        row = slice(backward.indptr[i], backward.indptr[i + 1])
+        backward.indices[row], backward.data[row] = backward.indices[row][::-1], backward.data[row][::-1]
+    backward.has_sorted_indices = False
+    heads = [train._head("ca", {"a": x}, rows, train.SETTINGS) for x in (forward, backward)]
+    np.testing.assert_allclose(heads[0].coef_, heads[1].coef_, atol=1e-4)
+    np.testing.assert_allclose(heads[0].intercept_, heads[1].intercept_, atol=1e-4)
+
+
 def test_run_time_features_equal_scikit_learns():
     from sklearn.feature_extraction.text import TfidfVectorizer
 
