@@ -99,7 +99,7 @@ def test_happy_path_sms_and_email(engine, twilio, smtp_server):  # noqa: F811
         req = created[msg.to_address]
         assert msg.status == "accepted" and msg.provider_id == req.sid
         assert msg.attempts == 1 and msg.sent_at is not None
-        assert req.params["StatusCallback"] == PUBLIC + "/twilio/status"
+        assert req.params["StatusCallback"] == f"{PUBLIC}/twilio/status?outbox={mid}"  # names the row
         assert req.params["Body"] == msg.body
     [mail] = smtp_server.messages
     email = load(engine, email_id)
@@ -125,7 +125,7 @@ def test_local_transports_log_ids_only(engine, caplog):
     assert msg.to_address not in logged and "Child42" not in logged
 
 
-def test_transient_failures_back_off_then_send(engine, twilio):  # noqa: F811
+def test_provider_failures_back_off_then_send(engine, twilio):  # noqa: F811
     settings = make_settings(engine, twilio)
     transports = transports_for(settings)
     twilio.fail_next(2, status=500, code=20500)
@@ -144,29 +144,47 @@ def test_transient_failures_back_off_then_send(engine, twilio):  # noqa: F811
 
     assert send(engine, settings, transports=transports, now=T0 + timedelta(seconds=35)).retried == 1
     msg = load(engine, mid)
-    assert msg.attempts == 2 and msg.next_attempt_at == T0 + timedelta(seconds=35 + 120)
+    assert msg.attempts == 2 and msg.next_attempt_at == T0 + timedelta(seconds=35 + 60)
+    assert msg.outage_tries == 2  # the provider's failures, not the family's
 
-    assert send(engine, settings, transports=transports, now=T0 + timedelta(seconds=156)).sent == 1
+    assert send(engine, settings, transports=transports, now=T0 + timedelta(seconds=96)).sent == 1
     msg = load(engine, mid)
     assert msg.status == "accepted" and msg.attempts == 3 and msg.error is None
     assert len(twilio.requests) == 3 and len(twilio.created()) == 1
 
 
-def test_transient_failures_end_in_failed_after_max_attempts(engine, twilio, hook_calls):  # noqa: F811
+def test_provider_failures_never_use_up_the_familys_attempts(engine, twilio, hook_calls):  # noqa: F811
+    """Issue 13: a 503 (or 401, 20429) is the provider's, however often: no "failed", no reroute."""
     settings = make_settings(engine, twilio, outbox_max_attempts=2)
     transports = transports_for(settings)
-    twilio.fail_next(10, status=503, code=20503)
+    twilio.fail_next(3, status=503, code=20503)
+    twilio.fail_next(1, status=401, code=20003)
+    twilio.fail_next(1, status=429, code=20429)
     with session_scope(engine) as s:
         mid, _ = family_message(s, factories.school(s), n=1)
-    assert send_outbox(engine, now=T0, settings=settings, transports=transports)["retried"] == 1
-    t1 = T0 + timedelta(minutes=1)
-    assert send_outbox(engine, now=t1, settings=settings, transports=transports)["failed"] == 1
-    t2 = t1 + timedelta(hours=2)
-    assert send_outbox(engine, now=t2, settings=settings, transports=transports)["failed"] == 0
+    at = T0
+    for _ in range(5):
+        summary = send_outbox(engine, now=at, settings=settings, transports=transports)
+        assert summary["retried"] == 1 and summary["failed"] == 0
+        at += timedelta(minutes=5)
+    assert send_outbox(engine, now=at, settings=settings, transports=transports)["sent"] == 1
     msg = load(engine, mid)
-    assert msg.status == "failed" and msg.attempts == 2 and msg.rerouted
+    assert msg.status == "accepted" and msg.attempts == 6 and msg.outage_tries == 5 and not msg.rerouted
+    assert hook_calls == []
+
+
+def test_a_recipients_own_transient_failure_counts_until_max_attempts(engine, smtp_server, hook_calls):  # noqa: F811
+    """A full mailbox (452 for this recipient) is the family's: it fails after OUTBOX_MAX_ATTEMPTS."""
+    settings = make_settings(engine, smtp=smtp_server, outbox_max_attempts=2)
+    with session_scope(engine) as s:
+        mid, _ = family_message(s, factories.school(s), n=1, channel="email")
+    smtp_server.reject("parent1@example.org", 452, "4.2.2 mailbox full")
+    assert send_outbox(engine, now=T0, settings=settings)["retried"] == 1
+    t1 = T0 + timedelta(minutes=1)
+    assert send_outbox(engine, now=t1, settings=settings)["failed"] == 1
+    msg = load(engine, mid)
+    assert msg.status == "failed" and msg.attempts == 2 and msg.outage_tries == 0 and msg.rerouted
     assert hook_calls == [mid]
-    assert len(twilio.requests) == 2
 
 
 def test_permanent_failure_fails_at_once_and_calls_the_hook_once(engine, twilio, hook_calls):  # noqa: F811
@@ -279,8 +297,10 @@ def test_crashed_sender_rows_are_requeued_after_a_while(engine, twilio):  # noqa
     summary = send(engine, settings, transports=transports, now=T0 + timedelta(minutes=6))
     assert summary.recovered == 1 and summary.sent == 1
     msg = load(engine, mid)
-    assert msg.status == "accepted" and msg.attempts == 2
+    assert msg.status == "accepted" and msg.attempts == 2 and msg.resends == 1
     assert len(twilio.created()) == 1
+    # It may have reached Twilio before the crash: Twilio was asked first (it had nothing).
+    assert [r.method for r in twilio.requests] == ["GET", "POST"]
 
 
 def test_two_senders_never_send_the_same_message(engine, twilio):  # noqa: F811
