@@ -89,6 +89,24 @@ def test_two_hours_of_provider_outage_then_recovery(engine, twilio, mode):  # no
     assert facts["provider_twilio"] == "ok" and problems == []
 
 
+def test_when_the_provider_answers_again_what_it_held_back_goes_at_once(engine, twilio):  # noqa: F811
+    settings = make_settings(engine, twilio)
+    transports = transports_for(settings)
+    [held] = families(engine, 1)
+    twilio.set_mode("503")
+    at = T0
+    for _ in range(4):  # 30 s, 1, 2 min: now held for 4 minutes
+        at = max(at, rows(engine)[0].next_attempt_at)
+        send_outbox(engine, now=at, settings=settings, transports=transports)
+    assert rows(engine)[0].next_attempt_at == at + timedelta(minutes=4)
+    with session_scope(engine) as s:
+        fresh, _ = family_message(s, factories.school(s, urn="222222"), n=50)
+    twilio.set_mode("ok")
+    summary = send_outbox(engine, now=at, settings=settings, transports=transports)
+    assert summary["sent"] == 2, "the fresh text went, the provider answered, the held one followed"
+    assert_each_family_texted_once(engine, twilio, [held, fresh])
+
+
 def test_an_outage_past_the_school_day_expires_the_texts_without_blaming_anyone(engine, twilio, hook_calls):  # noqa: F811
     settings = make_settings(engine, twilio, twilio_timeout_seconds=0.5)
     ids = families(engine, 3)

@@ -23,8 +23,12 @@ PROVIDER_OF = {"sms": "twilio", "voice": "twilio", "email": "smtp"}
 REPORT_AFTER = timedelta(minutes=5)
 
 
-def record(session: Session, *, failing: dict[str, str], ok: set[str], now: datetime) -> None:
-    """Note the providers that failed (name -> error label) and those that answered, at ``now``."""
+def record(session: Session, *, failing: dict[str, str], ok: set[str], now: datetime) -> set[str]:
+    """Note the providers that failed (name -> error label) and those that answered, at ``now``.
+
+    Returns the providers that answer again after an outage.
+    """
+    recovered: set[str] = set()
     for name in sorted(set(failing) | ok):
         row = session.get(ProviderHealth, name, with_for_update=True)
         if row is None:
@@ -32,6 +36,7 @@ def record(session: Session, *, failing: dict[str, str], ok: set[str], now: date
         if name in ok:  # one success ends the outage, whatever else failed in the same group
             if row.failing_since is not None:
                 log.warning("provider %s answers again (down since %s)", name, row.failing_since.isoformat())
+                recovered.add(name)
             row.failing_since, row.last_error, row.last_ok_at = None, None, now
         else:
             if row.failing_since is None:
@@ -40,6 +45,7 @@ def record(session: Session, *, failing: dict[str, str], ok: set[str], now: date
             row.last_error = failing[name][:200]
         row.updated_at = now
         session.add(row)
+    return recovered
 
 
 def provider_problems(session: Session, *, now: datetime) -> tuple[dict, list[str]]:

@@ -97,6 +97,7 @@ class SendSummary:
     unknown: int = 0  # written, no answer: waiting for the callback or a look-up
     expired: int = 0  # cancelled unsent after ``valid_until`` (not the family's failure)
     down: set[str] = field(default_factory=set)  # channels whose provider failed wholesale
+    woke: int = 0  # messages held by an outage made due again when the provider answered
 
     NAMES = ("sent", "failed", "retried", "cancelled", "recovered", "unknown", "expired")
 
@@ -104,6 +105,7 @@ class SendSummary:
         for name in self.NAMES:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.down |= other.down
+        self.woke += other.woke
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.NAMES}
@@ -215,7 +217,9 @@ def send_due(
             outcomes = [future.result() for future in done]
             for future in done:
                 del in_flight[future]
-            summary.add(_record(engine, outcomes, settings=settings, now=now))
+            recorded = _record(engine, outcomes, settings=settings, now=now)
+            summary.add(recorded)
+            more = more or recorded.woke > 0
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     return summary
@@ -437,7 +441,7 @@ def _record(engine: Engine, outcomes: list[_Outcome], *, settings: Settings, now
         for message in session.exec(select(OutboxMessage).where(OutboxMessage.id.in_(rest))).all():
             _record_one(message, by_id[message.id], mine=current[message.id], settings=settings, now=now,
                         summary=summary)
-    summary.down = _note_providers(engine, outcomes, now=now)
+    summary.down, summary.woke = _note_providers(engine, outcomes, now=now)
     return summary
 
 
@@ -500,8 +504,9 @@ def _record_failure(message: OutboxMessage, outcome: _Outcome, *, settings: Sett
                 message.id, message.contact_id, message.channel, message.attempts, error.code)
 
 
-def _note_providers(engine: Engine, outcomes: list[_Outcome], *, now: datetime) -> set[str]:
-    """Record which providers answered; return the channels whose provider failed wholesale here.
+def _note_providers(engine: Engine, outcomes: list[_Outcome], *, now: datetime) -> tuple[set[str], int]:
+    """Record which providers answered. Returns the channels whose provider failed wholesale here,
+    and how many held messages were made due again because their provider answers again.
 
     Its own transaction, after the results are safe: a race on the health row must never cost a
     result.
@@ -516,13 +521,32 @@ def _note_providers(engine: Engine, outcomes: list[_Outcome], *, now: datetime) 
             failing.setdefault(provider, f"{type(o.error).__name__} {o.error.code or ''}".strip())
         else:
             ok.add(provider)
+    woke = 0
     try:
         with session_scope(engine) as session:
-            health.record(session, failing=failing, ok=ok, now=now)
+            recovered = health.record(session, failing=failing, ok=ok, now=now)
+            if recovered:
+                woke = _due_again(session, providers=recovered, now=now)
     except Exception:  # the health note is for the operators; the results are already stored
         log.warning("outbox: could not record provider health", exc_info=True)
     down = set(failing) - ok
-    return {channel for channel, provider in health.PROVIDER_OF.items() if provider in down}
+    return {channel for channel, provider in health.PROVIDER_OF.items() if provider in down}, woke
+
+
+def _due_again(session: Session, *, providers: set[str], now: datetime) -> int:
+    """The provider answers again: what its outage held back is due now, not at its next backoff
+    (first-day texts go out within the minute)."""
+    channels = [c for c, p in health.PROVIDER_OF.items() if p in providers]
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "queued", OutboxMessage.channel.in_(channels),
+               OutboxMessage.outage_tries > 0, OutboxMessage.next_attempt_at > now)
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        log.info("outbox: %d message(s) held by the outage are due again", result.rowcount)
+    return result.rowcount or 0
 
 
 def _log_sent(message: _Claimed, result: SendResult) -> None:
