@@ -241,6 +241,9 @@ def test_kill_9_mid_batch_then_restart_texts_each_family_once(engine, db_url, tw
     assert again.returncode == 0, err
     assert "recovered" in out and "recovered 0" not in out
     assert_each_family_texted_once(engine, twilio, ids)
+    taken_back = [m for m in rows(engine) if m.outage_tries]
+    assert taken_back and any(m.resends == 0 for m in taken_back), "Twilio had some: found, not resent"
+    assert any(r.method == "GET" for r in twilio.requests)
 
 
 def test_sigterm_mid_batch_finishes_in_flight_then_a_restart_sends_the_rest(engine, db_url, twilio):  # noqa: F811

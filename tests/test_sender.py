@@ -399,3 +399,26 @@ def test_register_changes_after_close_stop_the_message(engine, twilio):  # noqa:
         assert s.get(AbsenceCase, trip_cases[0].id).status in ("explained", "closed")
         assert s.get(AbsenceCase, late_cases[0].id).status in ("explained", "closed")
     assert [r.params["To"] for r in twilio.created()] == [load(engine, still_id).to_address]
+
+
+def test_failures_are_the_familys_the_providers_or_unknown():
+    """Only a family-specific refusal counts against the family; "written, no answer" is unknown."""
+    from twilio.base.exceptions import TwilioRestException
+    from urllib3.exceptions import NewConnectionError, ReadTimeoutError
+
+    from bot.messaging.transports import classify_twilio_error
+
+    def rest(status, code):
+        return classify_twilio_error(TwilioRestException(status, "https://api.twilio.com/x", code=code))
+
+    for status, code in ((503, 20503), (500, 20500), (401, 20003), (429, 20429), (400, 30001),
+                         (400, 30002), (400, 30008), (400, 30022)):
+        error = rest(status, code)
+        assert error.provider_wide and not error.permanent and not error.unknown, (status, code)
+    for code in (21211, 21610, 21614, 30003, 30004, 30005, 30006):
+        error = rest(400, code)
+        assert error.permanent and not error.provider_wide, code
+    refused = classify_twilio_error(NewConnectionError(None, "refused"))
+    assert refused.provider_wide and not refused.unknown
+    silent = classify_twilio_error(ReadTimeoutError(None, "/Messages.json", "read timed out"))
+    assert silent.unknown and silent.provider_wide and not silent.permanent

@@ -27,7 +27,8 @@ What a failure means decides what happens next (``bot.messaging.transports``):
 - unknown (``UnknownOutcome``: written, no answer): the provider probably has it. The row waits as
   ``unknown``; its status callback (the url names the row: ``?outbox=<id>``) attaches the
   provider's id and settles it. If none has come after ``LOOK_AFTER`` the provider is asked
-  (``find``); only a message it does not have is sent again, and only once.
+  (``find``); only a message it does not have is sent again, and only once. (Calls and emails have
+  no look-up: an unanswered one is sent again once.)
 
 Crashes and deploys: a row left ``sending`` by this sender's previous run (same ``SENDER_NAME``,
 another ``claim_token``) is taken back at once when it starts again; a row left by another sender

@@ -27,7 +27,7 @@ import ssl
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Protocol
@@ -37,6 +37,7 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 TWILIO_API_HOST = "https://api.twilio.com"
+LOOKUP_SKEW = timedelta(minutes=5)  # Twilio's clock against ours, when matching a looked-up text
 
 # Twilio error codes that no retry can fix (https://www.twilio.com/docs/api/errors).
 PERMANENT_TWILIO_CODES = frozenset({
@@ -324,20 +325,23 @@ class TwilioSms:
 
     def find(self, to: str, body: str, *, since: datetime, exclude: frozenset[str] = frozenset()
              ) -> SendResult | None:
-        """Did Twilio create this text after all? Its Messages list, filtered by recipient and day.
+        """Did Twilio create this text after all? Its Messages list for the recipient, newest first.
 
-        Asked before resending a text whose send had no answer. Twilio filters by the day it sent
-        the message (``DateSent>=``, a GMT date), so the list is matched on the exact body too;
-        ``exclude`` holds the sids already attached to other outbox rows. A message still in
-        Twilio's own queue has no send date yet and is not listed: the sender therefore looks
-        only a few minutes after the silence, when the late status callback has usually come.
+        Asked before resending a text whose send had no answer. Matched on the exact body and a
+        creation time from ``since`` (our queueing time, less a few minutes of clock skew);
+        ``exclude`` holds the sids already attached to other outbox rows. The list is filtered by
+        recipient only, not by ``DateSent``: a text still in Twilio's own queue has no send date
+        yet and a ``DateSent>=`` filter would miss exactly the message we are looking for.
         """
         try:
-            found = self.client().messages.list(to=to, date_sent_after=since.date(), limit=50)
+            found = self.client().messages.list(to=to, limit=50)
         except Exception as exc:  # same classification as a send; a lookup never raises unlabelled
             raise classify_twilio_error(exc) from exc
+        earliest = since - LOOKUP_SKEW
         for message in found:
-            if message.body == body and message.sid not in exclude and message.direction != "inbound":
+            created = message.date_created
+            if (message.body == body and message.sid not in exclude and message.direction != "inbound"
+                    and (created is None or created >= earliest)):
                 status = _FIRST_STATUS.get(message.status, "accepted")
                 return SendResult(provider_id=message.sid, status=status)
         return None
