@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from bot.cases.service import close, explain
 from bot.firstday.scheduled import send_outbox
 from bot.firstday.service import check_before_send
-from bot.messaging import sender
+from bot.messaging.claim import claim
 from bot.messaging.outbox import enqueue
 from bot.messaging.sender import backoff, send_due
 from bot.messaging.transports import LocalEmail, LocalSms, Transports, transports_for
@@ -287,7 +287,7 @@ def test_crashed_sender_rows_are_requeued_after_a_while(engine, twilio):  # noqa
     transports = transports_for(settings)
     with session_scope(engine) as s:
         mid, _ = family_message(s, factories.school(s), n=1)
-    claimed, _ = sender._claim(engine, now=T0, limit=10, before_send=None)  # a sender claims, then dies
+    claimed, _, _ = claim(engine, now=T0, limit=10, before_send=None)  # a sender claims, then dies
     assert [c.id for c in claimed] == [mid] and load(engine, mid).status == "sending"
 
     # maybe still sending: leave it alone

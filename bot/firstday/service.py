@@ -261,6 +261,18 @@ def round_reached_at(case: AbsenceCase, contact_id: int, took: dict) -> datetime
     return min(times, default=None)
 
 
+def _round_over(case: AbsenceCase, contacts: list, *, took: dict, last_reply: datetime | None, now: datetime,
+                after_seconds: int) -> bool:
+    """Has the contact being chased had the school's deadline to answer? It counts from the provider
+    taking this round's message (not from queueing: an outage must not move the family on), or from
+    the family's last reply if later."""
+    reached = round_reached_at(case, contacts[case.contact_round % len(contacts)].id, took)
+    if reached is None:
+        return False
+    started = max(t for t in (reached, last_reply) if t)
+    return (now - started).total_seconds() >= after_seconds
+
+
 def _chase_routes(case: AbsenceCase, contact, policy: SchoolPolicy) -> list[Route]:
     """The contact's usual routes, plus a call from the chase the school's policy says
     (``call_at_chase``): families who have not answered the texts are also phoned."""
@@ -409,11 +421,8 @@ def chase(
         nonlocal moved, called
         if not contacts:
             return []
-        # The deadline counts from the provider taking this round's message (not from queueing:
-        # an outage must not move the family on), or from the family's last reply.
-        reached = round_reached_at(case, contacts[case.contact_round % len(contacts)].id, took)
-        started = max(t for t in (reached, in_touch.last.get(case.id)) if t) if reached else None
-        if started and (now - started).total_seconds() >= deadline and len(contacts) > 1:
+        if len(contacts) > 1 and _round_over(case, contacts, took=took, last_reply=in_touch.last.get(case.id),
+                                             now=now, after_seconds=deadline):
             case.contact_round = (case.contact_round + 1) % len(contacts)
             case.round_started_at = now
             moved += 1

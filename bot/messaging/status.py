@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from bot.messaging.outbox import FINAL, advance_status
-from bot.messaging.sender import outage_backoff
+from bot.messaging.record import outage_backoff
 from bot.messaging.transports import PROVIDER_TWILIO_CODES
 from storage.models import OutboxMessage
 
