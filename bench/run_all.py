@@ -14,6 +14,7 @@ STEPS = [
     ("register close (SQLite and PostgreSQL)", ["bench.register_close", "--db", "both"]),
     ("MIS link: one school's sync, a trust's marks poll", ["bench.mis", "--db", "both"]),
     ("automated calls for unanswered families", ["bench.voice_calls", "--db", "both"]),
+    ("texts per second to a provider answering in 1 s and 10 s", ["bench.sender_latency"]),
     ("slash commands vs a bare Bolt app", ["bench.slash_commands"]),
     ("reply reader accuracy, latency, memory", ["bench.reader_report"]),
     ("email replies read over IMAP (dovecot on loopback)", ["bench.mailbox_read"]),

@@ -121,7 +121,18 @@ class Settings(BaseSettings):
 
     sandbox_enabled: bool | None = None
     clock_misfire_grace_seconds: int = 3600
+    # Tries a message may fail for reasons of its own (a full mailbox); a provider outage, a timeout
+    # or a crash never counts (bot.messaging.sender).
     outbox_max_attempts: int = 6
+    # The sender: texts handed to the provider at once (one thread each), how long a request may
+    # take, how long a stopping sender finishes what it started, and its name. A sender restarted
+    # under the same name takes back at once the messages it left half-sent; the name must be
+    # unique among running senders (default: DYNO on Heroku-like platforms, else host and process).
+    sender_concurrency: int = Field(default=32, ge=1, le=200)
+    twilio_timeout_seconds: float = Field(default=15.0, gt=0)
+    sender_grace_seconds: float = Field(default=20.0, ge=0)
+    sender_name: str | None = Field(default=None, max_length=64)
+    dyno: str | None = None
     reply_link_days: int = 7
     report_link_days: int = Field(default=400, ge=30)  # families' standing "report an absence" links
     reports_dir: str = "reports"  # where weekly reports (HTML + PNG) and letters are written

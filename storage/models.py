@@ -387,6 +387,30 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = _ts(default=None)
     updated_at: datetime = _ts()
     rerouted: bool = False  # a failure of this message has already moved the family on
+    # After this the message is worthless (a first-day text after its school day): it is cancelled
+    # as expired, never failed against the family (bot.messaging.outbox.valid_until). NULL: never.
+    valid_until: datetime | None = _ts(default=None)
+    # Tries that ended through no fault of the family (provider down, no answer, a crash): they do
+    # not count towards OUTBOX_MAX_ATTEMPTS (bot.messaging.sender).
+    outage_tries: int = 0
+    resends: int = 0  # resends of a message whose first send had no answer (at most one)
+    claimed_by: str | None = Field(default=None, max_length=64)  # the sender's stable name
+    claim_token: str | None = Field(default=None, max_length=16)  # that sender process's run
+
+
+class ProviderHealth(SQLModel, table=True):
+    """Whether a delivery provider (Twilio, the SMTP relay) is answering, for the operators.
+
+    Written by the sender after each group of results; read by the health check
+    (``bot.messaging.health.provider_problems``). A provider outage is the operators' business,
+    never the pastoral team's and never a family's.
+    """
+
+    name: str = Field(primary_key=True, max_length=16)  # twilio | smtp
+    failing_since: datetime | None = _ts(default=None)  # first failure of the current outage
+    last_error: str | None = None  # the error code and class, never an address
+    last_ok_at: datetime | None = _ts(default=None)
+    updated_at: datetime = _ts()
 
 
 class MessageCase(SQLModel, table=True):

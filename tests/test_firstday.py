@@ -135,6 +135,14 @@ def test_recode_after_close_explains_case_and_stops_chasing(session):
     assert result["messages_queued"] == 0
 
 
+def _provider_took_all(session, day, hh_mm):
+    """Every queued message handed to the provider at that time (what the sender records)."""
+    for message in _messages(session):
+        if message.status == "queued":
+            message.status, message.sent_at = "accepted", f.at(day, hh_mm)
+    session.flush()
+
+
 def test_chase_moves_to_next_contact_after_deadline_and_stops_when_present(session):
     school = f.school(session)
     a = f.pupil(session, school, first="Maya")
@@ -142,11 +150,13 @@ def test_chase_moves_to_next_contact_after_deadline_and_stops_when_present(sessi
     dad = f.contact(session, school, a, first="Dad", mobile="+447700900012", priority=2)
     f.mark(session, a, MON, "AM", "N")
     close(session, school, MON)
+    _provider_took_all(session, MON, "09:16")
     r = chase_at(session, school, MON)
     assert r["moved_to_next_contact"] == 1
     assert _messages(session)[-1].contact_id == dad.id
     # Next school day, still N: chased again (deadline passed again, so back to mum).
     tue = date(2026, 11, 24)
+    _provider_took_all(session, MON, "11:01")
     f.mark(session, a, tue, "AM", "N")
     close(session, school, tue)
     chase_at(session, school, tue)
@@ -157,6 +167,23 @@ def test_chase_moves_to_next_contact_after_deadline_and_stops_when_present(sessi
     count = len(_messages(session))
     r = chase_at(session, school, wed)
     assert r["cases_closed"] == 1 and len(_messages(session)) == count
+
+
+def test_chase_deadline_counts_from_the_provider_taking_the_text_not_from_queueing(session):
+    """Issue 13: through a provider outage nothing reached mum; moving to dad would blame her."""
+    school = f.school(session)
+    a = f.pupil(session, school, first="Maya")
+    mum = f.contact(session, school, a, first="Mum", mobile="+447700900011", priority=1)
+    f.contact(session, school, a, first="Dad", mobile="+447700900012", priority=2)
+    f.mark(session, a, MON, "AM", "N")
+    close(session, school, MON)  # queued 09:15; the provider is down until 10:50
+    r = chase_at(session, school, MON, "11:00")
+    assert r["moved_to_next_contact"] == 0 and _messages(session)[-1].contact_id == mum.id
+    first = _messages(session)[0]
+    first.status, first.sent_at = "accepted", f.at(MON, "10:50")
+    session.flush()
+    assert chase_at(session, school, MON, "12:00")["moved_to_next_contact"] == 0  # 70 min < 90
+    assert chase_at(session, school, MON, "12:20")["moved_to_next_contact"] == 1  # 90 min after 10:50
 
 
 def test_chase_skips_half_term_and_bank_holiday(session):

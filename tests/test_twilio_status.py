@@ -169,3 +169,51 @@ def test_local_mode_signs_with_the_local_token(db_url, engine):
                                     status="delivered")
         assert good.status_code == 200
     assert load(engine, mid).status == "delivered"
+
+
+@pytest.mark.parametrize("code", [30001, 30002, 30008, 30022])
+def test_provider_side_failure_codes_queue_the_text_again_and_never_reroute(
+    app, engine, settings, twilio, sent_message, hook_calls, code  # noqa: F811
+):
+    """Issue 13: queue overflow, a suspended account, Twilio's unknown error, a rate limit: the
+    provider's side. The text goes again (not counted against the family); nobody is moved on."""
+    from freezegun import freeze_time
+
+    sid = sent_message.provider_id
+    with freeze_time(T0 + timedelta(seconds=20)):  # the web edge reads the clock: keep it on the story's
+        assert callback(app, sid, "failed", error_code=code).status_code == 200
+        msg = load(engine, sent_message.id)
+        assert (msg.status, msg.error_code, msg.outage_tries) == ("queued", str(code), 1)
+        assert callback(app, sid, "undelivered", error_code=code).status_code == 200  # repeated: no change
+    assert load(engine, sent_message.id).outage_tries == 1
+    summary = send_outbox(engine, now=T0 + timedelta(minutes=1), settings=settings)
+    assert summary["sent"] == 1 and summary["rerouted"] == 0 and hook_calls == []
+    msg = load(engine, sent_message.id)
+    assert msg.status == "accepted" and msg.provider_id != sid and not msg.rerouted
+    assert len(twilio.created()) == 2  # the provider failed the first; the second is the family's one text
+
+
+def test_a_callback_naming_the_row_attaches_a_provider_id_never_stored(app, engine, settings, hook_calls):
+    """Sent, no answer: the row has no provider id; the callback url names it (``?outbox=``)."""
+    with session_scope(engine) as s:
+        mid, _ = family_message(s, factories.school(s), n=3)
+    with Session(engine) as s:
+        msg = s.get(OutboxMessage, mid)
+        msg.status = "unknown"
+        s.add(msg)
+        s.commit()
+    sid = "SM" + "b" * 32
+    assert callback(app, sid, "sent").status_code == 200  # without the row's id: nothing to match
+    assert load(engine, mid).status == "unknown"
+    assert callback(app, sid, "sent", path=f"/twilio/status?outbox={mid}").status_code == 200
+    msg = load(engine, mid)
+    assert (msg.status, msg.provider_id) == ("sent", sid) and msg.sent_at is not None
+    # A forged row id does not verify: the signature covers the query string.
+    other = "SM" + "c" * 32
+    params = status_params(message_sid=other, status="failed", error_code=30003)
+    forged = sign(AUTH_TOKEN, PUBLIC + "/twilio/status", params)
+    import requests
+
+    response = requests.post(app.base_url + f"/twilio/status?outbox={mid}", data=params,
+                             headers={"X-Twilio-Signature": forged}, timeout=10)
+    assert response.status_code == 403 and load(engine, mid).provider_id == sid

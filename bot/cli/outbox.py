@@ -4,10 +4,12 @@ Phone numbers and addresses are masked unless ``--show-body`` asks for the messa
 operator reading a terminal over someone's shoulder should not see a parent's number by default.
 """
 
+import signal
+
 import click
 from sqlmodel import Session, select
 
-from bot import clock
+from bot import clock, shutdown
 from bot.firstday.scheduled import send_outbox
 from bot.runtime import engine as runtime_engine
 from bot.settings import get_settings
@@ -74,8 +76,13 @@ def outbox(
 @outbox.command("send")
 @click.option("--now", "now_value", help="Treat this as the time (ISO; naive = Europe/London).")
 def send(now_value: str | None) -> None:
-    """Send every due message now with the configured transports."""
+    """Send every due message now with the configured transports.
+
+    SIGTERM (a deploy) stops it claiming more; what is in flight finishes and is recorded within
+    SENDER_GRACE_SECONDS (``bot.shutdown``).
+    """
     settings = get_settings()
+    signal.signal(signal.SIGTERM, lambda *_: shutdown.request())
     summary = send_outbox(runtime_engine(settings), now=clock.parse_now(now_value), settings=settings)
     click.echo(", ".join(f"{k} {v}" for k, v in summary.as_dict().items()))
 

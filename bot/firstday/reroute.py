@@ -6,6 +6,8 @@ send-outbox job after each sending pass, decides what to do next for the family:
 contact's next channel (a call to their landline, their email), then the next contact in priority
 order, then an alert to staff that nobody can be reached. An automated call nobody answered
 (Twilio's ``no-answer`` or ``busy``) has failed like an undelivered text and moves on the same way.
+A message the provider failed for its own reasons, or one cancelled as expired during an outage, is
+never the family's failure and moves nobody on.
 ``rerouted`` marks a message whose failure has been handled, so a failure moves the family on
 exactly once, however often the step runs.
 """
@@ -18,6 +20,7 @@ from sqlmodel import Session, select
 
 from bot.firstday.outreach import queue_family_message
 from bot.firstday.routing import all_channels, family_contacts, raise_unreachable, usable_channels
+from bot.messaging.transports import PROVIDER_TWILIO_CODES
 from bot.policy import policy_for
 from bot.settings import Settings
 from storage.models import AbsenceCase, Contact, MessageCase, OutboxMessage, Pupil
@@ -27,6 +30,10 @@ log = logging.getLogger(__name__)
 # The sender's mark on a message cancelled because its contact opted out of that channel.
 OPTED_OUT = "opted-out"
 FAILED = ("failed", "undelivered")
+# Twilio's provider-side failure codes (queue overflow, account suspended, unknown error, rate):
+# nothing to do with the family, so never a reason to move them on (the sender queues the text
+# again; a row failed with one of these before that rule existed stays put).
+PROVIDER_SIDE = sorted(str(code) for code in PROVIDER_TWILIO_CODES)
 
 
 def reroute_failed(session: Session, *, settings: Settings, now: datetime, limit: int = 500) -> int:
@@ -41,7 +48,8 @@ def reroute_failed(session: Session, *, settings: Settings, now: datetime, limit
             OutboxMessage.rerouted == False,  # noqa: E712
             OutboxMessage.contact_id.is_not(None),
             or_(
-                OutboxMessage.status.in_(FAILED),
+                OutboxMessage.status.in_(FAILED)
+                & or_(OutboxMessage.error_code.is_(None), OutboxMessage.error_code.not_in(PROVIDER_SIDE)),
                 (OutboxMessage.status == "cancelled") & (OutboxMessage.error_code == OPTED_OUT),
             ),
         )

@@ -62,5 +62,6 @@ def send_outbox(
         with session_scope(engine) as session:
             moved = reroute_failed(session, settings=settings, now=now)
         rerouted += moved
-        if not moved and sent.sent + sent.failed + sent.retried + sent.cancelled < SEND_ROUND:
+        handled = sent.sent + sent.failed + sent.retried + sent.cancelled + sent.unknown + sent.expired
+        if not moved and handled < SEND_ROUND:
             return JobSummary(counts={**total.as_dict(), "rerouted": rerouted, **quiet})

@@ -221,6 +221,48 @@ def family_in_touch(session: Session, case_ids: list[int], *, since: datetime) -
     return out
 
 
+# Statuses of a message the provider has taken: the chase deadline counts from then.
+TAKEN = ("accepted", "sent", "delivered")
+
+
+def provider_took(session: Session, case_ids: list[int]) -> dict[int, list[tuple[int, datetime, datetime]]]:
+    """Per case: (contact id, queued at, taken by the provider at) of its messages the provider took.
+
+    The move to the next contact waits for the family to have had a real chance to answer: a text
+    held in our queue through a provider outage gave them none.
+    """
+    out: dict[int, list[tuple[int, datetime, datetime]]] = {}
+    if not case_ids:
+        return out
+    for case_id, contact_id, created, sent in session.execute(
+        select(MessageCase.case_id, OutboxMessage.contact_id, OutboxMessage.created_at, OutboxMessage.sent_at)
+        .join(OutboxMessage, OutboxMessage.id == MessageCase.message_id)
+        .where(MessageCase.case_id.in_(case_ids), OutboxMessage.status.in_(TAKEN),
+               OutboxMessage.sent_at.is_not(None), OutboxMessage.contact_id.is_not(None))
+    ).all():
+        out.setdefault(case_id, []).append((contact_id, created, sent))
+    return out
+
+
+def round_reached_at(case: AbsenceCase, contact_id: int, took: dict) -> datetime | None:
+    """When the provider first took a message of this round to this contact (None: not yet)."""
+    since = case.round_started_at or case.opened_at
+    times = [sent for cid, created, sent in took.get(case.id, []) if cid == contact_id and created >= since]
+    return min(times, default=None)
+
+
+def _round_over(case: AbsenceCase, contacts: list, *, took: dict, last_reply: datetime | None, now: datetime,
+                after_seconds: int) -> bool:
+    """Has the contact being chased had the school's deadline to answer? It counts from the provider
+    taking this round's message (not from queueing: an outage must not move the family on), or from
+    the family's last reply if later."""
+    reached = round_reached_at(case, contacts[case.contact_round % len(contacts)].id, took)
+    if reached is None:
+        return False
+    started = max(t for t in (reached, last_reply) if t)
+    return (now - started).total_seconds() >= after_seconds
+
+
 def _chase_routes(case: AbsenceCase, contact, policy: SchoolPolicy) -> list[Route]:
     """The contact's usual routes, plus a call from the chase the school's policy says
     (``call_at_chase``): families who have not answered the texts are also phoned."""
@@ -370,8 +412,9 @@ def chase(
 ) -> JobSummary:
     """At a chase time: contact the families of cases still unexplained, moving down the contacts.
 
-    When the contact being chased has not replied within the school's deadline, the next contact in
-    priority order is tried (cycling back to the first when all have been tried).
+    When the contact being chased has not replied within the school's deadline, counted from when
+    the provider took the round's message (``round_reached_at``), the next contact in priority order
+    is tried (cycling back to the first when all have been tried).
     """
     day = clock.to_local(now, school.timezone).date()
     calendar = load_calendar(session, school.id)
@@ -387,6 +430,7 @@ def chase(
     todo = sorted(((c, p) for c, p in rows if c.id not in in_touch.spoke_today),
                   key=lambda r: urgency(r[1], policy))
     deadline = policy.next_contact_after_minutes * 60
+    took = provider_took(session, [case.id for case, _ in todo])
     moved = 0
     called = 0
 
@@ -394,8 +438,8 @@ def chase(
         nonlocal moved, called
         if not contacts:
             return []
-        started = max(t for t in (case.round_started_at or case.opened_at, in_touch.last.get(case.id)) if t)
-        if (now - started).total_seconds() >= deadline and len(contacts) > 1:
+        if len(contacts) > 1 and _round_over(case, contacts, took=took, last_reply=in_touch.last.get(case.id),
+                                             now=now, after_seconds=deadline):
             case.contact_round = (case.contact_round + 1) % len(contacts)
             case.round_started_at = now
             moved += 1

@@ -3,21 +3,29 @@
 A service calls ``enqueue`` inside the transaction that changes the case, so the message exists if
 and only if the change does. The idempotency key is unique: queueing the same message twice (a job
 run twice, two clocks) returns the first row and sends nothing more.
+
+Every message is queued with ``valid_until``, after which sending it is worthless
+(``valid_until``): a message about today's absence is good until the end of the school's day, any
+other for three days. A message still unsent then (a provider outage all afternoon) is cancelled
+as expired: the provider's failure, never the family's, so nobody is rerouted or alerted.
 """
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from storage.models import MessageCase, OutboxMessage
+from bot import clock
+from storage.models import MessageCase, OutboxMessage, School
 
 CHANNELS = ("sms", "email", "voice")  # voice: an automated call (bot.calls)
 # Delivery states in the order they can move; a status never moves backwards.
 STATUS_ORDER = {
     "queued": 0,
     "sending": 1,
+    "unknown": 1,  # sent, no answer: a callback or a look-up at the provider will tell
+
     "accepted": 2,
     "sent": 3,
     "delivered": 4,
@@ -29,6 +37,26 @@ FINAL = {"delivered", "undelivered", "failed", "cancelled"}
 # ``error_code`` of a message cancelled because its contact opted out of the channel after it was
 # queued: for the family it is a failed delivery, and the first-day service moves them on.
 OPTED_OUT = "opted-out"
+# ``error_code`` of a message cancelled unsent after ``valid_until`` (the provider was down, or said
+# nothing): not a failure to reach the family; nothing is rerouted.
+EXPIRED = "expired"
+# Messages about the day's absence: worthless after the school's day (local time).
+SAME_DAY_KINDS = frozenset({"first_day", "chase", "expected_back", "still_absent"})
+SCHOOL_DAY_ENDS = time(18, 0)
+SAME_DAY_AT_LEAST = timedelta(hours=1)
+OTHER_VALIDITY = timedelta(days=3)
+
+
+def valid_until(kind: str, *, timezone: str, now: datetime) -> datetime:
+    """When a message queued at ``now`` stops being worth sending.
+
+    A message about today's absence: 18:00 in the school's zone on the day it was queued (at least
+    an hour after queueing). Anything else (thanks, staff email, report links): three days.
+    """
+    if kind not in SAME_DAY_KINDS:
+        return now + OTHER_VALIDITY
+    day = clock.to_local(now, timezone).date()
+    return max(clock.at_local(day, SCHOOL_DAY_ENDS, timezone), now + SAME_DAY_AT_LEAST)
 
 
 def enqueue(
@@ -70,6 +98,9 @@ def enqueue_many(session: Session, items: list[dict], *, now: datetime) -> list[
     fresh = {item["key"]: item for item in items if item["key"] not in existing}
     created: dict[str, OutboxMessage] = {}
     if fresh:
+        zones = dict(session.exec(
+            select(School.id, School.timezone).where(School.id.in_({i["school_id"] for i in fresh.values()}))
+        ).all())
         rows = [
             {
                 "school_id": item["school_id"], "idempotency_key": key, "kind": item["kind"],
@@ -77,6 +108,9 @@ def enqueue_many(session: Session, items: list[dict], *, now: datetime) -> list[
                 "to_address": item["to_address"], "subject": item.get("subject"), "body": item["body"],
                 "language": item.get("language") or "en", "status": "queued", "attempts": 0,
                 "created_at": now, "updated_at": now, "next_attempt_at": now, "rerouted": False,
+                "valid_until": item.get("valid_until") or valid_until(
+                    item["kind"], timezone=zones.get(item["school_id"]) or "Europe/London", now=now),
+                "outage_tries": 0, "resends": 0,
             }
             for key, item in fresh.items()
         ]

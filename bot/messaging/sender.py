@@ -1,117 +1,88 @@
-"""Delivering the outbox: claim due messages, send them outside any transaction, record the result.
+"""Delivering the outbox: claim due messages, send them from a bounded pool, record each result.
 
-The loop, one batch at a time:
+The loop keeps up to ``SENDER_CONCURRENCY`` messages with the provider at once (a provider that
+answers in a second then takes a trust's 3,000 first-day texts in under two minutes):
 
-1. **Claim** (one short transaction). Due rows (``queued``, ``next_attempt_at <= now``) are selected
-   ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so a second sender skips them; on SQLite every
-   transaction starts ``BEGIN IMMEDIATE`` (storage/db.py), so claimers run one after the other.
-   In the same transaction the caller's ``before_send`` check says which messages should no longer
-   go (the first-day service re-reads the register and cancels messages whose cases are explained
-   or closed); messages to a contact who opted out of that channel are cancelled too (marked
-   ``opted-out``). The rest are marked ``sending`` with ``attempts + 1``. Commit: from here no other
-   sender will pick them.
-2. **Send** with a small thread pool, holding no database connection or lock.
-3. **Record** (one transaction): provider id, status and ``sent_at``; a transient failure goes back
-   to ``queued`` with exponential backoff until ``outbox_max_attempts``; otherwise ``failed``.
+1. **Claim** (one short transaction) as many due rows (``queued`` or ``unknown``,
+   ``next_attempt_at <= now``) as there are free workers: ``FOR UPDATE SKIP LOCKED`` on
+   PostgreSQL, so a second sender skips them; on SQLite every transaction starts ``BEGIN
+   IMMEDIATE`` (storage/db.py), so claimers run one after the other. Rows past ``valid_until``
+   are cancelled as expired (never a failure to reach the family). The caller's ``before_send``
+   check cancels messages that should no longer go (the first-day service re-reads the register);
+   messages to a contact who opted out of the channel are cancelled (``opted-out``). The rest are
+   marked ``sending`` with ``attempts + 1`` and the sender's name and run (``claimed_by``,
+   ``claim_token``). Commit: from here no other sender will pick them.
+2. **Send** in a worker thread, holding no database connection or lock.
+3. **Record** each result as it completes, in a small transaction with whatever else finished at
+   the same moment: a crash loses at most the requests in flight.
 
-The sender only records what happened. What to do next for a family whose message failed (email
-instead, the next contact, an alert to staff) is decided after sending by the first-day service
-(``bot.firstday.reroute``), which the send-outbox job runs.
+What a failure means decides what happens next (``bot.messaging.transports``):
 
-At-least-once, not exactly-once: a sender that dies after the provider took a message but before
-step 3 leaves the row in ``sending``. After ``STUCK_AFTER`` the next run puts it back in the queue
-and it is sent again. Twilio's Messages API has no idempotency key to make that retry safe (its
-``I-Twilio-Idempotency-Token`` belongs to webhooks Twilio sends, not to ``messages.create``), and
-the status callback cannot help because the provider id was never stored. A rare duplicate text is
-the price of never dropping one; the window is one HTTP request long.
+- the family's (``PermanentFailure``): ``failed`` at once; ``TransientFailure`` (a full mailbox):
+  back in the queue with backoff until ``OUTBOX_MAX_ATTEMPTS`` tries have failed that way;
+- the provider's (``ProviderFailure``: 503, refused, 401, 20429): back in the queue with a short
+  capped backoff, never counted against the family (``outage_tries``), until ``valid_until``, when
+  it is cancelled as expired. The operators are told (``bot.messaging.health``). While a provider
+  fails wholesale, a pass stops handing it more (it would only add load);
+- unknown (``UnknownOutcome``: written, no answer): the provider probably has it. The row waits as
+  ``unknown``; its status callback (the url names the row: ``?outbox=<id>``) attaches the
+  provider's id and settles it. If none has come after ``LOOK_AFTER`` the provider is asked
+  (``find``); only a message it does not have is sent again, and only once. (Calls and emails have
+  no look-up: an unanswered one is sent again once.)
+
+Crashes and deploys: a row left ``sending`` by this sender's previous run (same ``SENDER_NAME``,
+another ``claim_token``) is taken back at once when it starts again; a row left by another sender
+after ``STUCK_AFTER``. Either way it becomes ``unknown``: looked up before it is sent again. On
+SIGTERM (``bot.shutdown``) the sender stops claiming and gives what is in flight
+``SENDER_GRACE_SECONDS`` to finish and be recorded.
+
+The sender only records what happened. What to do next for a family whose message failed is
+decided after sending by the first-day service (``bot.firstday.reroute``).
 """
-
 import logging
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import os
+import socket
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import datetime
 
-from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
 
+from bot import shutdown
 from bot.messaging import replyto
-from bot.messaging.outbox import OPTED_OUT, advance_status
+from bot.messaging.claim import PROCESS_TOKEN, STUCK_AFTER, BeforeSend, Claimed, claim, requeue_stuck
+from bot.messaging.record import LOOK_AFTER, Outcome, SendSummary, backoff, outage_backoff, record
 from bot.messaging.transports import (
     DeliveryError,
     PermanentFailure,
+    ProviderFailure,
     SendResult,
-    TransientFailure,
     Transports,
+    UnknownOutcome,
 )
 from bot.settings import Settings
-from storage.db import session_scope
-from storage.models import Contact, OutboxMessage
 
 log = logging.getLogger(__name__)
 
-BACKOFF_BASE_SECONDS = 30
-BACKOFF_FACTOR = 4
-BACKOFF_CAP_SECONDS = 3600
-STUCK_AFTER = timedelta(minutes=5)
-DEFAULT_WORKERS = 8
-DEFAULT_BATCH = 200
+# (Re-exported: the sender's callers and tests name them here.)
+__all__ = ["LOOK_AFTER", "PROCESS_TOKEN", "STUCK_AFTER", "SendSummary", "backoff", "outage_backoff",
+           "requeue_stuck", "send_due", "sender_name", "status_callback_url"]
+
+DEFAULT_BATCH = 200  # (kept for callers that pass it; the claim size is the free workers)
 JOB_ROUND = 500  # the job loops in rounds of this many until a round finds less to do
 STATUS_CALLBACK_PATH = "/twilio/status"
 
-# The caller's pre-send check: (session, message ids, now) -> {message id: why it should not go}.
-BeforeSend = Callable[..., dict[int, str]]
+
+def sender_name(settings: Settings) -> str:
+    """This sender's stable name: ``SENDER_NAME``, else the platform's ``DYNO`` (``clock.1``), else
+    host and process id (unique, but not stable: its rows are then taken back after STUCK_AFTER)."""
+    return (settings.sender_name or settings.dyno or f"{socket.gethostname()[:40]}:{os.getpid()}")[:64]
 
 
-@dataclass
-class SendSummary:
-    sent: int = 0
-    failed: int = 0
-    retried: int = 0
-    cancelled: int = 0
-    recovered: int = 0  # rows found stuck in ``sending`` and put back in the queue
-
-    def add(self, other: "SendSummary") -> None:
-        for name in ("sent", "failed", "retried", "cancelled", "recovered"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-    def as_dict(self) -> dict:
-        return {"sent": self.sent, "failed": self.failed, "retried": self.retried,
-                "cancelled": self.cancelled, "recovered": self.recovered}
-
-
-@dataclass(frozen=True)
-class _Claimed:
-    """A claimed message, copied out of the session so worker threads never touch the ORM."""
-
-    id: int
-    channel: str
-    to_address: str
-    subject: str | None
-    body: str
-    contact_id: int | None
-
-
-@dataclass
-class _Outcome:
-    message: _Claimed
-    result: SendResult | None = None
-    error: DeliveryError | None = None
-
-    @property
-    def message_id(self) -> int:
-        return self.message.id
-
-
-def backoff(attempts: int) -> timedelta:
-    """Delay before try ``attempts + 1``: 30 s, 2 min, 8 min, 32 min, then hourly."""
-    seconds = BACKOFF_BASE_SECONDS * BACKOFF_FACTOR ** max(0, attempts - 1)
-    return timedelta(seconds=min(seconds, BACKOFF_CAP_SECONDS))
-
-
-def status_callback_url(settings: Settings) -> str:
-    return settings.public_base_url.rstrip("/") + STATUS_CALLBACK_PATH
+def status_callback_url(settings: Settings, message_id: int | None = None) -> str:
+    """Where Twilio reports a text's status; the row's id rides along, inside what Twilio signs."""
+    url = settings.public_base_url.rstrip("/") + STATUS_CALLBACK_PATH
+    return url if message_id is None else f"{url}?outbox={message_id}"
 
 
 def send_due(
@@ -122,210 +93,103 @@ def send_due(
     now: datetime,
     before_send: BeforeSend | None = None,
     limit: int = 500,
-    workers: int = DEFAULT_WORKERS,
-    batch_size: int = DEFAULT_BATCH,
+    workers: int | None = None,
+    batch_size: int | None = None,
 ) -> SendSummary:
     """Send up to ``limit`` messages due at ``now``; safe to run from several threads or processes.
 
     ``before_send(session, message_ids=..., now=...)`` runs inside each claim and returns the
     messages that should no longer go, with the reason; they are cancelled instead of sent.
+    ``workers`` (default ``SENDER_CONCURRENCY``) bounds the requests in flight; ``batch_size``
+    caps one claim.
     """
-    summary = SendSummary()
-    summary.recovered = requeue_stuck(engine, now=now)
-    callback = status_callback_url(settings)
-    # Family emails carry a reply address naming the message when the bot reads the mailbox.
+    name = sender_name(settings)
+    summary = SendSummary(recovered=requeue_stuck(engine, now=now, name=name))
+    workers = max(1, workers or settings.sender_concurrency)
+    claim_max = min(workers, batch_size or workers)
+    refill = max(1, claim_max // 4)  # claim again once a quarter of the workers are free
     reply_to = (lambda message_id: replyto.address(settings, message_id)) if settings.imap_enabled else None
-    remaining = limit
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="outbox") as pool:
-        while remaining > 0:
-            claimed, cancelled = _claim(engine, now=now, limit=min(batch_size, remaining),
-                                        before_send=before_send)
-            summary.cancelled += cancelled
-            remaining -= len(claimed) + cancelled
-            if not claimed:
-                if cancelled:
-                    continue
-                break
-            outcomes = list(pool.map(lambda m: _deliver(m, transports, callback, reply_to=reply_to), claimed))
-            summary.add(_record(engine, outcomes, settings=settings, now=now))
-    return summary
-
-
-# --------------------------------------------------------------------------------------------------
-# Steps
-# --------------------------------------------------------------------------------------------------
-
-
-def requeue_stuck(engine: Engine, *, now: datetime) -> int:
-    """Put back rows left in ``sending`` by a sender that died (see the module docstring)."""
-    with session_scope(engine) as session:
-        result = session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.status == "sending", OutboxMessage.updated_at < now - STUCK_AFTER)
-            .values(status="queued", next_attempt_at=now, updated_at=now,
-                    error="requeued after a sender stopped mid-send")
-        )
-        count = result.rowcount or 0
-    if count:
-        log.warning("outbox: requeued %d message(s) stuck in sending", count)
-    return count
-
-
-def _claim(
-    engine: Engine, *, now: datetime, limit: int, before_send: BeforeSend | None
-) -> tuple[list[_Claimed], int]:
-    """Lock and mark a batch ``sending``; cancel the ones that should no longer go (set-based)."""
-    with session_scope(engine) as session:
-        rows = [
-            _Claimed(*row)
-            for row in session.execute(
-                select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.to_address,
-                       OutboxMessage.subject, OutboxMessage.body, OutboxMessage.contact_id)
-                .where(OutboxMessage.status == "queued", OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).all()
-        ]
-        if not rows:
-            return [], 0
-        unwanted = before_send(session, message_ids=[m.id for m in rows], now=now) if before_send else {}
-        opted_out = _opted_out(session, rows)
-        cancel = {**opted_out, **unwanted}
-        if cancel:
-            for message in session.exec(select(OutboxMessage).where(OutboxMessage.id.in_(list(cancel)))):
-                message.status = "cancelled"
-                message.error = cancel[message.id]
-                # Opted out since it was queued: as if the provider refused it (21610); the family
-                # is moved on after sending (``bot.firstday.reroute``).
-                message.error_code = OPTED_OUT if message.id not in unwanted else None
-                message.updated_at = now
-                log.info("outbox: cancelled message=%s contact=%s channel=%s (%s)",
-                         message.id, message.contact_id, message.channel, cancel[message.id])
-        claimed = [m for m in rows if m.id not in cancel]
-        if claimed:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_([c.id for c in claimed]))
-                .values(status="sending", attempts=OutboxMessage.attempts + 1, updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
-    return claimed, len(cancel)
-
-
-def _opted_out(session: Session, rows: list[_Claimed]) -> dict[int, str]:
-    """Messages whose contact has opted out of that channel since they were queued."""
-    contact_ids = {m.contact_id for m in rows if m.contact_id is not None}
-    if not contact_ids:
-        return {}
-    flags = {
-        cid: (sms, email)
-        for cid, sms, email in session.exec(
-            select(Contact.id, Contact.sms_opt_out, Contact.email_opt_out).where(Contact.id.in_(contact_ids))
-        ).all()
-    }
-    out: dict[int, str] = {}
-    for m in rows:
-        sms, email = flags.get(m.contact_id, (False, False))
-        if (m.channel == "sms" and sms) or (m.channel == "email" and email):
-            out[m.id] = f"contact opted out of {m.channel}"
-    return out
-
-
-def _deliver(message: _Claimed, transports: Transports, callback: str, *, reply_to=None) -> _Outcome:
-    """Runs in a worker thread: no session, no ORM object, only the copied fields."""
+    in_flight: dict[Future, Claimed] = {}
+    remaining, more, stop_seen = limit, True, None
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox")
     try:
-        if message.channel == "sms":
-            result = transports.sms.send(message.to_address, message.body, status_callback=callback)
-        elif message.channel == "email":
-            address = reply_to(message.id) if reply_to and message.contact_id is not None else None
-            result = transports.email.send(message.to_address, message.subject or "", message.body,
-                                           reply_to=address)
-        elif message.channel == "voice":  # an automated call: the script is fetched from our webhooks
-            result = transports.voice.call(message.to_address, message_id=message.id)
-        else:
-            raise PermanentFailure(f"unknown channel {message.channel!r}")
-    except DeliveryError as exc:
-        return _Outcome(message, error=exc)
-    except Exception as exc:  # a bug in a transport must not lose the message: retry it
-        log.exception("outbox: transport raised for message=%s", message.id)
-        return _Outcome(message, error=TransientFailure(f"unexpected {type(exc).__name__}"))
-    return _Outcome(message, result=result)
-
-
-_SENT = (
-    update(OutboxMessage.__table__)
-    .where(OutboxMessage.__table__.c.id == bindparam("_id"))
-    .values(provider_id=bindparam("_provider_id"), status=bindparam("_status"), sent_at=bindparam("_at"),
-            updated_at=bindparam("_at"), error=None)
-)
-
-
-def _record(engine: Engine, outcomes: list[_Outcome], *, settings: Settings, now: datetime) -> SendSummary:
-    """Store what happened: one executemany for the usual case, the ORM for failures and oddities."""
-    summary = SendSummary()
-    by_id = {o.message_id: o for o in outcomes}
-    with session_scope(engine) as session:
-        statuses = dict(session.execute(
-            select(OutboxMessage.id, OutboxMessage.status)
-            .where(OutboxMessage.id.in_(list(by_id)))
-            .with_for_update()
-        ).all())
-        plain = [o for o in outcomes if statuses.get(o.message_id) == "sending" and _went(o)]
-        if plain:
-            session.execute(_SENT, [
-                {"_id": o.message_id, "_provider_id": o.result.provider_id, "_status": o.result.status,
-                 "_at": now}
-                for o in plain
-            ])
-            summary.sent += len(plain)
-            for o in plain:
-                log.info("outbox: sent message=%s contact=%s channel=%s status=%s provider=%s",
-                         o.message_id, o.message.contact_id, o.message.channel, o.result.status,
-                         o.result.provider_id)
-        done = {o.message_id for o in plain}
-        rest = [mid for mid in by_id if mid in statuses and mid not in done]
-        if not rest:
-            return summary
-        for message in session.exec(select(OutboxMessage).where(OutboxMessage.id.in_(rest))).all():
-            outcome = by_id[message.id]
-            if _went(outcome):
-                _record_sent(message, outcome.result, now=now)
-                summary.sent += 1
-                log.info("outbox: sent message=%s contact=%s channel=%s status=%s provider=%s",
-                         message.id, message.contact_id, message.channel, message.status,
-                         message.provider_id)
-                continue
-            error = outcome.error or PermanentFailure(f"provider said {outcome.result.status}")
-            if outcome.result is not None:
-                message.provider_id = outcome.result.provider_id
-            message.error_code = error.code
-            message.error = str(error)[:500]
-            message.updated_at = now
-            if not error.permanent and message.attempts < settings.outbox_max_attempts:
-                message.status = "queued"
-                message.next_attempt_at = now + backoff(message.attempts)
-                summary.retried += 1
-                log.info("outbox: retry message=%s channel=%s attempt=%s code=%s",
-                         message.id, message.channel, message.attempts, error.code)
-                continue
-            message.status = "failed"
-            summary.failed += 1
-            log.warning("outbox: failed message=%s contact=%s channel=%s attempts=%s code=%s",
-                        message.id, message.contact_id, message.channel, message.attempts, error.code)
+        while True:
+            free = workers - len(in_flight)
+            if (more and remaining > 0 and not shutdown.requested()
+                    and free >= (refill if in_flight else 1)):
+                claimed, cancelled, expired = claim(engine, now=now, limit=min(free, claim_max, remaining),
+                                                    before_send=before_send, name=name, skip=summary.down)
+                summary.cancelled += cancelled
+                summary.expired += expired
+                remaining -= len(claimed) + cancelled + expired
+                more = bool(claimed or cancelled or expired)
+                for message in claimed:
+                    in_flight[pool.submit(_deliver, message, transports, settings, reply_to)] = message
+                if claimed or more:
+                    continue
+            if not in_flight:
+                break
+            stop_seen = (stop_seen or time.monotonic()) if shutdown.requested() else None
+            grace = _grace_left(stop_seen, settings)
+            done, _ = wait(list(in_flight), timeout=grace, return_when=FIRST_COMPLETED)
+            if not done:  # the grace is over: these stay ``sending`` and are ours to take back
+                log.warning("outbox: stopping with %d message(s) in flight", len(in_flight))
+                break
+            outcomes = [future.result() for future in done]
+            for future in done:
+                del in_flight[future]
+            recorded = record(engine, outcomes, settings=settings, now=now)
+            summary.add(recorded)
+            more = more or recorded.woke > 0
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     return summary
 
 
-def _went(outcome: _Outcome) -> bool:
-    return outcome.result is not None and outcome.result.status not in ("failed", "undelivered")
+def _grace_left(stop_seen: float | None, settings: Settings) -> float | None:
+    """Seconds in-flight sends may still take after a stop request (None: no stop requested)."""
+    if stop_seen is None:
+        return None
+    return max(0.0, settings.sender_grace_seconds - (time.monotonic() - stop_seen))
 
 
-def _record_sent(message: OutboxMessage, result: SendResult, *, now: datetime) -> None:
-    message.provider_id = result.provider_id
-    message.sent_at = now
-    message.error = None
-    if message.status == "sending":
-        message.status = result.status  # ours -> the provider's first status
-    else:
-        advance_status(message, result.status, now=now)  # a callback got there first: never move back
-    message.updated_at = now
+def _deliver(message: Claimed, transports: Transports, settings: Settings, reply_to=None) -> Outcome:
+    """Runs in a worker thread: no session, no ORM object, only the copied fields."""
+    resent = False
+    try:
+        if message.was_unknown:
+            found = _look_up(message, transports)
+            if found is not None:
+                return Outcome(message, result=found)
+            if message.resends >= 1:  # sent twice already without an answer: never a third copy
+                return Outcome(message, error=UnknownOutcome("no record at the provider; not resent again",
+                                                              code="no-answer"))
+            resent = True
+        result = _send(message, transports, settings, reply_to)
+    except DeliveryError as exc:
+        return Outcome(message, error=exc, resent=resent)
+    except Exception as exc:  # a bug in a transport must not lose the message, nor blame the family
+        log.exception("outbox: transport raised for message=%s", message.id)
+        return Outcome(message, error=ProviderFailure(f"unexpected {type(exc).__name__}"), resent=resent)
+    return Outcome(message, result=result, resent=resent)
+
+
+def _look_up(message: Claimed, transports: Transports) -> SendResult | None:
+    """The provider's own record of an unanswered send, when the transport can look (texts)."""
+    find = getattr(transports.sms, "find", None) if message.channel == "sms" else None
+    if find is None:
+        return None
+    return find(message.to_address, message.body, since=message.created_at, exclude=message.taken_sids)
+
+
+def _send(message: Claimed, transports: Transports, settings: Settings, reply_to) -> SendResult:
+    if message.channel == "sms":
+        return transports.sms.send(message.to_address, message.body,
+                                   status_callback=status_callback_url(settings, message.id))
+    if message.channel == "email":
+        address = reply_to(message.id) if reply_to and message.contact_id is not None else None
+        return transports.email.send(message.to_address, message.subject or "", message.body,
+                                     reply_to=address)
+    if message.channel == "voice":  # an automated call: the script is fetched from our webhooks
+        return transports.voice.call(message.to_address, message_id=message.id)
+    raise PermanentFailure(f"unknown channel {message.channel!r}")

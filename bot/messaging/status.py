@@ -5,9 +5,15 @@ Callbacks repeat and arrive out of order, so a report only ever moves a message 
 message cannot interleave. A callback only records: a family whose message failed is moved on by
 the first-day service after the next sending pass (``bot.firstday.reroute``).
 
-A callback can arrive before the sender has stored the provider id (the provider is faster than
-our commit); it then finds nothing and is ignored. Only intermediate states are lost that way: the
-final state comes seconds later.
+Each text's callback url names its outbox row (``?outbox=<id>``, inside what Twilio signs), so a
+callback finds its message even when the sender never stored the provider id: the provider was
+faster than our commit, or the send timed out with the message already created ("sent, no
+answer"). The callback then attaches the provider id, and a resend waiting for that message is
+called off: the row is no longer ``unknown``.
+
+Twilio's provider-side failures (30001 queue overflow, 30002 account suspended, 30008 unknown
+error, 30022 rate exceeded...) say nothing about the family: the text goes back in the queue (not
+counted against the family) and nobody is rerouted.
 """
 
 import logging
@@ -15,7 +21,9 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from bot.messaging.outbox import advance_status
+from bot.messaging.outbox import FINAL, advance_status
+from bot.messaging.record import outage_backoff
+from bot.messaging.transports import PROVIDER_TWILIO_CODES
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -34,6 +42,7 @@ TWILIO_STATUS = {
     "canceled": "cancelled",
 }
 FAILED = {"undelivered", "failed"}
+PROVIDER_SIDE_CODES = frozenset(str(code) for code in PROVIDER_TWILIO_CODES)
 
 
 def record_status(
@@ -42,12 +51,18 @@ def record_status(
     provider_id: str,
     provider_status: str,
     error_code: str | None = None,
+    outbox_id: int | None = None,
     now: datetime,
 ) -> OutboxMessage | None:
-    """Apply one status report. Returns the message, or None when the provider id is unknown."""
+    """Apply one status report. Returns the message, or None when it matches no message.
+
+    ``outbox_id`` is the row the callback url names; it is used when no row has the provider id.
+    """
     message = session.exec(
         select(OutboxMessage).where(OutboxMessage.provider_id == provider_id).with_for_update()
     ).first()
+    if message is None and outbox_id is not None:
+        message = _attach(session, outbox_id=outbox_id, provider_id=provider_id, now=now)
     if message is None:
         log.info("status: unknown provider id %s", provider_id)
         return None
@@ -55,6 +70,8 @@ def record_status(
     if status is None:
         log.info("status: message=%s ignored provider status %r", message.id, provider_status)
         return message
+    if status in FAILED and str(error_code or "") in PROVIDER_SIDE_CODES:
+        return _provider_side_failure(message, code=str(error_code), now=now)
     moved = advance_status(message, status, now=now)
     if not moved:
         return message
@@ -66,6 +83,45 @@ def record_status(
             message.error = f"provider reported {status}"
     log.info("status: message=%s contact=%s now %s code=%s", message.id, message.contact_id,
              message.status, error_code or "-")
+    return message
+
+
+def _attach(session: Session, *, outbox_id: int, provider_id: str, now: datetime) -> OutboxMessage | None:
+    """The row the callback url names, given the provider id it never stored (the late answer of a
+    send that timed out). A row already holding another id is left alone: that was another copy."""
+    message = session.exec(
+        select(OutboxMessage).where(OutboxMessage.id == outbox_id).with_for_update()
+    ).first()
+    if message is None or message.channel != "sms":
+        return None
+    if message.provider_id is not None:
+        log.warning("status: message=%s has provider id %s; a callback names %s (a second copy)",
+                    message.id, message.provider_id, provider_id)
+        return None
+    message.provider_id = provider_id
+    message.sent_at = message.sent_at or now  # the provider had it: the chase counts from here
+    if message.status in ("unknown", "queued"):
+        message.error = None
+    log.info("status: message=%s attached provider id %s from its callback", message.id, provider_id)
+    return message
+
+
+def _provider_side_failure(message: OutboxMessage, *, code: str, now: datetime) -> OutboxMessage:
+    """Twilio failed the text for its own reasons: queue it again, never count it against the family.
+
+    Only a text in the provider's hands moves back (a repeated callback finds it queued and leaves
+    it); a later send replaces the provider id. It still expires at ``valid_until``.
+    """
+    if message.status in FINAL or message.status not in ("accepted", "sent", "unknown"):
+        return message
+    message.status = "queued"
+    message.outage_tries += 1
+    message.next_attempt_at = now + outage_backoff(message.outage_tries)
+    message.error_code = code
+    message.error = f"provider failed it ({code}): the provider's side, sent again"
+    message.updated_at = now
+    log.warning("status: message=%s failed at the provider (%s); queued again, not rerouted",
+                message.id, code)
     return message
 
 

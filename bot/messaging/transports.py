@@ -1,10 +1,21 @@
 """How a message leaves the building: SMS and email transports behind two small interfaces.
 
 The sender only knows ``SmsTransport`` and ``EmailTransport``. Each ``send`` either returns a
-``SendResult`` (the provider took the message) or raises ``PermanentFailure`` (sending again can
-never work: opted out, invalid number, mailbox does not exist) or ``TransientFailure`` (try later:
-the provider is down, rate-limited or timed out). Settings choose the implementation: Twilio and
-SMTP when credentials are set, local transports otherwise (the outbox table is then the record).
+``SendResult`` (the provider took the message) or raises one of:
+
+- ``PermanentFailure``: sending again can never work (opted out, invalid number, no such mailbox).
+  It counts against the family, who are then reached another way.
+- ``TransientFailure``: this one recipient cannot take it now (a full mailbox); counts against the
+  family's ``OUTBOX_MAX_ATTEMPTS``.
+- ``ProviderFailure``: the provider itself is down, refusing, rate-limiting or misconfigured (5xx,
+  connection refused, 401, Twilio 20429...). Every message would fail the same way, so it never
+  counts against a family: the sender keeps retrying while the message is still worth sending.
+- ``UnknownOutcome``: the request was written and no answer came (a read timeout). The provider
+  has usually created the message, so it is not retried blindly: it is looked up first
+  (``TwilioSms.find``) and resent at most once (``bot.messaging.sender``).
+
+Settings choose the implementation: Twilio and SMTP when credentials are set, local transports
+otherwise (the outbox table is then the record).
 
 Nothing here logs a phone number, an address or a body.
 """
@@ -16,6 +27,7 @@ import ssl
 import threading
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Protocol
@@ -25,6 +37,7 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 TWILIO_API_HOST = "https://api.twilio.com"
+LOOKUP_SKEW = timedelta(minutes=5)  # Twilio's clock against ours, when matching a looked-up text
 
 # Twilio error codes that no retry can fix (https://www.twilio.com/docs/api/errors).
 PERMANENT_TWILIO_CODES = frozenset({
@@ -43,11 +56,13 @@ PERMANENT_TWILIO_CODES = frozenset({
     30005,  # unknown destination handset
     30006,  # landline or unreachable carrier
     30007,  # filtered as spam by the carrier
-    30008,  # unknown error from the carrier (Twilio advises not to retry blindly)
     30034,  # message from an unregistered number
 })
-# Twilio codes that mean "later": rate limits and queue overflow.
-TRANSIENT_TWILIO_CODES = frozenset({20429, 14107, 30001, 30002, 30022})
+# Twilio codes that are the provider's side, not the family's: rate limits (20429, 14107, 30022),
+# queue overflow (30001), account suspended (30002), an unknown error (30008). Retried, never
+# rerouted; the operators are told (bot.messaging.health).
+PROVIDER_TWILIO_CODES = frozenset({20429, 14107, 30001, 30002, 30008, 30022})
+TRANSIENT_TWILIO_CODES = PROVIDER_TWILIO_CODES  # (the older name)
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,8 @@ class DeliveryError(Exception):
     """The provider did not take the message. ``code`` is the provider's error code, if any."""
 
     permanent = False
+    provider_wide = False  # the provider's trouble, not this recipient's: never the family's fault
+    unknown = False  # the request may have reached the provider: look before sending again
 
     def __init__(self, message: str, *, code: str | int | None = None):
         super().__init__(message)
@@ -79,13 +96,29 @@ class PermanentFailure(DeliveryError):
 
 
 class TransientFailure(DeliveryError):
-    """Sending again later may work (outage, rate limit, timeout)."""
+    """Sending to this recipient again later may work (a full mailbox, a greylisting server)."""
+
+
+class ProviderFailure(TransientFailure):
+    """The provider is down, refusing or misconfigured: every message would fail alike."""
+
+    provider_wide = True
+
+
+class UnknownOutcome(DeliveryError):
+    """The request went out and no answer came back: the provider may well have the message."""
+
+    provider_wide = True
+    unknown = True
 
 
 class SmsTransport(Protocol):
     name: str
 
     def send(self, to: str, body: str, *, status_callback: str | None) -> SendResult: ...
+
+    # Optional: ``find(to, body, *, since) -> SendResult | None`` looks a message up at the provider
+    # (``TwilioSms.find``); a transport without it has its unknown messages resent once, unlooked.
 
 
 class EmailTransport(Protocol):
@@ -212,25 +245,29 @@ def _twilio_http_client_class():
 
 
 def classify_twilio_error(exc: Exception) -> DeliveryError:
-    """Map an exception from the twilio client to a permanent or transient failure."""
+    """Map an exception from the twilio client to the family's failure, the provider's, or unknown."""
     from twilio.base.exceptions import TwilioRestException
+    from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
     if isinstance(exc, TwilioRestException):
         code = exc.code
         status = int(exc.status or 0)
         label = f"twilio {status} error {code}"
-        if code in TRANSIENT_TWILIO_CODES or status == 429 or status >= 500:
-            return TransientFailure(label, code=code or status)
+        if code in PROVIDER_TWILIO_CODES or status == 429 or status >= 500:
+            return ProviderFailure(label, code=code or status)
         if code in PERMANENT_TWILIO_CODES:
             return PermanentFailure(label, code=code)
         if status in (401, 403):
             # Bad credentials: every message would fail the same way; keep them queued so a fixed
-            # setting sends them, until attempts run out.
-            return TransientFailure(label, code=code or status)
+            # setting sends them (the operators are told the provider refuses us).
+            return ProviderFailure(label, code=code or status)
         if 400 <= status < 500:
             return PermanentFailure(label, code=code or status)
-        return TransientFailure(label, code=code or status)
-    return TransientFailure(f"twilio connection error: {type(exc).__name__}")
+        return ProviderFailure(label, code=code or status)
+    if isinstance(exc, ReadTimeoutError | ProtocolError):
+        # Written, unanswered (or the connection dropped mid-answer): Twilio may have the message.
+        return UnknownOutcome(f"twilio no answer: {type(exc).__name__}", code="no-answer")
+    return ProviderFailure(f"twilio connection error: {type(exc).__name__}", code="connection")
 
 
 class TwilioSms:
@@ -242,15 +279,15 @@ class TwilioSms:
 
     name = "twilio"
 
-    def __init__(self, settings: Settings, *, timeout: float = 15.0, pool_size: int = 16):
+    def __init__(self, settings: Settings, *, timeout: float | None = None, pool_size: int | None = None):
         self.account_sid = settings.twilio_account_sid
         self.auth_token = settings.twilio_auth_token
         self.messaging_service_sid = settings.twilio_messaging_service_sid
         self.from_number = settings.twilio_from_number
         self.validity_period = settings.sms_validity_seconds
         self.api_base_url = settings.twilio_api_base_url
-        self.timeout = timeout
-        self.pool_size = pool_size
+        self.timeout = timeout or settings.twilio_timeout_seconds
+        self.pool_size = pool_size or settings.sender_concurrency
         self._client = None
         self._lock = threading.Lock()
 
@@ -285,6 +322,29 @@ class TwilioSms:
         # Twilio's first status is "queued" or "accepted" (messaging service): in the provider's
         # queue. Our "queued" means "not yet handed over", so the outbox records "accepted".
         return SendResult(provider_id=message.sid, status=_FIRST_STATUS.get(message.status, "accepted"))
+
+    def find(self, to: str, body: str, *, since: datetime, exclude: frozenset[str] = frozenset()
+             ) -> SendResult | None:
+        """Did Twilio create this text after all? Its Messages list for the recipient, newest first.
+
+        Asked before resending a text whose send had no answer. Matched on the exact body and a
+        creation time from ``since`` (our queueing time, less a few minutes of clock skew);
+        ``exclude`` holds the sids already attached to other outbox rows. The list is filtered by
+        recipient only, not by ``DateSent``: a text still in Twilio's own queue has no send date
+        yet and a ``DateSent>=`` filter would miss exactly the message we are looking for.
+        """
+        try:
+            found = self.client().messages.list(to=to, limit=50)
+        except Exception as exc:  # same classification as a send; a lookup never raises unlabelled
+            raise classify_twilio_error(exc) from exc
+        earliest = since - LOOKUP_SKEW
+        for message in found:
+            created = message.date_created
+            if (message.body == body and message.sid not in exclude and message.direction != "inbound"
+                    and (created is None or created >= earliest)):
+                status = _FIRST_STATUS.get(message.status, "accepted")
+                return SendResult(provider_id=message.sid, status=status)
+        return None
 
 
 # Twilio's status in the create response -> the outbox status recorded with it.
@@ -344,26 +404,30 @@ class SmtpEmail:
                 refused = smtp.send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:
             code = next(iter(exc.recipients.values()))[0] if exc.recipients else None
-            raise _smtp_failure("recipient refused", code) from exc
+            raise _smtp_failure("recipient refused", code, recipient=True) from exc
         except smtplib.SMTPResponseException as exc:
             raise _smtp_failure("smtp error", exc.smtp_code) from exc
         except smtplib.SMTPNotSupportedError as exc:
             # A setting to fix (SMTP_STARTTLS), not a bad address: keep the message queued.
-            raise TransientFailure("smtp server does not support STARTTLS") from exc
+            raise ProviderFailure("smtp server does not support STARTTLS") from exc
         except (smtplib.SMTPException, OSError) as exc:  # OSError covers timeouts and refusals
-            raise TransientFailure(f"smtp connection error: {type(exc).__name__}") from exc
+            raise ProviderFailure(f"smtp connection error: {type(exc).__name__}", code="connection") from exc
         if refused:
             code = next(iter(refused.values()))[0]
-            raise _smtp_failure("recipient refused", code)
+            raise _smtp_failure("recipient refused", code, recipient=True)
         return SendResult(provider_id=msg["Message-ID"].strip("<>")[:64], status="sent")
 
 
-def _smtp_failure(what: str, code: int | None) -> DeliveryError:
+def _smtp_failure(what: str, code: int | None, *, recipient: bool = False) -> DeliveryError:
+    """5xx: never (but authentication is a setting to fix); 4xx: later, the recipient's (a full
+    mailbox) when the server said so of the recipient, else the relay's (421 service unavailable)."""
     if code is not None and 500 <= int(code) < 600:
         if int(code) in (530, 534, 535):  # authentication: a setting to fix, not a bad address
-            return TransientFailure(f"{what} ({code})", code=code)
+            return ProviderFailure(f"{what} ({code})", code=code)
         return PermanentFailure(f"{what} ({code})", code=code)
-    return TransientFailure(f"{what} ({code})", code=code)
+    if recipient:
+        return TransientFailure(f"{what} ({code})", code=code)
+    return ProviderFailure(f"{what} ({code})", code=code)
 
 
 def transports_for(settings: Settings) -> Transports:
@@ -419,7 +483,7 @@ class TwilioVoice:
     def call(self, to: str, *, message_id: int) -> SendResult:
         if not self.from_number:
             # A setting to fix, not a family to blame: keep the call queued until attempts run out.
-            raise TransientFailure("no caller id: set TWILIO_VOICE_FROM_NUMBER (or TWILIO_FROM_NUMBER)")
+            raise ProviderFailure("no caller id: set TWILIO_VOICE_FROM_NUMBER (or TWILIO_FROM_NUMBER)")
         try:
             call = self.client().calls.create(**self.create_params(to, message_id))
         except Exception as exc:  # every failure is classified; nothing escapes unlabelled

@@ -4,7 +4,16 @@
 account sid and auth token) answers 201 with the JSON Twilio returns, or Twilio's error JSON when
 told to fail. Every request is recorded (parsed form params) for assertions.
 
+``GET .../Messages.json`` lists the messages created, newest first, filtered by ``To`` and
+``DateSent>`` (a GMT day, as Twilio does) — the look-up the sender makes before resending.
+
 Point the app at it with ``TWILIO_API_BASE_URL`` (``settings.twilio_api_base_url = peer.base_url``).
+
+Faults (``peer.set_mode``): ``"503"`` answers every create 503 (Twilio error 20503); ``"refused"``
+closes the listening socket and every open connection, so connecting is refused; ``"slow"``
+creates the message and then answers only after ``slow_seconds`` (longer than the client's
+timeout: the client gives up, Twilio has the text); ``"ok"`` recovers (same port). ``clock`` gives
+the peer a simulated time for ``date_created``/``date_sent`` (tests never use the real date).
 
 ``post_status_callback`` sends a status callback signed the way Twilio signs it
 (``RequestValidator.compute_signature`` over the public url and the params).
@@ -13,19 +22,21 @@ Point the app at it with ``TWILIO_API_BASE_URL`` (``settings.twilio_api_base_url
 import base64
 import json
 import secrets
+import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from email.utils import formatdate
+from datetime import UTC, date, datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from twilio.request_validator import RequestValidator
 
-from tests.peers.http import serve_handler
+from tests.peers.http import QuietThreadingHTTPServer
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "peer-auth-token-0123456789abcdef"
@@ -68,6 +79,53 @@ class TwilioApiPeer:
     _fail_next: list[tuple[int, int]] = field(default_factory=list)  # (http status, code)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     calls: "CallsApi" = field(default_factory=lambda: CallsApi())  # the Calls API (section below)
+    mode: str = "ok"  # ok | 503 | refused | slow (``set_mode``)
+    slow_seconds: float = 1.0
+    clock: Callable[[], datetime] | None = None  # the peer's "now"; real time when None
+    messages: list[dict] = field(default_factory=list)  # every message created (the list API's data)
+    _server: object = None
+    _thread: object = None
+    _port: int = 0
+    _conns: set = field(default_factory=set)
+
+    def set_mode(self, mode: str) -> None:
+        """Switch fault: ``ok`` (recover), ``503``, ``refused`` (nothing listens), ``slow``."""
+        assert mode in ("ok", "503", "refused", "slow"), mode
+        was, self.mode = self.mode, mode
+        if mode == "refused" and was != "refused":
+            self._stop()
+        elif was == "refused" and mode != "refused":
+            self._start(self._port)
+
+    def now(self) -> datetime:
+        return self.clock() if self.clock else datetime.now(UTC)
+
+    def _start(self, port: int = 0) -> None:
+        server = QuietThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        server.peer = self  # type: ignore[attr-defined]
+        self._server, self._port = server, server.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self._port}"
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+        self._thread.start()
+
+    def _stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        self._server = None
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:  # keep-alive connections would otherwise still be served
+            with suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def created_to(self, to: str) -> list[dict]:
+        """The messages created for one number (however the client's request ended)."""
+        with self._lock:
+            return [m for m in self.messages if m["to"] == to]
 
     def fail_next(self, count: int = 1, *, status: int = 500, code: int = 20500) -> None:
         """The next ``count`` create requests fail with this HTTP status and Twilio code."""
@@ -111,6 +169,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):  # quiet
         return
+
+    def setup(self):
+        super().setup()
+        with self.peer._lock:
+            self.peer._conns.add(self.connection)
+
+    def finish(self):
+        with suppress(OSError):
+            super().finish()
+        with self.peer._lock:
+            self.peer._conns.discard(self.connection)
 
     @property
     def peer(self) -> TwilioApiPeer:
@@ -164,6 +233,8 @@ class _Handler(BaseHTTPRequestHandler):
                                     "more_info": "https://www.twilio.com/docs/errors/20404",
                                     "status": 404})
         failure = self.peer._take_failure()
+        if failure is None and self.peer.mode == "503":
+            failure = (503, 20503)
         if failure is None and params.get("To") in self.peer.fail_numbers:
             failure = (400, self.peer.fail_numbers[params["To"]])
         if failure is not None:
@@ -172,7 +243,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(*failure)
         sid = "SM" + secrets.token_hex(16)
         service = params.get("MessagingServiceSid")
-        now = formatdate(usegmt=False)
+        created_at = self.peer.now()
+        now = format_datetime(created_at.astimezone(UTC), usegmt=True)
         body = params.get("Body", "")
         payload = {
             "account_sid": self.peer.account_sid,
@@ -199,19 +271,65 @@ class _Handler(BaseHTTPRequestHandler):
         rec.response_status = 201
         rec.sid = sid
         self.peer._record(rec)
+        with self.peer._lock:  # the peer hands texts on at once: sent the moment it is created
+            self.peer.messages.append({**payload, "date_sent": now, "_created": created_at,
+                                       "status_callback": params.get("StatusCallback")})
+        if self.peer.mode == "slow":
+            time.sleep(self.peer.slow_seconds)  # the client has given up by now; the text exists
+            with suppress(OSError):
+                self._json(201, payload)
+            return
         self._json(201, payload)
 
     def do_GET(self):  # noqa: N802
-        self._error(405, 20004)
+        url = urlsplit(self.path)
+        prefix = f"/2010-04-01/Accounts/{self.peer.account_sid}/"
+        rec = RecordedRequest("GET", self.path, {k: v[0] for k, v in parse_qs(url.query).items()},
+                              self._auth_ok(), 0)
+        if self.peer.delay:
+            time.sleep(self.peer.delay)
+        if not rec.auth_ok:
+            rec.response_status = 401
+            self.peer._record(rec)
+            return self._error(401, 20003)
+        if url.path != prefix + "Messages.json":
+            rec.response_status = 405
+            self.peer._record(rec)
+            return self._error(405, 20004)
+        if self.peer.mode == "503":
+            rec.response_status = 503
+            self.peer._record(rec)
+            return self._error(503, 20503)
+        rec.response_status = 200
+        self.peer._record(rec)
+        self._json(200, _message_page(self.peer, url.path, rec.params))
+
+
+def _message_page(peer: TwilioApiPeer, path: str, params: dict[str, str]) -> dict:
+    """One page of Twilio's Messages list: newest first, filtered by To and DateSent> (a GMT day)."""
+    since = params.get("DateSent>")
+    since_day = date.fromisoformat(since[:10]) if since else None
+    with peer._lock:
+        found = [m for m in reversed(peer.messages)
+                 if (not params.get("To") or m["to"] == params["To"])
+                 and (since_day is None or m["_created"].astimezone(UTC).date() >= since_day)]
+    size = int(params.get("PageSize") or 50)
+    items = [{k: v for k, v in m.items() if not k.startswith("_") and k != "status_callback"}
+             for m in found[:size]]
+    return {"messages": items, "end": max(0, len(items) - 1), "first_page_uri": path, "next_page_uri": None,
+            "page": 0, "page_size": size, "previous_page_uri": None, "start": 0, "uri": path}
 
 
 @contextmanager
 def twilio_api(**kw) -> Iterator[TwilioApiPeer]:
     """Run a Twilio Messages API peer; yields it with ``base_url`` set."""
     peer = TwilioApiPeer(**kw)
-    with serve_handler(_Handler, peer=peer) as running:
-        peer.base_url = running.base_url
+    peer._start()
+    try:
         yield peer
+    finally:
+        peer.mode = "ok"
+        peer._stop()
 
 
 def status_params(*, message_sid: str, status: str, error_code: int | str | None = None,
@@ -294,7 +412,7 @@ def _create_call(handler: "_Handler", params: dict[str, str], rec: RecordedReque
         return handler._error(*failure)
     sid = "CA" + secrets.token_hex(16)
     prefix = f"/2010-04-01/Accounts/{handler.peer.account_sid}/"
-    now = formatdate(usegmt=False)
+    now = format_datetime(handler.peer.now().astimezone(UTC), usegmt=True)
     rec.response_status, rec.sid = 201, sid
     handler.peer._record(rec)
     with calls._lock:
