@@ -119,7 +119,7 @@ def test_a_late_firing_claims_the_slot_it_was_due_for(engine):
     settings = load_settings(database_url="sqlite://")
     slot = Slot("register-close", school.id, "AM", datetime(2026, 1, 1, 9, 15).time(),
                 opts={"session_name": "AM"})
-    clock = Clock(engine, settings, blocking=False)
+    clock = Clock(engine, settings)
     clock.leader = True
     late = datetime(2026, 11, 23, 9, 16, 40, tzinfo=UTC)
     with freeze_time(late):

@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, select
 
 from bot import clock
+from bot.alerts import ops
 from bot.alerts.notify import email_alert, text_dsl
 from bot.alerts.owner import needs_owner
 from bot.alerts.routes import email_recipients, slack_channel_for
@@ -258,6 +259,11 @@ def deliver_one(session: Session, alert: Alert, *, client, now: datetime, settin
     and phone whatever chat there is. Email and text are outbox rows written here, in the
     transaction that marks the alert delivered.
     """
+    if alert.audience == ops.AUDIENCE:  # about the bot itself: the operators only
+        done = ops.deliver_ops(session, alert, settings=settings, now=now)
+        session.add(alert)
+        session.flush()
+        return done
     school = session.get(School, alert.school_id)
     done: dict = {}
     failed = False
