@@ -56,8 +56,7 @@ def alert_late(engine: Engine, settings: Settings, slots: list[Slot], *, now: da
             local = clock.to_local(fire_time, slot.tz)
             state = (f"its run {run.status} after {run.attempts} tries" if run is not None
                      else "no clock has started it")
-            title = (f"Register close {slot.label} at {local:%H:%M} has not completed for "
-                     f"{school.urn} {school.name}")
+            title = f"Register close {slot.label} at {local:%H:%M} has not completed for school {school.urn}"
             body = (f"{settings.clock_late_alert_minutes} minutes after its time, {state}. Families of "
                     "absent pupils have not been texted. Check the clock process (attendance-bot clock, "
                     "/healthz) and its log; it is retried on every catch-up while within the grace, or "
