@@ -12,7 +12,7 @@ from bot.jobs import JOBS, run_job
 from bot.runtime import engine as get_engine
 from bot.settings import get_settings
 from scheduler.schedule import all_slots, refused_schools
-from scheduler.signals import stop_on_signals
+from scheduler.signals import call_stoppable
 from storage.models import School
 
 
@@ -98,12 +98,9 @@ def run(name: str, urn: str | None, session_name: str, now_text: str | None, as_
         opts["session_name"] = session_name.upper()
     if name == "report-links" and force:
         opts["force"] = True
-    # A deploy's SIGTERM: finish the school in hand, start no other, say which are left.
-    previous = stop_on_signals(signal.SIGTERM)
-    try:
-        results = run_job(name, engine, get_settings(), now=now, schools=schools, **opts)
-    finally:
-        signal.signal(signal.SIGTERM, previous[signal.SIGTERM])
+    # A deploy's SIGTERM: finish the school in hand, start no other, say which are done.
+    results = call_stoppable(lambda: run_job(name, engine, get_settings(), now=now, schools=schools, **opts),
+                             signal.SIGTERM)
     for school, summary in results:
         who = f"{school.urn} {school.name}" if school else "all schools"
         if as_json:

@@ -33,11 +33,10 @@ from sqlmodel import Session
 from bot import clock, shutdown
 from bot.jobs import JOBS
 from bot.settings import Settings
-from scheduler import lease
+from scheduler import lease, signals
 from scheduler.late import alert_late
 from scheduler.runs import catch_up, interrupt, missed_fire_times, run_slot
 from scheduler.schedule import Slot, all_slots, interval_jobs
-from scheduler.signals import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +161,10 @@ class Clock:
         return run
 
     def _every(self, fn: Callable, seconds: float, job_id: str, *args, first: bool = False) -> None:
+        """Run ``fn`` every ``seconds`` (and at once when ``first``)."""
+        at_once = {"next_run_time": datetime.now(UTC)} if first else {}  # None would mean "paused"
         self.scheduler.add_job(self._tracked(fn), "interval", seconds=seconds, args=list(args), id=job_id,
-                               next_run_time=datetime.now(UTC) if first else None)
+                               **at_once)
 
     def start(self) -> None:
         """Start the timetable in the background (``run`` also waits for a stop signal)."""
@@ -184,10 +185,11 @@ class Clock:
 
     def run(self) -> None:
         """The process: start, wait for SIGTERM / SIGINT, stop gracefully."""
-        stop_on_signals(signal.SIGTERM, signal.SIGINT)
+        caught, _ = signals.catch(signal.SIGTERM, signal.SIGINT)
         self.start()
-        while not shutdown.requested():
+        while not (caught or shutdown.requested()):
             time.sleep(0.2)
+        shutdown.request()
         log.info("clock %s: stop requested", self.holder)
         if not self.stop():
             # A job still runs past the grace: it is marked interrupted and the lease is released;

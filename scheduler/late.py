@@ -8,6 +8,7 @@ checked on every catch-up, and closed when the run completes (``scheduler.runs``
 are left alone.
 """
 
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
@@ -21,6 +22,8 @@ from scheduler.runs import FINISHED, missed_fire_times, run_key
 from scheduler.schedule import Slot
 from storage.db import session_scope
 from storage.models import JobRun, School
+
+log = logging.getLogger(__name__)
 
 WATCHED = ("register-close",)
 LOOKBACK = timedelta(hours=12)  # a register close missed this morning is still reported at noon
@@ -63,8 +66,10 @@ def alert_late(engine: Engine, settings: Settings, slots: list[Slot], *, now: da
                     f"run it by hand: attendance-bot jobs run register-close --school {school.urn} "
                     f"--session {slot.label.lower()} --now {fire_time.isoformat()}")
             key = ops.slot_late_key(run_key(slot, fire_time))
-            raised += ops.raise_ops_alert(session, school_id=school.id, key=key, kind=ops.SLOT_LATE,
-                                          title=title, body=body, now=now,
-                                          data={"job": slot.job, "slot": fire_time.isoformat()})
+            if ops.raise_ops_alert(session, school_id=school.id, key=key, kind=ops.SLOT_LATE, title=title,
+                                   body=body, now=now, data={"job": slot.job, "slot": fire_time.isoformat()}):
+                log.error("%s at %s not done %d min after its time: operators alerted", slot.id,
+                          fire_time.isoformat(), settings.clock_late_alert_minutes)
+                raised += 1
     return raised
 
