@@ -29,6 +29,7 @@ from datetime import date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, select
 
 from storage.models import AbsenceCase, Alert, ClockLease, JobRun, OutboxMessage, School
@@ -245,8 +246,12 @@ def test_a_leader_killed_during_register_close_is_replaced_and_every_family_text
     assert_each_family_once(pg_engine, schools)
 
 
-def test_sigterm_finishes_nothing_new_releases_the_lease_and_the_standby_leads_at_once(
-        pg_engine, postgres_url, tmp_path):
+@pytest.mark.parametrize("in_grace", [False, True], ids=["job-outlasts-grace", "job-ends-in-grace"])
+def test_sigterm_starts_nothing_new_hands_the_lease_over_and_the_standby_leads_at_once(
+        pg_engine, postgres_url, tmp_path, in_grace):
+    """School 2's register close is waiting on the MIS when the leader gets SIGTERM. Either the MIS
+    answers within the grace (the leader finishes it) or not (it is marked interrupted and the
+    standby runs it at once); the leader starts no school 3 either way, and hands the lease over."""
     schools = build_schools(pg_engine)
     ids = [s.id for s in schools]
     urns = [s.urn for s in schools]
@@ -254,7 +259,7 @@ def test_sigterm_finishes_nothing_new_releases_the_lease_and_the_standby_leads_a
         t0 = time.monotonic()
         # A long lease: a standby that leads within seconds proves the lease was handed over.
         a = start_clock(postgres_url, tmp_path, "a", start_at=START, mis=mis, urns=urns,
-                        clock_lease_seconds=60)
+                        clock_lease_seconds=60, clock_stop_grace_seconds=20 if in_grace else 1)
         started.append(a)
         wait_until(lambda: state(pg_engine) == {ids[0]: ("done", a.pid), ids[1]: ("running", a.pid)},
                    what="the leader in the middle of register close", procs=[a])
@@ -263,21 +268,24 @@ def test_sigterm_finishes_nothing_new_releases_the_lease_and_the_standby_leads_a
         started.append(b)
         wait_until(lambda: "starting (standby)" in b.output(), what="the standby", procs=[b])
         a.proc.send_signal(signal.SIGTERM)
-        assert a.proc.wait(timeout=30) == 0  # within its 1 s grace, not killed
-        # School 2's run could not finish in the grace: marked interrupted, and the lease given up.
-        assert "1 run(s) marked interrupted" in a.output() and "lease released" in a.output()
+        if in_grace:
+            wait_until(lambda: "stop requested" in a.output(), what="the stop to be noted", procs=[a])
+            mis.server.release.set()
+        assert a.proc.wait(timeout=30) == 0  # stopped by itself within its grace, not killed
+        left = 0 if in_grace else 1
+        assert f"{left} run(s) marked interrupted" in a.output() and "lease released" in a.output()
         released = lease_row(pg_engine)
-        assert pid_of(released.holder) == a.pid or pid_of(released.holder) == b.pid
-        if pid_of(released.holder) == a.pid:
+        if pid_of(released.holder) == a.pid:  # (unless the standby took it already)
             assert released.expires_at < released.heartbeat_at + timedelta(seconds=60)
         wait_until(lambda: leads(pg_engine, b), what="the standby to lead", timeout=20, procs=[b])
         mis.server.release.set()
-        wait_until(lambda: set(state(pg_engine).values()) == {("done", a.pid), ("done", b.pid)}
+        wait_until(lambda: set(state(pg_engine).values()) <= {("done", a.pid), ("done", b.pid)}
                    and len(state(pg_engine)) == 3, what="the standby to finish register close", procs=[b])
         done = runs(pg_engine)
         assert (pid_of(done[ids[0]].holder), done[ids[0]].attempts) == (a.pid, 1)
-        assert (pid_of(done[ids[1]].holder), done[ids[1]].attempts) == (b.pid, 2)  # A started no new one
-        assert (pid_of(done[ids[2]].holder), done[ids[2]].attempts) == (b.pid, 1)
+        second = (a.pid, 1) if in_grace else (b.pid, 2)  # finished by A, or interrupted and run by B
+        assert (pid_of(done[ids[1]].holder), done[ids[1]].attempts) == second
+        assert (pid_of(done[ids[2]].holder), done[ids[2]].attempts) == (b.pid, 1)  # A began no new one
         b.proc.send_signal(signal.SIGTERM)
         assert b.proc.wait(timeout=30) == 0
         assert "0 run(s) marked interrupted" in b.output()
