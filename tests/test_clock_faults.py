@@ -1,10 +1,10 @@
 """The clock under faults, as real processes on PostgreSQL (issue 13, items 3 and 4).
 
 Each case starts ``attendance-bot clock`` as a subprocess (two for a leader and its standby) on a
-throwaway PostgreSQL database, with ``CLOCK_START_AT`` putting the clock at 09:16 on a school
-Monday (their times run on from there; two clocks started together agree to within their start-up
-time, so their leases are longer than that), short heartbeats and catch-ups, so a case takes
-seconds.
+throwaway PostgreSQL database (the ``kill -9`` case on a SQLite file too), with ``CLOCK_START_AT``
+putting the clock at 09:16 on a school Monday (their times run on from there; two clocks started
+together agree to within their start-up time, so their leases are longer than that), short
+heartbeats and catch-ups, so a case takes seconds.
 
 The register is read from the MIS just before register close; the MIS here is a loopback server
 that holds the requests of one school's token until the test lets them go, then answers 503 (the
@@ -216,26 +216,27 @@ def assert_each_family_once(engine, schools: list[School]) -> None:
 
 
 def test_a_leader_killed_during_register_close_is_replaced_and_every_family_texted_once(
-        pg_engine, postgres_url, tmp_path):
-    schools = build_schools(pg_engine)
+        engine, db_url, tmp_path):
+    """On PostgreSQL and on a SQLite file: ``kill -9`` leaves the run "running" under a dead clock."""
+    schools = build_schools(engine)
     ids = [s.id for s in schools]
     with holding_mis() as mis, clocks() as started:
         t0 = time.monotonic()
-        a = start_clock(postgres_url, tmp_path, "a", start_at=START, mis=mis, urns=[s.urn for s in schools])
+        a = start_clock(db_url, tmp_path, "a", start_at=START, mis=mis, urns=[s.urn for s in schools])
         started.append(a)
         # Caught mid-way: school 1's register closed, school 2's claimed and waiting on the MIS.
-        wait_until(lambda: state(pg_engine) == {ids[0]: ("done", a.pid), ids[1]: ("running", a.pid)},
+        wait_until(lambda: state(engine) == {ids[0]: ("done", a.pid), ids[1]: ("running", a.pid)},
                    what="the leader in the middle of register close", procs=[a])
-        b = start_clock(postgres_url, tmp_path, "b", start_at=later(START, t0),
+        b = start_clock(db_url, tmp_path, "b", start_at=later(START, t0),
                         mis=mis, urns=[s.urn for s in schools])
         started.append(b)
         wait_until(lambda: "starting (standby)" in b.output(), what="the standby", procs=[b])
         a.proc.send_signal(signal.SIGKILL)
         a.proc.wait(timeout=30)
         mis.server.release.set()
-        wait_until(lambda: set(state(pg_engine).values()) == {("done", a.pid), ("done", b.pid)}
-                   and len(state(pg_engine)) == 3, what="the standby to finish register close", procs=[b])
-        done = runs(pg_engine)
+        wait_until(lambda: set(state(engine).values()) == {("done", a.pid), ("done", b.pid)}
+                   and len(state(engine)) == 3, what="the standby to finish register close", procs=[b])
+        done = runs(engine)
         # School 1 was not run again; the killed run was retried at once (not after 15 minutes).
         assert (pid_of(done[ids[0]].holder), done[ids[0]].attempts) == (a.pid, 1)
         assert (pid_of(done[ids[1]].holder), done[ids[1]].attempts) == (b.pid, 2)
@@ -243,7 +244,7 @@ def test_a_leader_killed_during_register_close_is_replaced_and_every_family_text
         assert (pid_of(done[ids[2]].holder), done[ids[2]].attempts) == (b.pid, 1)
         b.proc.send_signal(signal.SIGTERM)
         assert b.proc.wait(timeout=30) == 0
-    assert_each_family_once(pg_engine, schools)
+    assert_each_family_once(engine, schools)
 
 
 @pytest.mark.parametrize("in_grace", [False, True], ids=["job-outlasts-grace", "job-ends-in-grace"])
