@@ -85,8 +85,8 @@ class Settings(BaseSettings):
     # missed and failed slots, how long a SIGTERM waits for a running job (below the platform's
     # 30 s before SIGKILL), the first retry of a failed slot (doubling, capped), and when an
     # unfinished register close is reported to the operators.
-    clock_heartbeat_seconds: float = Field(default=20, gt=0)
-    clock_lease_seconds: float = Field(default=90, gt=0)
+    clock_heartbeat_seconds: float = Field(default=5, gt=0)
+    clock_lease_seconds: float = Field(default=30, gt=0)
     clock_catch_up_seconds: float = Field(default=120, gt=0)
     clock_stop_grace_seconds: float = Field(default=20, ge=0)
     clock_retry_seconds: float = Field(default=60, gt=0)

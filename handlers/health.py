@@ -27,7 +27,7 @@ from bot.mail.service import health as mailbox_health
 from handlers import deps
 from storage.models import Alert, ClockLease, SchoolPolicy
 
-CLOCK_STALE_SECONDS = 180  # the clock beats every 20 s; several missed beats mean it is gone
+CLOCK_STALE_SECONDS = 180  # the clock beats every few seconds; minutes without one mean it is gone
 DEFAULT_REALERT_MINUTES = 120
 
 
