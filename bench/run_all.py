@@ -19,6 +19,7 @@ STEPS = [
     ("reply reader accuracy, latency, memory", ["bench.reader_report"]),
     ("email replies read over IMAP (dovecot on loopback)", ["bench.mailbox_read"]),
     ("statutory sweep and weekly report, a trust's year", ["bench.sweeps"]),
+    ("clock hand-over: the leader stopped by SIGTERM, killed by kill -9", ["bench.clock_handover"]),
 ]
 
 

@@ -5,16 +5,28 @@ Only the edges read the time: the clock process (once per firing), the CLI (once
 argument, so ``jobs run X --now T`` behaves exactly as the clock would at T, and tests pass a fixed
 time instead of depending on the real date. Stored times are UTC; school wall-clock times are
 converted with the school's zone.
+
+In development and tests the clock process may run from a given instant (``CLOCK_START_AT``,
+``start_at``): the process's time is then the system's plus a fixed offset, so two clocks started
+together agree and a fault test can be at 09:16 on a school Monday whatever the real date.
 """
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DEFAULT_TZ = "Europe/London"
 
+_offset = timedelta(0)
+
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC) + _offset
+
+
+def start_at(instant: datetime) -> None:
+    """From now on this process's time runs on from ``instant`` (development and tests only)."""
+    global _offset
+    _offset = instant - datetime.now(UTC)
 
 
 def zone(name: str | None = None) -> ZoneInfo:

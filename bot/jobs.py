@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
+from bot import shutdown
 from bot.alerts.scheduled import deliver_alerts
 from bot.escalation.scheduled import escalation_sweep
 from bot.firstday.report_links import send_report_links
@@ -138,14 +139,22 @@ def run_job(
     schools: list[School] | None = None,
     **options,
 ) -> list[tuple[School | None, JobSummary]]:
-    """Run one job at ``now`` for the given schools (all when None), or once for a global job."""
+    """Run one job at ``now`` for the given schools (all when None), or once for a global job.
+
+    Once the process is asked to stop (SIGTERM: ``bot.shutdown``), the school in hand is finished
+    and no further school is started; the results say which schools ran.
+    """
     job = JOBS[name]
     if not job.per_school:
         return [(None, job.run(engine, school=None, now=now, settings=settings, **options))]
     if schools is None:
         with Session(engine) as s:
             schools = list(s.exec(select(School).order_by(School.urn)).all())
-    return [
-        (school, run_for_school(job, engine, school=school, now=now, settings=settings, **options))
-        for school in schools
-    ]
+    results = []
+    for school in schools:
+        if shutdown.requested():
+            log.warning("job %s: stop requested; %d school(s) not run", name, len(schools) - len(results))
+            break
+        results.append((school, run_for_school(job, engine, school=school, now=now, settings=settings,
+                                               **options)))
+    return results

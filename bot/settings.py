@@ -7,6 +7,7 @@ transports (messages land in the outbox table and a readable log).
 import base64
 import math
 from collections import Counter
+from datetime import datetime
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -121,6 +122,24 @@ class Settings(BaseSettings):
 
     sandbox_enabled: bool | None = None
     clock_misfire_grace_seconds: int = 3600
+    # The clock process (scheduler.clock): how often it renews its lease, how long the lease lasts
+    # (a standby takes over this long after a leader died without a word), how often it catches up
+    # missed and failed slots, how long a SIGTERM waits for a running job (below the platform's
+    # 30 s before SIGKILL), the first retry of a failed slot (doubling, capped), and when an
+    # unfinished register close is reported to the operators.
+    clock_heartbeat_seconds: float = Field(default=5, gt=0)
+    clock_lease_seconds: float = Field(default=30, gt=0)
+    clock_catch_up_seconds: float = Field(default=120, gt=0)
+    clock_stop_grace_seconds: float = Field(default=20, ge=0)
+    clock_retry_seconds: float = Field(default=60, gt=0)
+    clock_retry_max_seconds: float = Field(default=480, gt=0)
+    clock_late_alert_minutes: int = Field(default=20, ge=1)
+    # Development and tests only (refused in production): the clock process starts as if it were
+    # this instant and runs on from there; its slots then run through the catch-up alone.
+    clock_start_at: datetime | None = None
+    # The deployment's operators: alerts about the bot itself (a register close that did not run)
+    # go here, never to a school's channels.
+    ops_email: str | None = None
     # Tries a message may fail for reasons of its own (a full mailbox); a provider outage, a timeout
     # or a crash never counts (bot.messaging.sender).
     outbox_max_attempts: int = 6
@@ -166,6 +185,13 @@ class Settings(BaseSettings):
                                  ) from None
         return v
 
+    @field_validator("clock_start_at")
+    @classmethod
+    def _start_at(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("needs an offset, e.g. 2026-11-23T09:16:00+00:00")
+        return v
+
     @field_validator("environment")
     @classmethod
     def _env(cls, v: str) -> str:
@@ -187,6 +213,10 @@ class Settings(BaseSettings):
         if self.slack_bot_token and not self.slack_signing_secret and not self.slack_app_token:
             raise ValueError("SLACK_BOT_TOKEN needs SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN")
         self._strong_secret_when_real()
+        if self.environment == "production" and self.clock_start_at is not None:
+            raise ValueError("CLOCK_START_AT is for development and tests only")
+        if self.clock_lease_seconds < 2 * self.clock_heartbeat_seconds:
+            raise ValueError("CLOCK_LEASE_SECONDS must be at least twice CLOCK_HEARTBEAT_SECONDS")
         return self
 
     def real_transports(self) -> list[str]:

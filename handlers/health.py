@@ -7,6 +7,8 @@
   is texted, chased or escalated while it is down, though the web app still looks fine);
 - alerts have waited for delivery longer than their school's re-alert interval (Slack or Teams is
   refusing them, or the clock's delivery job is not running);
+- an alert to the operators is open (``bot.alerts.ops``: a register close that has not completed
+  some minutes after its time);
 - with a mailbox to read (``IMAP_*``), it has not been read for ten minutes (families' email replies
   would go unseen and they would be chased).
 
@@ -20,11 +22,12 @@ from sqlalchemy import func, text
 from sqlmodel import Session, select
 
 from bot import clock
+from bot.alerts.ops import open_ops_alerts
 from bot.mail.service import health as mailbox_health
 from handlers import deps
 from storage.models import Alert, ClockLease, SchoolPolicy
 
-CLOCK_STALE_SECONDS = 180  # the clock beats every 20 s; several missed beats mean it is gone
+CLOCK_STALE_SECONDS = 180  # the clock beats every few seconds; minutes without one mean it is gone
 DEFAULT_REALERT_MINUTES = 120
 
 
@@ -53,6 +56,9 @@ def problems(session: Session, *, now: datetime) -> tuple[dict, list[str]]:
         if now - since > timedelta(minutes=limits.get(school_id) or DEFAULT_REALERT_MINUTES)
     )
     facts["alerts_waiting"] = len(waiting)
+    for_operators = open_ops_alerts(session)  # e.g. a register close not done 20 min after its time
+    facts["ops_alerts_open"] = len(for_operators)
+    found += [a.title for a in for_operators]
     if late:
         found.append(f"{late} alert(s) have waited for delivery longer than their school's re-alert "
                      "interval: check the Slack / Teams settings and the clock")

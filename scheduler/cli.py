@@ -1,15 +1,18 @@
 """``attendance-bot clock`` and ``attendance-bot jobs``: the clock process and running jobs by hand."""
 
 import json
+import signal
 
 import click
 from sqlmodel import Session, select
 
 from bot import clock as bot_clock
+from bot import shutdown
 from bot.jobs import JOBS, run_job
 from bot.runtime import engine as get_engine
 from bot.settings import get_settings
 from scheduler.schedule import all_slots, refused_schools
+from scheduler.signals import call_stoppable
 from storage.models import School
 
 
@@ -95,7 +98,9 @@ def run(name: str, urn: str | None, session_name: str, now_text: str | None, as_
         opts["session_name"] = session_name.upper()
     if name == "report-links" and force:
         opts["force"] = True
-    results = run_job(name, engine, get_settings(), now=now, schools=schools, **opts)
+    # A deploy's SIGTERM: finish the school in hand, start no other, say which are done.
+    results = call_stoppable(lambda: run_job(name, engine, get_settings(), now=now, schools=schools, **opts),
+                             signal.SIGTERM)
     for school, summary in results:
         who = f"{school.urn} {school.name}" if school else "all schools"
         if as_json:
@@ -103,6 +108,10 @@ def run(name: str, urn: str | None, session_name: str, now_text: str | None, as_
                                    "summary": summary.as_dict()}, default=str))
         else:
             click.echo(f"{name} — {who}: {summary}")
+    if JOBS[name].per_school and shutdown.requested():
+        done = " ".join(school.urn for school, _ in results) or "none"
+        raise click.ClickException(f"Stopped (SIGTERM). Schools done: {done}. Run the job again for the "
+                                   "others (a school already done is not repeated).")
 
 
 def register(main: click.Group) -> None:

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from storage.models import ClockLease
 
 LEASE_NAME = "clock"
-TTL = timedelta(seconds=90)
+TTL = timedelta(seconds=30)  # the default; the clock passes CLOCK_LEASE_SECONDS
 
 
 def acquire(

@@ -598,8 +598,13 @@ class JobRun(SQLModel, table=True):
     slot: datetime = _ts()
     started_at: datetime = _ts()
     finished_at: datetime | None = _ts(default=None)
-    status: str = "running"
+    status: str = "running"  # running | done | skipped | failed | interrupted
     summary: dict = Field(default_factory=dict, sa_column=Column(JSON))
+    # Which clock ran it (a run "running" under a clock that no longer holds the lease is retried at
+    # once), how many times it was tried, and when a failed run may be tried again (backoff).
+    holder: str | None = Field(default=None, max_length=120)
+    attempts: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    retry_at: datetime | None = _ts(default=None)
 
 
 # --------------------------------------------------------------------------------------------------

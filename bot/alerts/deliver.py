@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, select
 
+from bot.alerts import ops
 from bot.alerts.notify import email_alert, text_dsl
 from bot.alerts.owner import needs_owner
 from bot.alerts.routes import email_recipients, slack_channel_for
@@ -79,6 +80,16 @@ def deliver_one(session: Session, alert: Alert, *, client, now: datetime, settin
     and phone whatever chat there is. Email and text are outbox rows written here, in the
     transaction that marks the alert delivered.
     """
+    if alert.audience == ops.AUDIENCE:  # about the bot itself: the operators only
+        done = ops.deliver_ops(session, alert, settings=settings, now=now)
+        session.add(alert)
+        session.flush()
+        return done
+    if alert.audience == ops.AUDIENCE:  # about the bot itself: the operators only
+        done = ops.deliver_ops(session, alert, settings=settings, now=now)
+        session.add(alert)
+        session.flush()
+        return done
     school = session.get(School, alert.school_id)
     # A raised-again alert is posted again, as a new message (one nobody answered has scrolled up);
     # the earlier posts are kept so a button press re-renders them all.

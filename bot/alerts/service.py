@@ -14,7 +14,7 @@ from bot.alerts.owner import OWNED_KINDS
 from storage.models import Alert
 
 SEVERITIES = ("urgent", "high", "normal")
-AUDIENCES = ("pastoral", "dsl", "attendance")
+AUDIENCES = ("pastoral", "dsl", "attendance", "ops")  # ops: the operators (bot.alerts.ops)
 
 
 def raise_alert(
