@@ -7,6 +7,8 @@
   is texted, chased or escalated while it is down, though the web app still looks fine);
 - alerts have waited for delivery longer than their school's re-alert interval (Slack or Teams is
   refusing them, or the clock's delivery job is not running);
+- a delivery provider (Twilio, the SMTP relay) has been failing for five minutes: families' messages
+  are held and retried, nobody is blamed, and the operators are the ones who can act;
 - an alert to the operators is open (``bot.alerts.ops``: a register close that has not completed
   some minutes after its time);
 - with a mailbox to read (``IMAP_*``), it has not been read for ten minutes (families' email replies
@@ -24,6 +26,7 @@ from sqlmodel import Session, select
 from bot import clock
 from bot.alerts.ops import open_ops_alerts
 from bot.mail.service import health as mailbox_health
+from bot.messaging.health import provider_problems
 from handlers import deps
 from storage.models import Alert, ClockLease, SchoolPolicy
 
@@ -59,6 +62,9 @@ def problems(session: Session, *, now: datetime) -> tuple[dict, list[str]]:
     for_operators = open_ops_alerts(session)  # e.g. a register close not done 20 min after its time
     facts["ops_alerts_open"] = len(for_operators)
     found += [a.title for a in for_operators]
+    provider_facts, provider_found = provider_problems(session, now=now)
+    facts.update(provider_facts)
+    found += provider_found
     if late:
         found.append(f"{late} alert(s) have waited for delivery longer than their school's re-alert "
                      "interval: check the Slack / Teams settings and the clock")

@@ -109,6 +109,18 @@ def test_healthz_is_503_until_the_clock_beats_and_while_alerts_wait(engine, db_u
             s.get(type(old), old_id).delivered_at = clock.now()
         assert requests.get(app.url("/healthz"), timeout=10).status_code == 200
 
+        # Twilio failing for ten minutes: the operators see it here (families are never blamed).
+        from bot.messaging.health import record
+
+        with session_scope(engine) as s:
+            record(s, failing={"twilio": "HTTP 503"}, ok=set(), now=clock.now() - timedelta(minutes=10))
+        answer = requests.get(app.url("/healthz"), timeout=10)
+        assert answer.status_code == 503 and answer.json()["provider_twilio"] == "failing"
+        assert "twilio provider has been failing for 10 min (HTTP 503)" in " ".join(answer.json()["problems"])
+        with session_scope(engine) as s:
+            record(s, failing={}, ok={"twilio"}, now=clock.now())
+        assert requests.get(app.url("/healthz"), timeout=10).status_code == 200
+
 
 def test_healthz_is_503_when_the_database_does_not_answer():
     settings = load_settings(database_url="postgresql+psycopg://postgres@127.0.0.1:9/nowhere")
