@@ -26,7 +26,8 @@ test: $(STAMP)
 	bash scripts/ensure-faketime.sh
 	bash scripts/ensure-pdf.sh
 	bash scripts/ensure-dovecot.sh
-	$(BIN)/ruff check bot handlers scheduler storage tryout tests bench
+	$(BIN)/ruff check bot handlers scheduler storage tryout tests bench scripts
+	$(BIN)/ruff format --check bot handlers scheduler storage tryout tests bench scripts
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 	$(MAKE) --no-print-directory date-guard
 
@@ -42,7 +43,8 @@ locale: $(STAMP)
 	$(BIN)/python -m bot.catalogs update
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot handlers scheduler storage tryout tests bench
+	$(BIN)/ruff check bot handlers scheduler storage tryout tests bench scripts
+	$(BIN)/ruff format --check bot handlers scheduler storage tryout tests bench scripts
 
 bench: $(STAMP)
 	bash scripts/ensure-postgres.sh

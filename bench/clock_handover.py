@@ -38,14 +38,22 @@ def one(how: str, *, heartbeat: float, lease: float) -> tuple[float, float]:
     engine = make_engine(url)
     schools = build_schools(engine, 2)
     ids, urns = [s.id for s in schools], [s.urn for s in schools]  # the second school's read is held
-    timing = {"clock_heartbeat_seconds": heartbeat, "clock_lease_seconds": lease,
-              "clock_catch_up_seconds": 120, "clock_stop_grace_seconds": 20}
+    timing = {
+        "clock_heartbeat_seconds": heartbeat,
+        "clock_lease_seconds": lease,
+        "clock_catch_up_seconds": 120,
+        "clock_stop_grace_seconds": 20,
+    }
     with holding_mis() as mis, clocks() as started:
         t0 = time.monotonic()
         a = start_clock(url, tmp, "a", start_at=START, mis=mis, urns=urns, **timing)
         started.append(a)
-        wait_until(lambda: state(engine).get(ids[1]) == ("running", a.pid), what="the leader mid-way",
-                   procs=[a], timeout=120)
+        wait_until(
+            lambda: state(engine).get(ids[1]) == ("running", a.pid),
+            what="the leader mid-way",
+            procs=[a],
+            timeout=120,
+        )
         b = start_clock(url, tmp, "b", start_at=later(START, t0), mis=mis, urns=urns, **timing)
         started.append(b)
         wait_until(lambda: "starting (standby)" in b.output(), what="the standby", procs=[b], timeout=120)
@@ -54,8 +62,12 @@ def one(how: str, *, heartbeat: float, lease: float) -> tuple[float, float]:
         a.proc.send_signal(signal.SIGTERM if how == "SIGTERM" else signal.SIGKILL)
         wait_until(lambda: leads(engine, b), what="the standby to lead", procs=[b], timeout=lease + 60)
         led = time.monotonic() - signalled
-        wait_until(lambda: state(engine).get(ids[1], ("",))[0] == "done", what="register close done",
-                   procs=[b], timeout=120)
+        wait_until(
+            lambda: state(engine).get(ids[1], ("",))[0] == "done",
+            what="register close done",
+            procs=[b],
+            timeout=120,
+        )
         return led, time.monotonic() - signalled
 
 

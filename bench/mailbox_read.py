@@ -42,10 +42,18 @@ def main() -> None:
         user = dovecot.new_user()
         with mail_relay(dovecot, domain="oakfield.example", users={user: user}) as relay:
             settings = load_settings(
-                database_url=url, secret_key="bench-mailbox-" + "x" * 16, smtp_host="127.0.0.1",
-                smtp_port=relay.port, smtp_starttls=False, smtp_from=f"{user}@oakfield.example",
-                imap_host=dovecot.host, imap_port=dovecot.port, imap_ssl=False, imap_username=user,
-                imap_password=PASSWORD)
+                database_url=url,
+                secret_key="bench-mailbox-" + "x" * 16,
+                smtp_host="127.0.0.1",
+                smtp_port=relay.port,
+                smtp_starttls=False,
+                smtp_from=f"{user}@oakfield.example",
+                imap_host=dovecot.host,
+                imap_port=dovecot.port,
+                imap_ssl=False,
+                imap_username=user,
+                imap_password=PASSWORD,
+            )
             with Session(engine) as s:
                 school = f.school(s, name="Oakfield Primary")
                 for i in range(args.families):
@@ -62,8 +70,10 @@ def main() -> None:
             took = time.perf_counter() - start
     with Session(engine) as s:
         explained = len(s.exec(select(AbsenceCase).where(AbsenceCase.status == "explained")).all())
-    print(f"read-mailbox: {summary['replies']} replies in {took:.2f} s ({summary['replies'] / took:.0f}/s); "
-          f"cases explained {explained}/{args.families}")
+    print(
+        f"read-mailbox: {summary['replies']} replies in {took:.2f} s ({summary['replies'] / took:.0f}/s); "
+        f"cases explained {explained}/{args.families}"
+    )
 
 
 if __name__ == "__main__":

@@ -45,28 +45,74 @@ def build(url: str, *, schools: int, pupils: int) -> None:
     codes = wire.code_table(WondePeer().codes)
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(insert(School), [
-            {"id": s, "urn": f"8{s:05d}", "name": f"Bench School {s}", "timezone": "Europe/London",
-             "wonde_id": f"W{s}", "mis_writeback": True} for s in range(1, schools + 2)])
-        conn.execute(insert(SchoolPolicy), [
-            {"school_id": s, "am_close": dtime(9, 15), "pm_close": dtime(13, 45), "chase_times": ["11:00"],
-             "next_contact_after_minutes": 90, "email_mode": "fallback", "priority_year_groups": [],
-             "vulnerable_first": True, "escalation_basis": "unexplained", "escalation_ladder": DEFAULT_LADDER,
-             "vulnerable_ladder": [], "realert_after_minutes": 120, "dsl_email_after_minutes": 240,
-             "n_to_o_school_days": 5, "thresholds": {}, "recode_roles": ["attendance_officer"],
-             "recode_n_roles": ["attendance_officer"], "register_check_after_minutes": 15}
-            for s in range(1, schools + 2)])
-        conn.execute(insert(CalendarEntry), [
-            {"school_id": s, "kind": sp.kind, "start_date": sp.start, "end_date": sp.end, "name": sp.name}
-            for s in range(1, schools + 2) for sp in SPANS_2026_27])
-        conn.execute(insert(MisConnection), [
-            {"school_id": s, "codes": codes, "outage_alerted": False} for s in range(1, schools + 2)])
+        conn.execute(
+            insert(School),
+            [
+                {
+                    "id": s,
+                    "urn": f"8{s:05d}",
+                    "name": f"Bench School {s}",
+                    "timezone": "Europe/London",
+                    "wonde_id": f"W{s}",
+                    "mis_writeback": True,
+                }
+                for s in range(1, schools + 2)
+            ],
+        )
+        conn.execute(
+            insert(SchoolPolicy),
+            [
+                {
+                    "school_id": s,
+                    "am_close": dtime(9, 15),
+                    "pm_close": dtime(13, 45),
+                    "chase_times": ["11:00"],
+                    "next_contact_after_minutes": 90,
+                    "email_mode": "fallback",
+                    "priority_year_groups": [],
+                    "vulnerable_first": True,
+                    "escalation_basis": "unexplained",
+                    "escalation_ladder": DEFAULT_LADDER,
+                    "vulnerable_ladder": [],
+                    "realert_after_minutes": 120,
+                    "dsl_email_after_minutes": 240,
+                    "n_to_o_school_days": 5,
+                    "thresholds": {},
+                    "recode_roles": ["attendance_officer"],
+                    "recode_n_roles": ["attendance_officer"],
+                    "register_check_after_minutes": 15,
+                }
+                for s in range(1, schools + 2)
+            ],
+        )
+        conn.execute(
+            insert(CalendarEntry),
+            [
+                {"school_id": s, "kind": sp.kind, "start_date": sp.start, "end_date": sp.end, "name": sp.name}
+                for s in range(1, schools + 2)
+                for sp in SPANS_2026_27
+            ],
+        )
+        conn.execute(
+            insert(MisConnection),
+            [{"school_id": s, "codes": codes, "outage_alerted": False} for s in range(1, schools + 2)],
+        )
         for s in range(1, schools + 1):  # school schools+1 is the one the sync fills
-            conn.execute(insert(Pupil), [
-                {"school_id": s, "mis_id": str(1001 + n), "wonde_id": f"W{s}S{n:05d}",
-                 "first_name": f"Child{n}", "last_name": "Bench", "year_group": n % 7,
-                 "class_name": f"{n % 7} Birch"}
-                for n in range(pupils)])
+            conn.execute(
+                insert(Pupil),
+                [
+                    {
+                        "school_id": s,
+                        "mis_id": str(1001 + n),
+                        "wonde_id": f"W{s}S{n:05d}",
+                        "first_name": f"Child{n}",
+                        "last_name": "Bench",
+                        "year_group": n % 7,
+                        "class_name": f"{n % 7} Birch",
+                    }
+                    for n in range(pupils)
+                ],
+            )
     if url.startswith("postgresql"):
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("ANALYZE school, schoolpolicy, calendarentry, pupil, misconnection"))
@@ -83,8 +129,13 @@ def fill_peer(peer, *, schools: int, pupils: int) -> None:
         school = peer.school(f"W{s}")
         for n in range(pupils):
             school.marks[(f"W{s}S{n:05d}", DAY.isoformat(), "AM")] = {
-                "id": f"SA{s}-{n}", "code_id": ids["N" if rng.random() < 0.06 else "/"], "minutes_late": None,
-                "comment": None, "created_at": TAKEN, "updated_at": TAKEN}
+                "id": f"SA{s}-{n}",
+                "code_id": ids["N" if rng.random() < 0.06 else "/"],
+                "minutes_late": None,
+                "comment": None,
+                "created_at": TAKEN,
+                "updated_at": TAKEN,
+            }
     populate(peer, f"W{schools + 1}", pupils=pupils)
 
 
@@ -109,10 +160,19 @@ def measured(url: str, base_url: str, schools: int, queue) -> None:
     t2 = time.perf_counter()
     steady = marks.poll(engine, settings=settings, now=POLL.replace(minute=11))
     t3 = time.perf_counter()
-    queue.put({"sync_s": t1 - t0, "sync_pupils": synced["pupils_new"], "sync_mb": sync_mb,
-               "poll_s": t2 - t1, "marks": polled["marks_new"], "schools_read": polled["schools_read"],
-               "steady_s": t3 - t2, "steady_read": steady["schools_read"],
-               "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+    queue.put(
+        {
+            "sync_s": t1 - t0,
+            "sync_pupils": synced["pupils_new"],
+            "sync_mb": sync_mb,
+            "poll_s": t2 - t1,
+            "marks": polled["marks_new"],
+            "schools_read": polled["schools_read"],
+            "steady_s": t3 - t2,
+            "steady_read": steady["schools_read"],
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    )
 
 
 def run_once(kind: str, schools: int, pupils: int) -> dict:
@@ -149,17 +209,23 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     args = parser.parse_args()
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    print(f"MIS link: full sync of one {args.pupils}-pupil school; marks poll of {args.schools} schools x "
-          f"{args.pupils} pupils")
-    print(f"{'db':<9}{'sync s':>8}{'pupils':>8}{'poll s':>8}{'marks':>8}{'schools':>8}{'steady s':>10}"
-          f"{'peak MB':>9}{'requests':>10}")
+    print(
+        f"MIS link: full sync of one {args.pupils}-pupil school; marks poll of {args.schools} schools x "
+        f"{args.pupils} pupils"
+    )
+    print(
+        f"{'db':<9}{'sync s':>8}{'pupils':>8}{'poll s':>8}{'marks':>8}{'schools':>8}{'steady s':>10}"
+        f"{'peak MB':>9}{'requests':>10}"
+    )
     for kind in kinds:
         r = run_once(kind, args.schools, args.pupils)
         # Every linked school is read, the freshly synced one too (its register is empty).
         assert r["schools_read"] == r["steady_read"] == args.schools + 1, r
         assert r["marks"] == args.schools * args.pupils and r["sync_pupils"] == args.pupils, r
-        print(f"{r['db']:<9}{r['sync_s']:>8.2f}{r['sync_pupils']:>8}{r['poll_s']:>8.2f}{r['marks']:>8}"
-              f"{r['schools_read']:>8}{r['steady_s']:>10.2f}{r['peak_mb']:>9.0f}{r['requests']:>10}")
+        print(
+            f"{r['db']:<9}{r['sync_s']:>8.2f}{r['sync_pupils']:>8}{r['poll_s']:>8.2f}{r['marks']:>8}"
+            f"{r['schools_read']:>8}{r['steady_s']:>10.2f}{r['peak_mb']:>9.0f}{r['requests']:>10}"
+        )
 
 
 if __name__ == "__main__":

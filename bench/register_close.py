@@ -39,36 +39,90 @@ def build(url: str, *, schools: int, pupils: int, n_rate: float, seed: int = 7) 
     engine = create_engine(url)
     n_count = 0
     with engine.begin() as conn:
-        conn.execute(insert(School), [{"id": s, "urn": f"8{s:05d}", "name": f"Bench School {s}",
-                                       "timezone": "Europe/London"} for s in range(1, schools + 1)])
-        conn.execute(insert(SchoolPolicy), [
-            {"school_id": s, "am_close": dtime(9, 15), "pm_close": dtime(13, 45),
-             "chase_times": ["11:00"], "next_contact_after_minutes": 90, "email_mode": "fallback",
-             "priority_year_groups": [6], "vulnerable_first": True, "escalation_basis": "unexplained",
-             "escalation_ladder": DEFAULT_LADDER, "vulnerable_ladder": [], "realert_after_minutes": 120,
-             "dsl_email_after_minutes": 240, "n_to_o_school_days": 5, "thresholds": {},
-             "recode_roles": ["attendance_officer"], "recode_n_roles": ["attendance_officer"]}
-            for s in range(1, schools + 1)])
-        conn.execute(insert(CalendarEntry), [
-            {"school_id": s, "kind": sp.kind, "start_date": sp.start, "end_date": sp.end, "name": sp.name}
-            for s in range(1, schools + 1) for sp in SPANS_2026_27])
+        conn.execute(
+            insert(School),
+            [
+                {"id": s, "urn": f"8{s:05d}", "name": f"Bench School {s}", "timezone": "Europe/London"}
+                for s in range(1, schools + 1)
+            ],
+        )
+        conn.execute(
+            insert(SchoolPolicy),
+            [
+                {
+                    "school_id": s,
+                    "am_close": dtime(9, 15),
+                    "pm_close": dtime(13, 45),
+                    "chase_times": ["11:00"],
+                    "next_contact_after_minutes": 90,
+                    "email_mode": "fallback",
+                    "priority_year_groups": [6],
+                    "vulnerable_first": True,
+                    "escalation_basis": "unexplained",
+                    "escalation_ladder": DEFAULT_LADDER,
+                    "vulnerable_ladder": [],
+                    "realert_after_minutes": 120,
+                    "dsl_email_after_minutes": 240,
+                    "n_to_o_school_days": 5,
+                    "thresholds": {},
+                    "recode_roles": ["attendance_officer"],
+                    "recode_n_roles": ["attendance_officer"],
+                }
+                for s in range(1, schools + 1)
+            ],
+        )
+        conn.execute(
+            insert(CalendarEntry),
+            [
+                {"school_id": s, "kind": sp.kind, "start_date": sp.start, "end_date": sp.end, "name": sp.name}
+                for s in range(1, schools + 1)
+                for sp in SPANS_2026_27
+            ],
+        )
         pid = cid = 0
         for s in range(1, schools + 1):
             prow, crow, lrow, mrow = [], [], [], []
             for i in range(pupils):
                 pid += 1
-                prow.append({"id": pid, "school_id": s, "mis_id": f"P{pid}", "first_name": f"Child{i}",
-                             "last_name": "Bench", "year_group": i % 7, "class_name": f"{i % 7}A",
-                             "has_social_worker": rng.random() < 0.02})
+                prow.append(
+                    {
+                        "id": pid,
+                        "school_id": s,
+                        "mis_id": f"P{pid}",
+                        "first_name": f"Child{i}",
+                        "last_name": "Bench",
+                        "year_group": i % 7,
+                        "class_name": f"{i % 7}A",
+                        "has_social_worker": rng.random() < 0.02,
+                    }
+                )
                 for priority in (1, 2):
                     cid += 1
-                    crow.append({"id": cid, "school_id": s, "mis_id": f"C{cid}", "first_name": "Parent",
-                                 "last_name": "Bench", "mobile": f"+4477{cid:08d}", "language": "en"})
+                    crow.append(
+                        {
+                            "id": cid,
+                            "school_id": s,
+                            "mis_id": f"C{cid}",
+                            "first_name": "Parent",
+                            "last_name": "Bench",
+                            "mobile": f"+4477{cid:08d}",
+                            "language": "en",
+                        }
+                    )
                     lrow.append({"school_id": s, "pupil_id": pid, "contact_id": cid, "priority": priority})
                 absent = rng.random() < n_rate
                 n_count += absent
-                mrow.append({"school_id": s, "pupil_id": pid, "date": DAY, "session": "AM",
-                             "code": "N" if absent else "/", "source": "mis", "recorded_at": NOW})
+                mrow.append(
+                    {
+                        "school_id": s,
+                        "pupil_id": pid,
+                        "date": DAY,
+                        "session": "AM",
+                        "code": "N" if absent else "/",
+                        "source": "mis",
+                        "recorded_at": NOW,
+                    }
+                )
             conn.execute(insert(Pupil), prow)
             conn.execute(insert(Contact), crow)
             conn.execute(insert(PupilContact), lrow)
@@ -82,17 +136,23 @@ def build(url: str, *, schools: int, pupils: int, n_rate: float, seed: int = 7) 
         # pupils. Only the loaded tables: an empty table analysed as empty makes the foreign-key
         # checks into it sequential scans as it fills, which no live database sees either.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("ANALYZE school, schoolpolicy, calendarentry, pupil, contact, pupilcontact,"
-                              " mark"))
+            conn.execute(
+                text("ANALYZE school, schoolpolicy, calendarentry, pupil, contact, pupilcontact, mark")
+            )
     engine.dispose()
     return n_count
 
 
 def measured_run(url: str, twilio_base: str, account: str, token: str, queue) -> None:
     """In a fresh process: register close for every school, then send until the queue is empty."""
-    os.environ.update(DATABASE_URL=url, TWILIO_ACCOUNT_SID=account, TWILIO_AUTH_TOKEN=token,
-                      TWILIO_MESSAGING_SERVICE_SID="MG" + "0" * 32, TWILIO_API_BASE_URL=twilio_base,
-                      LOG_LEVEL="WARNING")
+    os.environ.update(
+        DATABASE_URL=url,
+        TWILIO_ACCOUNT_SID=account,
+        TWILIO_AUTH_TOKEN=token,
+        TWILIO_MESSAGING_SERVICE_SID="MG" + "0" * 32,
+        TWILIO_API_BASE_URL=twilio_base,
+        LOG_LEVEL="WARNING",
+    )
     from bot.jobs import run_job
     from bot.settings import get_settings
     from storage.db import make_engine
@@ -106,8 +166,16 @@ def measured_run(url: str, twilio_base: str, account: str, token: str, queue) ->
     sent = run_job("send-outbox", engine, settings, now=NOW)[0][1]
     done = time.perf_counter()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put({"queued": queued, "sent": sent.get("sent", 0), "close_s": closed - start,
-               "send_s": done - closed, "total_s": done - start, "peak_mb": peak_mb})
+    queue.put(
+        {
+            "queued": queued,
+            "sent": sent.get("sent", 0),
+            "close_s": closed - start,
+            "send_s": done - closed,
+            "total_s": done - start,
+            "peak_mb": peak_mb,
+        }
+    )
 
 
 def run_once(kind: str, schools: int, pupils: int, n_rate: float) -> dict:
@@ -126,7 +194,8 @@ def run_once(kind: str, schools: int, pupils: int, n_rate: float) -> dict:
         with twilio_api() as peer:
             queue = mp.get_context("spawn").Queue()
             proc = mp.get_context("spawn").Process(
-                target=measured_run, args=(url, peer.base_url, peer.account_sid, peer.auth_token, queue))
+                target=measured_run, args=(url, peer.base_url, peer.account_sid, peer.auth_token, queue)
+            )
             proc.start()
             result = queue.get(timeout=600)
             proc.join()
@@ -147,13 +216,17 @@ def main() -> None:
     args = parser.parse_args()
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     print(f"register close: {args.schools} schools x {args.pupils} pupils, {args.n_rate:.0%} N")
-    print(f"{'db':<9}{'N pupils':>9}{'texts':>7}{'close s':>9}{'send s':>8}{'total s':>9}"
-          f"{'msg/s':>8}{'peak MB':>9}")
+    print(
+        f"{'db':<9}{'N pupils':>9}{'texts':>7}{'close s':>9}{'send s':>8}{'total s':>9}"
+        f"{'msg/s':>8}{'peak MB':>9}"
+    )
     for kind in kinds:
         r = run_once(kind, args.schools, args.pupils, args.n_rate)
         assert r["received"] == r["queued"] == r["n_pupils"], r
-        print(f"{r['db']:<9}{r['n_pupils']:>9}{r['received']:>7}{r['close_s']:>9.2f}{r['send_s']:>8.2f}"
-              f"{r['total_s']:>9.2f}{r['received'] / r['total_s']:>8.0f}{r['peak_mb']:>9.0f}")
+        print(
+            f"{r['db']:<9}{r['n_pupils']:>9}{r['received']:>7}{r['close_s']:>9.2f}{r['send_s']:>8.2f}"
+            f"{r['total_s']:>9.2f}{r['received'] / r['total_s']:>8.0f}{r['peak_mb']:>9.0f}"
+        )
 
 
 if __name__ == "__main__":

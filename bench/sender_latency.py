@@ -47,9 +47,17 @@ def _queue(engine, count: int) -> None:
         school = School(urn="100001", name="Bench Primary", timezone="Europe/London")
         s.add(school)
         s.flush()
-        items = [dict(school_id=school.id, key=f"fd:{i}", kind="first_day", channel="sms",
-                      to_address=f"+4477009{i:05d}", body=f"Child{i} is not in school today.")
-                 for i in range(count)]
+        items = [
+            dict(
+                school_id=school.id,
+                key=f"fd:{i}",
+                kind="first_day",
+                channel="sms",
+                to_address=f"+4477009{i:05d}",
+                body=f"Child{i} is not in school today.",
+            )
+            for i in range(count)
+        ]
         enqueue_many(s, items, now=NOW)
 
 
@@ -67,11 +75,16 @@ def run(latency: float, count: int, *, concurrency: int, db: str) -> float:
     _queue(engine, count)
     with twilio_api(delay=latency) as peer:
         settings = load_settings(
-            database_url=url, public_base_url="https://attendance.example",
-            twilio_account_sid=peer.account_sid, twilio_auth_token=peer.auth_token,
+            database_url=url,
+            public_base_url="https://attendance.example",
+            twilio_account_sid=peer.account_sid,
+            twilio_auth_token=peer.auth_token,
             twilio_messaging_service_sid=MESSAGING_SERVICE_SID,
-            twilio_api_base_url=peer.base_url, sender_concurrency=concurrency,
-            twilio_timeout_seconds=latency + 15, log_level="WARNING")
+            twilio_api_base_url=peer.base_url,
+            sender_concurrency=concurrency,
+            twilio_timeout_seconds=latency + 15,
+            log_level="WARNING",
+        )
         started = time.perf_counter()
         sent = 0
         while sent < count:
@@ -100,8 +113,11 @@ def main() -> None:
         rate = run(latency, count, concurrency=args.concurrency, db=args.db)
         trust = TRUST_TEXTS / rate
         how = "measured" if count >= TRUST_TEXTS else f"extrapolated from {count} texts"
-        print(f"provider answering in {latency:>4.0f} s: {count} texts, {rate:6.1f} texts/s; "
-              f"a trust's {TRUST_TEXTS} first-day texts: {trust / 60:5.1f} min ({how})", flush=True)
+        print(
+            f"provider answering in {latency:>4.0f} s: {count} texts, {rate:6.1f} texts/s; "
+            f"a trust's {TRUST_TEXTS} first-day texts: {trust / 60:5.1f} min ({how})",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -351,8 +351,9 @@ def main() -> None:
     print(json.dumps(out, indent=2, default=str))
 
 
-def _wait_answers(peer: SlackAPIPeer, sent_at: dict[str, float], *, timeout: float,
-                  prefix: str = "real-") -> None:
+def _wait_answers(
+    peer: SlackAPIPeer, sent_at: dict[str, float], *, timeout: float, prefix: str = "real-"
+) -> None:
     deadline = time.monotonic() + timeout
     want = {k for k in sent_at if k.startswith(prefix)}
     while time.monotonic() < deadline:

@@ -56,8 +56,9 @@ def main() -> None:
     out: dict = {"database": name}
     if created:
         t = time.perf_counter()
-        out["build"] = build_trust(url, schools=args.schools, pupils_per_school=args.pupils,
-                                   marks_until=FRIDAY)
+        out["build"] = build_trust(
+            url, schools=args.schools, pupils_per_school=args.pupils, marks_until=FRIDAY
+        )
         out["build"]["seconds"] = round(time.perf_counter() - t, 1)
     engine = make_engine(url)
     engine.pool.dispose()

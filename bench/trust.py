@@ -89,8 +89,15 @@ def _propensity(rng: random.Random) -> float:
     return PROPENSITY[-1][1]
 
 
-def build_trust(url: str, *, schools: int = 50, pupils_per_school: int = 1000,
-                marks_until: date = date(2027, 7, 21), n_rate: float = 0.06, seed: int = 2026) -> dict:
+def build_trust(
+    url: str,
+    *,
+    schools: int = 50,
+    pupils_per_school: int = 1000,
+    marks_until: date = date(2027, 7, 21),
+    n_rate: float = 0.06,
+    seed: int = 2026,
+) -> dict:
     """Create (migrate) and fill the database at ``url``; returns counts. The database must be empty."""
     assert url.startswith("postgresql"), "the trust benchmark runs on PostgreSQL"
     migrate.upgrade(url)
@@ -104,20 +111,35 @@ def build_trust(url: str, *, schools: int = 50, pupils_per_school: int = 1000,
         if session.exec(select(School.id)).first() is not None:
             raise RuntimeError("build_trust needs an empty database")
         for n in range(1, schools + 1):
-            session.add(School(id=n, urn=f"9{n:05d}", name=f"Trust School {n}",
-                               dsl_email=f"dsl{n}@trust.example",
-                               attendance_lead_email=f"lead{n}@trust.example"))
+            session.add(
+                School(
+                    id=n,
+                    urn=f"9{n:05d}",
+                    name=f"Trust School {n}",
+                    dsl_email=f"dsl{n}@trust.example",
+                    attendance_lead_email=f"lead{n}@trust.example",
+                )
+            )
         session.flush()
-        session.add_all(SchoolPolicy(school_id=n, escalation_ladder=[dict(x) for x in DEFAULT_LADDER])
-                        for n in range(1, schools + 1))
+        session.add_all(
+            SchoolPolicy(school_id=n, escalation_ladder=[dict(x) for x in DEFAULT_LADDER])
+            for n in range(1, schools + 1)
+        )
         session.execute(text("SELECT setval('school_id_seq', :n)"), {"n": schools})
         session.commit()
     with engine.begin() as conn:
         raw = conn.connection.driver_connection
         with raw.cursor() as cur:
-            _copy(cur, "calendarentry", ["school_id", "kind", "start_date", "end_date", "name"],
-                  ((n, sp.kind, sp.start, sp.end, sp.name) for n in range(1, schools + 1)
-                   for sp in SPANS_2026_27))
+            _copy(
+                cur,
+                "calendarentry",
+                ["school_id", "kind", "start_date", "end_date", "name"],
+                (
+                    (n, sp.kind, sp.start, sp.end, sp.name)
+                    for n in range(1, schools + 1)
+                    for sp in SPANS_2026_27
+                ),
+            )
             per_class = max(1, pupils_per_school // (len(YEARS) * CLASSES_PER_YEAR))
             pupils = []
             pid = 0
@@ -126,14 +148,44 @@ def build_trust(url: str, *, schools: int = 50, pupils_per_school: int = 1000,
                     pid += 1
                     year = YEARS[min(i // (per_class * CLASSES_PER_YEAR), len(YEARS) - 1)]
                     cls = f"{'R' if year == 0 else year}{'AB'[(i // per_class) % CLASSES_PER_YEAR]}"
-                    pupils.append((pid, s, f"M{pid}", "Pupil", f"{pid:06d}", year, cls,
-                                   rng.random() < 0.02, rng.random() < 0.03))
-            _copy(cur, "pupil", ["id", "school_id", "mis_id", "first_name", "last_name", "year_group",
-                                 "class_name", "has_social_worker", "child_protection", "looked_after",
-                                 "send_ehcp", "young_carer", "has_yot_worker", "free_school_meals",
-                                 "on_roll"],
-                  ((p, s, m, f, last, y, c, sw, False, False, eh, False, False, False, True)
-                   for p, s, m, f, last, y, c, sw, eh in pupils))
+                    pupils.append(
+                        (
+                            pid,
+                            s,
+                            f"M{pid}",
+                            "Pupil",
+                            f"{pid:06d}",
+                            year,
+                            cls,
+                            rng.random() < 0.02,
+                            rng.random() < 0.03,
+                        )
+                    )
+            _copy(
+                cur,
+                "pupil",
+                [
+                    "id",
+                    "school_id",
+                    "mis_id",
+                    "first_name",
+                    "last_name",
+                    "year_group",
+                    "class_name",
+                    "has_social_worker",
+                    "child_protection",
+                    "looked_after",
+                    "send_ehcp",
+                    "young_carer",
+                    "has_yot_worker",
+                    "free_school_meals",
+                    "on_roll",
+                ],
+                (
+                    (p, s, m, f, last, y, c, sw, False, False, eh, False, False, False, True)
+                    for p, s, m, f, last, y, c, sw, eh in pupils
+                ),
+            )
             cur.execute("SELECT setval('pupil_id_seq', %s)", (pid,))
             # Load the marks without their indexes and foreign keys (a per-row check each), then
             # build and validate them once over the whole table.
@@ -142,8 +194,9 @@ def build_trust(url: str, *, schools: int = 50, pupils_per_school: int = 1000,
             cur.execute("ALTER TABLE mark DROP CONSTRAINT IF EXISTS mark_school_id_fkey")
             cur.execute("DROP INDEX IF EXISTS ix_mark_school_date")
 
-            with cur.copy("COPY mark (school_id, pupil_id, date, session, code, source, recorded_at)"
-                          " FROM STDIN") as cp:
+            with cur.copy(
+                "COPY mark (school_id, pupil_id, date, session, code, source, recorded_at) FROM STDIN"
+            ) as cp:
                 day_text = [(d.isoformat(), d in recent) for d in days]
                 tail = f"\tmis\t{stamp}\n"
                 for p, s, *_ in pupils:
@@ -161,12 +214,17 @@ def build_trust(url: str, *, schools: int = 50, pupils_per_school: int = 1000,
                             lines.append(f"{head}{d}\t{name}\t{code}{tail}")
                     cp.write("".join(lines))
             cur.execute("ALTER TABLE mark ADD CONSTRAINT uq_mark_session UNIQUE (pupil_id, date, session)")
-            cur.execute("CREATE INDEX ix_mark_school_date ON mark (school_id, date, session)"
-                        " INCLUDE (pupil_id, code)")  # as storage.models declares it
-            cur.execute("ALTER TABLE mark ADD CONSTRAINT mark_pupil_id_fkey FOREIGN KEY (pupil_id)"
-                        " REFERENCES pupil (id)")
-            cur.execute("ALTER TABLE mark ADD CONSTRAINT mark_school_id_fkey FOREIGN KEY (school_id)"
-                        " REFERENCES school (id)")
+            cur.execute(
+                "CREATE INDEX ix_mark_school_date ON mark (school_id, date, session) INCLUDE (pupil_id, code)"
+            )  # as storage.models declares it
+            cur.execute(
+                "ALTER TABLE mark ADD CONSTRAINT mark_pupil_id_fkey FOREIGN KEY (pupil_id)"
+                " REFERENCES pupil (id)"
+            )
+            cur.execute(
+                "ALTER TABLE mark ADD CONSTRAINT mark_school_id_fkey FOREIGN KEY (school_id)"
+                " REFERENCES school (id)"
+            )
     # VACUUM, not just ANALYZE: it sets the visibility map, without which the tallies' index-only
     # scans visit the table anyway. (In production autovacuum does this after bulk inserts.)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -174,5 +232,11 @@ def build_trust(url: str, *, schools: int = 50, pupils_per_school: int = 1000,
     with engine.begin() as conn:
         n_marks = conn.execute(text("SELECT count(*) FROM mark")).scalar()
     engine.dispose()
-    return {"schools": schools, "pupils": pid, "marks": n_marks, "school_days": len(days),
-            "first_day": days[0].isoformat(), "last_day": days[-1].isoformat()}
+    return {
+        "schools": schools,
+        "pupils": pid,
+        "marks": n_marks,
+        "school_days": len(days),
+        "first_day": days[0].isoformat(),
+        "last_day": days[-1].isoformat(),
+    }

@@ -40,8 +40,10 @@ def score(rows: list[dict], verbose: bool = False) -> dict[str, float]:
         false_alarms += got.concern and not row["concern"]
         wrong = not right_code or returned != row["return"] or got.concern != row["concern"]
         if verbose and wrong:
-            print(f"MISS {row['text']!r}\n     want {row['code']} {row['return']} {row['concern']}"
-                  f"  got {got.code} {returned} {got.concern} ({got.confidence:.2f})")
+            print(
+                f"MISS {row['text']!r}\n     want {row['code']} {row['return']} {row['concern']}"
+                f"  got {got.code} {returned} {got.concern} ({got.confidence:.2f})"
+            )
     n = len(rows) or 1
     return {
         "n": len(rows),

@@ -36,10 +36,16 @@ CHASE_2 = datetime(2026, 11, 23, 14, 30, tzinfo=UTC)
 
 
 def _env(url: str, twilio_base: str, account: str, token: str) -> None:
-    os.environ.update(DATABASE_URL=url, TWILIO_ACCOUNT_SID=account, TWILIO_AUTH_TOKEN=token,
-                      TWILIO_MESSAGING_SERVICE_SID="MG" + "0" * 32, TWILIO_FROM_NUMBER="+447700900999",
-                      TWILIO_API_BASE_URL=twilio_base, PUBLIC_BASE_URL="https://attendance.example",
-                      LOG_LEVEL="WARNING")
+    os.environ.update(
+        DATABASE_URL=url,
+        TWILIO_ACCOUNT_SID=account,
+        TWILIO_AUTH_TOKEN=token,
+        TWILIO_MESSAGING_SERVICE_SID="MG" + "0" * 32,
+        TWILIO_FROM_NUMBER="+447700900999",
+        TWILIO_API_BASE_URL=twilio_base,
+        PUBLIC_BASE_URL="https://attendance.example",
+        LOG_LEVEL="WARNING",
+    )
 
 
 def chase_run(url: str, twilio_base: str, account: str, token: str, queue) -> None:
@@ -63,8 +69,14 @@ def chase_run(url: str, twilio_base: str, account: str, token: str, queue) -> No
     start = time.perf_counter()
     sent = run_job("send-outbox", engine, settings, now=CHASE_2 + timedelta(minutes=1))[0][1]
     send_s = time.perf_counter() - start
-    queue.put({"calls_queued": calls, "sent": sent.get("sent", 0), "send_s": send_s,
-               "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+    queue.put(
+        {
+            "calls_queued": calls,
+            "sent": sent.get("sent", 0),
+            "send_s": send_s,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    )
 
 
 def per_message_run(url: str, twilio_base: str, account: str, token: str, batch: int, queue) -> None:
@@ -84,12 +96,27 @@ def per_message_run(url: str, twilio_base: str, account: str, token: str, batch:
         now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
         tag = uuid.uuid4().hex[:6]
         with engine.begin() as conn:
-            conn.execute(insert(OutboxMessage), [
-                {"school_id": 1, "idempotency_key": f"bench:{tag}:{i}", "kind": "chase", "channel": channel,
-                 "to_address": f"+4477{i:08d}", "body": "Bench School 1: Child is not in school today.",
-                 "language": "en", "status": "queued", "attempts": 0, "next_attempt_at": now,
-                 "created_at": now, "updated_at": now, "rerouted": False}
-                for i in range(batch)])
+            conn.execute(
+                insert(OutboxMessage),
+                [
+                    {
+                        "school_id": 1,
+                        "idempotency_key": f"bench:{tag}:{i}",
+                        "kind": "chase",
+                        "channel": channel,
+                        "to_address": f"+4477{i:08d}",
+                        "body": "Bench School 1: Child is not in school today.",
+                        "language": "en",
+                        "status": "queued",
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                        "updated_at": now,
+                        "rerouted": False,
+                    }
+                    for i in range(batch)
+                ],
+            )
         start = time.perf_counter()
         summary = send_due(engine, transports=transports, settings=settings, now=now, limit=batch)
         elapsed = time.perf_counter() - start
@@ -142,17 +169,23 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="sqlite")
     args = parser.parse_args()
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    print(f"voice calls: {args.schools} schools x {args.pupils} pupils, {args.n_rate:.0%} N on {DAY}, "
-          "nobody answers; calls from the second chase")
-    print(f"{'db':<9}{'families':>9}{'calls':>7}{'texts+calls':>12}{'send s':>8}{'calls/min':>10}"
-          f"{'sms ms/msg':>11}{'call ms/msg':>12}{'extra ms':>9}")
+    print(
+        f"voice calls: {args.schools} schools x {args.pupils} pupils, {args.n_rate:.0%} N on {DAY}, "
+        "nobody answers; calls from the second chase"
+    )
+    print(
+        f"{'db':<9}{'families':>9}{'calls':>7}{'texts+calls':>12}{'send s':>8}{'calls/min':>10}"
+        f"{'sms ms/msg':>11}{'call ms/msg':>12}{'extra ms':>9}"
+    )
     for kind in kinds:
         r = run_once(kind, args.schools, args.pupils, args.n_rate, args.batch)
         assert r["calls_received"] == r["calls_queued"] == r["n_pupils"], r
         ms = r["per_message_ms"]
-        print(f"{r['db']:<9}{r['n_pupils']:>9}{r['calls_received']:>7}{r['sent']:>12}{r['send_s']:>8.2f}"
-              f"{r['calls_received'] / r['send_s'] * 60:>10.0f}{ms['sms']:>11.2f}{ms['voice']:>12.2f}"
-              f"{ms['voice'] - ms['sms']:>9.2f}")
+        print(
+            f"{r['db']:<9}{r['n_pupils']:>9}{r['calls_received']:>7}{r['sent']:>12}{r['send_s']:>8.2f}"
+            f"{r['calls_received'] / r['send_s'] * 60:>10.0f}{ms['sms']:>11.2f}{ms['voice']:>12.2f}"
+            f"{ms['voice'] - ms['sms']:>9.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -69,8 +69,10 @@ class SchoolCalendar:
         if day in self._set:
             return None
         if not self._days:
-            return ("the school has no calendar yet (import its term dates: attendance-bot import "
-                    "calendar FILE --school URN)")
+            return (
+                "the school has no calendar yet (import its term dates: attendance-bot import "
+                "calendar FILE --school URN)"
+            )
         for span in self.spans:
             if span.kind in NON_SCHOOL_KINDS and span.start <= day <= span.end:
                 label = span.kind.replace("_", " ")

@@ -28,8 +28,14 @@ REPO = Path(__file__).resolve().parent.parent
 # Python code calls translate(lang, message), translate_plural(lang, singular, plural, n),
 # translate_ctx(lang, context, message); templates use Jinja's gettext/ngettext/_ and {% trans %}.
 KEYWORDS = {
-    "_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2),
-    "translate": (2,), "translate_plural": (2, 3), "translate_ctx": ((2, "c"), 3),
+    "_": None,
+    "N_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "translate": (2,),
+    "translate_plural": (2, 3),
+    "translate_ctx": ((2, "c"), 3),
 }
 TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"
 
@@ -44,7 +50,11 @@ def extract() -> Catalog:
         method_map, options_map = parse_mapping_cfg(fh)
     catalog = Catalog(project="attendance-bot", version="1", charset="utf-8", fuzzy=False)
     for filename, lineno, message, comments, context in extract_from_dir(
-        str(REPO), method_map, options_map, keywords=KEYWORDS, comment_tags=("Translators:",),
+        str(REPO),
+        method_map,
+        options_map,
+        keywords=KEYWORDS,
+        comment_tags=("Translators:",),
         strip_comment_tags=True,
     ):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)

@@ -34,13 +34,7 @@ from bot.escalation.scheduled import escalation_sweep
 from bot.firstday.report_links import send_report_links
 from bot.firstday.scheduled import chase_job, register_close_job, send_outbox
 from bot.mail.scheduled import read_mailbox_job
-from bot.mis.scheduled import (
-    mis_poll_job,
-    mis_sync_job,
-    mis_writeback_job,
-    refresh,
-    refresh_before_close,
-)
+from bot.mis.scheduled import mis_poll_job, mis_sync_job, mis_writeback_job, refresh, refresh_before_close
 from bot.notices.digest import morning_digest
 from bot.privacy.scheduled import privacy_purge_job
 from bot.register.scheduled import registers_missing_job
@@ -70,35 +64,100 @@ class Job:
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
-        Job("register-close", "Open cases for N marks and message families (--session am|pm).",
-            register_close_job, per_school=True, options=("session_name",), prepare=refresh_before_close),
-        Job("chase", "Chase families of still-unexplained absences; move to the next contact.",
-            chase_job, per_school=True, options=("slot",), prepare=refresh),
-        Job("registers-missing", "Alert classes with no marks some minutes after close (--session am|pm).",
-            registers_missing_job, per_school=True, options=("session_name",), prepare=refresh),
-        Job("mis-sync", "Sync pupils, contacts, classes and staff from the MIS (Wonde).", mis_sync_job,
-            per_school=True, engine=True),
-        Job("mis-poll", "Read the live register from the MIS around each register close.", mis_poll_job,
-            per_school=False),
+        Job(
+            "register-close",
+            "Open cases for N marks and message families (--session am|pm).",
+            register_close_job,
+            per_school=True,
+            options=("session_name",),
+            prepare=refresh_before_close,
+        ),
+        Job(
+            "chase",
+            "Chase families of still-unexplained absences; move to the next contact.",
+            chase_job,
+            per_school=True,
+            options=("slot",),
+            prepare=refresh,
+        ),
+        Job(
+            "registers-missing",
+            "Alert classes with no marks some minutes after close (--session am|pm).",
+            registers_missing_job,
+            per_school=True,
+            options=("session_name",),
+            prepare=refresh,
+        ),
+        Job(
+            "mis-sync",
+            "Sync pupils, contacts, classes and staff from the MIS (Wonde).",
+            mis_sync_job,
+            per_school=True,
+            engine=True,
+        ),
+        Job(
+            "mis-poll",
+            "Read the live register from the MIS around each register close.",
+            mis_poll_job,
+            per_school=False,
+        ),
         Job("mis-writeback", "Write changes of marks back to the MIS.", mis_writeback_job, per_school=False),
-        Job("escalation-sweep", "Raise due escalation alerts (day 3 home visit, day 5 MASH...).",
-            escalation_sweep, per_school=True),
-        Job("statutory-sweep", "N to O after 5 school days; statutory thresholds; tiers.",
-            statutory_sweep, per_school=True),
-        Job("weekly-report", "Build and post the weekly attendance report.", weekly_report_job,
-            per_school=True),
-        Job("morning-digest", "Post the morning's counts: N marks, explained by notices, messaged, "
-            "registers not taken.", morning_digest, per_school=True),
-        Job("report-links", "First school day of term: send each family their 'report an absence' link "
-            "(--force: any school day).", send_report_links, per_school=True, options=("force",)),
-        Job("privacy-purge", "Remove or redact data older than the school's retention policy.",
-            privacy_purge_job, per_school=True),
-        Job("send-outbox", "Deliver queued messages (SMS, email) with retries; reroute failures.",
-            send_outbox, per_school=False),
-        Job("deliver-alerts", "Post new alerts to Slack / Teams / the local feed.", deliver_alerts,
-            per_school=False),
-        Job("read-mailbox", "Read families' email replies and bounces from the school's mailbox (IMAP).",
-            read_mailbox_job, per_school=False),
+        Job(
+            "escalation-sweep",
+            "Raise due escalation alerts (day 3 home visit, day 5 MASH...).",
+            escalation_sweep,
+            per_school=True,
+        ),
+        Job(
+            "statutory-sweep",
+            "N to O after 5 school days; statutory thresholds; tiers.",
+            statutory_sweep,
+            per_school=True,
+        ),
+        Job(
+            "weekly-report",
+            "Build and post the weekly attendance report.",
+            weekly_report_job,
+            per_school=True,
+        ),
+        Job(
+            "morning-digest",
+            "Post the morning's counts: N marks, explained by notices, messaged, registers not taken.",
+            morning_digest,
+            per_school=True,
+        ),
+        Job(
+            "report-links",
+            "First school day of term: send each family their 'report an absence' link "
+            "(--force: any school day).",
+            send_report_links,
+            per_school=True,
+            options=("force",),
+        ),
+        Job(
+            "privacy-purge",
+            "Remove or redact data older than the school's retention policy.",
+            privacy_purge_job,
+            per_school=True,
+        ),
+        Job(
+            "send-outbox",
+            "Deliver queued messages (SMS, email) with retries; reroute failures.",
+            send_outbox,
+            per_school=False,
+        ),
+        Job(
+            "deliver-alerts",
+            "Post new alerts to Slack / Teams / the local feed.",
+            deliver_alerts,
+            per_school=False,
+        ),
+        Job(
+            "read-mailbox",
+            "Read families' email replies and bounces from the school's mailbox (IMAP).",
+            read_mailbox_job,
+            per_school=False,
+        ),
     )
 }
 
@@ -120,8 +179,11 @@ def run_for_school(
                     return JobSummary.skip("the school no longer exists")
                 summary = job.run(session, school=row, now=now, settings=settings, **options)
                 if note:
-                    summary = JobSummary(counts=summary.counts, details={**summary.details, "mis": note},
-                                         skipped=summary.skipped)
+                    summary = JobSummary(
+                        counts=summary.counts,
+                        details={**summary.details, "mis": note},
+                        skipped=summary.skipped,
+                    )
                 return summary
         except (IntegrityError, OperationalError):
             if attempt == 2:
@@ -155,6 +217,7 @@ def run_job(
         if shutdown.requested():
             log.warning("job %s: stop requested; %d school(s) not run", name, len(schools) - len(results))
             break
-        results.append((school, run_for_school(job, engine, school=school, now=now, settings=settings,
-                                               **options)))
+        results.append(
+            (school, run_for_school(job, engine, school=school, now=now, settings=settings, **options))
+        )
     return results

@@ -44,10 +44,13 @@ _Loader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789"))
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789")
+)
 _Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]+$|^[-+]?[0-9][0-9_]*\.$"),
-    list("-+0123456789."))
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]+$|^[-+]?[0-9][0-9_]*\.$"),
+    list("-+0123456789."),
+)
 
 
 def load_yaml(text: str) -> Any:
@@ -78,6 +81,7 @@ def _int(lo: int, hi: int) -> Callable[[Any], int]:
         if not lo <= v <= hi:
             raise ValueError(f"{v} is out of range ({lo} to {hi})")
         return v
+
     return whole
 
 
@@ -92,6 +96,7 @@ def _choice(*options: str) -> Callable[[Any], str]:
         if v not in options:
             raise ValueError(f"'{v}' is not one of {', '.join(options)}")
         return v
+
     return one_of
 
 
@@ -202,9 +207,16 @@ def _ladder(v: Any, *, allow_default: bool = False) -> list[dict]:
 
 
 THRESHOLD_CHECKS: dict[str, Callable[[Any], Any]] = {
-    "penalty_sessions": _int(1, 100), "penalty_weeks": _int(1, 39), "la_unauthorised_days": _int(1, 60),
-    "la_illness_days": _int(1, 100), "cme_days": _int(1, 60), "letter_concern": _percent,
-    "letter_formal": _percent, "letter_serious": _percent, "persistent": _percent, "severe": _percent,
+    "penalty_sessions": _int(1, 100),
+    "penalty_weeks": _int(1, 39),
+    "la_unauthorised_days": _int(1, 60),
+    "la_illness_days": _int(1, 100),
+    "cme_days": _int(1, 60),
+    "letter_concern": _percent,
+    "letter_formal": _percent,
+    "letter_serious": _percent,
+    "persistent": _percent,
+    "severe": _percent,
 }
 
 
@@ -228,14 +240,19 @@ def _thresholds(v: Any) -> dict:
 def _register_years(v: Any) -> int:
     years = _int(1, 100)(v)
     if years < REGISTER_MIN_YEARS:
-        raise ValueError(f"{years} is shorter than the {REGISTER_MIN_YEARS} years the 2024 regulations "
-                         "require the register and its amendments to be kept")
+        raise ValueError(
+            f"{years} is shorter than the {REGISTER_MIN_YEARS} years the 2024 regulations "
+            "require the register and its amendments to be kept"
+        )
     return years
 
 
 RETENTION_CHECKS: dict[str, Callable[[Any], Any]] = {
-    "messages_months": _int(1, 120), "replies_months": _int(1, 120), "alerts_months": _int(1, 120),
-    "links_months": _int(1, 120), "register_years": _register_years,
+    "messages_months": _int(1, 120),
+    "replies_months": _int(1, 120),
+    "alerts_months": _int(1, 120),
+    "links_months": _int(1, 120),
+    "register_years": _register_years,
 }
 assert set(RETENTION_CHECKS) == set(DEFAULT_RETENTION)
 

@@ -101,8 +101,9 @@ def compulsory_school_age_from(dob: date) -> date:
     Born 10 September 2021: five on 10 September 2026, from 1 January 2027.
     """
     fifth = _fifth_birthday(dob)
-    return min(date(y, m, d) for y in (fifth.year, fifth.year + 1) for m, d in TERM_STARTS
-               if date(y, m, d) > fifth)
+    return min(
+        date(y, m, d) for y in (fifth.year, fifth.year + 1) for m, d in TERM_STARTS if date(y, m, d) > fifth
+    )
 
 
 def compulsory_from(pupil: Pupil) -> date | None:

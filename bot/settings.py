@@ -181,8 +181,9 @@ class Settings(BaseSettings):
             try:
                 base64.b64decode(token, validate=True)
             except (ValueError, TypeError):
-                raise ValueError(f"the token for school {urn} is not base64 (paste it as Teams shows it)"
-                                 ) from None
+                raise ValueError(
+                    f"the token for school {urn} is not base64 (paste it as Teams shows it)"
+                ) from None
         return v
 
     @field_validator("clock_start_at")
@@ -245,8 +246,9 @@ class Settings(BaseSettings):
             return
         problem = weak_secret(self.secret_key)
         if problem:
-            why = ("ENVIRONMENT=production" if self.environment == "production"
-                   else ", ".join(real) + " is set")
+            why = (
+                "ENVIRONMENT=production" if self.environment == "production" else ", ".join(real) + " is set"
+            )
             raise ValueError(
                 f"SECRET_KEY {problem}; a strong random secret is required because {why}. "
                 f"Make one with: {MAKE_A_SECRET}"

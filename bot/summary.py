@@ -29,8 +29,11 @@ class JobSummary:
         counts = dict(self.counts)
         for name, n in other.counts.items():
             counts[name] = counts.get(name, 0) + n
-        return JobSummary(counts=counts, details={**self.details, **other.details},
-                          skipped=self.skipped if self.skipped == other.skipped else None)
+        return JobSummary(
+            counts=counts,
+            details={**self.details, **other.details},
+            skipped=self.skipped if self.skipped == other.skipped else None,
+        )
 
     @property
     def did_something(self) -> bool:

@@ -33,14 +33,36 @@ LANGUAGES = ("en", "pl", "ro", "ur", "ar", "es", "pt", "lt", "fr", "bn", "so", "
 RIGHT_TO_LEFT = frozenset({"ar", "ur"})
 # Each language's name in itself (the language switch on pages) and in English (for staff).
 NATIVE_NAMES = {
-    "en": "English", "pl": "Polski", "ro": "Română", "ur": "اردو", "ar": "العربية", "es": "Español",
-    "pt": "Português", "lt": "Lietuvių", "fr": "Français", "bn": "বাংলা", "so": "Soomaali",
-    "pa": "ਪੰਜਾਬੀ", "tr": "Türkçe", "uk": "Українська",
+    "en": "English",
+    "pl": "Polski",
+    "ro": "Română",
+    "ur": "اردو",
+    "ar": "العربية",
+    "es": "Español",
+    "pt": "Português",
+    "lt": "Lietuvių",
+    "fr": "Français",
+    "bn": "বাংলা",
+    "so": "Soomaali",
+    "pa": "ਪੰਜਾਬੀ",
+    "tr": "Türkçe",
+    "uk": "Українська",
 }
 ENGLISH_NAMES = {
-    "en": "English", "pl": "Polish", "ro": "Romanian", "ur": "Urdu", "ar": "Arabic", "es": "Spanish",
-    "pt": "Portuguese", "lt": "Lithuanian", "fr": "French", "bn": "Bengali", "so": "Somali",
-    "pa": "Punjabi", "tr": "Turkish", "uk": "Ukrainian",
+    "en": "English",
+    "pl": "Polish",
+    "ro": "Romanian",
+    "ur": "Urdu",
+    "ar": "Arabic",
+    "es": "Spanish",
+    "pt": "Portuguese",
+    "lt": "Lithuanian",
+    "fr": "French",
+    "bn": "Bengali",
+    "so": "Somali",
+    "pa": "Punjabi",
+    "tr": "Turkish",
+    "uk": "Ukrainian",
 }
 
 

@@ -35,7 +35,7 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-                               "frame-ancestors 'none'; base-uri 'none'",
+    "frame-ancestors 'none'; base-uri 'none'",
 }
 ROLE_FOR_AUDIENCE = {"dsl": "dsl", "attendance": "attendance_officer", "pastoral": "pastoral"}
 
@@ -50,8 +50,9 @@ def _invalid(message: str, status: int) -> Response:
 
 
 def _actor(session, alert: Alert, school: School, address: str) -> Actor:
-    staff = session.exec(select(Staff).where(Staff.school_id == school.id, Staff.active,
-                                             Staff.email == address.lower())).first()
+    staff = session.exec(
+        select(Staff).where(Staff.school_id == school.id, Staff.active, Staff.email == address.lower())
+    ).first()
     if staff is not None:
         return Actor.of(staff)
     return Actor(name=address, role=ROLE_FOR_AUDIENCE.get(alert.audience, "pastoral"), school_id=school.id)
@@ -85,9 +86,21 @@ def register(app: Flask) -> None:
                 except UserError as exc:
                     notice, ok, status = str(exc), False, 400
             actions = [(a.id, a.label) for a in available(alert)] if alert.status == "open" else []
-            html = env().get_template("pages/alert.html").render(
-                lang="en", school=school.name, alert=alert, facts=facts(session, alert),
-                history=history(session, alert), actions=actions, actor=actor.label if actor.staff_id
-                else actor.name, csrf=csrf_token(settings, token), action_url=f"/a/{token}", notice=notice,
-                ok=ok)
+            html = (
+                env()
+                .get_template("pages/alert.html")
+                .render(
+                    lang="en",
+                    school=school.name,
+                    alert=alert,
+                    facts=facts(session, alert),
+                    history=history(session, alert),
+                    actions=actions,
+                    actor=actor.label if actor.staff_id else actor.name,
+                    csrf=csrf_token(settings, token),
+                    action_url=f"/a/{token}",
+                    notice=notice,
+                    ok=ok,
+                )
+            )
         return Response(html, status=status, content_type="text/html; charset=utf-8", headers=HEADERS)

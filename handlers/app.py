@@ -35,8 +35,9 @@ TOO_LARGE = f"Request body too large: the limit is {MAX_BODY_BYTES // 1024} KiB.
 EDGES = (health, twilio_status, twilio_sms, twilio_voice, reply_page, report_page, alert_page, slack, teams)
 
 
-def create_app(settings: Settings | None = None, *,
-               extra_edges: Iterable[Callable[[Flask], None]] = ()) -> Flask:
+def create_app(
+    settings: Settings | None = None, *, extra_edges: Iterable[Callable[[Flask], None]] = ()
+) -> Flask:
     """The product's app; ``extra_edges`` are more ``register(app)`` functions a process edge mounts."""
     settings = settings or get_settings()
     app = Flask(__name__, static_folder=None)

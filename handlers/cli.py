@@ -22,8 +22,9 @@ def serve(host: str | None, port: int | None, threads: int) -> None:
     serve_app(create_app, host=host, port=port, threads=threads)
 
 
-def serve_app(make_app: Callable[[Settings], "Flask"], *, host: str | None, port: int | None,
-              threads: int) -> None:
+def serve_app(
+    make_app: Callable[[Settings], "Flask"], *, host: str | None, port: int | None, threads: int
+) -> None:
     """Serve ``make_app(settings)`` under waitress: ``serve`` gives the product's app, ``run-local``
     the product's app with the demo kit's sandbox mounted (``tryout.web.create_app``)."""
     import os

@@ -50,12 +50,14 @@ def problems(session: Session, *, now: datetime) -> tuple[dict, list[str]]:
         if age > CLOCK_STALE_SECONDS:
             found.append(f"the clock's last heartbeat was {int(age)} s ago: is the clock process running?")
     waiting = session.exec(
-        select(Alert.school_id, func.coalesce(Alert.last_raised_at, Alert.created_at))
-        .where(Alert.delivered_at.is_(None))
+        select(Alert.school_id, func.coalesce(Alert.last_raised_at, Alert.created_at)).where(
+            Alert.delivered_at.is_(None)
+        )
     ).all()
     limits = dict(session.exec(select(SchoolPolicy.school_id, SchoolPolicy.realert_after_minutes)).all())
     late = sum(
-        1 for school_id, since in waiting
+        1
+        for school_id, since in waiting
         if now - since > timedelta(minutes=limits.get(school_id) or DEFAULT_REALERT_MINUTES)
     )
     facts["alerts_waiting"] = len(waiting)
@@ -66,8 +68,10 @@ def problems(session: Session, *, now: datetime) -> tuple[dict, list[str]]:
     facts.update(provider_facts)
     found += provider_found
     if late:
-        found.append(f"{late} alert(s) have waited for delivery longer than their school's re-alert "
-                     "interval: check the Slack / Teams settings and the clock")
+        found.append(
+            f"{late} alert(s) have waited for delivery longer than their school's re-alert "
+            "interval: check the Slack / Teams settings and the clock"
+        )
     return facts, found
 
 
@@ -87,8 +91,9 @@ def register(app: Flask) -> None:
                 facts.update(mail_facts)
                 found += [mail_problem] if mail_problem else []
         except Exception:  # the health check must answer, whatever is wrong
-            return jsonify({"status": "error", "database": "unreachable",
-                            "problems": ["the database does not answer"]}), 503
+            return jsonify(
+                {"status": "error", "database": "unreachable", "problems": ["the database does not answer"]}
+            ), 503
         body = {"status": "error" if found else "ok", "database": "ok", **facts}
         if found:
             body["problems"] = found

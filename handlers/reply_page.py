@@ -49,11 +49,20 @@ def register(app: Flask) -> None:
             form = {"reason": "", "note": "", "return_date": ""}
 
             def form_page(error: str | None = None, status: int = 200) -> Response:
-                return page("reply.html", lang, status, **common, form=form, error=error,
-                            reasons=wording.reason_choices(lang, WEB_REASONS),
-                            csrf=csrf_token(settings, PAGE, token),
-                            action=f"/r/{token}", max_note=MAX_NOTE, min_date=today.isoformat(),
-                            max_date=(today + timedelta(days=MAX_RETURN_DAYS)).isoformat())
+                return page(
+                    "reply.html",
+                    lang,
+                    status,
+                    **common,
+                    form=form,
+                    error=error,
+                    reasons=wording.reason_choices(lang, WEB_REASONS),
+                    csrf=csrf_token(settings, PAGE, token),
+                    action=f"/r/{token}",
+                    max_note=MAX_NOTE,
+                    min_date=today.isoformat(),
+                    max_date=(today + timedelta(days=MAX_RETURN_DAYS)).isoformat(),
+                )
 
             if request.method == "GET":
                 return form_page()
@@ -70,13 +79,21 @@ def register(app: Flask) -> None:
             if len(note) > MAX_NOTE:
                 return form_page(wording.page_error(lang, "long"), 400)
             return_date = parse_date(form["return_date"])
-            if return_date is False or (return_date and not (
-                    today <= return_date <= today + timedelta(days=MAX_RETURN_DAYS))):
+            if return_date is False or (
+                return_date and not (today <= return_date <= today + timedelta(days=MAX_RETURN_DAYS))
+            ):
                 return form_page(wording.page_error(lang, "date"), 400)
             try:
-                outcome = receive_web_reply(session, settings=settings, case_id=case_id,
-                                            contact_id=contact_id, reason=reason, note=note,
-                                            return_date=return_date, now=now)
+                outcome = receive_web_reply(
+                    session,
+                    settings=settings,
+                    case_id=case_id,
+                    contact_id=contact_id,
+                    reason=reason,
+                    note=note,
+                    return_date=return_date,
+                    now=now,
+                )
             except UserError:  # the checks above make this rare; the service checks again
                 return form_page(wording.page_error(lang, "reason"), 400)
             log.info("reply page: case %s answered (%s)", case_id, outcome.status)

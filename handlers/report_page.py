@@ -43,17 +43,30 @@ def register(app: Flask) -> None:
                 return unusable("no_children", 200, lang)
             today = clock.to_local(now, fam.school.timezone).date()
             first = first_day_default(session, school=fam.school, now=now)
-            form = {"pupils": [p.id for p in fam.pupils] if len(fam.pupils) == 1 else [],
-                    "first_date": first.isoformat(), "return_date": "", "reason": "", "note": ""}
+            form = {
+                "pupils": [p.id for p in fam.pupils] if len(fam.pupils) == 1 else [],
+                "first_date": first.isoformat(),
+                "return_date": "",
+                "reason": "",
+                "note": "",
+            }
 
             def form_page(error: str | None = None) -> Response:
-                return page("report.html", lang, 400 if error else 200, school=fam.school.name, form=form,
-                            error=wording.page_error(lang, error) if error else None,
-                            children=[{"id": p.id, "name": p.display_first_name} for p in fam.pupils],
-                            reasons=wording.reason_choices(lang, WEB_REASONS),
-                            csrf=csrf_token(settings, PAGE, token), action=f"/n/{token}", max_note=MAX_NOTE,
-                            min_date=today.isoformat(),
-                            max_date=(today + timedelta(days=MAX_DAYS_AHEAD)).isoformat())
+                return page(
+                    "report.html",
+                    lang,
+                    400 if error else 200,
+                    school=fam.school.name,
+                    form=form,
+                    error=wording.page_error(lang, error) if error else None,
+                    children=[{"id": p.id, "name": p.display_first_name} for p in fam.pupils],
+                    reasons=wording.reason_choices(lang, WEB_REASONS),
+                    csrf=csrf_token(settings, PAGE, token),
+                    action=f"/n/{token}",
+                    max_note=MAX_NOTE,
+                    min_date=today.isoformat(),
+                    max_date=(today + timedelta(days=MAX_DAYS_AHEAD)).isoformat(),
+                )
 
             if request.method == "GET":
                 return form_page()
@@ -61,8 +74,10 @@ def register(app: Flask) -> None:
                 log.warning("report page: bad csrf token for link %s", fam.link.id)
                 return unusable("invalid", 400, lang)
             raw_ids = request.form.getlist("pupil")
-            form = {"pupils": [int(i) for i in raw_ids if i.isdigit()],
-                    **{k: request.form.get(k, "") for k in ("first_date", "return_date", "reason", "note")}}
+            form = {
+                "pupils": [int(i) for i in raw_ids if i.isdigit()],
+                **{k: request.form.get(k, "") for k in ("first_date", "return_date", "reason", "note")},
+            }
             first_date, return_date = parse_date(form["first_date"]), parse_date(form["return_date"])
             if first_date is False or first_date is None:
                 return form_page("first")
@@ -70,14 +85,26 @@ def register(app: Flask) -> None:
                 return form_page("return")
             try:
                 with session.begin_nested():
-                    outcome = receive_report(session, settings=settings, token=token,
-                                             pupil_ids=form["pupils"], first_date=first_date,
-                                             return_date=return_date, reason=form["reason"],
-                                             note=form["note"], now=now)
+                    outcome = receive_report(
+                        session,
+                        settings=settings,
+                        token=token,
+                        pupil_ids=form["pupils"],
+                        first_date=first_date,
+                        return_date=return_date,
+                        reason=form["reason"],
+                        note=form["note"],
+                        now=now,
+                    )
             except FormError as exc:
                 return form_page(exc.key)
             chosen = [p.display_first_name for p in fam.pupils if p.id in form["pupils"]]
-            log.info("report page: link %s reported %d child(ren), notices %s", fam.link.id, len(chosen),
-                     outcome.notice_ids)
-            return page("reply_done.html", lang, school=fam.school.name, name=join_names(chosen, lang),
-                        already=False)
+            log.info(
+                "report page: link %s reported %d child(ren), notices %s",
+                fam.link.id,
+                len(chosen),
+                outcome.notice_ids,
+            )
+            return page(
+                "reply_done.html", lang, school=fam.school.name, name=join_names(chosen, lang), already=False
+            )

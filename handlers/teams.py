@@ -46,14 +46,18 @@ from storage.models import Alert, School
 log = logging.getLogger(__name__)
 
 ANSWER_WITHIN_SECONDS = 4.0  # Teams gives up at 5
-NOT_CONFIGURED = ("Teams is not configured on this server: set TEAMS_SCHOOL_SECRETS (one webhook token per "
-                  "school) or TEAMS_OUTGOING_WEBHOOK_SECRET.")
+NOT_CONFIGURED = (
+    "Teams is not configured on this server: set TEAMS_SCHOOL_SECRETS (one webhook token per "
+    "school) or TEAMS_OUTGOING_WEBHOOK_SECRET."
+)
 _AT = re.compile(r"<at>.*?</at>", re.I | re.S)
 _TAG = re.compile(r"<[^>]+>")
 _FRACTION = re.compile(r"(\.\d{6})\d+")  # Teams sends 7 digits of seconds' fraction; Python reads 6
 MAX_SKEW = timedelta(minutes=5)
-STILL_WORKING = ("Still working on that. I'll say in the channel when it is ready (without the answer): "
-                 "then send the same command again to see it.")
+STILL_WORKING = (
+    "Still working on that. I'll say in the channel when it is ready (without the answer): "
+    "then send the same command again to see it."
+)
 READY = "{name}: the answer to your command is ready. Send the same command again within 5 minutes to see it."
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="teams-work")
 

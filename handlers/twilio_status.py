@@ -36,7 +36,12 @@ def register(app: Flask) -> None:
             return "", 200
         outbox = request.args.get("outbox", "")
         with deps.db() as session:
-            record_status(session, provider_id=sid, provider_status=status,
-                          error_code=request.form.get("ErrorCode") or None,
-                          outbox_id=int(outbox) if outbox.isdigit() else None, now=clock.now())
+            record_status(
+                session,
+                provider_id=sid,
+                provider_status=status,
+                error_code=request.form.get("ErrorCode") or None,
+                outbox_id=int(outbox) if outbox.isdigit() else None,
+                now=clock.now(),
+            )
         return "", 200

@@ -49,12 +49,17 @@ def _url(settings: Settings, message_id: int, step: str, query: str = "") -> str
     return f"{settings.public_base_url.rstrip('/')}{BASE}/{message_id}/{step}{query}"
 
 
-def _menu(response: VoiceResponse, settings: Settings, call: service.Call, *, first: bool,
-          again: bool) -> None:
+def _menu(
+    response: VoiceResponse, settings: Settings, call: service.Call, *, first: bool, again: bool
+) -> None:
     """The greeting (first time) and the menu, inside a one-digit Gather."""
-    gather = response.gather(num_digits=1, timeout=GATHER_SECONDS, method="POST",
-                             action=_url(settings, call.message_id, "gather", "?again=1" if again else ""),
-                             action_on_empty_result=True)
+    gather = response.gather(
+        num_digits=1,
+        timeout=GATHER_SECONDS,
+        method="POST",
+        action=_url(settings, call.message_id, "gather", "?again=1" if again else ""),
+        action_on_empty_result=True,
+    )
     script = call.script
     if first:
         if script.apology:
@@ -68,10 +73,17 @@ def _menu(response: VoiceResponse, settings: Settings, call: service.Call, *, fi
 
 def _record(response: VoiceResponse, settings: Settings, call: service.Call) -> None:
     _say(response, call.script.record_prompt, call.script)
-    response.record(max_length=RECORD_SECONDS, finish_on_key="#", play_beep=True, trim="trim-silence",
-                    method="POST", action=_url(settings, call.message_id, "recorded"),
-                    recording_status_callback=_url(settings, call.message_id, "recording"),
-                    recording_status_callback_event="completed", recording_status_callback_method="POST")
+    response.record(
+        max_length=RECORD_SECONDS,
+        finish_on_key="#",
+        play_beep=True,
+        trim="trim-silence",
+        method="POST",
+        action=_url(settings, call.message_id, "recorded"),
+        recording_status_callback=_url(settings, call.message_id, "recording"),
+        recording_status_callback_event="completed",
+        recording_status_callback_method="POST",
+    )
 
 
 def _gone() -> Response:
@@ -89,8 +101,13 @@ def register(app: Flask) -> None:
             log.warning("twilio voice answer: bad signature")
             return _forbidden()
         with deps.db() as session:
-            found = service.answer(session, message_id=message_id, call_sid=request.form.get("CallSid", ""),
-                                   answered_by=request.form.get("AnsweredBy"), now=clock.now())
+            found = service.answer(
+                session,
+                message_id=message_id,
+                call_sid=request.form.get("CallSid", ""),
+                answered_by=request.form.get("AnsweredBy"),
+                now=clock.now(),
+            )
         if found is None:
             return _gone()
         call, machine = found
@@ -112,16 +129,22 @@ def register(app: Flask) -> None:
         digits = (request.form.get("Digits") or "").strip()
         again = request.args.get("again") == "1"
         with deps.db() as session:
-            call = service.choice(session, message_id=message_id, call_sid=request.form.get("CallSid", ""),
-                                  digits=digits, now=clock.now())
+            call = service.choice(
+                session,
+                message_id=message_id,
+                call_sid=request.form.get("CallSid", ""),
+                digits=digits,
+                now=clock.now(),
+            )
         if call is None:
             return _gone()
         response = VoiceResponse()
         script = call.script
         if digits == "1" and call.office_number:
             _say(response, script.connecting, script)
-            dial = response.dial(action=_url(settings, message_id, "dialled"), method="POST",
-                                 timeout=OFFICE_RING_SECONDS)
+            dial = response.dial(
+                action=_url(settings, message_id, "dialled"), method="POST", timeout=OFFICE_RING_SECONDS
+            )
             dial.number(call.office_number)
         elif digits == "2":
             _record(response, settings, call)
@@ -141,8 +164,13 @@ def register(app: Flask) -> None:
             log.warning("twilio voice dialled: bad signature")
             return _forbidden()
         with deps.db() as session:
-            found = service.dialled(session, message_id=message_id, call_sid=request.form.get("CallSid", ""),
-                                    dial_status=request.form.get("DialCallStatus", ""), now=clock.now())
+            found = service.dialled(
+                session,
+                message_id=message_id,
+                call_sid=request.form.get("CallSid", ""),
+                dial_status=request.form.get("DialCallStatus", ""),
+                now=clock.now(),
+            )
         if found is None:
             return _gone()
         call, spoke = found
@@ -169,10 +197,15 @@ def register(app: Flask) -> None:
         except ValueError:
             seconds = 0
         with deps.db() as session:
-            call = service.recording(session, message_id=message_id, call_sid=form.get("CallSid", ""),
-                                     recording_sid=form.get("RecordingSid", ""),
-                                     recording_url=form.get("RecordingUrl", ""), seconds=seconds,
-                                     now=clock.now())
+            call = service.recording(
+                session,
+                message_id=message_id,
+                call_sid=form.get("CallSid", ""),
+                recording_sid=form.get("RecordingSid", ""),
+                recording_url=form.get("RecordingUrl", ""),
+                seconds=seconds,
+                now=clock.now(),
+            )
         if call is None:
             return _gone()
         if request.path.endswith("/recording"):
@@ -192,7 +225,12 @@ def register(app: Flask) -> None:
         if not sid or not status:
             return "", 200
         with deps.db() as session:
-            service.record_status(session, call_sid=sid, call_status=status,
-                                  answered_by=request.form.get("AnsweredBy"),
-                                  error_code=request.form.get("ErrorCode") or None, now=clock.now())
+            service.record_status(
+                session,
+                call_sid=sid,
+                call_status=status,
+                answered_by=request.form.get("AnsweredBy"),
+                error_code=request.form.get("ErrorCode") or None,
+                now=clock.now(),
+            )
         return "", 200

@@ -31,8 +31,10 @@ def clock_command() -> None:
         refused = refused_schools(session, settings)
         total = len(session.exec(select(School.id)).all())
     for school, why in refused:
-        click.echo(f"Refusing to run school {school.urn} {school.name}: its alerts would reach nobody "
-                   f"({why}).", err=True)
+        click.echo(
+            f"Refusing to run school {school.urn} {school.name}: its alerts would reach nobody ({why}).",
+            err=True,
+        )
     if refused and len(refused) == total:
         raise click.ClickException("No school has an alert route: the clock will not start.")
     run_clock(engine, settings)
@@ -62,22 +64,37 @@ def list_jobs(urn: str | None) -> None:
             continue
         nxt = slot.trigger().get_next_fire_time(None, now)
         local = bot_clock.to_local(nxt, school.timezone) if nxt else None
-        click.echo(f"  {school.urn} {slot.job:<17} {slot.label:<6} {slot.days:<8} next "
-                   f"{local:%a %d %b %H:%M}" if local else "")
+        click.echo(
+            f"  {school.urn} {slot.job:<17} {slot.label:<6} {slot.days:<8} next {local:%a %d %b %H:%M}"
+            if local
+            else ""
+        )
 
 
 @jobs.command("run")
 @click.argument("name", type=click.Choice(sorted(JOBS)))
 @click.option("--school", "urn", help="School URN (default: every school).")
-@click.option("--session", "session_name", type=click.Choice(["am", "pm"], case_sensitive=False),
-              default="am", show_default=True, help="For register-close and registers-missing.")
-@click.option("--now", "now_text", help="Run as if at this time, e.g. 2026-11-23T09:15:00+00:00 "
-              "(a time without an offset is the school's local time).")
+@click.option(
+    "--session",
+    "session_name",
+    type=click.Choice(["am", "pm"], case_sensitive=False),
+    default="am",
+    show_default=True,
+    help="For register-close and registers-missing.",
+)
+@click.option(
+    "--now",
+    "now_text",
+    help="Run as if at this time, e.g. 2026-11-23T09:15:00+00:00 "
+    "(a time without an offset is the school's local time).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summaries as JSON.")
-@click.option("--force", is_flag=True, help="For report-links: send on any school day, not only the "
-              "first of a term.")
-def run(name: str, urn: str | None, session_name: str, now_text: str | None, as_json: bool,
-        force: bool) -> None:
+@click.option(
+    "--force", is_flag=True, help="For report-links: send on any school day, not only the first of a term."
+)
+def run(
+    name: str, urn: str | None, session_name: str, now_text: str | None, as_json: bool, force: bool
+) -> None:
     """Run job NAME now (or at --now) and say what it did."""
     engine = get_engine()
     schools = None
@@ -85,8 +102,10 @@ def run(name: str, urn: str | None, session_name: str, now_text: str | None, as_
         with Session(engine) as session:
             school = session.exec(select(School).where(School.urn == urn)).first()
         if school is None:
-            raise click.ClickException(f"No school with URN {urn}. Import it first (attendance-bot "
-                                       "import schools FILE) or run attendance-bot demo-data.")
+            raise click.ClickException(
+                f"No school with URN {urn}. Import it first (attendance-bot "
+                "import schools FILE) or run attendance-bot demo-data."
+            )
         schools = [school]
     tz = schools[0].timezone if schools else None
     try:
@@ -99,19 +118,26 @@ def run(name: str, urn: str | None, session_name: str, now_text: str | None, as_
     if name == "report-links" and force:
         opts["force"] = True
     # A deploy's SIGTERM: finish the school in hand, start no other, say which are done.
-    results = call_stoppable(lambda: run_job(name, engine, get_settings(), now=now, schools=schools, **opts),
-                             signal.SIGTERM)
+    results = call_stoppable(
+        lambda: run_job(name, engine, get_settings(), now=now, schools=schools, **opts), signal.SIGTERM
+    )
     for school, summary in results:
         who = f"{school.urn} {school.name}" if school else "all schools"
         if as_json:
-            click.echo(json.dumps({"school": school.urn if school else None, "job": name,
-                                   "summary": summary.as_dict()}, default=str))
+            click.echo(
+                json.dumps(
+                    {"school": school.urn if school else None, "job": name, "summary": summary.as_dict()},
+                    default=str,
+                )
+            )
         else:
             click.echo(f"{name} — {who}: {summary}")
     if JOBS[name].per_school and shutdown.requested():
         done = " ".join(school.urn for school, _ in results) or "none"
-        raise click.ClickException(f"Stopped (SIGTERM). Schools done: {done}. Run the job again for the "
-                                   "others (a school already done is not repeated).")
+        raise click.ClickException(
+            f"Stopped (SIGTERM). Schools done: {done}. Run the job again for the "
+            "others (a school already done is not repeated)."
+        )
 
 
 def register(main: click.Group) -> None:

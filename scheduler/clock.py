@@ -142,12 +142,19 @@ class Clock:
             for stale in self._slot_ids - wanted.keys():
                 self.scheduler.remove_job(stale)
             for slot_id, slot in wanted.items():
-                self.scheduler.add_job(self._tracked(self._fire_slot), slot.trigger(), args=[slot],
-                                       id=slot_id, replace_existing=True, name=slot_id)
+                self.scheduler.add_job(
+                    self._tracked(self._fire_slot),
+                    slot.trigger(),
+                    args=[slot],
+                    id=slot_id,
+                    replace_existing=True,
+                    name=slot_id,
+                )
             self._slot_ids = set(wanted)
 
     def _tracked(self, fn: Callable) -> Callable:
         """``fn`` counted while it runs, so a stop can wait for the running jobs (``_wait_idle``)."""
+
         def run(*args) -> None:
             with self._idle:
                 self._busy += 1
@@ -163,8 +170,9 @@ class Clock:
     def _every(self, fn: Callable, seconds: float, job_id: str, *args, first: bool = False) -> None:
         """Run ``fn`` every ``seconds`` (and at once when ``first``)."""
         at_once = {"next_run_time": datetime.now(UTC)} if first else {}  # None would mean "paused"
-        self.scheduler.add_job(self._tracked(fn), "interval", seconds=seconds, args=list(args), id=job_id,
-                               **at_once)
+        self.scheduler.add_job(
+            self._tracked(fn), "interval", seconds=seconds, args=list(args), id=job_id, **at_once
+        )
 
     def start(self) -> None:
         """Start the timetable in the background (``run`` also waits for a stop signal)."""
@@ -208,8 +216,12 @@ class Clock:
         left = interrupt(self.engine, self.holder, now=now)
         lease.release(self.engine, self.holder, now=now)
         self.leader = False
-        log.info("clock %s stopped (%s; %d run(s) marked interrupted); lease released", self.holder,
-                 "jobs finished" if finished else "a job was still running", left)
+        log.info(
+            "clock %s stopped (%s; %d run(s) marked interrupted); lease released",
+            self.holder,
+            "jobs finished" if finished else "a job was still running",
+            left,
+        )
         return finished
 
     def _wait_idle(self, seconds: float) -> bool:

@@ -29,8 +29,9 @@ WATCHED = ("register-close",)
 LOOKBACK = timedelta(hours=12)  # a register close missed this morning is still reported at noon
 
 
-def late_slots(engine: Engine, slots: list[Slot], *, now: datetime, after: timedelta
-               ) -> list[tuple[Slot, datetime, JobRun | None]]:
+def late_slots(
+    engine: Engine, slots: list[Slot], *, now: datetime, after: timedelta
+) -> list[tuple[Slot, datetime, JobRun | None]]:
     """Watched slots due between ``LOOKBACK`` and ``after`` ago with no finished run, on school days."""
     late = []
     with Session(engine) as session:
@@ -57,19 +58,35 @@ def alert_late(engine: Engine, settings: Settings, slots: list[Slot], *, now: da
             if school is None:
                 continue
             local = clock.to_local(fire_time, slot.tz)
-            state = (f"its run {run.status} after {run.attempts} tries" if run is not None
-                     else "no clock has started it")
+            state = (
+                f"its run {run.status} after {run.attempts} tries"
+                if run is not None
+                else "no clock has started it"
+            )
             title = f"Register close {slot.label} at {local:%H:%M} has not completed for school {school.urn}"
-            body = (f"{settings.clock_late_alert_minutes} minutes after its time, {state}. Families of "
-                    "absent pupils have not been texted. Check the clock process (attendance-bot clock, "
-                    "/healthz) and its log; it is retried on every catch-up while within the grace, or "
-                    f"run it by hand: attendance-bot jobs run register-close --school {school.urn} "
-                    f"--session {slot.label.lower()} --now {fire_time.isoformat()}")
+            body = (
+                f"{settings.clock_late_alert_minutes} minutes after its time, {state}. Families of "
+                "absent pupils have not been texted. Check the clock process (attendance-bot clock, "
+                "/healthz) and its log; it is retried on every catch-up while within the grace, or "
+                f"run it by hand: attendance-bot jobs run register-close --school {school.urn} "
+                f"--session {slot.label.lower()} --now {fire_time.isoformat()}"
+            )
             key = ops.slot_late_key(run_key(slot, fire_time))
-            if ops.raise_ops_alert(session, school_id=school.id, key=key, kind=ops.SLOT_LATE, title=title,
-                                   body=body, now=now, data={"job": slot.job, "slot": fire_time.isoformat()}):
-                log.error("%s at %s not done %d min after its time: operators alerted", slot.id,
-                          fire_time.isoformat(), settings.clock_late_alert_minutes)
+            if ops.raise_ops_alert(
+                session,
+                school_id=school.id,
+                key=key,
+                kind=ops.SLOT_LATE,
+                title=title,
+                body=body,
+                now=now,
+                data={"job": slot.job, "slot": fire_time.isoformat()},
+            ):
+                log.error(
+                    "%s at %s not done %d min after its time: operators alerted",
+                    slot.id,
+                    fire_time.isoformat(),
+                    settings.clock_late_alert_minutes,
+                )
                 raised += 1
     return raised
-

@@ -63,16 +63,24 @@ def _retryable(*, now: datetime, holder: str | None):
     )
 
 
-def _claim(engine: Engine, slot: Slot, fire_time: datetime, *, now: datetime,
-           holder: str | None) -> tuple[int, int] | None:
+def _claim(
+    engine: Engine, slot: Slot, fire_time: datetime, *, now: datetime, holder: str | None
+) -> tuple[int, int] | None:
     """Claim the run for ``holder``: (run id, attempt number), or None if it is not ours to run."""
     key = run_key(slot, fire_time)
     with Session(engine) as session:
         row = session.exec(select(JobRun).where(JobRun.job_key == key)).first()
         if row is None:
             try:
-                row = JobRun(job_key=key, school_id=slot.school_id, job=slot.job, slot=fire_time,
-                             started_at=now, status="running", holder=holder)
+                row = JobRun(
+                    job_key=key,
+                    school_id=slot.school_id,
+                    job=slot.job,
+                    slot=fire_time,
+                    started_at=now,
+                    status="running",
+                    holder=holder,
+                )
                 session.add(row)
                 session.commit()
                 return row.id, 1
@@ -91,20 +99,34 @@ def _claim(engine: Engine, slot: Slot, fire_time: datetime, *, now: datetime,
         return (run_id, attempts) if result.rowcount == 1 else None
 
 
-def _finish(engine: Engine, run_id: int, *, holder: str | None, status: str, summary: JobSummary,
-            retry_at: datetime | None, now: datetime) -> None:
+def _finish(
+    engine: Engine,
+    run_id: int,
+    *,
+    holder: str | None,
+    status: str,
+    summary: JobSummary,
+    retry_at: datetime | None,
+    now: datetime,
+) -> None:
     """Record the outcome, unless another clock has taken the run over meanwhile (its result wins)."""
     mine = JobRun.holder == holder if holder is not None else JobRun.holder.is_(None)
     with Session(engine) as session:
         session.execute(
-            update(JobRun).where(JobRun.id == run_id, mine)
+            update(JobRun)
+            .where(JobRun.id == run_id, mine)
             .values(status=status, summary=summary.as_dict(), finished_at=now, retry_at=retry_at)
         )
         session.commit()
 
 
 def run_slot(
-    engine: Engine, settings: Settings, slot: Slot, fire_time: datetime, *, now: datetime,
+    engine: Engine,
+    settings: Settings,
+    slot: Slot,
+    fire_time: datetime,
+    *,
+    now: datetime,
     holder: str | None = None,
 ) -> JobSummary | None:
     """Run the slot's job for its school as at ``fire_time``, unless that run is not ours to make.
@@ -126,8 +148,9 @@ def run_slot(
         if school is None:
             status, summary = "skipped", JobSummary.skip("school removed")
         else:
-            summary = run_for_school(JOBS[slot.job], engine, school=school, now=fire_time, settings=settings,
-                                     **slot.opts)
+            summary = run_for_school(
+                JOBS[slot.job], engine, school=school, now=fire_time, settings=settings, **slot.opts
+            )
     except Exception as exc:  # recorded, retried by catch-up after a backoff; the clock keeps going
         log.exception("job %s failed (run %s, try %d)", slot.id, run_id, attempts)
         status, summary = "failed", JobSummary(details={"error": type(exc).__name__})
@@ -145,7 +168,8 @@ def interrupt(engine: Engine, holder: str, *, now: datetime) -> int:
     the next leader). Returns how many."""
     with Session(engine) as session:
         result = session.execute(
-            update(JobRun).where(JobRun.holder == holder, JobRun.status == "running")
+            update(JobRun)
+            .where(JobRun.holder == holder, JobRun.status == "running")
             .values(status="interrupted", finished_at=now)
         )
         session.commit()
@@ -165,8 +189,15 @@ def missed_fire_times(slot: Slot, *, since: datetime, until: datetime) -> list[d
     return times
 
 
-def catch_up(engine: Engine, settings: Settings, slots: list[Slot], *, now: datetime,
-             grace: timedelta, holder: str | None = None) -> int:
+def catch_up(
+    engine: Engine,
+    settings: Settings,
+    slots: list[Slot],
+    *,
+    now: datetime,
+    grace: timedelta,
+    holder: str | None = None,
+) -> int:
     """Run slots whose time passed within ``grace`` and that have no finished run: missed while no
     clock ran, failed (once their backoff is over), interrupted, or orphaned by a dead clock.
     Returns runs made."""

@@ -31,8 +31,7 @@ class Slot:
     tz: str = "Europe/London"
 
     def trigger(self) -> CronTrigger:
-        return CronTrigger(day_of_week=self.days, hour=self.at.hour, minute=self.at.minute,
-                           timezone=self.tz)
+        return CronTrigger(day_of_week=self.days, hour=self.at.hour, minute=self.at.minute, timezone=self.tz)
 
     @property
     def id(self) -> str:
@@ -66,8 +65,11 @@ def school_slots(session: Session, school: School) -> list[Slot]:
     # "Register not taken": some minutes after each close (with or without an MIS link).
     check = policy.register_check_after_minutes
     for name, closes in (("AM", policy.am_close), ("PM", policy.pm_close)):
-        slots.append(Slot("registers-missing", school.id, name, _plus(closes, check),
-                          opts={"session_name": name}, tz=tz))
+        slots.append(
+            Slot(
+                "registers-missing", school.id, name, _plus(closes, check), opts={"session_name": name}, tz=tz
+            )
+        )
     if school.wonde_id:
         # Nightly, spread over an hour so a trust's schools do not all call Wonde at once (and clear
         # of the 01:00-02:00 hour that daylight saving skips or repeats).
@@ -86,8 +88,9 @@ def school_slots(session: Session, school: School) -> list[Slot]:
     # reaches the DSL (day 1 of their ladder) within minutes, not at the next hourly sweep.
     after_pm_close = _plus(policy.pm_close, 20)
     if after_pm_close.strftime("%H:%M") not in {s.label for s in slots if s.job == "escalation-sweep"}:
-        slots.append(Slot("escalation-sweep", school.id, after_pm_close.strftime("%H:%M"), after_pm_close,
-                          tz=tz))
+        slots.append(
+            Slot("escalation-sweep", school.id, after_pm_close.strftime("%H:%M"), after_pm_close, tz=tz)
+        )
     after_pm = _plus(policy.pm_close, 60)
     slots.append(Slot("statutory-sweep", school.id, "daily", after_pm, tz=tz))
     slots.append(Slot("weekly-report", school.id, "weekly", _plus(policy.pm_close, 90), days="fri", tz=tz))
@@ -95,8 +98,16 @@ def school_slots(session: Session, school: School) -> list[Slot]:
     digest_at = _plus(policy.am_close, DIGEST_AFTER_MINUTES)
     slots.append(Slot("morning-digest", school.id, "daily", digest_at, tz=tz))
     slots.append(Slot("report-links", school.id, "term-start", REPORT_LINKS_AT, tz=tz))
-    slots.append(Slot("privacy-purge", school.id, "nightly", _plus(PRIVACY_PURGE_FROM, school.id % 60),
-                      days="mon-sun", tz=tz))
+    slots.append(
+        Slot(
+            "privacy-purge",
+            school.id,
+            "nightly",
+            _plus(PRIVACY_PURGE_FROM, school.id % 60),
+            days="mon-sun",
+            tz=tz,
+        )
+    )
     return slots
 
 
@@ -113,8 +124,12 @@ def all_slots(session: Session, settings: Settings | None = None) -> list[Slot]:
     refused = set()
     for school, why in refused_schools(session, settings):
         refused.add(school.id)
-        log.error("clock: not running school %s (%s): its alerts would reach nobody: %s", school.urn,
-                  school.name, why)
+        log.error(
+            "clock: not running school %s (%s): its alerts would reach nobody: %s",
+            school.urn,
+            school.name,
+            why,
+        )
     slots: list[Slot] = []
     for school in session.exec(select(School).order_by(School.id)).all():
         if school.id not in refused:

@@ -17,8 +17,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine whose errors never print bound values (names, phone numbers) into the logs."""
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, echo=echo, hide_parameters=True,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            url, echo=echo, hide_parameters=True, connect_args={"check_same_thread": False, "timeout": 30}
         )
 
         @event.listens_for(engine, "connect")
@@ -38,8 +37,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=10,
-                         max_overflow=20)
+    return create_engine(
+        url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=20
+    )
 
 
 @cache
@@ -79,5 +79,6 @@ def lock_school(session: Session, school_id: int) -> None:
     IMMEDIATE`` and so already runs alone.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:ns, :school)"),
-                        {"ns": SCHOOL_LOCK, "school": school_id})
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:ns, :school)"), {"ns": SCHOOL_LOCK, "school": school_id}
+        )

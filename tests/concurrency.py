@@ -43,8 +43,9 @@ def run_day(db_url: str, urns: list[str], day: str, barrier, results) -> None:
             for name, hh_mm, opts in DAY_JOBS:
                 barrier.wait(timeout=60)
                 try:
-                    [(_, summary)] = run_job(name, engine, settings, now=at(day, hh_mm), schools=[school],
-                                             **opts)
+                    [(_, summary)] = run_job(
+                        name, engine, settings, now=at(day, hh_mm), schools=[school], **opts
+                    )
                     results.put(("ok", urn, name, summary.as_dict()))
                 except Exception as exc:  # reported to the parent, which fails the test
                     detail = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"

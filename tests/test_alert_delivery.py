@@ -120,8 +120,16 @@ def test_slack_delivery_posts_blocks_with_buttons_and_dms_the_dsl(engine, db_url
         posts = peer.calls_to("chat.postMessage")
         again = deliver_pending(engine, settings=slack_settings(db_url, peer), now=clock.now())
         assert len(peer.calls_to("chat.postMessage")) == len(posts)  # idempotent
-    assert counts == {"slack": 2, "slack_dm": 1, "teams": 0, "email": 0, "dsl_email": 0, "dsl_sms": 0,
-                      "local": 0, "failed": 0}
+    assert counts == {
+        "slack": 2,
+        "slack_dm": 1,
+        "teams": 0,
+        "email": 0,
+        "dsl_email": 0,
+        "dsl_sms": 0,
+        "local": 0,
+        "failed": 0,
+    }
     assert again["slack"] == 0
     by_channel = {}
     for p in posts:
@@ -257,11 +265,25 @@ def test_threshold_evidence_reads_as_dates_sessions_and_codes():
     from bot.alerts.view import evidence as _evidence
     from storage.models import Alert
 
-    alert = Alert(school_id=1, idempotency_key="k", kind="penalty_threshold", title="t",
-                  data={"evidence": [{"date": "2026-11-09", "session": "AM", "code": "O"},
-                                     {"date": "2026-11-10", "session": "pm", "code": "G"}]})
+    alert = Alert(
+        school_id=1,
+        idempotency_key="k",
+        kind="penalty_threshold",
+        title="t",
+        data={
+            "evidence": [
+                {"date": "2026-11-09", "session": "AM", "code": "O"},
+                {"date": "2026-11-10", "session": "pm", "code": "G"},
+            ]
+        },
+    )
     assert _evidence(alert) == ["Mon 09 Nov AM: O", "Tue 10 Nov PM: G"]
-    many = Alert(school_id=1, idempotency_key="k2", kind="x", title="t",
-                 data={"evidence": [{"date": "2026-11-09", "session": "AM", "code": "N"}] * 25})
+    many = Alert(
+        school_id=1,
+        idempotency_key="k2",
+        kind="x",
+        title="t",
+        data={"evidence": [{"date": "2026-11-09", "session": "AM", "code": "N"}] * 25},
+    )
     lines = _evidence(many)
     assert len(lines) == 3 and lines[0].count("Mon 09 Nov AM: N") == 10

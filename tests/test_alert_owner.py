@@ -35,8 +35,11 @@ MUM = "+447700900123"
 
 
 def settings(db_url):
-    return load_settings(database_url=db_url, secret_key="owner-test-secret-0123456789",
-                         public_base_url="https://bot.oakfield.example")
+    return load_settings(
+        database_url=db_url,
+        secret_key="owner-test-secret-0123456789",
+        public_base_url="https://bot.oakfield.example",
+    )
 
 
 def _world(engine, **school_kw):
@@ -54,8 +57,15 @@ def _world(engine, **school_kw):
 
 def _reply(engine, db_url, body="I dropped him at the gate at 8.30", at=NOW):
     with Session(engine) as s:
-        receive_sms(s, settings=settings(db_url), message_sid="SM" + "1" * 32, from_number=MUM,
-                    to_number="+441632960001", body=body, now=at)
+        receive_sms(
+            s,
+            settings=settings(db_url),
+            message_sid="SM" + "1" * 32,
+            from_number=MUM,
+            to_number="+441632960001",
+            body=body,
+            now=at,
+        )
         s.commit()
 
 
@@ -72,9 +82,12 @@ def _staff_messages(engine, **where):
 
 
 def test_missing_child_alert_has_an_owner_until_someone_acts(engine, db_url):
-    school, amelia, dsl, officer = _world(engine, dsl_email="dsl@oakfield.example",
-                                          attendance_lead_email="lead@oakfield.example",
-                                          dsl_mobile="+447700900999")
+    school, amelia, dsl, officer = _world(
+        engine,
+        dsl_email="dsl@oakfield.example",
+        attendance_lead_email="lead@oakfield.example",
+        dsl_mobile="+447700900999",
+    )
     _reply(engine, db_url)
     with Session(engine) as s:
         twins = s.exec(select(Alert).where(Alert.kind == "missing_child").order_by(Alert.id)).all()
@@ -106,27 +119,41 @@ def test_missing_child_alert_has_an_owner_until_someone_acts(engine, db_url):
 
     # Shown first in /absences and /pupil, with the act line; the DSL twin only to the DSL.
     with Session(engine) as s:
-        as_dsl = run_command(s, staff=s.get(type(dsl), dsl.id), text="absences",
-                             now=NOW + timedelta(minutes=6))
+        as_dsl = run_command(
+            s, staff=s.get(type(dsl), dsl.id), text="absences", now=NOW + timedelta(minutes=6)
+        )
         assert as_dsl.sections[0].heading.startswith("Needs someone now")
         assert {u["alert_id"] for u in as_dsl.data["urgent"]} == {a.id for a in twins}
         assert f"act {twins[1].id} child_found_safe" in as_dsl.sections[0].lines[1]
-        as_officer = run_command(s, staff=s.get(type(officer), officer.id), text="pupil Amelia Khan",
-                                 now=NOW + timedelta(minutes=6))
+        as_officer = run_command(
+            s,
+            staff=s.get(type(officer), officer.id),
+            text="pupil Amelia Khan",
+            now=NOW + timedelta(minutes=6),
+        )
         assert [u["alert_id"] for u in as_officer.data["urgent"]] == [twins[0].id]
 
     # The DSL reports the parent reached: both twins are settled and nothing is raised again.
     with Session(engine) as s:
-        act(s, alert_id=twins[1].id, action="parent_reached", actor=Actor.of(dsl),
-            now=NOW + timedelta(minutes=7))
+        act(
+            s,
+            alert_id=twins[1].id,
+            action="parent_reached",
+            actor=Actor.of(dsl),
+            now=NOW + timedelta(minutes=7),
+        )
         s.commit()
         assert {s.get(Alert, a.id).status for a in twins} == {"acted"}
         assert s.exec(select(CaseEvent).where(CaseEvent.kind == "parent_reached")).one()
     later = _deliver(engine, db_url, NOW + timedelta(minutes=30))
     assert later["urgent_reraised"] == 0 and len(_staff_messages(engine, channel="sms")) == 2
     with Session(engine) as s:
-        assert run_command(s, staff=s.get(type(dsl), dsl.id), text="absences",
-                           now=NOW + timedelta(minutes=31)).data.get("urgent") is None
+        assert (
+            run_command(
+                s, staff=s.get(type(dsl), dsl.id), text="absences", now=NOW + timedelta(minutes=31)
+            ).data.get("urgent")
+            is None
+        )
 
 
 def test_the_re_alert_interval_is_the_schools_and_welfare_concerns_are_owned_too(engine, db_url):
@@ -144,25 +171,39 @@ def test_the_re_alert_interval_is_the_schools_and_welfare_concerns_are_owned_too
     assert _deliver(engine, db_url, NOW + timedelta(minutes=10))["urgent_reraised"] == 0
     assert _deliver(engine, db_url, NOW + timedelta(minutes=15))["urgent_reraised"] == 1
     with Session(engine) as s:
-        act(s, alert_id=concern.id, action="close_alert", actor=Actor.of(dsl),
-            now=NOW + timedelta(minutes=16))
+        act(
+            s, alert_id=concern.id, action="close_alert", actor=Actor.of(dsl), now=NOW + timedelta(minutes=16)
+        )
         s.commit()
         assert s.get(Alert, concern.id).status == "closed"
     assert _deliver(engine, db_url, NOW + timedelta(hours=1))["urgent_reraised"] == 0
 
 
 def test_without_chat_every_alert_is_emailed_by_audience_and_acted_on_from_the_link(engine, db_url):
-    school, amelia, dsl, officer = _world(engine, dsl_email="dsl@oakfield.example",
-                                          attendance_lead_email="lead@oakfield.example")
+    school, amelia, dsl, officer = _world(
+        engine, dsl_email="dsl@oakfield.example", attendance_lead_email="lead@oakfield.example"
+    )
     with Session(engine) as s:
         for key, audience in (("a", "pastoral"), ("b", "dsl"), ("c", "attendance")):
-            raise_alert(s, school_id=school.id, key=key, kind="escalation", title=f"Alert {key}",
-                        audience=audience, pupil_id=amelia.id, data={"actions": ["acknowledge"]}, now=NOW)
+            raise_alert(
+                s,
+                school_id=school.id,
+                key=key,
+                kind="escalation",
+                title=f"Alert {key}",
+                audience=audience,
+                pupil_id=amelia.id,
+                data={"actions": ["acknowledge"]},
+                now=NOW,
+            )
         s.commit()
     counts = _deliver(engine, db_url, NOW)
     assert counts["email"] == 3 and counts["local"] == 0
     assert [m.to_address for m in _staff_messages(engine)] == [
-        "lead@oakfield.example", "dsl@oakfield.example", "lead@oakfield.example"]
+        "lead@oakfield.example",
+        "dsl@oakfield.example",
+        "lead@oakfield.example",
+    ]
     with Session(engine) as s:
         assert all(a.delivered_at is not None for a in s.exec(select(Alert)).all())
     assert _deliver(engine, db_url, NOW + timedelta(minutes=1))["email"] == 0  # once per raise
@@ -208,8 +249,12 @@ def test_in_production_the_clock_refuses_a_school_whose_alerts_reach_nobody(engi
         assert {x.school_id for x in all_slots(s, load_settings(database_url=db_url))} == {good.id, bad.id}
     # With SMTP the DSL's email is a route.
     with Session(engine) as s:
-        smtp = load_settings(database_url=db_url, environment="production", secret_key=PROD_SECRET,
-                             smtp_host="smtp.example.org")
+        smtp = load_settings(
+            database_url=db_url,
+            environment="production",
+            secret_key=PROD_SECRET,
+            smtp_host="smtp.example.org",
+        )
         assert {x.school_id for x in all_slots(s, smtp)} == {good.id, bad.id}
 
     # The clock command names the school it will not run; with none left it does not start.
@@ -249,8 +294,9 @@ def test_a_raised_again_alert_is_posted_again_in_slack_and_teams(engine, db_url)
             self.end_headers()
 
     with serve_handler(Workflow, posts=[]) as wf, SlackAPIPeer(BOT_TOKEN) as peer:
-        school, amelia, dsl, _officer = _world(engine, slack_pastoral_channel="C0PASTORAL",
-                                               teams_workflow_url=wf.url("/wf"))
+        school, amelia, dsl, _officer = _world(
+            engine, slack_pastoral_channel="C0PASTORAL", teams_workflow_url=wf.url("/wf")
+        )
         _reply(engine, db_url)
         settings_ = slack_settings(db_url, peer)
         first = deliver_alerts(engine, now=NOW, settings=settings_)
@@ -291,8 +337,17 @@ def test_alerts_from_the_command_line_urgent_first_and_acted_on_as_named_staff(e
 
     school, amelia, dsl, officer = _world(engine, dsl_email="dsl@oakfield.example")
     with Session(engine) as s:
-        raise_alert(s, school_id=school.id, key="old", kind="escalation", title="Home visit requested",
-                    severity="high", pupil_id=amelia.id, data={"actions": ["acknowledge"]}, now=NOW)
+        raise_alert(
+            s,
+            school_id=school.id,
+            key="old",
+            kind="escalation",
+            title="Home visit requested",
+            severity="high",
+            pupil_id=amelia.id,
+            data={"actions": ["acknowledge"]},
+            now=NOW,
+        )
         s.commit()
     _reply(engine, db_url, at=NOW + timedelta(minutes=1))
     listed = CliRunner().invoke(main, ["alerts", "list", "--school", school.urn, "--json"])
@@ -301,14 +356,40 @@ def test_alerts_from_the_command_line_urgent_first_and_acted_on_as_named_staff(e
     assert rows[0]["actions"] == OWNER_ACTIONS
     dsl_twin = next(r for r in rows if r["audience"] == "dsl")
     # The DSL-only twin needs the DSL; the DSL records the child found safe.
-    refused = CliRunner().invoke(main, ["alerts", "act", str(dsl_twin["id"]), "child_found_safe", "--school",
-                                        school.urn, "--as", officer.staff_code])
+    refused = CliRunner().invoke(
+        main,
+        [
+            "alerts",
+            "act",
+            str(dsl_twin["id"]),
+            "child_found_safe",
+            "--school",
+            school.urn,
+            "--as",
+            officer.staff_code,
+        ],
+    )
     assert refused.exit_code != 0 and "only the DSL" in refused.output
-    done = CliRunner().invoke(main, ["alerts", "act", str(dsl_twin["id"]), "child_found_safe", "--school",
-                                     school.urn, "--as", dsl.staff_code, "--now", "2026-11-24T09:50"])
+    done = CliRunner().invoke(
+        main,
+        [
+            "alerts",
+            "act",
+            str(dsl_twin["id"]),
+            "child_found_safe",
+            "--school",
+            school.urn,
+            "--as",
+            dsl.staff_code,
+            "--now",
+            "2026-11-24T09:50",
+        ],
+    )
     assert done.exit_code == 0, done.output
     with Session(engine) as s:
         assert {a.status for a in s.exec(select(Alert).where(Alert.kind == "missing_child"))} == {"acted"}
         assert s.exec(select(CaseEvent).where(CaseEvent.kind == "child_found_safe")).one()
-    assert "No alerts." in CliRunner().invoke(main, ["alerts", "list", "--school", school.urn,
-                                                     "--status", "closed"]).output
+    assert (
+        "No alerts."
+        in CliRunner().invoke(main, ["alerts", "list", "--school", school.urn, "--status", "closed"]).output
+    )

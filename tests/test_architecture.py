@@ -124,4 +124,5 @@ def test_the_product_never_imports_the_demo_kit():
 def test_the_cycle_check_finds_a_cycle():
     """The check itself can fail: a made-up graph with a loop is caught."""
     assert _cycles({"bot.a": {"bot.b"}, "bot.b": {"bot.c"}, "bot.c": {"bot.a"}, "bot.d": {"bot.a"}}) == [
-        ["bot.a", "bot.b", "bot.c"]]
+        ["bot.a", "bot.b", "bot.c"]
+    ]

@@ -50,20 +50,38 @@ def _extracted():
 
 def _page_sentences(template: str) -> list[str]:
     """The English sentences a page template marks for translation (from the extractor itself)."""
-    return [m.id for m in _extracted()
-            if m.id and any(path.endswith(f"pages/{template}") for path, _ in m.locations)]
+    return [
+        m.id
+        for m in _extracted()
+        if m.id and any(path.endswith(f"pages/{template}") for path, _ in m.locations)
+    ]
 
 
 _FORM = {"csrf": "x", "max_note": 500, "min_date": "2026-11-23", "max_date": "2027-01-22", "school": "Oak"}
 FAMILY_PAGES = {
     # template: (one context per branch of the page, corrections the handler puts on it)
-    "report.html": ([{**_FORM, "action": "/n/x", "children": [{"id": 1, "name": "Ada"}],
-                      "form": {"pupils": [], "first_date": "", "return_date": "", "reason": "", "note": ""}}],
-                    ["child"]),
-    "reply.html": ([{**_FORM, "action": "/r/x", "name": "Ada",
-                     "form": {"reason": "", "note": "", "return_date": ""}}], ["date"]),
-    "reply_done.html": ([{"school": "Oak", "name": "Ada", "already": False},
-                         {"school": "Oak", "name": "Ada", "already": True}], []),
+    "report.html": (
+        [
+            {
+                **_FORM,
+                "action": "/n/x",
+                "children": [{"id": 1, "name": "Ada"}],
+                "form": {"pupils": [], "first_date": "", "return_date": "", "reason": "", "note": ""},
+            }
+        ],
+        ["child"],
+    ),
+    "reply.html": (
+        [{**_FORM, "action": "/r/x", "name": "Ada", "form": {"reason": "", "note": "", "return_date": ""}}],
+        ["date"],
+    ),
+    "reply_done.html": (
+        [
+            {"school": "Oak", "name": "Ada", "already": False},
+            {"school": "Oak", "name": "Ada", "already": True},
+        ],
+        [],
+    ),
 }
 
 
@@ -81,10 +99,16 @@ def test_every_family_page_is_wholly_in_every_language(template, lang):
     contexts, errors = FAMILY_PAGES[template]
 
     def render(code: str) -> str:
-        return "".join(templates.render_page(f"pages/{template}", code, **context,
-                                             reasons=wording.reason_choices(code, WEB_REASONS),
-                                             error=wording.page_error(code, errors[0]) if errors else None)
-                       for context in contexts)
+        return "".join(
+            templates.render_page(
+                f"pages/{template}",
+                code,
+                **context,
+                reasons=wording.reason_choices(code, WEB_REASONS),
+                error=wording.page_error(code, errors[0]) if errors else None,
+            )
+            for context in contexts
+        )
 
     sentences = [s % {"school": "Oak", "name": "Ada"} if "%(" in s else s for s in _page_sentences(template)]
     if errors:

@@ -45,8 +45,9 @@ def test_only_one_clock_holds_the_lease(engine):
 def test_a_slot_runs_once_even_if_fired_twice(engine):
     day = date(2026, 11, 23)
     school = _school_with_absence(engine, day)
-    slot = Slot("register-close", school.id, "AM", datetime(2026, 1, 1, 9, 15).time(),
-                opts={"session_name": "AM"})
+    slot = Slot(
+        "register-close", school.id, "AM", datetime(2026, 1, 1, 9, 15).time(), opts={"session_name": "AM"}
+    )
     fire = datetime(2026, 11, 23, 9, 15, tzinfo=UTC)
     settings = load_settings(database_url="sqlite://")
     first = run_slot(engine, settings, slot, fire, now=fire)
@@ -77,11 +78,16 @@ def test_clock_down_then_back_catches_up_within_grace(engine):
 
 def test_triggers_are_wall_clock_in_the_school_zone_across_dst():
     slot = Slot("register-close", 1, "AM", datetime(2026, 1, 1, 9, 15).time())
-    times = missed_fire_times(slot, since=datetime(2026, 10, 22, 0, 0, tzinfo=UTC),
-                              until=datetime(2026, 10, 28, 0, 0, tzinfo=UTC))
+    times = missed_fire_times(
+        slot, since=datetime(2026, 10, 22, 0, 0, tzinfo=UTC), until=datetime(2026, 10, 28, 0, 0, tzinfo=UTC)
+    )
     # Thu 22 and Fri 23 Oct in BST (08:15 UTC); Mon 26 and Tue 27 in GMT (09:15 UTC).
     assert [t.astimezone(UTC).strftime("%a %H:%M") for t in times] == [
-        "Thu 08:15", "Fri 08:15", "Mon 09:15", "Tue 09:15"]
+        "Thu 08:15",
+        "Fri 08:15",
+        "Mon 09:15",
+        "Tue 09:15",
+    ]
 
 
 def test_school_timetable_comes_from_policy(session):
@@ -99,18 +105,26 @@ def test_a_run_left_running_by_a_dead_clock_is_retried_by_catch_up(engine):
     day = date(2026, 11, 23)
     school = _school_with_absence(engine, day)
     settings = load_settings(database_url="sqlite://")
-    slot = Slot("register-close", school.id, "AM", datetime(2026, 1, 1, 9, 15).time(),
-                opts={"session_name": "AM"})
+    slot = Slot(
+        "register-close", school.id, "AM", datetime(2026, 1, 1, 9, 15).time(), opts={"session_name": "AM"}
+    )
     fire = datetime(2026, 11, 23, 9, 15, tzinfo=UTC)
 
     with Session(engine) as s:  # the first clock claimed the slot and died before finishing
-        s.add(JobRun(job_key=run_key(slot, fire), school_id=school.id, job=slot.job, slot=fire,
-                     started_at=fire, status="running"))
+        s.add(
+            JobRun(
+                job_key=run_key(slot, fire),
+                school_id=school.id,
+                job=slot.job,
+                slot=fire,
+                started_at=fire,
+                status="running",
+            )
+        )
         s.commit()
     # it may still be working
     assert run_slot(engine, settings, slot, fire, now=fire + timedelta(minutes=5)) is None
-    assert catch_up(engine, settings, [slot], now=fire + timedelta(minutes=30),
-                    grace=timedelta(hours=1)) == 1
+    assert catch_up(engine, settings, [slot], now=fire + timedelta(minutes=30), grace=timedelta(hours=1)) == 1
     with Session(engine) as s:
         assert s.exec(select(JobRun)).one().status == "done"
         assert len(s.exec(select(OutboxMessage)).all()) == 1
@@ -123,8 +137,9 @@ def test_a_late_firing_claims_the_slot_it_was_due_for(engine):
     day = date(2026, 11, 23)
     school = _school_with_absence(engine, day)
     settings = load_settings(database_url="sqlite://")
-    slot = Slot("register-close", school.id, "AM", datetime(2026, 1, 1, 9, 15).time(),
-                opts={"session_name": "AM"})
+    slot = Slot(
+        "register-close", school.id, "AM", datetime(2026, 1, 1, 9, 15).time(), opts={"session_name": "AM"}
+    )
     clock = Clock(engine, settings)
     clock.leader = True
     late = datetime(2026, 11, 23, 9, 16, 40, tzinfo=UTC)
@@ -154,13 +169,25 @@ def failing_register_close(engine):
     pg = engine.dialect.name == "postgresql"
     with engine.begin() as conn:
         if pg:
-            conn.execute(text("CREATE FUNCTION fail_cases() RETURNS trigger AS $$ BEGIN "
-                              "RAISE EXCEPTION 'injected fault'; END $$ LANGUAGE plpgsql"))
-            conn.execute(text("CREATE TRIGGER fail_cases BEFORE INSERT ON absencecase FOR EACH ROW "
-                              "EXECUTE FUNCTION fail_cases()"))
+            conn.execute(
+                text(
+                    "CREATE FUNCTION fail_cases() RETURNS trigger AS $$ BEGIN "
+                    "RAISE EXCEPTION 'injected fault'; END $$ LANGUAGE plpgsql"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER fail_cases BEFORE INSERT ON absencecase FOR EACH ROW "
+                    "EXECUTE FUNCTION fail_cases()"
+                )
+            )
         else:
-            conn.execute(text("CREATE TRIGGER fail_cases BEFORE INSERT ON absencecase "
-                              "BEGIN SELECT RAISE(ABORT, 'injected fault'); END"))
+            conn.execute(
+                text(
+                    "CREATE TRIGGER fail_cases BEFORE INSERT ON absencecase "
+                    "BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
+                )
+            )
     try:
         yield
     finally:
@@ -181,8 +208,17 @@ def test_a_run_left_running_by_a_clock_without_the_lease_is_retried_at_once(engi
     slot, fire = _am(school), f.at(MON, "09:15")
     assert lease.acquire(engine, "clock-a", now=fire)
     with Session(engine) as s:  # clock A claimed the slot, then was killed
-        s.add(JobRun(job_key=run_key(slot, fire), school_id=school.id, job=slot.job, slot=fire,
-                     started_at=fire, status="running", holder="clock-a"))
+        s.add(
+            JobRun(
+                job_key=run_key(slot, fire),
+                school_id=school.id,
+                job=slot.job,
+                slot=fire,
+                started_at=fire,
+                status="running",
+                holder="clock-a",
+            )
+        )
         s.commit()
     # While A's lease lasts, A may still be working: nobody else runs it.
     assert run_slot(engine, settings, slot, fire, now=fire + timedelta(seconds=10), holder="clock-b") is None
@@ -253,8 +289,12 @@ def test_a_late_register_close_is_reported_to_the_operators_once_and_closed_when
         assert [m.to_address for m in mails] == ["ops@trust.example"]
         assert s.exec(select(Alert)).one().delivered_at is not None
     # The fault is fixed; the next catch-up runs the slot and the alert is closed (off /healthz).
-    assert catch_up(engine, settings, [slot], now=fire + timedelta(minutes=25), grace=timedelta(hours=1),
-                    holder="a") == 1
+    assert (
+        catch_up(
+            engine, settings, [slot], now=fire + timedelta(minutes=25), grace=timedelta(hours=1), holder="a"
+        )
+        == 1
+    )
     with Session(engine) as s:
         assert s.exec(select(Alert)).one().status == "closed"
         _facts, found = health_problems(s, now=fire + timedelta(minutes=26))
@@ -265,8 +305,9 @@ def test_a_late_register_close_is_reported_to_the_operators_once_and_closed_when
 def test_a_register_close_on_a_non_school_day_is_not_reported(engine):
     school = _school_with_absence(engine, MON)
     settings = load_settings(database_url="sqlite://")
-    saturday_slot = Slot("register-close", school.id, "AM", time(9, 15), days="mon-sun",
-                         opts={"session_name": "AM"})
+    saturday_slot = Slot(
+        "register-close", school.id, "AM", time(9, 15), days="mon-sun", opts={"session_name": "AM"}
+    )
     assert alert_late(engine, settings, [saturday_slot], now=f.at(date(2026, 11, 28), "10:00")) == 0
     assert alert_late(engine, settings, [saturday_slot], now=f.at(MON, "10:00")) == 1
 
@@ -283,8 +324,17 @@ def test_a_stopped_clock_marks_its_unfinished_run_interrupted_and_hands_over_at_
             clock.heartbeat()
             assert clock.leader
             with Session(engine) as s:  # its register close was still running when SIGTERM came
-                s.add(JobRun(job_key=run_key(slot, fire), school_id=school.id, job=slot.job, slot=fire,
-                             started_at=fire, status="running", holder=clock.holder))
+                s.add(
+                    JobRun(
+                        job_key=run_key(slot, fire),
+                        school_id=school.id,
+                        job=slot.job,
+                        slot=fire,
+                        started_at=fire,
+                        status="running",
+                        holder=clock.holder,
+                    )
+                )
                 s.commit()
             assert clock.stop()
             assert shutdown.requested()
@@ -292,8 +342,17 @@ def test_a_stopped_clock_marks_its_unfinished_run_interrupted_and_hands_over_at_
             assert lease.acquire(engine, "standby", now=fire + timedelta(seconds=1))  # no wait for the TTL
     finally:
         shutdown.clear()
-    assert catch_up(engine, settings, [slot], now=fire + timedelta(seconds=2), grace=timedelta(hours=1),
-                    holder="standby") == 1
+    assert (
+        catch_up(
+            engine,
+            settings,
+            [slot],
+            now=fire + timedelta(seconds=2),
+            grace=timedelta(hours=1),
+            holder="standby",
+        )
+        == 1
+    )
     assert (_run(engine).status, _run(engine).holder) == ("done", "standby")
     with Session(engine) as s:
         assert len(s.exec(select(OutboxMessage)).all()) == 1

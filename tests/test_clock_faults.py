@@ -99,25 +99,42 @@ class ClockProc:
         return self.log.read_text(errors="replace")
 
 
-def start_clock(db_url: str, tmp_path: Path, name: str, *, start_at: datetime, mis=None, urns=(),
-                **settings) -> ClockProc:
+def start_clock(
+    db_url: str, tmp_path: Path, name: str, *, start_at: datetime, mis=None, urns=(), **settings
+) -> ClockProc:
     """``attendance-bot clock`` in its own process, its time starting at ``start_at``."""
     env = {k: v for k, v in os.environ.items() if k not in _FAKETIME_VARS}  # its own clock, not the suite's
-    env.update({
-        "DATABASE_URL": db_url, "ENVIRONMENT": "test", "LOG_LEVEL": "INFO",
-        "CLOCK_START_AT": start_at.isoformat(), "CLOCK_HEARTBEAT_SECONDS": "0.3", "CLOCK_LEASE_SECONDS": "10",
-        "CLOCK_CATCH_UP_SECONDS": "0.5", "CLOCK_STOP_GRACE_SECONDS": "1", "CLOCK_RETRY_SECONDS": "1",
-        "CLOCK_RETRY_MAX_SECONDS": "2", "MIS_MAX_RETRIES": "0", "MIS_TIMEOUT_SECONDS": "60",
-    })
+    env.update(
+        {
+            "DATABASE_URL": db_url,
+            "ENVIRONMENT": "test",
+            "LOG_LEVEL": "INFO",
+            "CLOCK_START_AT": start_at.isoformat(),
+            "CLOCK_HEARTBEAT_SECONDS": "0.3",
+            "CLOCK_LEASE_SECONDS": "10",
+            "CLOCK_CATCH_UP_SECONDS": "0.5",
+            "CLOCK_STOP_GRACE_SECONDS": "1",
+            "CLOCK_RETRY_SECONDS": "1",
+            "CLOCK_RETRY_MAX_SECONDS": "2",
+            "MIS_MAX_RETRIES": "0",
+            "MIS_TIMEOUT_SECONDS": "60",
+        }
+    )
     if mis is not None:
         held = urns[1]  # the second school's reads wait
-        env.update({"WONDE_API_BASE_URL": mis.base_url + "/v1.0", "WONDE_API_TOKEN": "school-token",
-                    "WONDE_SCHOOL_TOKENS": f'{{"{held}": "{HELD_TOKEN}"}}'})
+        env.update(
+            {
+                "WONDE_API_BASE_URL": mis.base_url + "/v1.0",
+                "WONDE_API_TOKEN": "school-token",
+                "WONDE_SCHOOL_TOKENS": f'{{"{held}": "{HELD_TOKEN}"}}',
+            }
+        )
     env.update({k.upper(): str(v) for k, v in settings.items()})
     log = tmp_path / f"clock-{name}.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([str(BIN), "clock"], cwd=tmp_path, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(BIN), "clock"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     return ClockProc(proc, log)
 
 
@@ -147,8 +164,9 @@ def wait_until(check: Callable[[], object], *, what: str, timeout: float = 60, p
             return value
         for c in procs:
             if c.proc.poll() is not None:
-                raise AssertionError(f"a clock exited ({c.proc.returncode}) while waiting for {what}:\n"
-                                     f"{c.output()[-3000:]}")
+                raise AssertionError(
+                    f"a clock exited ({c.proc.returncode}) while waiting for {what}:\n{c.output()[-3000:]}"
+                )
         if time.monotonic() > deadline:
             logs = "\n".join(c.output()[-2000:] for c in procs)
             raise AssertionError(f"timed out waiting for {what}\n{logs}")
@@ -190,8 +208,13 @@ def build_schools(engine, n: int = 3, *, linked: bool = True) -> list[School]:
     made = []
     with Session(engine, expire_on_commit=False) as s:
         for i in range(1, n + 1):
-            school = f.school(s, urn=f"40000{i}", name=f"School {i}", wonde_id=f"W{i}" if linked else None,
-                              dsl_email=f"dsl@school{i}.example")
+            school = f.school(
+                s,
+                urn=f"40000{i}",
+                name=f"School {i}",
+                wonde_id=f"W{i}" if linked else None,
+                dsl_email=f"dsl@school{i}.example",
+            )
             for j in range(ABSENT + PRESENT):
                 p = f.pupil(s, school, first=f"P{i}{j}", last="Test")
                 f.contact(s, school, p, first=f"Parent{i}{j}", mobile=f"+4477009{i:02d}{j:03d}")
@@ -204,8 +227,10 @@ def build_schools(engine, n: int = 3, *, linked: bool = True) -> list[School]:
 def assert_each_family_once(engine, schools: list[School]) -> None:
     with Session(engine) as s:
         cases = Counter(c.pupil_id for c in s.exec(select(AbsenceCase)).all())
-        texts = Counter(m.contact_id for m in s.exec(
-            select(OutboxMessage).where(OutboxMessage.contact_id.is_not(None))).all())
+        texts = Counter(
+            m.contact_id
+            for m in s.exec(select(OutboxMessage).where(OutboxMessage.contact_id.is_not(None))).all()
+        )
     assert len(cases) == ABSENT * len(schools) and set(cases.values()) == {1}, cases
     assert len(texts) == ABSENT * len(schools) and set(texts.values()) == {1}, texts
 
@@ -216,7 +241,8 @@ def assert_each_family_once(engine, schools: list[School]) -> None:
 
 
 def test_a_leader_killed_during_register_close_is_replaced_and_every_family_texted_once(
-        engine, db_url, tmp_path):
+    engine, db_url, tmp_path
+):
     """On PostgreSQL and on a SQLite file: ``kill -9`` leaves the run "running" under a dead clock."""
     schools = build_schools(engine)
     ids = [s.id for s in schools]
@@ -225,17 +251,26 @@ def test_a_leader_killed_during_register_close_is_replaced_and_every_family_text
         a = start_clock(db_url, tmp_path, "a", start_at=START, mis=mis, urns=[s.urn for s in schools])
         started.append(a)
         # Caught mid-way: school 1's register closed, school 2's claimed and waiting on the MIS.
-        wait_until(lambda: state(engine) == {ids[0]: ("done", a.pid), ids[1]: ("running", a.pid)},
-                   what="the leader in the middle of register close", procs=[a])
-        b = start_clock(db_url, tmp_path, "b", start_at=later(START, t0),
-                        mis=mis, urns=[s.urn for s in schools])
+        wait_until(
+            lambda: state(engine) == {ids[0]: ("done", a.pid), ids[1]: ("running", a.pid)},
+            what="the leader in the middle of register close",
+            procs=[a],
+        )
+        b = start_clock(
+            db_url, tmp_path, "b", start_at=later(START, t0), mis=mis, urns=[s.urn for s in schools]
+        )
         started.append(b)
         wait_until(lambda: "starting (standby)" in b.output(), what="the standby", procs=[b])
         a.proc.send_signal(signal.SIGKILL)
         a.proc.wait(timeout=30)
         mis.server.release.set()
-        wait_until(lambda: set(state(engine).values()) == {("done", a.pid), ("done", b.pid)}
-                   and len(state(engine)) == 3, what="the standby to finish register close", procs=[b])
+        wait_until(
+            lambda: (
+                set(state(engine).values()) == {("done", a.pid), ("done", b.pid)} and len(state(engine)) == 3
+            ),
+            what="the standby to finish register close",
+            procs=[b],
+        )
         done = runs(engine)
         # School 1 was not run again; the killed run was retried at once (not after 15 minutes).
         assert (pid_of(done[ids[0]].holder), done[ids[0]].attempts) == (a.pid, 1)
@@ -249,7 +284,8 @@ def test_a_leader_killed_during_register_close_is_replaced_and_every_family_text
 
 @pytest.mark.parametrize("in_grace", [False, True], ids=["job-outlasts-grace", "job-ends-in-grace"])
 def test_sigterm_starts_nothing_new_hands_the_lease_over_and_the_standby_leads_at_once(
-        pg_engine, postgres_url, tmp_path, in_grace):
+    pg_engine, postgres_url, tmp_path, in_grace
+):
     """School 2's register close is waiting on the MIS when the leader gets SIGTERM. Either the MIS
     answers within the grace (the leader finishes it) or not (it is marked interrupted and the
     standby runs it at once); the leader starts no school 3 either way, and hands the lease over."""
@@ -259,13 +295,25 @@ def test_sigterm_starts_nothing_new_hands_the_lease_over_and_the_standby_leads_a
     with holding_mis() as mis, clocks() as started:
         t0 = time.monotonic()
         # A long lease: a standby that leads within seconds proves the lease was handed over.
-        a = start_clock(postgres_url, tmp_path, "a", start_at=START, mis=mis, urns=urns,
-                        clock_lease_seconds=60, clock_stop_grace_seconds=20 if in_grace else 1)
+        a = start_clock(
+            postgres_url,
+            tmp_path,
+            "a",
+            start_at=START,
+            mis=mis,
+            urns=urns,
+            clock_lease_seconds=60,
+            clock_stop_grace_seconds=20 if in_grace else 1,
+        )
         started.append(a)
-        wait_until(lambda: state(pg_engine) == {ids[0]: ("done", a.pid), ids[1]: ("running", a.pid)},
-                   what="the leader in the middle of register close", procs=[a])
-        b = start_clock(postgres_url, tmp_path, "b", start_at=later(START, t0),
-                        mis=mis, urns=urns, clock_lease_seconds=60)
+        wait_until(
+            lambda: state(pg_engine) == {ids[0]: ("done", a.pid), ids[1]: ("running", a.pid)},
+            what="the leader in the middle of register close",
+            procs=[a],
+        )
+        b = start_clock(
+            postgres_url, tmp_path, "b", start_at=later(START, t0), mis=mis, urns=urns, clock_lease_seconds=60
+        )
         started.append(b)
         wait_until(lambda: "starting (standby)" in b.output(), what="the standby", procs=[b])
         a.proc.send_signal(signal.SIGTERM)
@@ -280,8 +328,14 @@ def test_sigterm_starts_nothing_new_hands_the_lease_over_and_the_standby_leads_a
             assert released.expires_at < released.heartbeat_at + timedelta(seconds=60)
         wait_until(lambda: leads(pg_engine, b), what="the standby to lead", timeout=20, procs=[b])
         mis.server.release.set()
-        wait_until(lambda: set(state(pg_engine).values()) <= {("done", a.pid), ("done", b.pid)}
-                   and len(state(pg_engine)) == 3, what="the standby to finish register close", procs=[b])
+        wait_until(
+            lambda: (
+                set(state(pg_engine).values()) <= {("done", a.pid), ("done", b.pid)}
+                and len(state(pg_engine)) == 3
+            ),
+            what="the standby to finish register close",
+            procs=[b],
+        )
         done = runs(pg_engine)
         assert (pid_of(done[ids[0]].holder), done[ids[0]].attempts) == (a.pid, 1)
         second = (a.pid, 1) if in_grace else (b.pid, 2)  # finished by A, or interrupted and run by B
@@ -295,7 +349,8 @@ def test_sigterm_starts_nothing_new_hands_the_lease_over_and_the_standby_leads_a
 
 
 def test_a_failing_register_close_is_retried_with_backoff_and_reported_to_the_operators_once(
-        pg_engine, postgres_url, tmp_path):
+    pg_engine, postgres_url, tmp_path
+):
     [school] = build_schools(pg_engine, 1, linked=False)
     # 19 minutes 58 seconds after the slot: the operators are told two seconds in, while it fails.
     start = f.at(MON, "09:34") + timedelta(seconds=58)
@@ -304,11 +359,13 @@ def test_a_failing_register_close_is_retried_with_backoff_and_reported_to_the_op
         a = start_clock(postgres_url, tmp_path, "a", start_at=start, ops_email="ops@trust.example")
         started.append(a)
         wait_until(lambda: "starting (active)" in a.output(), what="the leader", procs=[a])
-        b = start_clock(postgres_url, tmp_path, "b", start_at=later(start, t0),
-                        ops_email="ops@trust.example")
+        b = start_clock(postgres_url, tmp_path, "b", start_at=later(start, t0), ops_email="ops@trust.example")
         started.append(b)
-        wait_until(lambda: (r := runs(pg_engine).get(school.id)) is not None and r.attempts >= 4,
-                   what="four failed tries", procs=[a, b])
+        wait_until(
+            lambda: (r := runs(pg_engine).get(school.id)) is not None and r.attempts >= 4,
+            what="four failed tries",
+            procs=[a, b],
+        )
         run = runs(pg_engine)[school.id]
         assert run.status in ("failed", "running")
         # Each failure waits 1, 2, then 2 s (capped) before the next try.
@@ -316,8 +373,9 @@ def test_a_failing_register_close_is_retried_with_backoff_and_reported_to_the_op
         run = runs(pg_engine)[school.id]
         assert run.retry_at - run.finished_at == timedelta(seconds=2)
         with Session(pg_engine) as s:
-            alerts = wait_until(lambda: s.exec(select(Alert)).all(), what="the operators' alert",
-                                procs=[a, b])
+            alerts = wait_until(
+                lambda: s.exec(select(Alert)).all(), what="the operators' alert", procs=[a, b]
+            )
         assert [(x.kind, x.audience) for x in alerts] == [("slot_late", "ops")]
     # The fault is gone (the trigger dropped): the next try completes it.
     with clocks() as started:
@@ -335,18 +393,31 @@ def test_a_failing_register_close_is_retried_with_backoff_and_reported_to_the_op
 
 
 def test_jobs_run_on_sigterm_finishes_the_school_in_hand_and_starts_no_other(
-        pg_engine, postgres_url, tmp_path):
+    pg_engine, postgres_url, tmp_path
+):
     schools = build_schools(pg_engine)
     urns = [s.urn for s in schools]
     with holding_mis() as mis:
         env = {k: v for k, v in os.environ.items() if k not in _FAKETIME_VARS}
-        env.update({"DATABASE_URL": postgres_url, "ENVIRONMENT": "test", "MIS_MAX_RETRIES": "0",
-                    "WONDE_API_BASE_URL": mis.base_url + "/v1.0", "WONDE_API_TOKEN": "school-token",
-                    "WONDE_SCHOOL_TOKENS": f'{{"{urns[1]}": "{HELD_TOKEN}"}}'})
+        env.update(
+            {
+                "DATABASE_URL": postgres_url,
+                "ENVIRONMENT": "test",
+                "MIS_MAX_RETRIES": "0",
+                "WONDE_API_BASE_URL": mis.base_url + "/v1.0",
+                "WONDE_API_TOKEN": "school-token",
+                "WONDE_SCHOOL_TOKENS": f'{{"{urns[1]}": "{HELD_TOKEN}"}}',
+            }
+        )
         log = tmp_path / "jobs-run.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen([str(BIN), "jobs", "run", "register-close", "--now", START.isoformat()],
-                                    cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [str(BIN), "jobs", "run", "register-close", "--now", START.isoformat()],
+                cwd=tmp_path,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         try:
             assert mis.server.arrived.wait(timeout=60), log.read_text()  # school 2 is being read
             proc.send_signal(signal.SIGTERM)

@@ -52,7 +52,11 @@ class World:
 
 def _case(session: Session, p: Pupil, first: date) -> AbsenceCase:
     c = AbsenceCase(
-        school_id=p.school_id, pupil_id=p.id, first_date=first, first_session="AM", last_absent_date=DAY,
+        school_id=p.school_id,
+        pupil_id=p.id,
+        first_date=first,
+        first_session="AM",
+        last_absent_date=DAY,
         opened_at=f.at(first, "09:15"),
     )
     session.add(c)
@@ -109,16 +113,24 @@ def world(session: Session) -> World:
     _message(session, case, "delivered", 1)
     _message(session, case, "sent", 2)
     _message(session, case, "failed", 3)
-    reply = InboundMessage(school_id=school.id, from_address="+447700900001", body="She is poorly",
-                           received_at=f.at(DAY, "09:05"))
+    reply = InboundMessage(
+        school_id=school.id,
+        from_address="+447700900001",
+        body="She is poorly",
+        received_at=f.at(DAY, "09:05"),
+    )
     session.add(reply)
     session.flush()
     session.add(ReplyCase(inbound_id=reply.id, case_id=case.id))
     for outcome in ("no-answer", "voicemail"):
         session.add(
             CallLog(
-                school_id=school.id, pupil_id=amelia.id, case_id=case.id, staff_id=officer.id,
-                outcome=outcome, at=f.at(DAY, "09:10"),
+                school_id=school.id,
+                pupil_id=amelia.id,
+                case_id=case.id,
+                staff_id=officer.id,
+                outcome=outcome,
+                at=f.at(DAY, "09:10"),
             )
         )
     session.flush()

@@ -28,18 +28,21 @@ CAL = calendar_2026_27()
 AUGUST_BORN, SEPTEMBER_BORN = date(2022, 8, 20), date(2021, 9, 10)
 
 
-@pytest.mark.parametrize(("born", "from_"), [
-    (date(2021, 8, 15), date(2026, 9, 1)),   # five in August: from the autumn term
-    (date(2021, 8, 31), date(2026, 9, 1)),
-    (date(2021, 9, 1), date(2027, 1, 1)),    # five on the first day of term: from the next term
-    (SEPTEMBER_BORN, date(2027, 1, 1)),
-    (date(2021, 12, 31), date(2027, 1, 1)),
-    (date(2022, 1, 1), date(2027, 4, 1)),
-    (date(2022, 3, 31), date(2027, 4, 1)),
-    (date(2022, 4, 1), date(2027, 9, 1)),
-    (AUGUST_BORN, date(2027, 9, 1)),
-    (date(2020, 2, 29), date(2025, 4, 1)),   # a leap-day birthday
-])
+@pytest.mark.parametrize(
+    ("born", "from_"),
+    [
+        (date(2021, 8, 15), date(2026, 9, 1)),  # five in August: from the autumn term
+        (date(2021, 8, 31), date(2026, 9, 1)),
+        (date(2021, 9, 1), date(2027, 1, 1)),  # five on the first day of term: from the next term
+        (SEPTEMBER_BORN, date(2027, 1, 1)),
+        (date(2021, 12, 31), date(2027, 1, 1)),
+        (date(2022, 1, 1), date(2027, 4, 1)),
+        (date(2022, 3, 31), date(2027, 4, 1)),
+        (date(2022, 4, 1), date(2027, 9, 1)),
+        (AUGUST_BORN, date(2027, 9, 1)),
+        (date(2020, 2, 29), date(2025, 4, 1)),  # a leap-day birthday
+    ],
+)
 def test_compulsory_school_age_starts_the_term_after_the_fifth_birthday(born, from_):
     assert compulsory_school_age_from(born) == from_
 
@@ -61,12 +64,33 @@ def trio(engine):
     with Session(engine, expire_on_commit=False) as s:
         school = f.school(s, attendance_lead_email="lead@oakfield.example", dsl_email="dsl@oakfield.example")
         kids = {
-            "august": f.pupil(s, school, first="Ava", last="August", year_group=0, class_name="R Willow",
-                              date_of_birth=AUGUST_BORN),
-            "september": f.pupil(s, school, first="Sam", last="September", year_group=0,
-                                 class_name="R Willow", date_of_birth=SEPTEMBER_BORN),
-            "year2": f.pupil(s, school, first="Yan", last="Two", year_group=2, class_name="2 Oak",
-                             date_of_birth=date(2019, 5, 5)),
+            "august": f.pupil(
+                s,
+                school,
+                first="Ava",
+                last="August",
+                year_group=0,
+                class_name="R Willow",
+                date_of_birth=AUGUST_BORN,
+            ),
+            "september": f.pupil(
+                s,
+                school,
+                first="Sam",
+                last="September",
+                year_group=0,
+                class_name="R Willow",
+                date_of_birth=SEPTEMBER_BORN,
+            ),
+            "year2": f.pupil(
+                s,
+                school,
+                first="Yan",
+                last="Two",
+                year_group=2,
+                class_name="2 Oak",
+                date_of_birth=date(2019, 5, 5),
+            ),
         }
         for p in kids.values():
             _present(s, p, date(2026, 11, 2), date(2026, 12, 4))
@@ -78,8 +102,13 @@ def trio(engine):
 def _sweep(engine, school_id, day):
     with Session(engine) as s:
         school = s.get(School, school_id)
-    return run_for_school(JOBS["statutory-sweep"], engine, school=school, now=clock.at_local(day, time(15)),
-                          settings=f.settings())
+    return run_for_school(
+        JOBS["statutory-sweep"],
+        engine,
+        school=school,
+        now=clock.at_local(day, time(15)),
+        settings=f.settings(),
+    )
 
 
 def _alerts(engine, pupil):
@@ -120,8 +149,13 @@ def test_thresholds_leave_out_pupils_below_compulsory_school_age(engine, trio):
     # The weekly report's persistent-absence list: the September-born child (over January's
     # sessions), the Year 2 child, never the August-born child.
     with Session(engine) as s:
-        report = weekly.build(s, school=s.get(School, school.id), policy=policy_for(s, school.id), cal=CAL,
-                              week_ending=date(2027, 1, 18))
+        report = weekly.build(
+            s,
+            school=s.get(School, school.id),
+            policy=policy_for(s, school.id),
+            cal=CAL,
+            week_ending=date(2027, 1, 18),
+        )
     names = {r["name"] for r in report["persistent"]}
     assert names == {"Sam September", "Yan Two"}
     sam_row = next(r for r in report["persistent"] if r["name"] == "Sam September")
@@ -138,14 +172,20 @@ def test_younger_pupils_are_still_messaged_and_escalated(engine, trio):
     for n, day in enumerate((monday, date(2027, 1, 12), date(2027, 1, 13))):
         with Session(engine, expire_on_commit=False) as s:
             f.mark(s, s.get(Pupil, ava.id), day, "AM", "N")
-            summary = register_close(s, school=s.get(School, school.id), session_name="AM",
-                                     settings=f.settings(), now=f.at(day, "09:15"))
+            summary = register_close(
+                s,
+                school=s.get(School, school.id),
+                session_name="AM",
+                settings=f.settings(),
+                now=f.at(day, "09:15"),
+            )
             s.commit()
         if n == 0:
             assert summary["cases_opened"] == 1 and summary["messages_queued"] == 1
     with Session(engine, expire_on_commit=False) as s:
-        escalation_sweep(s, school=s.get(School, school.id), now=f.at(date(2027, 1, 13), "14:00"),
-                         settings=f.settings())
+        escalation_sweep(
+            s, school=s.get(School, school.id), now=f.at(date(2027, 1, 13), "14:00"), settings=f.settings()
+        )
         s.commit()
         assert [m.to_address for m in s.exec(select(OutboxMessage)).all()] == ["+447700900555"]
     assert _alerts(engine, ava) == ["escalation"]
@@ -154,11 +194,19 @@ def test_younger_pupils_are_still_messaged_and_escalated(engine, trio):
 def test_date_of_birth_from_the_pupils_file_day_first_or_iso(session, tmp_path):
     school = f.school(session, urn="100009")
     path = tmp_path / "pupils.csv"
-    path.write_text("mis_id,first_name,last_name,year_group,DOB\n"
-                    "P1,Ava,August,R,20/08/2022\n"
-                    "P2,Sam,September,R,2021-09-10\n", encoding="utf-8")
-    result = import_file(session, kind="pupils", path_or_stream=str(path), school_urn="100009",
-                         now=f.at(date(2026, 9, 1), "12:00"))
+    path.write_text(
+        "mis_id,first_name,last_name,year_group,DOB\n"
+        "P1,Ava,August,R,20/08/2022\n"
+        "P2,Sam,September,R,2021-09-10\n",
+        encoding="utf-8",
+    )
+    result = import_file(
+        session,
+        kind="pupils",
+        path_or_stream=str(path),
+        school_urn="100009",
+        now=f.at(date(2026, 9, 1), "12:00"),
+    )
     assert not result.errors, result.errors
     pupils = session.exec(select(Pupil).where(Pupil.school_id == school.id)).all()
     born = {p.mis_id: p.date_of_birth for p in pupils}

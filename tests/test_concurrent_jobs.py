@@ -19,21 +19,20 @@ from bot import clock
 from bot.cases.service import open_or_extend
 from bot.jobs import run_job
 from storage.db import make_engine
-from storage.models import (
-    AbsenceCase,
-    Alert,
-    CaseEvent,
-    MarkAmendment,
-    OutboxMessage,
-    Pupil,
-    School,
-)
+from storage.models import AbsenceCase, Alert, CaseEvent, MarkAmendment, OutboxMessage, Pupil, School
 from tests import concurrency
 from tests import factories as f
 
 TODAY = date(2026, 11, 23)  # Monday
-HISTORY = [date(2026, 11, 12), date(2026, 11, 13), date(2026, 11, 16), date(2026, 11, 17),
-           date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20)]
+HISTORY = [
+    date(2026, 11, 12),
+    date(2026, 11, 13),
+    date(2026, 11, 16),
+    date(2026, 11, 17),
+    date(2026, 11, 18),
+    date(2026, 11, 19),
+    date(2026, 11, 20),
+]
 ROUNDS = 10
 PER_GROUP = 4
 
@@ -50,8 +49,13 @@ def build_school(engine, urn: str) -> int:
     pupils in school. Every pupil has a parent with a mobile."""
     with Session(engine, expire_on_commit=False) as s:
         school = f.school(s, urn=urn, name=f"School {urn}", dsl_email=f"dsl@{urn}.example")
-        groups = {g: [f.pupil(s, school, first=f"{g}{i}", last="Test", class_name="4 Birch")
-                      for i in range(PER_GROUP)] for g in "ABCD"}
+        groups = {
+            g: [
+                f.pupil(s, school, first=f"{g}{i}", last="Test", class_name="4 Birch")
+                for i in range(PER_GROUP)
+            ]
+            for g in "ABCD"
+        }
         for pupils in groups.values():
             for i, p in enumerate(pupils):
                 f.contact(s, school, p, first=f"Parent{i}", mobile=f"+4477009{p.id % 100000:05d}")
@@ -75,8 +79,13 @@ def build_school(engine, urn: str) -> int:
         s.commit()
         school_id = school.id
     # Friday afternoon's sweep (the day-3 alerts; every step of the week-long absences).
-    run_job("escalation-sweep", engine, f.settings(), now=clock.at_local(date(2026, 11, 20), time(14, 0)),
-            schools=[_school(engine, school_id)])
+    run_job(
+        "escalation-sweep",
+        engine,
+        f.settings(),
+        now=clock.at_local(date(2026, 11, 20), time(14, 0)),
+        schools=[_school(engine, school_id)],
+    )
     return school_id
 
 
@@ -88,13 +97,23 @@ def _school(engine, school_id: int) -> School:
 def fingerprint(engine, school_id: int) -> dict:
     """Everything the day's jobs write for a school, without ids or the school's name."""
     with Session(engine) as s:
+
         def rows(model):
             return s.exec(select(model).where(model.school_id == school_id)).all()
 
         return {
             "cases": Counter(c.status for c in rows(AbsenceCase)),
-            "alerts": sorted((a.kind, (a.data or {}).get("step", {}).get("kind", ""), a.raised_count,
-                              a.status, a.audience, a.dsl_emailed_at is not None) for a in rows(Alert)),
+            "alerts": sorted(
+                (
+                    a.kind,
+                    (a.data or {}).get("step", {}).get("kind", ""),
+                    a.raised_count,
+                    a.status,
+                    a.audience,
+                    a.dsl_emailed_at is not None,
+                )
+                for a in rows(Alert)
+            ),
             "messages": Counter((m.kind, m.channel, m.status) for m in rows(OutboxMessage)),
             "amendments": Counter((a.original_code, a.amended_code) for a in rows(MarkAmendment)),
             "events": Counter(e.kind for e in rows(CaseEvent)),
@@ -105,8 +124,14 @@ def fingerprint(engine, school_id: int) -> dict:
 def test_two_processes_running_the_days_jobs_at_once_end_as_one_run_ten_times(pg_engine, postgres_url):
     baseline = build_school(pg_engine, "200000")
     for name, hh_mm, opts in concurrency.DAY_JOBS:  # one process, each job once: the reference
-        run_job(name, pg_engine, f.settings(), now=concurrency.at(TODAY.isoformat(), hh_mm),
-                schools=[_school(pg_engine, baseline)], **opts)
+        run_job(
+            name,
+            pg_engine,
+            f.settings(),
+            now=concurrency.at(TODAY.isoformat(), hh_mm),
+            schools=[_school(pg_engine, baseline)],
+            **opts,
+        )
     expected = fingerprint(pg_engine, baseline)
     assert expected["alerts"] and expected["amendments"] and expected["messages"]  # the day did things
     assert any(kind == "escalation" and raised > 1 for kind, _step, raised, *_ in expected["alerts"])
@@ -115,9 +140,12 @@ def test_two_processes_running_the_days_jobs_at_once_end_as_one_run_ten_times(pg
     ids = {urn: build_school(pg_engine, urn) for urn in urns}
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(2), ctx.Queue()
-    workers = [ctx.Process(target=concurrency.run_day,
-                           args=(postgres_url, urns, TODAY.isoformat(), barrier, results))
-               for _ in range(2)]
+    workers = [
+        ctx.Process(
+            target=concurrency.run_day, args=(postgres_url, urns, TODAY.isoformat(), barrier, results)
+        )
+        for _ in range(2)
+    ]
     for w in workers:
         w.start()
     reports = [results.get(timeout=300) for _ in range(2 * len(urns) * len(concurrency.DAY_JOBS))]
@@ -139,8 +167,13 @@ def test_only_the_latest_step_of_a_case_is_raised_again(pg_engine):
     school_id = build_school(pg_engine, "300000")
     later = clock.at_local(TODAY, time(11, 5))
     run_job("escalation-sweep", pg_engine, f.settings(), now=later, schools=[_school(pg_engine, school_id)])
-    run_job("escalation-sweep", pg_engine, f.settings(), now=later + timedelta(hours=3),
-            schools=[_school(pg_engine, school_id)])
+    run_job(
+        "escalation-sweep",
+        pg_engine,
+        f.settings(),
+        now=later + timedelta(hours=3),
+        schools=[_school(pg_engine, school_id)],
+    )
     with Session(pg_engine) as s:
         alerts = s.exec(select(Alert).where(Alert.school_id == school_id, Alert.kind == "escalation")).all()
     by_case: dict[int, list[Alert]] = {}

@@ -40,7 +40,7 @@ def rows(engine) -> list[OutboxMessage]:
         return list(s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
 
 
-def assert_each_family_texted_once(engine, twilio, ids):  # noqa: F811
+def assert_each_family_texted_once(engine, twilio, ids):
     """Every message went, once; nothing was rerouted, nothing new queued, nobody alerted."""
     messages = rows(engine)
     assert [m.id for m in messages] == ids, "no fallback message was queued"
@@ -54,7 +54,7 @@ def assert_each_family_texted_once(engine, twilio, ids):  # noqa: F811
         assert s.exec(select(Alert)).all() == []
 
 
-def run_outage(engine, twilio, settings, mode: str, *, hours: float = 2, step_minutes: int = 5):  # noqa: F811
+def run_outage(engine, twilio, settings, mode: str, *, hours: float = 2, step_minutes: int = 5):
     """The provider in ``mode`` for ``hours`` of simulated time, the send job every few minutes."""
     transports = transports_for(settings)
     twilio.set_mode(mode)
@@ -67,7 +67,7 @@ def run_outage(engine, twilio, settings, mode: str, *, hours: float = 2, step_mi
 
 
 @pytest.mark.parametrize("mode", ["503", "refused"])
-def test_two_hours_of_provider_outage_then_recovery(engine, twilio, mode):  # noqa: F811
+def test_two_hours_of_provider_outage_then_recovery(engine, twilio, mode):
     settings = make_settings(engine, twilio, twilio_timeout_seconds=0.5, outbox_max_attempts=2)
     ids = families(engine)
     at, transports = run_outage(engine, twilio, settings, mode)
@@ -89,7 +89,7 @@ def test_two_hours_of_provider_outage_then_recovery(engine, twilio, mode):  # no
     assert facts["provider_twilio"] == "ok" and problems == []
 
 
-def test_when_the_provider_answers_again_what_it_held_back_goes_at_once(engine, twilio):  # noqa: F811
+def test_when_the_provider_answers_again_what_it_held_back_goes_at_once(engine, twilio):
     settings = make_settings(engine, twilio)
     transports = transports_for(settings)
     [held] = families(engine, 1)
@@ -107,7 +107,7 @@ def test_when_the_provider_answers_again_what_it_held_back_goes_at_once(engine, 
     assert_each_family_texted_once(engine, twilio, [held, fresh])
 
 
-def test_an_outage_past_the_school_day_expires_the_texts_without_blaming_anyone(engine, twilio, hook_calls):  # noqa: F811
+def test_an_outage_past_the_school_day_expires_the_texts_without_blaming_anyone(engine, twilio, hook_calls):
     settings = make_settings(engine, twilio, twilio_timeout_seconds=0.5)
     ids = families(engine, 3)
     at, transports = run_outage(engine, twilio, settings, "503", hours=9, step_minutes=30)  # past 18:00
@@ -122,7 +122,7 @@ def test_an_outage_past_the_school_day_expires_the_texts_without_blaming_anyone(
         assert s.exec(select(Alert)).all() == []
 
 
-def test_slower_than_the_timeout_is_unknown_and_looked_up_never_resent(engine, twilio):  # noqa: F811
+def test_slower_than_the_timeout_is_unknown_and_looked_up_never_resent(engine, twilio):
     """Twilio created every text but answered too late: the sender finds them, sends no copy."""
     settings = make_settings(engine, twilio, twilio_timeout_seconds=0.3)
     twilio.clock = lambda: T0
@@ -137,7 +137,7 @@ def test_slower_than_the_timeout_is_unknown_and_looked_up_never_resent(engine, t
     assert sum(r.method == "POST" for r in twilio.requests) == FAMILIES
 
 
-def test_an_unknown_text_is_resent_at_most_once(engine, twilio, hook_calls):  # noqa: F811
+def test_an_unknown_text_is_resent_at_most_once(engine, twilio, hook_calls):
     """The provider lost it (the look-up finds nothing): one resend; no answer again: no third."""
     settings = make_settings(engine, twilio, twilio_timeout_seconds=0.3)
     twilio.clock = lambda: T0
@@ -159,7 +159,7 @@ def test_an_unknown_text_is_resent_at_most_once(engine, twilio, hook_calls):  # 
     assert hook_calls == [] and sum(r.method == "POST" for r in twilio.requests) == 2
 
 
-def test_a_late_callback_settles_an_unknown_text_and_calls_off_the_resend(engine, db_url, twilio):  # noqa: F811
+def test_a_late_callback_settles_an_unknown_text_and_calls_off_the_resend(engine, db_url, twilio):
     settings = make_settings(engine, twilio, twilio_timeout_seconds=0.3)
     twilio.clock = lambda: T0
     twilio.slow_seconds = 0.8
@@ -170,9 +170,14 @@ def test_a_late_callback_settles_an_unknown_text_and_calls_off_the_resend(engine
     [created] = twilio.messages
     assert created["status_callback"] == f"{PUBLIC}/twilio/status?outbox={mid}"
     with live_app(settings) as app:
-        response = post_status_callback(app.base_url, public_base_url=PUBLIC, token=AUTH_TOKEN,
-                                        message_sid=created["sid"], status="delivered",
-                                        path=f"/twilio/status?outbox={mid}")
+        response = post_status_callback(
+            app.base_url,
+            public_base_url=PUBLIC,
+            token=AUTH_TOKEN,
+            message_sid=created["sid"],
+            status="delivered",
+            path=f"/twilio/status?outbox={mid}",
+        )
     assert response.status_code == 200
     [m] = rows(engine)
     assert (m.status, m.provider_id) == ("delivered", created["sid"])
@@ -181,7 +186,7 @@ def test_a_late_callback_settles_an_unknown_text_and_calls_off_the_resend(engine
     assert [r.method for r in twilio.requests] == ["POST"]  # no look-up, no resend
 
 
-def test_two_senders_through_a_slow_provider_send_each_text_once(engine, twilio):  # noqa: F811
+def test_two_senders_through_a_slow_provider_send_each_text_once(engine, twilio):
     """Concurrent senders (threads here; PostgreSQL's SKIP LOCKED or SQLite's write lock)."""
     import threading
 
@@ -194,8 +199,10 @@ def test_two_senders_through_a_slow_provider_send_each_text_once(engine, twilio)
         if step == 2:
             twilio.set_mode("ok")
         at = T0 + timedelta(minutes=3 * step)
-        threads = [threading.Thread(target=send_outbox, args=(engine,),
-                                    kwargs={"now": at, "settings": settings}) for _ in range(2)]
+        threads = [
+            threading.Thread(target=send_outbox, args=(engine,), kwargs={"now": at, "settings": settings})
+            for _ in range(2)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -208,18 +215,31 @@ def test_two_senders_through_a_slow_provider_send_each_text_once(engine, twilio)
 # --------------------------------------------------------------------------------------------------
 
 
-def _sender(db_url, twilio, **env):  # noqa: F811
+def _sender(db_url, twilio, **env):
     """``attendance-bot outbox send`` in its own process, at T0, under a stable sender name."""
-    environ = {**os.environ, "DATABASE_URL": db_url, "PUBLIC_BASE_URL": PUBLIC,
-               "TWILIO_ACCOUNT_SID": twilio.account_sid, "TWILIO_AUTH_TOKEN": twilio.auth_token,
-               "TWILIO_MESSAGING_SERVICE_SID": "MG" + "fedcba9876543210" * 2,
-               "TWILIO_API_BASE_URL": twilio.base_url, "SENDER_NAME": "test-sender",
-               "SENDER_CONCURRENCY": "4", "TWILIO_TIMEOUT_SECONDS": "5", **env}
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "outbox", "send", "--now", T0.isoformat()],
-                            env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    environ = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "PUBLIC_BASE_URL": PUBLIC,
+        "TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": twilio.auth_token,
+        "TWILIO_MESSAGING_SERVICE_SID": "MG" + "fedcba9876543210" * 2,
+        "TWILIO_API_BASE_URL": twilio.base_url,
+        "SENDER_NAME": "test-sender",
+        "SENDER_CONCURRENCY": "4",
+        "TWILIO_TIMEOUT_SECONDS": "5",
+        **env,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "outbox", "send", "--now", T0.isoformat()],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
-def _wait_for_creates(twilio, count: int, proc) -> None:  # noqa: F811
+def _wait_for_creates(twilio, count: int, proc) -> None:
     deadline = time.monotonic() + 60
     while len(twilio.messages) < count:
         assert proc.poll() is None, proc.stderr.read()
@@ -227,7 +247,7 @@ def _wait_for_creates(twilio, count: int, proc) -> None:  # noqa: F811
         time.sleep(0.02)
 
 
-def test_kill_9_mid_batch_then_restart_texts_each_family_once(engine, db_url, twilio):  # noqa: F811
+def test_kill_9_mid_batch_then_restart_texts_each_family_once(engine, db_url, twilio):
     twilio.clock = lambda: T0
     twilio.delay = 0.25  # each request a quarter of a second: a batch is mid-flight when killed
     ids = families(engine, 24)
@@ -246,7 +266,7 @@ def test_kill_9_mid_batch_then_restart_texts_each_family_once(engine, db_url, tw
     assert any(r.method == "GET" for r in twilio.requests)
 
 
-def test_sigterm_mid_batch_finishes_in_flight_then_a_restart_sends_the_rest(engine, db_url, twilio):  # noqa: F811
+def test_sigterm_mid_batch_finishes_in_flight_then_a_restart_sends_the_rest(engine, db_url, twilio):
     twilio.clock = lambda: T0
     twilio.delay = 0.25
     ids = families(engine, 24)

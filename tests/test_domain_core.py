@@ -16,17 +16,40 @@ CAL = calendar_2026_27()
 # -- codes --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("code", "category"), [
-    ("/", "present"), ("\\", "present"), ("L", "present"),
-    ("K", "approved_education"), ("V", "approved_education"), ("P", "approved_education"),
-    ("W", "approved_education"), ("B", "approved_education"),
-    ("C1", "authorised"), ("C2", "authorised"), ("C", "authorised"), ("M", "authorised"),
-    ("J1", "authorised"), ("S", "authorised"), ("T", "authorised"), ("R", "authorised"),
-    ("I", "authorised"), ("E", "authorised"),
-    ("G", "unauthorised"), ("N", "unauthorised"), ("O", "unauthorised"), ("U", "unauthorised"),
-    ("D", "not_possible"), ("X", "not_possible"), ("Q", "not_possible"), ("Y1", "not_possible"),
-    ("Y7", "not_possible"), ("Z", "not_possible"), ("#", "not_possible"),
-])
+@pytest.mark.parametrize(
+    ("code", "category"),
+    [
+        ("/", "present"),
+        ("\\", "present"),
+        ("L", "present"),
+        ("K", "approved_education"),
+        ("V", "approved_education"),
+        ("P", "approved_education"),
+        ("W", "approved_education"),
+        ("B", "approved_education"),
+        ("C1", "authorised"),
+        ("C2", "authorised"),
+        ("C", "authorised"),
+        ("M", "authorised"),
+        ("J1", "authorised"),
+        ("S", "authorised"),
+        ("T", "authorised"),
+        ("R", "authorised"),
+        ("I", "authorised"),
+        ("E", "authorised"),
+        ("G", "unauthorised"),
+        ("N", "unauthorised"),
+        ("O", "unauthorised"),
+        ("U", "unauthorised"),
+        ("D", "not_possible"),
+        ("X", "not_possible"),
+        ("Q", "not_possible"),
+        ("Y1", "not_possible"),
+        ("Y7", "not_possible"),
+        ("Z", "not_possible"),
+        ("#", "not_possible"),
+    ],
+)
 def test_every_2024_code_has_its_statistical_category(code, category):
     assert codes.category(code).value == category
 
@@ -103,8 +126,12 @@ def test_a_rolling_ten_school_weeks_skips_holiday_weeks():
 
 
 def test_closures_override_term_days():
-    cal = SchoolCalendar([Span("term", date(2026, 1, 5), date(2026, 1, 30)),
-                          Span("closure", date(2026, 1, 14), date(2026, 1, 15), "Snow")])
+    cal = SchoolCalendar(
+        [
+            Span("term", date(2026, 1, 5), date(2026, 1, 30)),
+            Span("closure", date(2026, 1, 14), date(2026, 1, 15), "Snow"),
+        ]
+    )
     assert not cal.is_school_day(date(2026, 1, 14))
     assert cal.add_school_days(date(2026, 1, 13), 1) == date(2026, 1, 16)
     assert "closure (Snow)" in cal.why_not(date(2026, 1, 15))

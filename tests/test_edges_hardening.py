@@ -66,39 +66,67 @@ def world(session, workflow):
     f.staff(session, school, name="Jo Patel", role="attendance_officer", teams_user_id="aad-officer")
     amelia = f.pupil(session, school, first="Amelia", last="Khan")
     f.mark(session, amelia, DAY, "AM", "N")
-    case = AbsenceCase(school_id=school.id, pupil_id=amelia.id, first_date=DAY, first_session="AM",
-                       last_absent_date=DAY, opened_at=f.at(DAY, "08:00"))
+    case = AbsenceCase(
+        school_id=school.id,
+        pupil_id=amelia.id,
+        first_date=DAY,
+        first_session="AM",
+        last_absent_date=DAY,
+        opened_at=f.at(DAY, "08:00"),
+    )
     session.add(case)
     session.flush()
-    reply = InboundMessage(school_id=school.id, from_address="+447700900001", body=DISCLOSURE,
-                           received_at=f.at(DAY, "08:05"), concern=True)
+    reply = InboundMessage(
+        school_id=school.id,
+        from_address="+447700900001",
+        body=DISCLOSURE,
+        received_at=f.at(DAY, "08:05"),
+        concern=True,
+    )
     session.add(reply)
     session.flush()
     session.add(ReplyCase(inbound_id=reply.id, case_id=case.id))
-    raise_alert(session, now=NOW - timedelta(minutes=10), school_id=school.id, key="t:dsl", kind="concern",
-                audience="dsl", severity="urgent", title=DSL_TITLE, pupil_id=amelia.id)
+    raise_alert(
+        session,
+        now=NOW - timedelta(minutes=10),
+        school_id=school.id,
+        key="t:dsl",
+        kind="concern",
+        audience="dsl",
+        severity="urgent",
+        title=DSL_TITLE,
+        pupil_id=amelia.id,
+    )
     session.commit()
     return {"school": school, "dsl": dsl, "amelia": amelia}
 
 
 @pytest.fixture
 def teams_app(db_url):
-    settings = load_settings(database_url=db_url, environment="test", teams_outgoing_webhook_secret=SECRET,
-                             secret_key=SECRET_KEY)
+    settings = load_settings(
+        database_url=db_url, environment="test", teams_outgoing_webhook_secret=SECRET, secret_key=SECRET_KEY
+    )
     with live_app(settings) as running:
         yield running
 
 
-def activity(text: str, *, aad: str = "aad-dsl", at: datetime | None = None, ident: str | None = None
-             ) -> bytes:
+def activity(
+    text: str, *, aad: str = "aad-dsl", at: datetime | None = None, ident: str | None = None
+) -> bytes:
     stamp = (at or datetime.now(tz=NOW.tzinfo)).strftime("%Y-%m-%dT%H:%M:%S.%f") + "7Z"  # Teams' 7 digits
-    return json.dumps({
-        "type": "message", "id": ident or f"14859834{next(_ids):05d}", "timestamp": stamp,
-        "channelId": "msteams", "serviceUrl": "https://smba.trafficmanager.net/uk/",
-        "from": {"id": "29:1XJKJMvc5GBt", "name": "Someone", "aadObjectId": aad},
-        "conversation": {"isGroup": True, "id": "19:abc@thread.skype;messageid=1"},
-        "textFormat": "plain", "text": f"<at>Attendance</at> {text}",
-    }).encode()
+    return json.dumps(
+        {
+            "type": "message",
+            "id": ident or f"14859834{next(_ids):05d}",
+            "timestamp": stamp,
+            "channelId": "msteams",
+            "serviceUrl": "https://smba.trafficmanager.net/uk/",
+            "from": {"id": "29:1XJKJMvc5GBt", "name": "Someone", "aadObjectId": aad},
+            "conversation": {"isGroup": True, "id": "19:abc@thread.skype;messageid=1"},
+            "textFormat": "plain",
+            "text": f"<at>Attendance</at> {text}",
+        }
+    ).encode()
 
 
 def post(running, body: bytes) -> requests.Response:
@@ -242,8 +270,11 @@ def test_a_non_numeric_slack_timestamp_is_401_not_500(engine, db_url, session):
 
     with live_slack(db_url) as slack:
         body = _slack_command(slack, "Amelia Khan I ill")
-        headers = {"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=" + "0" * 64,
-                   "Content-Type": "application/x-www-form-urlencoded"}
+        headers = {
+            "X-Slack-Request-Timestamp": "soon",
+            "X-Slack-Signature": "v0=" + "0" * 64,
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
         resp = requests.post(f"{slack.base_url}/slack/events", data=body, headers=headers, timeout=10)
     assert resp.status_code == 401 and "not a number" in resp.json()["reason"]
 
@@ -267,15 +298,28 @@ def test_a_forged_slack_body_is_not_logged_only_the_reason_and_team(db_url, sess
 def test_every_webhook_refuses_a_body_over_64_kib(db_url, session, path):
     from tests.peers.slack_api import BOT_TOKEN
 
-    settings = load_settings(database_url=db_url, environment="test", teams_outgoing_webhook_secret=SECRET,
-                             slack_bot_token=BOT_TOKEN, slack_signing_secret="s" * 32,
-                             secret_key=SECRET_KEY)
+    settings = load_settings(
+        database_url=db_url,
+        environment="test",
+        teams_outgoing_webhook_secret=SECRET,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret="s" * 32,
+        secret_key=SECRET_KEY,
+    )
     big = b"Body=" + b"x" * (64 * 1024)
     with live_app(settings) as running:
-        resp = requests.post(running.url(path), data=big, timeout=10,
-                             headers={"Content-Type": "application/x-www-form-urlencoded"})
-        small = requests.post(running.url(path), data=b"Body=hi", timeout=10,
-                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+        resp = requests.post(
+            running.url(path),
+            data=big,
+            timeout=10,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        small = requests.post(
+            running.url(path),
+            data=b"Body=hi",
+            timeout=10,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
     assert resp.status_code == 413 and "64 KiB" in resp.text
     assert small.status_code in (400, 401, 403)  # refused for its signature, not its size
 
@@ -290,8 +334,12 @@ def _texts(card: dict) -> str:
 
 
 def test_a_parents_markdown_in_a_teams_timeline_is_shown_as_typed(session, world, teams_app):
-    reply = InboundMessage(school_id=world["school"].id, from_address="+447700900001", body=MARKDOWN_REPLY,
-                           received_at=f.at(DAY, "08:10"))
+    reply = InboundMessage(
+        school_id=world["school"].id,
+        from_address="+447700900001",
+        body=MARKDOWN_REPLY,
+        received_at=f.at(DAY, "08:10"),
+    )
     session.add(reply)
     session.flush()
     case = session.exec(select(AbsenceCase)).one()
@@ -309,8 +357,16 @@ def test_a_parents_markdown_in_a_workflows_alert_card_is_shown_as_typed(engine, 
 
     school = f.school(session, teams_workflow_url=workflow.url("/wf"))
     pupil = f.pupil(session, school, first="Amelia", last="Khan")
-    raise_alert(session, now=NOW, school_id=school.id, key="t:md", kind="home_visit_requested",
-                title="Reply needs a look", body=f"Mum wrote: {MARKDOWN_REPLY}", pupil_id=pupil.id)
+    raise_alert(
+        session,
+        now=NOW,
+        school_id=school.id,
+        key="t:md",
+        kind="home_visit_requested",
+        title="Reply needs a look",
+        body=f"Mum wrote: {MARKDOWN_REPLY}",
+        pupil_id=pupil.id,
+    )
     session.commit()
     deliver_pending(engine, settings=load_settings(database_url=db_url), now=clock.now())
     [message] = workflow.server.posts

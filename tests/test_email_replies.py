@@ -25,21 +25,28 @@ DOMAIN = "oakfield.example"
 
 
 @pytest.fixture
-def mail(dovecot, db_url):  # noqa: F811
+def mail(dovecot, db_url):
     """A fresh school mailbox, the relay around it, and settings pointing the bot at both."""
     user = dovecot.new_user()
     with mail_relay(dovecot, domain=DOMAIN, users={user: user}) as relay:
         settings = load_settings(
-            database_url=db_url, secret_key="email-replies-secret-" + "x" * 16,
+            database_url=db_url,
+            secret_key="email-replies-secret-" + "x" * 16,
             public_base_url="https://bot.oakfield.example",
-            smtp_host="127.0.0.1", smtp_port=relay.port, smtp_starttls=False, smtp_from=f"{user}@{DOMAIN}",
-            imap_host=dovecot.host, imap_port=dovecot.port, imap_ssl=False, imap_username=user,
+            smtp_host="127.0.0.1",
+            smtp_port=relay.port,
+            smtp_starttls=False,
+            smtp_from=f"{user}@{DOMAIN}",
+            imap_host=dovecot.host,
+            imap_port=dovecot.port,
+            imap_ssl=False,
+            imap_username=user,
             imap_password=PASSWORD,
         )
         yield relay, settings, user
 
 
-def _unseen(dovecot, user) -> list[bytes]:  # noqa: F811
+def _unseen(dovecot, user) -> list[bytes]:
     conn = imaplib.IMAP4(dovecot.host, dovecot.port)
     try:
         conn.login(user, PASSWORD)
@@ -54,8 +61,11 @@ def _school_with_emailed_family(engine, settings, *, second_contact=False, email
         school = f.school(s, name="Oakfield Primary")
         amelia = f.pupil(s, school, first="Amelia", last="Khan")
         sara = f.contact(s, school, amelia, first="Sara", last="Khan", mobile=None, email=email, priority=1)
-        omar = (f.contact(s, school, amelia, first="Omar", last="Khan", mobile="+447700900502", priority=2)
-                if second_contact else None)
+        omar = (
+            f.contact(s, school, amelia, first="Omar", last="Khan", mobile="+447700900502", priority=2)
+            if second_contact
+            else None
+        )
         f.mark(s, amelia, MON, "AM", "N")
         register_close(s, school=school, session_name="AM", settings=settings, now=f.at(MON, "09:15"))
         s.commit()
@@ -81,13 +91,16 @@ def _family_reply(original, text: str, *, sender="Sara Khan <sara@example.org>")
     reply["In-Reply-To"] = original["Message-ID"]
     reply["References"] = original["Message-ID"]
     quoted = "\n".join(f"> {line}" for line in original.get_content().splitlines())
-    reply.set_content(f"{text}\n\nSara\nSent from my iPhone\n\nOn Mon, 23 Nov 2026 at 09:16, "
-                      f"Oakfield Primary <{original['From']}> wrote:\n{quoted}\n")
+    reply.set_content(
+        f"{text}\n\nSara\nSent from my iPhone\n\nOn Mon, 23 Nov 2026 at 09:16, "
+        f"Oakfield Primary <{original['From']}> wrote:\n{quoted}\n"
+    )
     return reply
 
 
 def test_an_email_reply_in_a_thread_with_quoted_text_is_understood_and_explains_the_case(
-        engine, mail, dovecot):  # noqa: F811
+    engine, mail, dovecot
+):
     relay, settings, user = mail
     _school, amelia, sara, _ = _school_with_emailed_family(engine, settings)
     first_day = _reply_to(relay, "sara@example.org")
@@ -112,11 +125,12 @@ def test_an_email_reply_in_a_thread_with_quoted_text_is_understood_and_explains_
     assert _unseen(dovecot, user) == []  # marked seen once stored
 
 
-def test_a_bounce_fails_the_email_and_moves_the_family_to_the_next_contact(engine, mail, dovecot):  # noqa: F811
+def test_a_bounce_fails_the_email_and_moves_the_family_to_the_next_contact(engine, mail, dovecot):
     relay, settings, user = mail
     relay.bounce("sara@nowhere.example")
-    _school, _amelia, _sara, omar = _school_with_emailed_family(engine, settings, second_contact=True,
-                                                                email="sara@nowhere.example")
+    _school, _amelia, _sara, omar = _school_with_emailed_family(
+        engine, settings, second_contact=True, email="sara@nowhere.example"
+    )
     with Session(engine) as s:
         email = s.exec(select(OutboxMessage).where(OutboxMessage.channel == "email")).one()
         assert email.status == "sent"  # SMTP took it; the failure comes later, by mail
@@ -143,7 +157,7 @@ class _DropsBeforeSeen(Mailbox):
         raise MailboxError("connection reset by peer")
 
 
-def test_the_same_email_read_twice_after_an_imap_reconnect_is_recorded_once(engine, mail, dovecot):  # noqa: F811
+def test_the_same_email_read_twice_after_an_imap_reconnect_is_recorded_once(engine, mail, dovecot):
     relay, settings, user = mail
     _school_with_emailed_family(engine, settings)
     relay.send(_family_reply(_reply_to(relay, "sara@example.org"), "Amelia has a temperature, sorry."))
@@ -170,7 +184,8 @@ def test_the_same_email_read_twice_after_an_imap_reconnect_is_recorded_once(engi
 
 
 def test_unknown_senders_are_left_unread_for_a_person_and_auto_replies_are_never_reasons(
-        engine, mail, dovecot):  # noqa: F811
+    engine, mail, dovecot
+):
     from email.message import EmailMessage
 
     relay, settings, user = mail
@@ -200,8 +215,7 @@ def test_unknown_senders_are_left_unread_for_a_person_and_auto_replies_are_never
         assert len(s.exec(select(Alert).where(Alert.kind == "unknown_sender")).all()) == 1
 
 
-def test_a_reply_from_another_address_is_matched_by_its_reply_token_and_a_forged_one_is_not(
-        engine, mail):
+def test_a_reply_from_another_address_is_matched_by_its_reply_token_and_a_forged_one_is_not(engine, mail):
     relay, settings, _user = mail
     _school, _amelia, sara, _ = _school_with_emailed_family(engine, settings)
     original = _reply_to(relay, "sara@example.org")
@@ -242,7 +256,9 @@ def test_healthz_says_when_the_mailbox_is_not_being_read(engine, mail):
     read_mailbox(engine, settings=settings, now=f.at(MON, "10:00"))
     with Session(engine) as s:
         assert health(s, settings=settings, now=f.at(MON, "10:05")) == (
-            {"mailbox": "ok", "mailbox_read_at": f.at(MON, "10:00").isoformat()}, None)
+            {"mailbox": "ok", "mailbox_read_at": f.at(MON, "10:00").isoformat()},
+            None,
+        )
 
     class Refusing(Mailbox):
         def __enter__(self):

@@ -34,8 +34,13 @@ def absent(session: Session, pupil, day: date, sessions=("AM", "PM"), code: str 
     """What the register-close job does: the N mark, then open or extend the case."""
     for name in sessions:
         factories.mark(session, pupil, day, name, code)
-        open_or_extend(session, pupil=pupil, day=day, session_name=name,
-                       now=clock.at_local(day, time(9, 20) if name == "AM" else time(13, 50)))
+        open_or_extend(
+            session,
+            pupil=pupil,
+            day=day,
+            session_name=name,
+            now=clock.at_local(day, time(9, 20) if name == "AM" else time(13, 50)),
+        )
     session.commit()
 
 
@@ -43,8 +48,9 @@ def sweep(engine, school_id: int, now):
     """The escalation-sweep job as the clock runs it (one transaction for the school)."""
     with Session(engine) as s:
         school = s.get(School, school_id)
-    return run_for_school(JOBS["escalation-sweep"], engine, school=school, now=now,
-                          settings=factories.settings())
+    return run_for_school(
+        JOBS["escalation-sweep"], engine, school=school, now=now, settings=factories.settings()
+    )
 
 
 def run(engine, school_id: int, day: date, at: time = AFTER_PM):
@@ -82,7 +88,8 @@ def test_family_that_never_answers_gets_day_3_4_5_once_each_in_order(engine, ses
         run(engine, school.id, day, time(14, 5))  # the same sweep again: nothing new
         seen_per_day.append(kinds(engine))
     assert seen_per_day == [
-        [], [],
+        [],
+        [],
         ["home_visit_requested"],
         ["home_visit_requested", "home_visit_due"],
         ["home_visit_requested", "home_visit_due", "mash_referral"],
@@ -92,8 +99,13 @@ def test_family_that_never_answers_gets_day_3_4_5_once_each_in_order(engine, ses
     assert [a.severity for a in made] == ["high", "high", "urgent"]
     assert made[0].data["pupil"]["year_class"] == "Year 4, 4B"
     assert "Day 3 of unexplained absence" in made[0].body
-    assert set(made[2].data["actions"]) >= {"home_visit_seen", "home_visit_no_answer", "referred_mash",
-                                            "police_informed", "close_case"}
+    assert set(made[2].data["actions"]) >= {
+        "home_visit_seen",
+        "home_visit_no_answer",
+        "referred_mash",
+        "police_informed",
+        "close_case",
+    }
     with Session(engine) as s:
         case = s.exec(select(AbsenceCase)).one()
         assert case.next_step == 3 and case.next_step_due is None
@@ -104,8 +116,14 @@ def test_reason_on_day_2_means_no_day_3_alert(engine, session, setup):
     absent(session, pupil, date(2026, 9, 7))
     absent(session, pupil, date(2026, 9, 8))
     case = session.exec(select(AbsenceCase)).one()
-    explain(session, case=case, by="reply", code="I", summary="Parent: ill",
-            now=clock.at_local(date(2026, 9, 8), time(11, 0)))
+    explain(
+        session,
+        case=case,
+        by="reply",
+        code="I",
+        summary="Parent: ill",
+        now=clock.at_local(date(2026, 9, 8), time(11, 0)),
+    )
     session.commit()
     for day in (date(2026, 9, 9), date(2026, 9, 10), date(2026, 9, 11)):
         factories.mark(session, pupil, day, "AM", "N")  # MIS still says N; the case is explained
@@ -218,8 +236,15 @@ def test_vulnerable_pupil_has_a_shorter_ladder_and_social_worker_told_on_day_1(e
         {"day": 2, "kind": "mash_referral", "title": "MASH referral"},
     ]
     session.add(policy)
-    child = factories.pupil(session, school, first="Leo", last="Ward", has_social_worker=True,
-                            social_worker_email="sw@council.example", looked_after=True)
+    child = factories.pupil(
+        session,
+        school,
+        first="Leo",
+        last="Ward",
+        has_social_worker=True,
+        social_worker_email="sw@council.example",
+        looked_after=True,
+    )
     session.commit()
     absent(session, child, date(2026, 9, 7))
     run(engine, school.id, date(2026, 9, 7), time(9, 30))
@@ -267,8 +292,13 @@ def test_acted_alert_is_not_raised_again(engine, session, setup):
     run(engine, school.id, date(2026, 9, 9))
     alert = alerts(engine)[0]
     with Session(engine) as s:
-        act(s, alert_id=alert.id, action="home_visit_no_answer", actor=Actor.of(jo),
-            now=clock.at_local(date(2026, 9, 9), time(14, 30)))
+        act(
+            s,
+            alert_id=alert.id,
+            action="home_visit_no_answer",
+            actor=Actor.of(jo),
+            now=clock.at_local(date(2026, 9, 9), time(14, 30)),
+        )
         s.commit()
     run(engine, school.id, date(2026, 9, 9), time(20, 0))
     a = alerts(engine)[0]
@@ -285,8 +315,13 @@ def test_home_visit_child_seen_closes_the_case_and_stops_the_ladder(engine, sess
         absent(session, pupil, day)
     run(engine, school.id, date(2026, 9, 9))
     with Session(engine) as s:
-        act(s, alert_id=alerts(engine)[0].id, action="home_visit_seen", actor=Actor.of(jo),
-            now=clock.at_local(date(2026, 9, 9), time(15, 0)))
+        act(
+            s,
+            alert_id=alerts(engine)[0].id,
+            action="home_visit_seen",
+            actor=Actor.of(jo),
+            now=clock.at_local(date(2026, 9, 9), time(15, 0)),
+        )
         s.commit()
     absent(session, pupil, date(2026, 9, 10))  # still absent (e.g. ill at home), a new case opens
     run(engine, school.id, date(2026, 9, 10))
@@ -308,8 +343,16 @@ def test_no_contact_basis_counts_from_the_last_contact(engine, session, setup):
     absent(session, pupil, date(2026, 9, 7))
     absent(session, pupil, date(2026, 9, 8))
     case = session.exec(select(AbsenceCase)).one()
-    session.add(CallLog(school_id=school.id, pupil_id=pupil.id, case_id=case.id, outcome="spoke",
-                        note="Mum will call back", at=clock.at_local(date(2026, 9, 8), time(11, 0))))
+    session.add(
+        CallLog(
+            school_id=school.id,
+            pupil_id=pupil.id,
+            case_id=case.id,
+            outcome="spoke",
+            note="Mum will call back",
+            at=clock.at_local(date(2026, 9, 8), time(11, 0)),
+        )
+    )
     session.commit()
     for day in (date(2026, 9, 9), date(2026, 9, 10)):
         absent(session, pupil, day)
@@ -352,14 +395,18 @@ def test_two_sweeps_at_once_on_postgres_raise_each_alert_once(pg_engine):
     assert sum(r["alerts"] for r in results) == 8
 
 
-@pytest.mark.parametrize("flags", [
-    {"has_social_worker": True, "social_worker_email": "sw@council.example"},
-    {"child_protection": True, "social_worker_email": "sw@council.example"},
-    {"looked_after": True, "social_worker_email": "sw@council.example"},
-    {"has_yot_worker": True, "yot_worker_email": "yot@council.example"},
-])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        {"has_social_worker": True, "social_worker_email": "sw@council.example"},
+        {"child_protection": True, "social_worker_email": "sw@council.example"},
+        {"looked_after": True, "social_worker_email": "sw@council.example"},
+        {"has_yot_worker": True, "yot_worker_email": "yot@council.example"},
+    ],
+)
 def test_vulnerable_pupils_get_a_day_1_dsl_alert_with_the_workers_contact_by_default(
-        engine, session, setup, flags):
+    engine, session, setup, flags
+):
     """Issue 12, item 2: no vulnerable ladder set, yet day 1 tells the DSL, day 3 is MASH."""
     school, ordinary = setup
     child = factories.pupil(session, school, first="Leo", last="Ward", **flags)

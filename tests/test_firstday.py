@@ -16,8 +16,13 @@ MON = date(2026, 11, 23)
 
 def close(session, school, day, name="AM"):
     """Register close as the clock runs it at the school's close time that day."""
-    return register_close(session, school=school, session_name=name, settings=f.settings(),
-                          now=f.at(day, "09:15" if name == "AM" else "13:45"))
+    return register_close(
+        session,
+        school=school,
+        session_name=name,
+        settings=f.settings(),
+        now=f.at(day, "09:15" if name == "AM" else "13:45"),
+    )
 
 
 def chase_at(session, school, day, hh_mm="11:00"):
@@ -67,8 +72,9 @@ def test_siblings_get_one_message_per_contact_in_their_language(session):
 def test_email_when_no_mobile_and_opted_out_sms_is_skipped(session):
     school = f.school(session)
     a = f.pupil(session, school, first="Ola")
-    f.contact(session, school, a, first="Ewa", mobile="+447700900003", email="ewa@example.org",
-              sms_opt_out=True)
+    f.contact(
+        session, school, a, first="Ewa", mobile="+447700900003", email="ewa@example.org", sms_opt_out=True
+    )
     f.mark(session, a, MON, "AM", "N")
 
     close(session, school, MON)
@@ -127,8 +133,17 @@ def test_recode_after_close_explains_case_and_stops_chasing(session):
     f.mark(session, a, MON, "AM", "N")
     close(session, school, MON)
     officer = f.staff(session, school)
-    recode(session, school_id=school.id, pupil_id=a.id, day=MON, sessions=["AM"], new_code="V",
-           reason="On the Year 4 trip", actor=Actor.of(officer), now=f.at(MON, "10:00"))
+    recode(
+        session,
+        school_id=school.id,
+        pupil_id=a.id,
+        day=MON,
+        sessions=["AM"],
+        new_code="V",
+        reason="On the Year 4 trip",
+        actor=Actor.of(officer),
+        now=f.at(MON, "10:00"),
+    )
     case = session.exec(select(AbsenceCase)).one()
     assert case.status == "explained" and case.suggested_code == "V"
     result = chase_at(session, school, MON)
@@ -225,6 +240,7 @@ def test_failure_moves_to_email_then_next_contact_then_alerts(session):
     alert = session.exec(select(Alert)).one()
     assert alert.kind == "cannot_reach_family" and "Noah" in alert.title
     # A repeated failure report changes nothing.
-    reroute.on_delivery_failed(session, message=_messages(session)[-1], settings=f.settings(),
-                               now=f.at(MON, "09:40"))
+    reroute.on_delivery_failed(
+        session, message=_messages(session)[-1], settings=f.settings(), now=f.at(MON, "09:40")
+    )
     assert len(session.exec(select(Alert)).all()) == 1

@@ -19,7 +19,7 @@ MONDAY = date(2026, 11, 23)
 
 
 @pytest.fixture
-def wired(monkeypatch, db_url, twilio, smtp_server):  # noqa: F811
+def wired(monkeypatch, db_url, twilio, smtp_server):
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", twilio.account_sid)
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", twilio.auth_token)
@@ -55,8 +55,9 @@ def test_register_close_texts_and_emails_families_once(engine, wired):
             f.mark(s, p, MONDAY, "AM", "N")
         s.commit()
 
-    out = _run("jobs", "run", "register-close", "--school", "100001", "--session", "am", "--now", NOW,
-               "--json")
+    out = _run(
+        "jobs", "run", "register-close", "--school", "100001", "--session", "am", "--now", NOW, "--json"
+    )
     summary = json.loads(out.strip().splitlines()[-1])["summary"]
     assert summary["cases_opened"] == 4 and summary["messages_queued"] == 3
 
@@ -127,8 +128,9 @@ def test_the_readmes_sequence_with_now_sends_the_texts_on_any_date(engine, wired
     marks.write_text(f"pupil_mis_id,date,session,code\n{mis_id},2026-11-23,AM,N\n", encoding="utf-8")
 
     _run("import", "marks", str(marks), "--school", "100001")
-    closed = _run("jobs", "run", "register-close", "--school", "100001", "--session", "am",
-                  "--now", "2026-11-23T09:00")
+    closed = _run(
+        "jobs", "run", "register-close", "--school", "100001", "--session", "am", "--now", "2026-11-23T09:00"
+    )
     assert "messages queued: 1" in closed
     sent = _run("jobs", "run", "send-outbox", "--now", "2026-11-23T09:01")
     assert "sent: 1" in sent

@@ -109,8 +109,11 @@ def test_schools_create_school_and_policy_then_update_without_duplicates(session
     hill = session.exec(select(School).where(School.urn == "200002")).one()
     assert session.get(SchoolPolicy, hill.id).am_close == time(9, 15)  # the default
 
-    again = run(session, "schools", SCHOOLS.replace("Elm Tree Primary", "Elm Tree Primary School")
-                .replace(",09:00,", ",08:55,"))
+    again = run(
+        session,
+        "schools",
+        SCHOOLS.replace("Elm Tree Primary", "Elm Tree Primary School").replace(",09:00,", ",08:55,"),
+    )
     assert (again.created, again.updated, again.unchanged) == (0, 1, 1)
     session.commit()
     assert count(session, School) == 2 and count(session, SchoolPolicy) == 2
@@ -182,8 +185,9 @@ def test_calendar_import_and_update(session):
     session.commit()
     result = run(session, "calendar", CALENDAR, "400001")
     assert (result.created, result.updated) == (3, 0)
-    result = run(session, "calendar", CALENDAR.replace("2026-10-30,Autumn half-term", "2026-10-30,Half term"),
-                 "400001")
+    result = run(
+        session, "calendar", CALENDAR.replace("2026-10-30,Autumn half-term", "2026-10-30,Half term"), "400001"
+    )
     assert (result.created, result.updated, result.unchanged) == (0, 1, 2)
     session.commit()
     assert count(session, CalendarEntry, school_id=school.id) == 3
@@ -226,8 +230,11 @@ P7,,Fay,Po,5,N,,extra
     assert not result.ok
     assert [(e.line, e.message) for e in result.errors] == [
         (3, "first_name is empty"),
-        (4, "year_group: 'Q' is not a year group (use R or 0 for Reception, 1 to 14); "
-            "fsm: 'maybe' is not yes or no (use Y/N, true/false, 1/0 or leave blank)"),
+        (
+            4,
+            "year_group: 'Q' is not a year group (use R or 0 for Reception, 1 to 14); "
+            "fsm: 'maybe' is not yes or no (use Y/N, true/false, 1/0 or leave blank)",
+        ),
         (6, "duplicate of line 2 (mis_id P1)"),
         (9, "upn A123456789012 is also on line 2"),
         (10, "upn: 'SHORT' is not a UPN (13 letters and digits, e.g. A123456789012)"),
@@ -289,10 +296,12 @@ def test_file_level_problems(session):
     session.commit()
     missing = run(session, "staff", "staff_code,email\nS1,a@b.example\n", "600001")
     assert [str(e) for e in missing.errors] == [
-        "line 1: missing required columns: name, role (a staff file needs staff_code, name, role)"]
+        "line 1: missing required columns: name, role (a staff file needs staff_code, name, role)"
+    ]
     assert [str(e) for e in run(session, "staff", "", "600001").errors] == ["The file is empty."]
     assert [str(e) for e in run(session, "staff", "staff_code,name,role\n", "600001").errors] == [
-        "The file has a header but no rows."]
+        "The file has a header but no rows."
+    ]
     # Neither UTF-8 nor Windows-1252 (0x81 is undefined there): refused with the line.
     garbled = io.BytesIO(b"staff_code,name,role\nS1,Jo Patel,admin\nS2,Zo\x81 Brown,admin\n")
     result = import_file(session, kind="staff", path_or_stream=garbled, school_urn="600001", now=NOW)
@@ -322,15 +331,32 @@ def test_marks_amended_in_the_bot_are_kept_while_the_mis_still_shows_its_old_ent
     officer = factories.staff(session, school)
     session.commit()
     day = date(2026, 9, 7)
-    run(session, "marks", f"pupil_mis_id,date,session,code\n{p.mis_id},{day},AM,N\n{p.mis_id},{day},PM,N\n",
-        "700001")
-    recode(session, school_id=school.id, pupil_id=p.id, day=day, sessions=["AM"], new_code="I",
-           reason="Mum rang: tummy bug", actor=Actor.of(officer), now=NOW)
+    run(
+        session,
+        "marks",
+        f"pupil_mis_id,date,session,code\n{p.mis_id},{day},AM,N\n{p.mis_id},{day},PM,N\n",
+        "700001",
+    )
+    recode(
+        session,
+        school_id=school.id,
+        pupil_id=p.id,
+        day=day,
+        sessions=["AM"],
+        new_code="I",
+        reason="Mum rang: tummy bug",
+        actor=Actor.of(officer),
+        now=NOW,
+    )
     session.commit()
     # The next export still shows N in the morning (nobody typed the change into the MIS yet), and
     # the MIS itself moved the afternoon on to O.
-    result = run(session, "marks", f"pupil_mis_id,date,session,code\n{p.mis_id},{day},AM,N\n"
-                                   f"{p.mis_id},{day},PM,O\n", "700001")
+    result = run(
+        session,
+        "marks",
+        f"pupil_mis_id,date,session,code\n{p.mis_id},{day},AM,N\n{p.mis_id},{day},PM,O\n",
+        "700001",
+    )
     assert (result.created, result.updated, result.kept) == (0, 1, 1)
     assert "1 kept" in result.summary()
     session.commit()
@@ -347,8 +373,17 @@ def test_a_later_mis_change_of_an_amended_mark_wins_and_is_audited(session):
     session.commit()
     day = date(2026, 9, 7)
     run(session, "marks", f"pupil_mis_id,date,session,code\n{p.mis_id},{day},AM,N\n", "700002")
-    recode(session, school_id=school.id, pupil_id=p.id, day=day, sessions=["AM"], new_code="O",
-           reason="No reason within 5 days", actor=Actor.of(officer), now=NOW)
+    recode(
+        session,
+        school_id=school.id,
+        pupil_id=p.id,
+        day=day,
+        sessions=["AM"],
+        new_code="O",
+        reason="No reason within 5 days",
+        actor=Actor.of(officer),
+        now=NOW,
+    )
     session.commit()
     result = run(session, "marks", f"pupil_mis_id,date,session,code\n{p.mis_id},{day},AM,M\n", "700002")
     assert result.ok and (result.updated, result.kept) == (1, 0)
@@ -356,10 +391,13 @@ def test_a_later_mis_change_of_an_amended_mark_wins_and_is_audited(session):
     session.commit()
     mark = session.exec(select(Mark).where(Mark.pupil_id == p.id)).one()
     assert (mark.code, mark.source, mark.mis_code) == ("M", "import", "M")
-    audit = session.exec(select(MarkAmendment).where(MarkAmendment.mark_id == mark.id)
-                         .order_by(MarkAmendment.id)).all()
+    audit = session.exec(
+        select(MarkAmendment).where(MarkAmendment.mark_id == mark.id).order_by(MarkAmendment.id)
+    ).all()
     assert [(a.original_code, a.amended_code, a.source) for a in audit] == [
-        ("N", "O", "staff"), ("O", "M", "import")]
+        ("N", "O", "staff"),
+        ("O", "M", "import"),
+    ]
     assert audit[-1].amended_by_role == "mis"
     alert = session.exec(select(Alert).where(Alert.kind == "mis_changed_mark")).one()
     assert alert.audience == "attendance" and "is now M" in alert.title
@@ -372,17 +410,31 @@ def test_a_later_mis_change_of_an_amended_mark_wins_and_is_audited(session):
 def test_large_marks_file_reports_progress(session):
     school = factories.school(session, urn="800001")
     session.commit()
-    run(session, "pupils", "mis_id,first_name,last_name\n" + "".join(f"P{i},A{i},B\n" for i in range(120)),
-        "800001")
+    run(
+        session,
+        "pupils",
+        "mis_id,first_name,last_name\n" + "".join(f"P{i},A{i},B\n" for i in range(120)),
+        "800001",
+    )
     from bot.typical_calendar import calendar_2026_27
 
     days = calendar_2026_27().school_days_between(date(2026, 9, 3), date(2026, 10, 23))
-    rows = "".join(f"P{i},{d},{s},{'/' if s == 'AM' else chr(92)}\n"
-                   for d in days for s in ("AM", "PM") for i in range(120))
+    rows = "".join(
+        f"P{i},{d},{s},{'/' if s == 'AM' else chr(92)}\n"
+        for d in days
+        for s in ("AM", "PM")
+        for i in range(120)
+    )
     seen = []
     stream = csv_bytes("pupil_mis_id,date,session,code\n" + rows)
-    result = import_file(session, kind="marks", path_or_stream=stream, school_urn="800001", now=NOW,
-                         progress=lambda stage, done, total: seen.append((stage, done)))
+    result = import_file(
+        session,
+        kind="marks",
+        path_or_stream=stream,
+        school_urn="800001",
+        now=NOW,
+        progress=lambda stage, done, total: seen.append((stage, done)),
+    )
     assert result.created == len(days) * 240
     assert ("reading", 5000) in seen and ("writing", result.created) in seen
     session.commit()
@@ -452,16 +504,20 @@ def test_reimport_never_clears_an_opt_out_the_parent_gave(session):
     f.school(session, urn="990001")
     pupils = io.StringIO("mis_id,upn,first_name,last_name,year_group,class_name\nP-OPT,,Ada,Lee,3,3A\n")
     assert not import_file(session, kind="pupils", path_or_stream=pupils, school_urn="990001", now=NOW).errors
-    csv = ("mis_id,pupil_mis_id,first_name,last_name,priority,mobile,sms_opt_out\n"
-           "C-OPT,P-OPT,Mo,Lee,1,07700 900555,N\n")
-    assert not import_file(session, kind="contacts", path_or_stream=io.StringIO(csv),
-                           school_urn="990001", now=NOW).errors
+    csv = (
+        "mis_id,pupil_mis_id,first_name,last_name,priority,mobile,sms_opt_out\n"
+        "C-OPT,P-OPT,Mo,Lee,1,07700 900555,N\n"
+    )
+    assert not import_file(
+        session, kind="contacts", path_or_stream=io.StringIO(csv), school_urn="990001", now=NOW
+    ).errors
     contact = session.exec(select(Contact).where(Contact.mis_id == "C-OPT")).one()
     contact.sms_opt_out = True  # the parent texted STOP
     session.add(contact)
     session.flush()
-    assert not import_file(session, kind="contacts", path_or_stream=io.StringIO(csv),
-                           school_urn="990001", now=NOW).errors
+    assert not import_file(
+        session, kind="contacts", path_or_stream=io.StringIO(csv), school_urn="990001", now=NOW
+    ).errors
     session.refresh(contact)
     assert contact.sms_opt_out is True
 
@@ -474,12 +530,15 @@ def test_a_duplicate_of_a_bad_row_is_reported_too(session):
     from tests import factories as f
 
     f.school(session, urn="990002")
-    csv = ("mis_id,upn,first_name,last_name,year_group,class_name\n"
-           "P1,,Ann,Lee,x,3A\n"
-           "P2,,Bo,Lee,3,3A\n"
-           "P1,,Ann,Lee,3,3A\n")
-    result = import_file(session, kind="pupils", path_or_stream=io.StringIO(csv), school_urn="990002",
-                         now=NOW)
+    csv = (
+        "mis_id,upn,first_name,last_name,year_group,class_name\n"
+        "P1,,Ann,Lee,x,3A\n"
+        "P2,,Bo,Lee,3,3A\n"
+        "P1,,Ann,Lee,3,3A\n"
+    )
+    result = import_file(
+        session, kind="pupils", path_or_stream=io.StringIO(csv), school_urn="990002", now=NOW
+    )
     assert [e.line for e in result.errors] == [2, 4]
     assert "duplicate of line 2" in result.errors[1].message
 
@@ -493,14 +552,19 @@ urn,name,phone,calls_enabled,call_at_chase,calls_from,calls_until
 """
     result = run(session, "schools", schools)
     assert [(e.line, e.message) for e in result.errors] == [
-        (4, "calls_until 08:00 must be after calls_from 19:00")]
+        (4, "calls_until 08:00 must be after calls_from 19:00")
+    ]
     result = run(session, "schools", "\n".join(schools.strip().splitlines()[:3]))
     assert result.ok, result.errors
     session.commit()
     ash = session.exec(select(School).where(School.urn == "300001")).one()
     policy = session.get(SchoolPolicy, ash.id)
     assert (policy.calls_enabled, policy.call_at_chase, policy.calls_from, policy.calls_until) == (
-        True, 2, time(8, 30), time(18, 0))
+        True,
+        2,
+        time(8, 30),
+        time(18, 0),
+    )
     beech = session.exec(select(School).where(School.urn == "300002")).one()
     assert session.get(SchoolPolicy, beech.id).calls_enabled is False
     assert session.get(SchoolPolicy, beech.id).call_at_chase == 0  # the default: a school opts in

@@ -57,8 +57,9 @@ def test_a_sims_export_in_windows_1252_imports_as_it_is(session, school):
 
 def test_a_leaver_is_marked_off_roll_never_deleted(session, school):
     run(session, "pupils", SIMS_PUPILS)
-    left = run(session, "pupils",
-               "Adno,Legal Surname,Legal Forename,Leaving Date\n001235,O'Neill,Seán,20/11/2026\n")
+    left = run(
+        session, "pupils", "Adno,Legal Surname,Legal Forename,Leaving Date\n001235,O'Neill,Seán,20/11/2026\n"
+    )
     assert left.ok and left.updated == 1
     session.commit()
     sean = session.exec(select(Pupil).where(Pupil.mis_id == "001235")).one()
@@ -67,23 +68,31 @@ def test_a_leaver_is_marked_off_roll_never_deleted(session, school):
 
 def test_an_arbor_contacts_export_with_a_bom_and_primary_contact(session, school):
     run(session, "pupils", SIMS_PUPILS)
-    arbor = ("\ufeffStudent ID,Contact ID,Contact First Name,Contact Last Name,Relationship,Primary Contact,"
-             "Parental Responsibility,Mobile Phone,Email Address,Home Language\r\n"
-             "001234,G1,Anna,Brontë,Mother,Yes,Yes,07700 900123,anna@example.org,Polish\r\n"
-             "001234,G2,Tom,Brontë,Father,No,Yes,7700900124,,English\r\n")
+    arbor = (
+        "\ufeffStudent ID,Contact ID,Contact First Name,Contact Last Name,Relationship,Primary Contact,"
+        "Parental Responsibility,Mobile Phone,Email Address,Home Language\r\n"
+        "001234,G1,Anna,Brontë,Mother,Yes,Yes,07700 900123,anna@example.org,Polish\r\n"
+        "001234,G2,Tom,Brontë,Father,No,Yes,7700900124,,English\r\n"
+    )
     result = run(session, "contacts", arbor)
     assert result.ok, result.errors
     session.commit()
-    links = session.exec(select(PupilContact, Contact).join(Contact, Contact.id == PupilContact.contact_id)
-                         .order_by(PupilContact.priority)).all()
+    links = session.exec(
+        select(PupilContact, Contact)
+        .join(Contact, Contact.id == PupilContact.contact_id)
+        .order_by(PupilContact.priority)
+    ).all()
     assert [(link.priority, c.first_name, c.mobile, c.language) for link, c in links] == [
-        (1, "Anna", "+447700900123", "pl"), (2, "Tom", "+447700900124", "en")]
+        (1, "Anna", "+447700900123", "pl"),
+        (2, "Tom", "+447700900124", "en"),
+    ]
 
 
 def test_a_phone_number_excel_turned_into_a_number_is_reported_as_such(session, school):
     run(session, "pupils", SIMS_PUPILS)
-    result = run(session, "contacts",
-                 "Adno,Contact ID,Forename,Surname,Mobile\n001234,G1,Anna,B,4.47701E+11\n")
+    result = run(
+        session, "contacts", "Adno,Contact ID,Forename,Surname,Mobile\n001234,G1,Anna,B,4.47701E+11\n"
+    )
     assert [e.line for e in result.errors] == [2]
     assert "Excel turned into a number" in result.errors[0].message
     assert "4.47701E+11" in result.errors[0].message
@@ -118,15 +127,19 @@ def test_a_register_with_one_column_per_session(session, school):
     session.commit()
     zoe = session.exec(select(Pupil).where(Pupil.mis_id == "001234")).one()
     marks = {(m.date, m.session): m.code for m in session.exec(select(Mark).where(Mark.pupil_id == zoe.id))}
-    assert marks == {(date(2026, 11, 23), "AM"): "/", (date(2026, 11, 23), "PM"): "\\",
-                     (date(2026, 11, 24), "AM"): "N"}
+    assert marks == {
+        (date(2026, 11, 23), "AM"): "/",
+        (date(2026, 11, 23), "PM"): "\\",
+        (date(2026, 11, 24), "AM"): "N",
+    }
 
 
 def test_a_bad_cell_of_a_wide_register_names_its_line_and_column(session, school):
     run(session, "pupils", SIMS_PUPILS)
     result = run(session, "marks", WIDE.replace("L,\\", "H,\\"))
     assert [str(e) for e in result.errors] == [
-        "line 3: column 'Mon 23/11/2026 AM': code: 'H' was retired in August 2024; use one of the 2024 codes"]
+        "line 3: column 'Mon 23/11/2026 AM': code: 'H' was retired in August 2024; use one of the 2024 codes"
+    ]
     session.commit()
     assert session.exec(select(Mark)).all() == []
 
@@ -155,8 +168,10 @@ def test_dry_run_shows_what_would_change_and_changes_nothing(engine, settings_en
 
 
 def test_the_schools_file_links_a_school_to_wonde(session):
-    data = ("urn,name,wonde_id,mis_writeback,register_check_after_minutes\n"
-            "300002,Elm Tree,A1930499544,Y,20\n300003,Hilltop,A1930499544,,\n")
+    data = (
+        "urn,name,wonde_id,mis_writeback,register_check_after_minutes\n"
+        "300002,Elm Tree,A1930499544,Y,20\n300003,Hilltop,A1930499544,,\n"
+    )
     clash = run(session, "schools", data, urn=None)
     assert [str(e) for e in clash.errors] == ["line 3: wonde_id A1930499544 already belongs to school line 2"]
     ok = run(session, "schools", data.splitlines()[0] + "\n" + data.splitlines()[1] + "\n", urn=None)
@@ -174,11 +189,28 @@ def test_the_amendments_export_lists_who_when_why_and_whether_the_mis_has_it(ses
     officer = f.staff(session, school, name="Jo Patel")
     for d in (date(2026, 11, 20), date(2026, 11, 23)):
         f.mark(session, p, d, "AM", "N")
-    recode(session, school_id=school.id, pupil_id=p.id, day=date(2026, 11, 20), sessions=["AM"], new_code="I",
-           reason="Mum rang: ill", actor=Actor.of(officer), now=datetime(2026, 11, 20, 10, 5, tzinfo=UTC))
-    [later] = recode(session, school_id=school.id, pupil_id=p.id, day=date(2026, 11, 23), sessions=["AM"],
-                     new_code="M", reason="Dentist", actor=Actor.of(officer),
-                     now=datetime(2026, 11, 23, 11, 0, tzinfo=UTC))
+    recode(
+        session,
+        school_id=school.id,
+        pupil_id=p.id,
+        day=date(2026, 11, 20),
+        sessions=["AM"],
+        new_code="I",
+        reason="Mum rang: ill",
+        actor=Actor.of(officer),
+        now=datetime(2026, 11, 20, 10, 5, tzinfo=UTC),
+    )
+    [later] = recode(
+        session,
+        school_id=school.id,
+        pupil_id=p.id,
+        day=date(2026, 11, 23),
+        sessions=["AM"],
+        new_code="M",
+        reason="Dentist",
+        actor=Actor.of(officer),
+        now=datetime(2026, 11, 23, 11, 0, tzinfo=UTC),
+    )
     later.written_back_at = datetime(2026, 11, 23, 11, 1, tzinfo=UTC)
     session.add(later)
     session.commit()
@@ -186,18 +218,38 @@ def test_the_amendments_export_lists_who_when_why_and_whether_the_mis_has_it(ses
     listed = amendments(session, school=school, since=date(2026, 11, 20))
     assert write_csv(listed, school=school, out=out) == 2
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
-    assert rows[0] == {"session_date": "2026-11-20", "session": "AM", "pupil_mis_id": p.mis_id, "upn": p.upn,
-                       "pupil": "Zoë Brontë", "class": "4B", "original_code": "N", "amended_code": "I",
-                       "reason": "Mum rang: ill", "amended_at": "2026-11-20 10:05", "amended_by": "Jo Patel",
-                       "role": "attendance_officer", "source": "staff", "written_back_at": ""}
+    assert rows[0] == {
+        "session_date": "2026-11-20",
+        "session": "AM",
+        "pupil_mis_id": p.mis_id,
+        "upn": p.upn,
+        "pupil": "Zoë Brontë",
+        "class": "4B",
+        "original_code": "N",
+        "amended_code": "I",
+        "reason": "Mum rang: ill",
+        "amended_at": "2026-11-20 10:05",
+        "amended_by": "Jo Patel",
+        "role": "attendance_officer",
+        "source": "staff",
+        "written_back_at": "",
+    }
     assert rows[1]["written_back_at"] == "2026-11-23 11:01"
     assert len(amendments(session, school=school, since=date(2026, 11, 21))) == 1
     pending = amendments(session, school=school, since=date(2026, 11, 1), not_written_back=True)
     assert [a.amended_code for a, _ in pending] == ["I"]
     # Changed again before anyone typed it in: only the latest change is left to type.
-    recode(session, school_id=school.id, pupil_id=p.id, day=date(2026, 11, 20), sessions=["AM"], new_code="M",
-           reason="It was the dentist", actor=Actor.of(officer),
-           now=datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
+    recode(
+        session,
+        school_id=school.id,
+        pupil_id=p.id,
+        day=date(2026, 11, 20),
+        sessions=["AM"],
+        new_code="M",
+        reason="It was the dentist",
+        actor=Actor.of(officer),
+        now=datetime(2026, 11, 23, 12, 0, tzinfo=UTC),
+    )
     pending = amendments(session, school=school, since=date(2026, 11, 1), not_written_back=True)
     assert [(a.original_code, a.amended_code) for a, _ in pending] == [("I", "M")]
     assert session.exec(select(MarkAmendment)).all()  # nothing was changed by exporting
@@ -210,13 +262,22 @@ def test_the_export_command_writes_a_file_excel_opens(engine, settings_env, tmp_
         school = f.school(s, urn="300001")
         p = f.pupil(s, school, first="Zoë")
         f.mark(s, p, date(2026, 11, 23), "AM", "N")
-        recode(s, school_id=school.id, pupil_id=p.id, day=date(2026, 11, 23), sessions=["AM"], new_code="I",
-               reason="ill", actor=Actor.of(f.staff(s, school)),
-               now=datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+        recode(
+            s,
+            school_id=school.id,
+            pupil_id=p.id,
+            day=date(2026, 11, 23),
+            sessions=["AM"],
+            new_code="I",
+            reason="ill",
+            actor=Actor.of(f.staff(s, school)),
+            now=datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
+        )
         s.commit()
     target = tmp_path / "amendments.csv"
-    result = CliRunner().invoke(main, ["export", "amendments", "--school", "300001", "--since", "2026-11-01",
-                                       "--out", str(target)])
+    result = CliRunner().invoke(
+        main, ["export", "amendments", "--school", "300001", "--since", "2026-11-01", "--out", str(target)]
+    )
     assert result.exit_code == 0, result.output
     data = target.read_bytes()
     assert data.startswith(b"\xef\xbb\xbfsession_date,") and b"\r\n" in data and "Zoë".encode() in data

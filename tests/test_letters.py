@@ -53,7 +53,9 @@ def test_letters_due_render_and_are_not_listed_twice_or_sent(engine, session, sc
     today = date(2026, 10, 14)
     items = due(session, school=school, today=today)
     assert [(i.pupil_name, i.kind, i.percent) for i in items] == [
-        ("Cal Far", "formal", 85.0), ("Ben Low", "concern", 95.0)]
+        ("Cal Far", "formal", 85.0),
+        ("Ben Low", "concern", 95.0),
+    ]
     paths = render_due(session, school=school, out_dir=tmp_path, now=factories.at(today, "16:00"))
     session.commit()
     assert len(paths) == 2
@@ -77,7 +79,8 @@ def test_letters_due_render_and_are_not_listed_twice_or_sent(engine, session, sc
     session.commit()
     later = date(2026, 12, 18)
     assert [(i.pupil_name, i.kind) for i in due(session, school=school, today=later)] == [
-        ("Ben Low", "congratulations")]
+        ("Ben Low", "congratulations")
+    ]
     [path] = render_due(session, school=school, out_dir=tmp_path, now=factories.at(later, "15:00"))
     assert "Congratulations" in path.read_text() and "Senior Leadership Team" in path.read_text()
 
@@ -91,8 +94,9 @@ def test_letters_cli(engine, session, school, tmp_path, settings_env):
     listed = CliRunner().invoke(main, ["letters", "list", "--school", "654321", "--today", "2026-10-14"])
     assert listed.exit_code == 0, listed.output
     assert "Dee Mid" in listed.output and "below the expected standard" in listed.output
-    rendered = CliRunner().invoke(main, ["letters", "render", "--school", "654321", "--today", "2026-10-14",
-                                         "--out", str(tmp_path)])
+    rendered = CliRunner().invoke(
+        main, ["letters", "render", "--school", "654321", "--today", "2026-10-14", "--out", str(tmp_path)]
+    )
     assert rendered.exit_code == 0, rendered.output
     assert "1 letter(s) written" in rendered.output
     again = CliRunner().invoke(main, ["letters", "list", "--school", "654321", "--today", "2026-10-14"])
@@ -103,27 +107,33 @@ def test_formal_letter_says_we_wrote_earlier_only_after_an_earlier_letter(engine
     p = factories.pupil(session, school, first="Eve", last="Slide")
     attend(session, p, 3)  # 95.0%: concern first
     session.commit()
-    [concern] = render_due(session, school=school, out_dir=tmp_path,
-                           now=factories.at(date(2026, 10, 14), "16:00"), pdf=False)
+    [concern] = render_due(
+        session, school=school, out_dir=tmp_path, now=factories.at(date(2026, 10, 14), "16:00"), pdf=False
+    )
     assert "concern" in concern.name
     for day in CAL.school_days_between(date(2026, 10, 15), date(2026, 10, 23)):
         factories.mark(session, p, day, "AM", "O")
         factories.mark(session, p, day, "PM", "O")
     session.commit()
-    [formal] = render_due(session, school=school, out_dir=tmp_path,
-                          now=factories.at(date(2026, 10, 23), "16:00"), pdf=False)
+    [formal] = render_due(
+        session, school=school, out_dir=tmp_path, now=factories.at(date(2026, 10, 23), "16:00"), pdf=False
+    )
     assert "formal" in formal.name and "We wrote to you earlier about Eve's attendance" in formal.read_text()
 
 
-@pytest.mark.parametrize(("language", "words", "font"), [
-    ("pl", "Szanowni Państwo,", "Noto Serif"),
-    ("ar", "مع خالص التحية", "Noto Naskh Arabic"),
-    ("ur", "مخلص", "Noto Nastaliq Urdu"),
-    ("bn", "বিনীত", "Bengali"),
-    ("pa", "ਸਤਿਕਾਰ ਸਹਿਤ", "Gurmukhi"),
-])
-def test_letter_in_the_familys_language_with_an_english_copy_and_a_pdf(engine, session, school, tmp_path,
-                                                                          language, words, font):
+@pytest.mark.parametrize(
+    ("language", "words", "font"),
+    [
+        ("pl", "Szanowni Państwo,", "Noto Serif"),
+        ("ar", "مع خالص التحية", "Noto Naskh Arabic"),
+        ("ur", "مخلص", "Noto Nastaliq Urdu"),
+        ("bn", "বিনীত", "Bengali"),
+        ("pa", "ਸਤਿਕਾਰ ਸਹਿਤ", "Gurmukhi"),
+    ],
+)
+def test_letter_in_the_familys_language_with_an_english_copy_and_a_pdf(
+    engine, session, school, tmp_path, language, words, font
+):
     from bot.letters.service import write_pdf
 
     pupil = factories.pupil(session, school, first="Zara", last="Ali", class_name="4B")
@@ -131,8 +141,9 @@ def test_letter_in_the_familys_language_with_an_english_copy_and_a_pdf(engine, s
     attend(session, pupil, 3)
     session.commit()
     pdf = language == "ar"  # every PDF costs ~0.2 s: the files are checked once, the fonts for each script
-    [path] = render_due(session, school=school, out_dir=tmp_path,
-                        now=factories.at(date(2026, 10, 14), "16:00"), pdf=pdf)
+    [path] = render_due(
+        session, school=school, out_dir=tmp_path, now=factories.at(date(2026, 10, 14), "16:00"), pdf=pdf
+    )
     assert path.name.endswith(f".{language}.html")
     family_html = path.read_text()
     rtl = language in ("ar", "ur")

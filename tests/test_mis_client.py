@@ -28,7 +28,7 @@ def client(peer, **kw) -> WondeClient:
     return WondeClient(base_url=peer.base_url, token=kw.pop("token", peer.token), **kw)
 
 
-def test_lists_follow_next_until_null_with_bearer_auth_and_includes(wonde):  # noqa: F811
+def test_lists_follow_next_until_null_with_bearer_auth_and_includes(wonde):
     populate(wonde, "W1", pupils=450)
     students = client(wonde, page_size=200).students("W1")
     assert len(students) == 450 and len({s["id"] for s in students}) == 450
@@ -41,7 +41,7 @@ def test_lists_follow_next_until_null_with_bearer_auth_and_includes(wonde):  # n
     assert record.class_name == "R Birch" and len(record.contacts) == 2
 
 
-def test_updated_after_is_sent_in_wondes_format_and_filters(wonde):  # noqa: F811
+def test_updated_after_is_sent_in_wondes_format_and_filters(wonde):
     populate(wonde, "W1", pupils=3)
     wonde.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     wonde.touch("W1", "W1S00001", surname="Changed")
@@ -50,7 +50,7 @@ def test_updated_after_is_sent_in_wondes_format_and_filters(wonde):  # noqa: F81
     assert wonde.requests[-1].query["updated_after"] == "2026-11-23 08:59:30"
 
 
-def test_a_wrong_token_is_access_denied_and_an_unapproved_school_too(wonde):  # noqa: F811
+def test_a_wrong_token_is_access_denied_and_an_unapproved_school_too(wonde):
     populate(wonde, "W1", pupils=1)
     wonde.school("W2", tokens={"another-token"})
     with pytest.raises(MisAccessDenied, match="approved"):
@@ -59,7 +59,7 @@ def test_a_wrong_token_is_access_denied_and_an_unapproved_school_too(wonde):  # 
         client(wonde).students("W2")
 
 
-def test_429_is_retried_after_retry_after_seconds(wonde):  # noqa: F811
+def test_429_is_retried_after_retry_after_seconds(wonde):
     populate(wonde, "W1", pupils=2)
     wonde.fail_next(429, retry_after=7)
     sleeps = Sleeps()
@@ -68,7 +68,7 @@ def test_429_is_retried_after_retry_after_seconds(wonde):  # noqa: F811
     assert [r.status for r in wonde.requests] == [429, 200]
 
 
-def test_a_retry_after_longer_than_we_wait_is_raised_for_the_job_to_come_back(wonde):  # noqa: F811
+def test_a_retry_after_longer_than_we_wait_is_raised_for_the_job_to_come_back(wonde):
     wonde.fail_next(429, retry_after=600)
     sleeps = Sleeps()
     with pytest.raises(MisBusy) as raised:
@@ -76,7 +76,7 @@ def test_a_retry_after_longer_than_we_wait_is_raised_for_the_job_to_come_back(wo
     assert raised.value.retry_after == 600 and sleeps == []
 
 
-def test_5xx_and_dropped_connections_back_off_then_give_up(wonde):  # noqa: F811
+def test_5xx_and_dropped_connections_back_off_then_give_up(wonde):
     wonde.fail_next(503, count=2)
     sleeps = Sleeps()
     assert client(wonde, sleep=sleeps, max_retries=3).attendance_codes()
@@ -88,11 +88,19 @@ def test_5xx_and_dropped_connections_back_off_then_give_up(wonde):  # noqa: F811
     assert len(sleeps) == 2
 
 
-def test_422_carries_the_mis_reasons_by_record(wonde):  # noqa: F811
+def test_422_carries_the_mis_reasons_by_record(wonde):
     ids = populate(wonde, "W1", pupils=2)
     wonde.reject(ids[1], "Attendance for this date is locked in SIMS.")
-    records = [{"student_id": i, "date": "2026-11-23", "session": "AM",
-                "attendance_code_id": wonde.code_id("I"), "comment": "ill"} for i in ids]
+    records = [
+        {
+            "student_id": i,
+            "date": "2026-11-23",
+            "session": "AM",
+            "attendance_code_id": wonde.code_id("I"),
+            "comment": "ill",
+        }
+        for i in ids
+    ]
     with pytest.raises(MisRejected) as raised:
         client(wonde).write_session_marks("W1", records)
     assert raised.value.by_index() == {1: "Attendance for this date is locked in SIMS."}

@@ -36,7 +36,7 @@ def at(hh_mm: str):
 
 
 @pytest.fixture
-def linked(engine, wonde):  # noqa: F811
+def linked(engine, wonde):
     """A school of 42 pupils in 14 registration groups (3 each), synced from Wonde at 02:30."""
     ids = populate(wonde, "W1", pupils=42)
     with Session(engine, expire_on_commit=False) as s:
@@ -64,12 +64,14 @@ def pupil_of(session, wonde_id) -> Pupil:
 def messages_about(session, wonde_id) -> list[OutboxMessage]:
     pupil = pupil_of(session, wonde_id)
     return session.exec(
-        select(OutboxMessage).join(MessageCase, MessageCase.message_id == OutboxMessage.id)
-        .join(AbsenceCase, AbsenceCase.id == MessageCase.case_id).where(AbsenceCase.pupil_id == pupil.id)
+        select(OutboxMessage)
+        .join(MessageCase, MessageCase.message_id == OutboxMessage.id)
+        .join(AbsenceCase, AbsenceCase.id == MessageCase.case_id)
+        .where(AbsenceCase.pupil_id == pupil.id)
     ).all()
 
 
-def test_a_morning_register_close_on_the_live_register_and_a_class_taken_late(engine, wonde, linked):  # noqa: F811
+def test_a_morning_register_close_on_the_live_register_and_a_class_taken_late(engine, wonde, linked):
     school, settings, groups = linked
     late_class = groups.pop("4 Birch")
     absent = [groups["2 Oak"][0], groups["R Birch"][1]]
@@ -106,7 +108,7 @@ def test_a_morning_register_close_on_the_live_register_and_a_class_taken_late(en
     assert again.get("late_cases_opened") == 0 and again["marks_new"] == 0
 
 
-def test_a_register_nobody_took_is_said_by_register_close_and_alerted_once(engine, wonde, linked):  # noqa: F811
+def test_a_register_nobody_took_is_said_by_register_close_and_alerted_once(engine, wonde, linked):
     school, settings, _groups = linked
     closed = job("register-close", engine, settings, school, at("09:15"), session_name="AM")
     assert closed["n_marks"] == 0 and "no marks at all for the AM register" in closed.details["warning"]
@@ -138,11 +140,14 @@ def test_without_wonde_a_missing_register_is_said_too(engine):
     assert pm_check["alerts"] == 1
     with Session(engine) as s:
         titles = sorted(a.title for a in s.exec(select(Alert)).all())
-    assert titles == ["No PM register today: no class has marks", "Register not taken: 4B, AM",
-                      "Register not taken: 5A, AM"]
+    assert titles == [
+        "No PM register today: no class has marks",
+        "Register not taken: 4B, AM",
+        "Register not taken: 5A, AM",
+    ]
 
 
-def test_a_mark_changed_in_the_mis_after_close_settles_the_case(engine, wonde, linked):  # noqa: F811
+def test_a_mark_changed_in_the_mis_after_close_settles_the_case(engine, wonde, linked):
     """As a CSV re-import does: N -> trip code or late arrival closes the case, N -> M explains it."""
     school, settings, groups = linked
     tripper, seen_later, at_dentist = groups["3 Birch"]
@@ -163,7 +168,7 @@ def test_a_mark_changed_in_the_mis_after_close_settles_the_case(engine, wonde, l
         assert (dentist.status, dentist.explained_by, dentist.suggested_code) == ("explained", "mark", "M")
 
 
-def test_the_mis_wins_over_a_mark_the_bot_amended(engine, wonde, linked):  # noqa: F811
+def test_the_mis_wins_over_a_mark_the_bot_amended(engine, wonde, linked):
     """Issue 13 item 6: a later MIS change of a bot-amended mark wins, is audited with its source,
     is shown to staff, and no threshold is computed on the O the MIS no longer shows."""
     school, settings, groups = linked
@@ -173,8 +178,17 @@ def test_the_mis_wins_over_a_mark_the_bot_amended(engine, wonde, linked):  # noq
     job("register-close", engine, settings, school, at("09:15"), session_name="AM")
     with Session(engine, expire_on_commit=False) as s:
         pupil = pupil_of(s, sid)
-        recode(s, school_id=school.id, pupil_id=pupil.id, day=MONDAY, sessions=["AM"], new_code="O",
-               reason="No reason within 5 school days", actor=SYSTEM, now=at("09:20"))
+        recode(
+            s,
+            school_id=school.id,
+            pupil_id=pupil.id,
+            day=MONDAY,
+            sessions=["AM"],
+            new_code="O",
+            reason="No reason within 5 school days",
+            actor=SYSTEM,
+            now=at("09:20"),
+        )
         s.commit()
     # Before the O is written back, the office records the doctor's note in the MIS.
     wonde.now = at("09:50")
@@ -184,10 +198,13 @@ def test_the_mis_wins_over_a_mark_the_bot_amended(engine, wonde, linked):  # noq
     with Session(engine) as s:
         mark = s.exec(select(Mark).where(Mark.pupil_id == pupil.id)).one()
         assert (mark.code, mark.source, mark.mis_code) == ("I", "mis", "I")
-        audit = s.exec(select(MarkAmendment).where(MarkAmendment.mark_id == mark.id)
-                       .order_by(MarkAmendment.id)).all()
+        audit = s.exec(
+            select(MarkAmendment).where(MarkAmendment.mark_id == mark.id).order_by(MarkAmendment.id)
+        ).all()
         assert [(a.original_code, a.amended_code, a.source) for a in audit] == [
-            ("N", "O", "bot"), ("O", "I", "mis")]
+            ("N", "O", "bot"),
+            ("O", "I", "mis"),
+        ]
         [wb] = s.exec(select(MisWriteback)).all()
         assert wb.status == "conflict"  # the O is never sent over the MIS's I
         [alert] = s.exec(select(Alert).where(Alert.kind == "mis_changed_mark")).all()
@@ -199,12 +216,17 @@ def test_the_mis_wins_over_a_mark_the_bot_amended(engine, wonde, linked):  # noq
 
 
 def test_with_the_mis_down_register_close_acts_on_the_register_as_last_read_and_says_so(
-        engine, wonde, linked):  # noqa: F811
+    engine, wonde, linked
+):
     school, settings, groups = linked
     absent = groups["6 Oak"][0]
     wonde.now = at("09:05")
-    wonde.take_register("W1", MONDAY, "AM", {sid: "N" if sid == absent else "/"
-                                            for members in groups.values() for sid in members})
+    wonde.take_register(
+        "W1",
+        MONDAY,
+        "AM",
+        {sid: "N" if sid == absent else "/" for members in groups.values() for sid in members},
+    )
     marks.poll(engine, settings=settings, now=at("09:10"))
     wonde.mode = "down"
     closed = job("register-close", engine, settings, school, at("09:15"), session_name="AM")
@@ -225,15 +247,32 @@ def test_with_the_mis_down_register_close_acts_on_the_register_as_last_read_and_
         assert "cannot reach the MIS since 09:12" in alert.body
 
 
-def test_a_pupil_admitted_since_last_nights_sync_is_not_skipped(engine, wonde, linked):  # noqa: F811
+def test_a_pupil_admitted_since_last_nights_sync_is_not_skipped(engine, wonde, linked):
     school, settings, groups = linked
     wonde.now = at("08:00")  # the office adds a new pupil in the MIS this morning
     template = dict(wonde.schools["W1"].students[groups["2 Birch"][0]])
-    wonde.put_student("W1", {**{k: v for k, v in template.items() if k != "_contacts"}, "id": "NEW1",
-                             "mis_id": "9999", "upn": None, "forename": "Nia", "legal_forename": "Nia"},
-                      contacts=[({"id": "NEWC1", "forename": "Dee", "surname": "Jones",
-                                  "_details": {"phones": {"mobile": "07700 900777"}}},
-                                 {"relationship": "Mother", "priority": 1, "parental_responsibility": True})])
+    wonde.put_student(
+        "W1",
+        {
+            **{k: v for k, v in template.items() if k != "_contacts"},
+            "id": "NEW1",
+            "mis_id": "9999",
+            "upn": None,
+            "forename": "Nia",
+            "legal_forename": "Nia",
+        },
+        contacts=[
+            (
+                {
+                    "id": "NEWC1",
+                    "forename": "Dee",
+                    "surname": "Jones",
+                    "_details": {"phones": {"mobile": "07700 900777"}},
+                },
+                {"relationship": "Mother", "priority": 1, "parental_responsibility": True},
+            )
+        ],
+    )
     wonde.now = at("09:05")
     wonde.take_register("W1", MONDAY, "AM", {"NEW1": "N", groups["2 Birch"][0]: "/"})
     read = marks.poll(engine, settings=settings, now=at("09:10"))
@@ -244,7 +283,7 @@ def test_a_pupil_admitted_since_last_nights_sync_is_not_skipped(engine, wonde, l
         assert pupil_of(s, "NEW1").first_name == "Nia"
 
 
-def test_a_child_marked_present_the_next_morning_stops_being_chased_at_once(engine, wonde, linked):  # noqa: F811
+def test_a_child_marked_present_the_next_morning_stops_being_chased_at_once(engine, wonde, linked):
     school, settings, groups = linked
     sid = groups["1 Oak"][0]
     friday = date(2026, 11, 20)

@@ -24,8 +24,7 @@ def test_the_timetable_checks_registers_after_close_and_syncs_linked_schools_nig
     nightly = [s for s in school_slots(session, linked) if s.job == "mis-sync"]
     assert len(nightly) == 1 and nightly[0].days == "mon-sun"
     assert time(2, 30) <= nightly[0].at < time(3, 30)  # spread over an hour, clear of 01:00-02:00
-    assert interval_jobs(f.settings()) == {
-        "mis-poll": 60, "mis-writeback": 30}
+    assert interval_jobs(f.settings()) == {"mis-poll": 60, "mis-writeback": 30}
 
 
 def test_the_poll_window_opens_before_close_and_shuts_an_hour_after(session):
@@ -39,11 +38,17 @@ def test_the_poll_window_opens_before_close_and_shuts_an_hour_after(session):
         return in_window(session, school=school, settings=settings, now=f.at(day, hh_mm))
 
     assert [at("09:09"), at("09:10"), at("10:15"), at("10:16"), at("13:40"), at("14:45")] == [
-        False, True, True, False, True, True]
+        False,
+        True,
+        True,
+        False,
+        True,
+        True,
+    ]
     assert not at("09:30", date(2026, 11, 21))  # a Saturday
 
 
-def test_the_mis_commands_sync_read_and_report(engine, wonde, monkeypatch, db_url):  # noqa: F811
+def test_the_mis_commands_sync_read_and_report(engine, wonde, monkeypatch, db_url):
     populate(wonde, "W1", pupils=4)
     with Session(engine) as s:
         f.school(s, urn="100001", wonde_id="W1", mis_writeback=True)
@@ -69,8 +74,20 @@ def test_the_mis_commands_sync_read_and_report(engine, wonde, monkeypatch, db_ur
         assert "register read: Mon 23 Nov 09:10" in status.output
         unlinked = runner.invoke(main, ["mis", "sync", "--school", "100002"])
         assert unlinked.exit_code != 0 and "not linked to Wonde" in unlinked.output
-        check = runner.invoke(main, ["jobs", "run", "registers-missing", "--school", "100001",
-                                     "--session", "am", "--now", "2026-11-23T09:30"])
+        check = runner.invoke(
+            main,
+            [
+                "jobs",
+                "run",
+                "registers-missing",
+                "--school",
+                "100001",
+                "--session",
+                "am",
+                "--now",
+                "2026-11-23T09:30",
+            ],
+        )
         assert check.exit_code == 0 and "classes missing" in check.output, check.output
         wonde.mode = "down"
         failed = runner.invoke(main, ["mis", "read", "--school", "100001", "--now", "2026-11-23T09:31"])

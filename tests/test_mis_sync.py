@@ -25,14 +25,19 @@ def count(session, model, *where) -> int:
     return session.exec(select(func.count()).select_from(model).where(*where)).one()
 
 
-def test_full_sync_of_a_thousand_pupils_over_several_pages(engine, wonde):  # noqa: F811
+def test_full_sync_of_a_thousand_pupils_over_several_pages(engine, wonde):
     populate(wonde, "W1", pupils=1000)
     with Session(engine, expire_on_commit=False) as s:
         school = linked_school(s, wonde)
         officer = f.staff(s, school, email="Jo.Patel@Oakfield.example")
         s.commit()
-    wonde.school("W1").employees["E1"] = {"id": "E1", "mis_id": "77", "forename": "Jo", "surname": "Patel",
-                                          "_details": {"emails": {"work": "jo.patel@oakfield.example"}}}
+    wonde.school("W1").employees["E1"] = {
+        "id": "E1",
+        "mis_id": "77",
+        "forename": "Jo",
+        "surname": "Patel",
+        "_details": {"emails": {"work": "jo.patel@oakfield.example"}},
+    }
     summary = sync_school(engine, school=school, settings=f.mis_settings(wonde), now=NIGHT)
     assert summary["pupils_new"] == 1000 and summary["contacts_new"] == 2000 and summary["staff_linked"] == 1
     pages = [r for r in wonde.requests if r.path == "/v1.0/schools/W1/students"]
@@ -47,10 +52,16 @@ def test_full_sync_of_a_thousand_pupils_over_several_pages(engine, wonde):  # no
         flagged = s.exec(select(Pupil).where(Pupil.wonde_id == "W1S00000")).one()
         assert flagged.free_school_meals and flagged.looked_after
         assert flagged.send_ehcp and flagged.young_carer
-        links = s.exec(select(PupilContact, Contact).join(Contact, Contact.id == PupilContact.contact_id)
-                       .where(PupilContact.pupil_id == amelia.id).order_by(PupilContact.priority)).all()
+        links = s.exec(
+            select(PupilContact, Contact)
+            .join(Contact, Contact.id == PupilContact.contact_id)
+            .where(PupilContact.pupil_id == amelia.id)
+            .order_by(PupilContact.priority)
+        ).all()
         assert [(link.priority, link.relationship, link.parental_responsibility) for link, _ in links] == [
-            (1, "mother", True), (2, "father", True)]
+            (1, "mother", True),
+            (2, "father", True),
+        ]
         mother = links[0][1]
         assert (mother.mobile, mother.email) == ("+447700900009", "parent9a@example.com")
         assert mother.language == "pl"  # the home language the MIS holds (POL)
@@ -59,7 +70,7 @@ def test_full_sync_of_a_thousand_pupils_over_several_pages(engine, wonde):  # no
         assert link.synced_at == NIGHT and len(link.codes) >= 34
 
 
-def test_a_school_that_imported_csv_first_keeps_its_pupils_and_their_history(engine, wonde):  # noqa: F811
+def test_a_school_that_imported_csv_first_keeps_its_pupils_and_their_history(engine, wonde):
     populate(wonde, "W1", pupils=3)
     with Session(engine, expire_on_commit=False) as s:
         school = linked_school(s, wonde)
@@ -74,7 +85,7 @@ def test_a_school_that_imported_csv_first_keeps_its_pupils_and_their_history(eng
         assert count(s, Pupil, Pupil.school_id == school.id) == 3
 
 
-def test_a_delta_reads_only_changes_marks_leavers_and_never_clears_an_opt_out(engine, wonde):  # noqa: F811
+def test_a_delta_reads_only_changes_marks_leavers_and_never_clears_an_opt_out(engine, wonde):
     ids = populate(wonde, "W1", pupils=6)
     settings = f.mis_settings(wonde)
     with Session(engine, expire_on_commit=False) as s:

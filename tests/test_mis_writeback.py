@@ -32,7 +32,7 @@ class Sleeps(list):
 
 
 @pytest.fixture
-def school(engine, wonde):  # noqa: F811
+def school(engine, wonde):
     """A linked school (write-back approved) whose AM register showed three pupils N."""
     ids = populate(wonde, "W1", pupils=3)
     with Session(engine, expire_on_commit=False) as s:
@@ -54,8 +54,17 @@ def pupil(session, wonde_id) -> Pupil:
 def staff_recode(engine, school, officer, wonde_id, code, now, reason="Mum rang: ill"):
     with Session(engine, expire_on_commit=False) as s:
         p = pupil(s, wonde_id)
-        [amendment] = recode(s, school_id=school.id, pupil_id=p.id, day=MONDAY, sessions=["AM"],
-                             new_code=code, reason=reason, actor=Actor.of(officer), now=now)
+        [amendment] = recode(
+            s,
+            school_id=school.id,
+            pupil_id=p.id,
+            day=MONDAY,
+            sessions=["AM"],
+            new_code=code,
+            reason=reason,
+            actor=Actor.of(officer),
+            now=now,
+        )
         s.commit()
     return amendment
 
@@ -73,8 +82,17 @@ def alerts(engine, kind) -> list[Alert]:
 def test_the_write_back_is_queued_in_the_transaction_of_the_amendment(engine, school):
     row, _settings, officer, ids = school
     with Session(engine) as s:
-        recode(s, school_id=row.id, pupil_id=pupil(s, ids[0]).id, day=MONDAY, sessions=["AM"], new_code="I",
-               reason="ill", actor=Actor.of(officer), now=at("10:00"))
+        recode(
+            s,
+            school_id=row.id,
+            pupil_id=pupil(s, ids[0]).id,
+            day=MONDAY,
+            sessions=["AM"],
+            new_code="I",
+            reason="ill",
+            actor=Actor.of(officer),
+            now=at("10:00"),
+        )
         s.rollback()
     assert rows(engine) == []
     staff_recode(engine, row, officer, ids[0], "I", at("10:00"))
@@ -83,7 +101,7 @@ def test_the_write_back_is_queued_in_the_transaction_of_the_amendment(engine, sc
     assert queued.next_attempt_at == at("10:00")
 
 
-def test_a_recode_is_written_back_and_the_audit_records_when(engine, wonde, school):  # noqa: F811
+def test_a_recode_is_written_back_and_the_audit_records_when(engine, wonde, school):
     row, settings, officer, ids = school
     amendment = staff_recode(engine, row, officer, ids[0], "I", at("10:00"), reason="Mum rang: tummy bug")
     wonde.now = at("10:00")  # when the MIS applies what it is sent
@@ -91,8 +109,13 @@ def test_a_recode_is_written_back_and_the_audit_records_when(engine, wonde, scho
     assert summary["sent"] == 1
     [post] = wonde.posted()
     [record] = post.body["attendance"]
-    assert record == {"student_id": ids[0], "date": "2026-11-23", "session": "AM",
-                      "attendance_code_id": wonde.code_id("I"), "comment": "Mum rang: tummy bug (Jo Patel)"}
+    assert record == {
+        "student_id": ids[0],
+        "date": "2026-11-23",
+        "session": "AM",
+        "attendance_code_id": wonde.code_id("I"),
+        "comment": "Mum rang: tummy bug (Jo Patel)",
+    }
     [sent] = rows(engine)
     assert sent.status == "sent" and sent.writeback_id == wonde.writebacks[0]["writeback_id"]
     with Session(engine) as s:
@@ -105,30 +128,52 @@ def test_a_recode_is_written_back_and_the_audit_records_when(engine, wonde, scho
     assert send_due(engine, settings=settings, now=at("10:02")).skipped == "nothing to write back"
 
 
-def test_n_to_o_and_an_accepted_suggestion_go_through_the_same_door(engine, wonde, school):  # noqa: F811
+def test_n_to_o_and_an_accepted_suggestion_go_through_the_same_door(engine, wonde, school):
     row, settings, officer, ids = school
     with Session(engine, expire_on_commit=False) as s:
-        recode(s, school_id=row.id, pupil_id=pupil(s, ids[1]).id, day=MONDAY, sessions=["AM"], new_code="O",
-               reason="No reason received within 5 school days", actor=SYSTEM, now=at("16:00"))
+        recode(
+            s,
+            school_id=row.id,
+            pupil_id=pupil(s, ids[1]).id,
+            day=MONDAY,
+            sessions=["AM"],
+            new_code="O",
+            reason="No reason received within 5 school days",
+            actor=SYSTEM,
+            now=at("16:00"),
+        )
         p = pupil(s, ids[2])
-        case = AbsenceCase(school_id=row.id, pupil_id=p.id, first_date=MONDAY, first_session="AM",
-                           last_absent_date=MONDAY, opened_at=at("09:15"))
+        case = AbsenceCase(
+            school_id=row.id,
+            pupil_id=p.id,
+            first_date=MONDAY,
+            first_session="AM",
+            last_absent_date=MONDAY,
+            opened_at=at("09:15"),
+        )
         s.add(case)
         s.flush()
-        alert = Alert(school_id=row.id, idempotency_key="reply:1", kind="reply", title="Reply",
-                      case_id=case.id, data={"suggested_code": "I", "reply": "she has a temperature"},
-                      created_at=at("10:00"))
+        alert = Alert(
+            school_id=row.id,
+            idempotency_key="reply:1",
+            kind="reply",
+            title="Reply",
+            case_id=case.id,
+            data={"suggested_code": "I", "reply": "she has a temperature"},
+            created_at=at("10:00"),
+        )
         s.add(alert)
         s.flush()
         accept_code(s, alert=alert, actor=Actor.of(officer), value=None, now=at("16:00"))
         s.commit()
     assert send_due(engine, settings=settings, now=at("16:00"))["sent"] == 2
-    written = {r["student_id"]: wonde.code_of(r["attendance_code_id"])
-               for r in wonde.posted()[0].body["attendance"]}
+    written = {
+        r["student_id"]: wonde.code_of(r["attendance_code_id"]) for r in wonde.posted()[0].body["attendance"]
+    }
     assert written == {ids[1]: "O", ids[2]: "I"}
 
 
-def test_a_422_reaches_the_attendance_officer_with_the_mis_reason(engine, wonde, school):  # noqa: F811
+def test_a_422_reaches_the_attendance_officer_with_the_mis_reason(engine, wonde, school):
     row, settings, officer, ids = school
     wonde.reject(ids[1], "The register for this session is locked in SIMS.")
     staff_recode(engine, row, officer, ids[0], "I", at("10:00"))
@@ -145,7 +190,7 @@ def test_a_422_reaches_the_attendance_officer_with_the_mis_reason(engine, wonde,
     assert send_due(engine, settings=settings, now=at("10:05")).skipped == "nothing to write back"
 
 
-def test_a_429_is_retried_after_retry_after(engine, wonde, school):  # noqa: F811
+def test_a_429_is_retried_after_retry_after(engine, wonde, school):
     row, settings, officer, ids = school
     staff_recode(engine, row, officer, ids[0], "I", at("10:00"))
     wonde.fail_next(429, retry_after=7, method="POST")
@@ -155,7 +200,7 @@ def test_a_429_is_retried_after_retry_after(engine, wonde, school):  # noqa: F81
     assert sleeps == [7.0] and [r.status for r in wonde.posted()] == [429, 200]
 
 
-def test_a_long_retry_after_comes_back_at_the_right_now(engine, wonde, school):  # noqa: F811
+def test_a_long_retry_after_comes_back_at_the_right_now(engine, wonde, school):
     row, settings, officer, ids = school
     staff_recode(engine, row, officer, ids[0], "I", at("10:00"))
     wonde.fail_next(429, retry_after=600, method="POST")
@@ -166,7 +211,7 @@ def test_a_long_retry_after_comes_back_at_the_right_now(engine, wonde, school): 
     assert alerts(engine, "mis_unreachable") == []
 
 
-def test_a_mark_the_mis_changed_first_is_not_overwritten_and_staff_are_told(engine, wonde, school):  # noqa: F811
+def test_a_mark_the_mis_changed_first_is_not_overwritten_and_staff_are_told(engine, wonde, school):
     row, settings, officer, ids = school
     staff_recode(engine, row, officer, ids[0], "I", at("11:00"))
     wonde.now = at("11:01")
@@ -189,7 +234,7 @@ def every(start: str, end: str, minutes: int = 5):
         t += timedelta(minutes=minutes)
 
 
-def test_the_mis_unreachable_for_30_minutes_loses_nothing_and_bothers_nobody(engine, wonde, school):  # noqa: F811
+def test_the_mis_unreachable_for_30_minutes_loses_nothing_and_bothers_nobody(engine, wonde, school):
     row, settings, officer, ids = school
     staff_recode(engine, row, officer, ids[0], "I", at("11:00"))
     wonde.mode = "down"
@@ -204,7 +249,7 @@ def test_the_mis_unreachable_for_30_minutes_loses_nothing_and_bothers_nobody(eng
     assert alerts(engine, "mis_unreachable") == [] and alerts(engine, "mis_reachable") == []
 
 
-def test_an_outage_that_lasts_is_told_once_and_its_end_too(engine, wonde, school):  # noqa: F811
+def test_an_outage_that_lasts_is_told_once_and_its_end_too(engine, wonde, school):
     row, settings, officer, ids = school
     staff_recode(engine, row, officer, ids[0], "I", at("11:00"))
     wonde.mode = "down"

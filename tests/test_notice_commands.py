@@ -37,8 +37,13 @@ def run(session, staff, line, at):
 
 
 def close(session, school, day, name="AM"):
-    summary = register_close(session, school=school, session_name=name, settings=f.settings(),
-                             now=f.at(day, "09:15" if name == "AM" else "13:45"))
+    summary = register_close(
+        session,
+        school=school,
+        session_name=name,
+        settings=f.settings(),
+        now=f.at(day, "09:15" if name == "AM" else "13:45"),
+    )
     session.commit()
     return summary
 
@@ -60,8 +65,12 @@ def test_grammar_reads_pupil_dates_and_cancel():
 
 def test_office_notice_covers_the_absence_and_staff_accept_from_absences(session, world):
     school, amelia, officer, office, _ = world
-    result = run(session, office, "notice Amelia Khan: mum phoned, ill with a temperature, back Wednesday",
-                 f.at(MON, "08:20"))
+    result = run(
+        session,
+        office,
+        "notice Amelia Khan: mum phoned, ill with a temperature, back Wednesday",
+        f.at(MON, "08:20"),
+    )
     assert result.ok, result.title
     assert result.title == "Notice recorded for Amelia Khan: reported by parent: illness (I), back Wed 25 Nov"
     assert "covers Mon 23 Nov AM to Tue 24 Nov PM" in plain.command(result)
@@ -75,14 +84,19 @@ def test_office_notice_covers_the_absence_and_staff_accept_from_absences(session
     alert = session.exec(select(Alert).where(Alert.kind == "notice")).one()
     assert row["notice"] == "reported by parent: illness (I), back Wed 25 Nov"
     assert row["notice_alert_id"] == alert.id
-    assert (f"reported by parent: illness (I), back Wed 25 Nov — Accept / Pick another (alert {alert.id})"
-            in plain.command(listing))
+    assert (
+        f"reported by parent: illness (I), back Wed 25 Nov — Accept / Pick another (alert {alert.id})"
+        in plain.command(listing)
+    )
 
     done = run(session, officer, f"act {alert.id} accept_code", f.at(MON, "09:35"))
     assert done.ok, done.title
     (amendment,) = session.exec(select(MarkAmendment)).all()
     assert (amendment.amended_code, amendment.amended_by_name, amendment.amended_by_role) == (
-        "I", "Jo Patel", "attendance_officer")
+        "I",
+        "Jo Patel",
+        "attendance_officer",
+    )
     assert amendment.reason.startswith("Parent's notice: mum phoned")
     f.mark(session, amelia, TUE, "AM", "N")
     assert close(session, school, TUE)["recoded_by_notice"] == 1
@@ -125,8 +139,9 @@ def test_cancel_withdraws_and_the_family_is_messaged_as_usual(session, world):
 
 def test_left_for_school_is_never_a_notice_and_teachers_may_not_take_one(session, world):
     _school, _amelia, _officer, office, teacher = world
-    refused = run(session, office, "notice Amelia Khan: dad says she left for school at 8",
-                  f.at(MON, "09:30"))
+    refused = run(
+        session, office, "notice Amelia Khan: dad says she left for school at 8", f.at(MON, "09:30")
+    )
     assert not refused.ok and "missing-child procedure" in refused.title
     assert session.exec(select(AbsenceNotice)).all() == []
     denied = run(session, teacher, "notice Amelia Khan: ill", f.at(MON, "08:00"))
@@ -135,8 +150,12 @@ def test_left_for_school_is_never_a_notice_and_teachers_may_not_take_one(session
 
 def test_open_ended_notice_from_a_date_covers_until_seen(session, world):
     school, amelia, _officer, office, _ = world
-    run(session, office, "notice Amelia Khan: from tuesday until further notice, in hospital",
-        f.at(MON, "12:00"))
+    run(
+        session,
+        office,
+        "notice Amelia Khan: from tuesday until further notice, in hospital",
+        f.at(MON, "12:00"),
+    )
     notice = session.exec(select(AbsenceNotice)).one()
     assert (notice.first_date, notice.last_date) == (TUE, None)
     f.mark(session, amelia, MON, "PM", "N")
@@ -166,8 +185,14 @@ def test_absences_after_a_text_reply_points_at_the_reply_to_accept(session, worl
     school, amelia, officer, _office, _ = world
     f.mark(session, amelia, MON, "AM", "N")
     close(session, school, MON)
-    receive_sms(session, settings=f.settings(), message_sid="SM" + "1" * 32, from_number="+447700900123",
-                body="Amelia has chickenpox, back Thursday", now=f.at(MON, "09:40"))
+    receive_sms(
+        session,
+        settings=f.settings(),
+        message_sid="SM" + "1" * 32,
+        from_number="+447700900123",
+        body="Amelia has chickenpox, back Thursday",
+        now=f.at(MON, "09:40"),
+    )
     session.commit()
     listing = run(session, officer, "absences", f.at(MON, "10:00"))
     reply = session.exec(select(Alert).where(Alert.kind == "reply")).one()

@@ -16,14 +16,7 @@ from bot.firstday.service import chase, register_close
 from bot.messaging.segments import encoding, segments
 from bot.policy import policy_for
 from bot.replies.service import receive_sms
-from storage.models import (
-    AbsenceCase,
-    AbsenceNotice,
-    Alert,
-    Mark,
-    MarkAmendment,
-    OutboxMessage,
-)
+from storage.models import AbsenceCase, AbsenceNotice, Alert, Mark, MarkAmendment, OutboxMessage
 from tests import factories as f
 
 MON, TUE, WED, THU = date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26)
@@ -32,15 +25,26 @@ _sid = iter(range(1, 10_000))
 
 
 def close(session: Session, school, day: date, name: str = "AM"):
-    summary = register_close(session, school=school, session_name=name, settings=f.settings(),
-                             now=f.at(day, "09:15" if name == "AM" else "13:45"))
+    summary = register_close(
+        session,
+        school=school,
+        session_name=name,
+        settings=f.settings(),
+        now=f.at(day, "09:15" if name == "AM" else "13:45"),
+    )
     session.commit()
     return summary
 
 
 def text(session: Session, body: str, at, *, mobile: str = MOBILE):
-    outcome = receive_sms(session, settings=f.settings(), message_sid=f"SM{next(_sid):032d}",
-                          from_number=mobile, body=body, now=at)
+    outcome = receive_sms(
+        session,
+        settings=f.settings(),
+        message_sid=f"SM{next(_sid):032d}",
+        from_number=mobile,
+        body=body,
+        now=at,
+    )
     session.commit()
     return outcome
 
@@ -78,10 +82,19 @@ def test_a_text_before_close_means_no_no_reason_text_and_staff_see_the_notice(se
     assert "reported by parent: illness (I)" in alert.title and "temperature" in alert.body
 
     # Nobody is chased and nothing escalates on a reported absence.
-    assert chase(session, school=school, now=f.at(MON, "11:00"), slot="11:00", settings=f.settings())[
-        "messages_queued"] == 0
-    counts = sweep(session, school=school, policy=policy_for(session, school.id),
-                   cal=load_calendar(session, school.id), now=f.at(MON, "11:00"))
+    assert (
+        chase(session, school=school, now=f.at(MON, "11:00"), slot="11:00", settings=f.settings())[
+            "messages_queued"
+        ]
+        == 0
+    )
+    counts = sweep(
+        session,
+        school=school,
+        policy=policy_for(session, school.id),
+        cal=load_calendar(session, school.id),
+        now=f.at(MON, "11:00"),
+    )
     assert counts["cases"] == 0 and counts["alerts"] == 0
 
     # Staff accept: the N is recoded through the audited path, naming them; the afternoon's N of the
@@ -93,7 +106,9 @@ def test_a_text_before_close_means_no_no_reason_text_and_staff_see_the_notice(se
     assert pm["covered_by_notice"] == 1 and pm["recoded_by_notice"] == 1 and pm["messages_queued"] == 0
     amendments = session.exec(select(MarkAmendment).order_by(MarkAmendment.session)).all()
     assert [(a.session, a.original_code, a.amended_code, a.amended_by_name) for a in amendments] == [
-        ("AM", "N", "I", "Jo Patel"), ("PM", "N", "I", "Jo Patel")]
+        ("AM", "N", "I", "Jo Patel"),
+        ("PM", "N", "I", "Jo Patel"),
+    ]
     assert "accepted by Jo Patel" in amendments[1].reason
     assert len(session.exec(select(AbsenceCase)).all()) == 1  # one absence, one case
 
@@ -120,8 +135,12 @@ def test_off_till_wednesday_on_monday_covers_monday_pm_and_tuesday_then_a_follow
         summary = close(session, school, day, name)
         assert summary["covered_by_notice"] == 1 and summary["messages_queued"] == 0, (day, name)
         assert summary["cases_opened"] == 0
-        assert chase(session, school=school, now=f.at(day, "14:30"), slot="14:30",
-                     settings=f.settings())["messages_queued"] == 0
+        assert (
+            chase(session, school=school, now=f.at(day, "14:30"), slot="14:30", settings=f.settings())[
+                "messages_queued"
+            ]
+            == 0
+        )
     assert len(family_messages(session)) == sent_before  # nothing sent Monday PM or Tuesday
     assert session.exec(select(AbsenceCase)).one().last_absent_date == TUE
 
@@ -256,8 +275,13 @@ def test_morning_digest_counts_n_marks_notices_messages_and_registers_not_taken(
     f.mark(session, ben, MON, "AM", "N")
     close(session, school, MON)
     summary = morning_digest(session, school=school, now=f.at(MON, "09:45"), settings=f.settings())
-    assert (summary["n_marks"], summary["explained_by_notices"], summary["messaged"],
-            summary["registers_not_taken"], summary["posted"]) == (2, 1, 1, 1, 1)
+    assert (
+        summary["n_marks"],
+        summary["explained_by_notices"],
+        summary["messaged"],
+        summary["registers_not_taken"],
+        summary["posted"],
+    ) == (2, 1, 1, 1, 1)
     (post,) = session.exec(select(Alert).where(Alert.kind == "morning_digest")).all()
     assert post.audience == "attendance" and "Registers not taken: 1 (6D)" in post.body
     assert "Explained by the family before or at register close: 1" in post.body
@@ -279,15 +303,19 @@ def test_the_clock_runs_the_digest_after_am_close_and_the_links_at_term_start(se
 
 def test_a_text_with_nothing_open_still_raises_a_missing_child_or_a_concern_at_once(session):
     school, pupil, _mum, _officer, _ = amelia(session)
-    outcome = text(session, "She left for school at 8 and her friend says she isn't there??",
-                   f.at(MON, "09:05"))
+    outcome = text(
+        session, "She left for school at 8 and her friend says she isn't there??", f.at(MON, "09:05")
+    )
     assert outcome.notice_ids == []  # a child who may be missing is never "reported absent"
     missing = session.exec(select(Alert).where(Alert.kind == "missing_child")).all()
     assert sorted(a.audience for a in missing) == ["dsl", "pastoral"]
     assert all(a.severity == "urgent" and a.pupil_id == pupil.id for a in missing)
 
-    worried = text(session, "Amelia is off sick today, she's been very low and says she's being bullied",
-                   f.at(TUE, "08:00"))
+    worried = text(
+        session,
+        "Amelia is off sick today, she's been very low and says she's being bullied",
+        f.at(TUE, "08:00"),
+    )
     assert worried.concern and worried.notice_ids
     (welfare,) = [session.get(Alert, i) for i in worried.alert_ids]
     assert welfare.kind == "welfare_concern" and welfare.audience == "dsl" and welfare.pupil_id == pupil.id
@@ -304,10 +332,12 @@ def test_follow_ups_speak_every_language_of_the_first_day_message(channel, lang)
     catalog that silently fell back to English would give the English words."""
     for kind in FOLLOW_UPS:
         for names in (["Ada"], ["Ada", "Bo"]):
-            composed = compose(channel=channel, kind=kind, language=lang, first_names=names, school="Oak",
-                               link=LINK)
-            english = compose(channel=channel, kind=kind, language="en", first_names=names, school="Oak",
-                              link=LINK)
+            composed = compose(
+                channel=channel, kind=kind, language=lang, first_names=names, school="Oak", link=LINK
+            )
+            english = compose(
+                channel=channel, kind=kind, language="en", first_names=names, school="Oak", link=LINK
+            )
             assert composed.language == lang and "Oak" in composed.body and "Ada" in composed.body
             assert (LINK in composed.body) == (channel == "email" or kind == "report_link")
             assert (composed.body == english.body) == (lang == "en"), (channel, kind, lang)
@@ -327,8 +357,9 @@ def test_new_family_texts_fit_two_segments_with_long_names_and_carry_no_code(kin
     67 characters a part) its short wording leaves the names out."""
     long_school, long_names = "St Bartholomew's CofE Primary", ["Maximilian-Alexander", "Anastasia"]
     for names in (long_names[:1], long_names):
-        body = compose(channel="sms", kind=kind, language=lang, first_names=names, school=long_school,
-                       link=LINK).body
+        body = compose(
+            channel="sms", kind=kind, language=lang, first_names=names, school=long_school, link=LINK
+        ).body
         assert segments(body) <= 2, (kind, lang, len(body), body)
         assert long_school in body
         if kind == "report_link":
@@ -338,16 +369,29 @@ def test_new_family_texts_fit_two_segments_with_long_names_and_carry_no_code(kin
             assert all(n in body for n in names), (kind, lang, body)
         assert " I " not in body and "(I)" not in body
     # With everyday names and a short school's name the start-of-term text names the children.
-    short = compose(channel="sms", kind=kind, language=lang, first_names=["Amy", "Leo"], school="Oakfield",
-                    link=LINK).body
+    short = compose(
+        channel="sms", kind=kind, language=lang, first_names=["Amy", "Leo"], school="Oakfield", link=LINK
+    ).body
     assert "Amy" in short and "Leo" in short and segments(short) <= 2, (lang, short)
 
 
 def test_the_report_line_joins_a_text_only_when_it_still_fits():
     link = LINK
-    short = compose(channel="sms", kind="first_day", language="en", first_names=["Amy"], school="Oakfield",
-                    report_link=link)
+    short = compose(
+        channel="sms",
+        kind="first_day",
+        language="en",
+        first_names=["Amy"],
+        school="Oakfield",
+        report_link=link,
+    )
     assert short.body.endswith(f"Report future absences: {link}") and segments(short.body) == 2
-    polish = compose(channel="sms", kind="first_day", language="pl", first_names=["Zofia"],
-                     school="Oakfield", report_link=link)
+    polish = compose(
+        channel="sms",
+        kind="first_day",
+        language="pl",
+        first_names=["Zofia"],
+        school="Oakfield",
+        report_link=link,
+    )
     assert link not in polish.body and segments(polish.body) <= 2  # UCS-2: a link would need a third

@@ -19,8 +19,13 @@ MON, TUE, WED = date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 25)
 
 
 def _close(session, school, day, name):
-    return register_close(session, school=school, session_name=name, settings=f.settings(),
-                          now=f.at(day, "09:15" if name == "AM" else "13:45"))
+    return register_close(
+        session,
+        school=school,
+        session_name=name,
+        settings=f.settings(),
+        now=f.at(day, "09:15" if name == "AM" else "13:45"),
+    )
 
 
 def _world(engine):
@@ -50,8 +55,13 @@ def test_present_in_the_morning_absent_after_lunch_is_texted_and_chased(engine):
         assert case.status == "open" and case.first_session == "PM"
 
         # The afternoon chase still chases: the morning's mark is not a reason.
-        result = chase(s, school=s.get(type(school), school.id), now=f.at(MON, "14:30"), slot="14:30",
-                       settings=f.settings())
+        result = chase(
+            s,
+            school=s.get(type(school), school.id),
+            now=f.at(MON, "14:30"),
+            slot="14:30",
+            settings=f.settings(),
+        )
         s.commit()
     assert result["cases_closed"] == 0 and result["messages_queued"] == 1
 

@@ -7,8 +7,15 @@ from bot.phones import InvalidPhone, display_phone, is_fictional, is_mobile, nor
 
 @pytest.mark.parametrize(
     "raw",
-    ["07700 900123", "+44 7700 900123", "447700900123", "(07700) 900-123", "07700900123",
-     " 0044 7700 900123 ", "+44 (0)7700 900123"],
+    [
+        "07700 900123",
+        "+44 7700 900123",
+        "447700900123",
+        "(07700) 900-123",
+        "07700900123",
+        " 0044 7700 900123 ",
+        "+44 (0)7700 900123",
+    ],
 )
 def test_uk_mobile_forms_all_become_one_e164(raw):
     assert normalise_phone(raw) == "+447700900123"
@@ -20,8 +27,9 @@ def test_real_and_foreign_numbers():
     assert normalise_phone("0113 496 0000") == "+441134960000"
 
 
-@pytest.mark.parametrize("raw", ["", None, "   ", "07700 9", "12345", "not a number", "07700 901123",
-                                 "0770090012345678"])
+@pytest.mark.parametrize(
+    "raw", ["", None, "   ", "07700 9", "12345", "not a number", "07700 901123", "0770090012345678"]
+)
 def test_invalid_numbers_give_none(raw):
     assert normalise_phone(raw) is None
 

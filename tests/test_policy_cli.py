@@ -38,11 +38,25 @@ def test_show_then_import_changes_nothing_and_every_setting_is_documented(engine
     _school(engine)
     shown = cli("policy", "show", "--school", "100001")
     assert shown.exit_code == 0, shown.output
-    for key in ("am_close", "pm_close", "chase_times", "contact_deadline_minutes", "email_mode",
-                "priority_year_groups", "escalation_ladder", "vulnerable_ladder", "realert_after_minutes",
-                "dsl_email_after_minutes", "urgent_realert_minutes", "n_to_o_school_days",
-                "register_check_after_minutes", "thresholds",
-                "tiers", "recode_roles", "dsl_mobile"):
+    for key in (
+        "am_close",
+        "pm_close",
+        "chase_times",
+        "contact_deadline_minutes",
+        "email_mode",
+        "priority_year_groups",
+        "escalation_ladder",
+        "vulnerable_ladder",
+        "realert_after_minutes",
+        "dsl_email_after_minutes",
+        "urgent_realert_minutes",
+        "n_to_o_school_days",
+        "register_check_after_minutes",
+        "thresholds",
+        "tiers",
+        "recode_roles",
+        "dsl_mobile",
+    ):
         assert f"\n{key}:" in shown.output, key
     path = tmp_path / "policy.yaml"
     path.write_text(shown.output, encoding="utf-8")
@@ -70,13 +84,18 @@ def test_danesgate_tiers_and_times_from_a_file_take_effect_and_are_audited(engin
         "vulnerable_ladder:\n"
         "  - {day: 1, kind: tell_key_worker, title: Tell the key worker, audience: dsl}\n"
         "  - {day: 2, kind: mash_referral, title: MASH referral, audience: dsl, severity: urgent}\n",
-        encoding="utf-8")
-    result = cli("policy", "import", str(path), "--school", "100001", "--by", "Kim Mower",
-                 "--now", "2026-11-23T16:00")
+        encoding="utf-8",
+    )
+    result = cli(
+        "policy", "import", str(path), "--school", "100001", "--by", "Kim Mower", "--now", "2026-11-23T16:00"
+    )
     assert result.exit_code == 0, result.output
     policy = _policy(engine, school.id)
-    assert (policy.am_close, policy.pm_close, policy.chase_times) == (time(9, 20), time(13, 15),
-                                                                       ["10:30", "14:00"])
+    assert (policy.am_close, policy.pm_close, policy.chase_times) == (
+        time(9, 20),
+        time(13, 15),
+        ["10:30", "14:00"],
+    )
     assert policy.urgent_realert_minutes == 3 and policy.vulnerable_ladder[0]["kind"] == "tell_key_worker"
     with Session(engine) as s:
         assert s.get(School, school.id).dsl_mobile == "+447700900123"
@@ -122,33 +141,54 @@ def test_bad_input_is_refused_whole_with_every_problem_named(engine, settings_en
         "thresholds: {penalty_sessions: -1, foo: 2}\n"
         "recode_roles: [janitor]\n"
         "dsl_mobile: 0113 496 0123\n"
-        "colour: blue\n", encoding="utf-8")
+        "colour: blue\n",
+        encoding="utf-8",
+    )
     result = cli("policy", "import", str(path), "--school", "100001", "--by", "Helen Carter")
     assert result.exit_code == 1
-    for problem in ("'25:00' is not a time", "kind must be a short name", "a title is required",
-                    "audience (who is told)", "no other {...} placeholder", "same school day",
-                    "needs at least two tiers", "penalty_sessions: -1 is out of range",
-                    "unknown threshold 'foo'",
-                    "not janitor", "dsl_mobile: '0113 496 0123' is not a mobile",
-                    "unknown setting 'colour'", "am_close (14:00) must be before pm_close"):
+    for problem in (
+        "'25:00' is not a time",
+        "kind must be a short name",
+        "a title is required",
+        "audience (who is told)",
+        "no other {...} placeholder",
+        "same school day",
+        "needs at least two tiers",
+        "penalty_sessions: -1 is out of range",
+        "unknown threshold 'foo'",
+        "not janitor",
+        "dsl_mobile: '0113 496 0123' is not a mobile",
+        "unknown setting 'colour'",
+        "am_close (14:00) must be before pm_close",
+    ):
         assert problem in result.output, problem
     assert _policy(engine, school.id).model_dump() == before
     with Session(engine) as s:
         assert s.exec(select(PolicyChange)).all() == []
         assert s.get(School, school.id).dsl_mobile is None
 
-    assert "not valid YAML (line 1" in cli("policy", "set", "--school", "100001", "--by", "x", "tiers",
-                                           "[unclosed").output
+    assert (
+        "not valid YAML (line 1"
+        in cli("policy", "set", "--school", "100001", "--by", "x", "tiers", "[unclosed").output
+    )
     assert cli("policy", "set", "--school", "100001", "--by", "x", "n_to_o_school_days", "7").exit_code == 1
     assert "No school with URN 999999" in cli("policy", "show", "--school", "999999").output
 
 
 def test_set_one_setting_and_a_threshold(engine, settings_env):
     school = _school(engine)
-    assert cli("policy", "set", "--school", "100001", "--by", "Jo Patel", "thresholds.penalty_sessions",
-               "8").exit_code == 0
-    assert cli("policy", "set", "--school", "100001", "--by", "Jo Patel", "realert_after_minutes",
-               "60").exit_code == 0
+    assert (
+        cli(
+            "policy", "set", "--school", "100001", "--by", "Jo Patel", "thresholds.penalty_sessions", "8"
+        ).exit_code
+        == 0
+    )
+    assert (
+        cli(
+            "policy", "set", "--school", "100001", "--by", "Jo Patel", "realert_after_minutes", "60"
+        ).exit_code
+        == 0
+    )
     with Session(engine) as s:
         policy = policy_for(s, school.id)
         assert policy.thresholds["penalty_sessions"] == 8 and policy.realert_after_minutes == 60

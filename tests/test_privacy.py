@@ -51,18 +51,44 @@ def cli(*args):
 
 
 def _case(s, pupil, *, status="closed", opened=OLD) -> AbsenceCase:
-    row = AbsenceCase(school_id=pupil.school_id, pupil_id=pupil.id, status=status, first_date=opened.date(),
-                      first_session="AM", last_absent_date=opened.date(), opened_at=opened)
+    row = AbsenceCase(
+        school_id=pupil.school_id,
+        pupil_id=pupil.id,
+        status=status,
+        first_date=opened.date(),
+        first_session="AM",
+        last_absent_date=opened.date(),
+        opened_at=opened,
+    )
     s.add(row)
     s.flush()
     return row
 
 
-def _message(s, school, contact, *cases, at=OLD, status="delivered", body="Amelia was not in school today",
-             kind="first_day", channel="sms") -> OutboxMessage:
-    row = OutboxMessage(school_id=school.id, idempotency_key=f"k{school.id}-{at}-{body}-{status}-{kind}",
-                        kind=kind, channel=channel, contact_id=contact.id, to_address=contact.mobile,
-                        body=body, status=status, next_attempt_at=at, created_at=at, updated_at=at)
+def _message(
+    s,
+    school,
+    contact,
+    *cases,
+    at=OLD,
+    status="delivered",
+    body="Amelia was not in school today",
+    kind="first_day",
+    channel="sms",
+) -> OutboxMessage:
+    row = OutboxMessage(
+        school_id=school.id,
+        idempotency_key=f"k{school.id}-{at}-{body}-{status}-{kind}",
+        kind=kind,
+        channel=channel,
+        contact_id=contact.id,
+        to_address=contact.mobile,
+        body=body,
+        status=status,
+        next_attempt_at=at,
+        created_at=at,
+        updated_at=at,
+    )
     s.add(row)
     s.flush()
     for case in cases:
@@ -72,8 +98,9 @@ def _message(s, school, contact, *cases, at=OLD, status="delivered", body="Ameli
 
 
 def _reply(s, school, contact, *cases, at=OLD, body="She has a fever, back Monday") -> InboundMessage:
-    row = InboundMessage(school_id=school.id, from_address=contact.mobile, contact_id=contact.id, body=body,
-                         received_at=at)
+    row = InboundMessage(
+        school_id=school.id, from_address=contact.mobile, contact_id=contact.id, body=body, received_at=at
+    )
     s.add(row)
     s.flush()
     for case in cases:
@@ -83,18 +110,33 @@ def _reply(s, school, contact, *cases, at=OLD, body="She has a fever, back Monda
 
 
 def _mark(s, pupil, day, code="N") -> Mark:
-    row = Mark(school_id=pupil.school_id, pupil_id=pupil.id, date=day, session="AM", code=code,
-               recorded_at=datetime(day.year, day.month, day.day, 9, tzinfo=UTC))
+    row = Mark(
+        school_id=pupil.school_id,
+        pupil_id=pupil.id,
+        date=day,
+        session="AM",
+        code=code,
+        recorded_at=datetime(day.year, day.month, day.day, 9, tzinfo=UTC),
+    )
     s.add(row)
     s.flush()
     return row
 
 
 def _amend(s, mark, at) -> MarkAmendment:
-    row = MarkAmendment(school_id=mark.school_id, mark_id=mark.id, pupil_id=mark.pupil_id, date=mark.date,
-                        session=mark.session, original_code=mark.code, amended_code="I",
-                        reason="parent said ill", amended_at=at, amended_by_name="Jo Patel",
-                        amended_by_role="attendance_officer")
+    row = MarkAmendment(
+        school_id=mark.school_id,
+        mark_id=mark.id,
+        pupil_id=mark.pupil_id,
+        date=mark.date,
+        session=mark.session,
+        original_code=mark.code,
+        amended_code="I",
+        reason="parent said ill",
+        amended_at=at,
+        amended_by_name="Jo Patel",
+        amended_by_role="attendance_officer",
+    )
     s.add(row)
     s.flush()
     return row
@@ -115,25 +157,44 @@ def _world(engine) -> dict:
         closed = _case(s, amelia)
         open_ = _case(s, amelia, status="open", opened=datetime(2030, 2, 1, tzinfo=UTC))
         ben_case = _case(s, ben)
-        ids.update(school=school.id, other=other.id, amelia=amelia.id, ben=ben.id, sara=sara.id,
-                   amelia_upn=amelia.upn, zoe_upn=stranger.upn, closed=closed.id, open=open_.id,
-                   ben_case=ben_case.id)
+        ids.update(
+            school=school.id,
+            other=other.id,
+            amelia=amelia.id,
+            ben=ben.id,
+            sara=sara.id,
+            amelia_upn=amelia.upn,
+            zoe_upn=stranger.upn,
+            closed=closed.id,
+            open=open_.id,
+            ben_case=ben_case.id,
+        )
         # Messages: old (purged), recent, about an open case, still queued, another school's.
         ids["msg_old"] = _message(s, school, sara, closed).id
         ids["msg_recent"] = _message(s, school, sara, closed, at=RECENT, body="Amelia recent").id
         ids["msg_open"] = _message(s, school, sara, open_, body="Amelia open case").id
         ids["msg_queued"] = _message(s, school, sara, closed, status="queued", body="Amelia queued").id
         ids["msg_ben"] = _message(s, school, sara, ben_case, at=RECENT, body="Ben was not in school").id
-        ids["msg_family"] = _message(s, school, sara, at=RECENT, body="Report an absence: link",
-                                     kind="report_link").id
+        ids["msg_family"] = _message(
+            s, school, sara, at=RECENT, body="Report an absence: link", kind="report_link"
+        ).id
         ids["msg_other"] = _message(s, other, zoe_mum, body="Zoe was not in school").id
         neutral = _message(s, school, sara, body="This number is not monitored", kind="neutral")
         neutral.idempotency_key = "neutral:+447700900001:2030-01-10"  # an unknown number's answer
         ids["msg_neutral"] = neutral.id
         call = _message(s, school, sara, closed, channel="voice", body="call script")
-        s.add(VoiceCall(message_id=call.id, school_id=school.id, outcome="message_left", recording_sid="RE1",
-                        recording_url="https://api.twilio.com/rec/RE1", recording_seconds=12, created_at=OLD,
-                        updated_at=OLD))
+        s.add(
+            VoiceCall(
+                message_id=call.id,
+                school_id=school.id,
+                outcome="message_left",
+                recording_sid="RE1",
+                recording_url="https://api.twilio.com/rec/RE1",
+                recording_seconds=12,
+                created_at=OLD,
+                updated_at=OLD,
+            )
+        )
         ids["call"] = call.id
         # Replies and what families said.
         ids["reply_old"] = _reply(s, school, sara, closed).id
@@ -141,39 +202,81 @@ def _world(engine) -> dict:
         ids["reply_open"] = _reply(s, school, sara, open_, body="Still poorly").id
         ids["reply_ben"] = _reply(s, school, sara, ben_case, at=RECENT, body="Ben has a dentist visit").id
         for status, key in (("ended", "notice_old"), ("active", "notice_active")):
-            notice = AbsenceNotice(school_id=school.id, pupil_id=amelia.id, first_date=OLD.date(),
-                                   first_session="AM", words="Amelia has chickenpox", understood="I",
-                                   source="sms", reported_by="Sara Khan", contact_id=sara.id,
-                                   case_id=closed.id, received_at=OLD, status=status)
+            notice = AbsenceNotice(
+                school_id=school.id,
+                pupil_id=amelia.id,
+                first_date=OLD.date(),
+                first_session="AM",
+                words="Amelia has chickenpox",
+                understood="I",
+                source="sms",
+                reported_by="Sara Khan",
+                contact_id=sara.id,
+                case_id=closed.id,
+                received_at=OLD,
+                status=status,
+            )
             s.add(notice)
             s.flush()
             ids[key] = notice.id
         for kind in ("reply", "case_opened"):
-            event = CaseEvent(school_id=school.id, case_id=closed.id, pupil_id=amelia.id, at=OLD, kind=kind,
-                              summary=f"{kind}: She has a fever")
+            event = CaseEvent(
+                school_id=school.id,
+                case_id=closed.id,
+                pupil_id=amelia.id,
+                at=OLD,
+                kind=kind,
+                summary=f"{kind}: She has a fever",
+            )
             s.add(event)
             s.flush()
             ids[f"event_{kind}"] = event.id
-        call_log = CallLog(school_id=school.id, pupil_id=amelia.id, case_id=closed.id, outcome="spoke",
-                           note="Mum says she is ill", at=OLD)
+        call_log = CallLog(
+            school_id=school.id,
+            pupil_id=amelia.id,
+            case_id=closed.id,
+            outcome="spoke",
+            note="Mum says she is ill",
+            at=OLD,
+        )
         s.add(call_log)
         # Alerts: an old settled one (purged), an old one still open, Ben's.
-        for status, key, pupil in (("acted", "alert_old", amelia), ("open", "alert_open", amelia),
-                                   ("acted", "alert_ben", ben)):
+        for status, key, pupil in (
+            ("acted", "alert_old", amelia),
+            ("open", "alert_open", amelia),
+            ("acted", "alert_ben", ben),
+        ):
             case_id = closed.id if pupil is amelia else ben_case.id
-            alert = Alert(school_id=school.id, pupil_id=pupil.id, case_id=case_id, idempotency_key=key,
-                          kind="reply", title=f"{pupil.first_name} Khan: reply",
-                          body="“She has a fever”", data={"reply": "She has a fever", "suggested_code": "I"},
-                          status=status, created_at=OLD)
+            alert = Alert(
+                school_id=school.id,
+                pupil_id=pupil.id,
+                case_id=case_id,
+                idempotency_key=key,
+                kind="reply",
+                title=f"{pupil.first_name} Khan: reply",
+                body="“She has a fever”",
+                data={"reply": "She has a fever", "suggested_code": "I"},
+                status=status,
+                created_at=OLD,
+            )
             s.add(alert)
             s.flush()
             ids[key] = alert.id
-        s.add(AlertAction(school_id=school.id, alert_id=ids["alert_old"], action="accept",
-                          actor_name="Jo Patel", at=OLD, note="Mum rang too"))
+        s.add(
+            AlertAction(
+                school_id=school.id,
+                alert_id=ids["alert_old"],
+                action="accept",
+                actor_name="Jo Patel",
+                at=OLD,
+                note="Mum rang too",
+            )
+        )
         # Family links: revoked long ago (deleted), revoked lately, live.
         for nonce, revoked in (("old", OLD), ("recent", RECENT), ("live", None)):
-            link = FamilyLink(school_id=school.id, contact_id=sara.id, nonce=nonce, created_at=OLD,
-                              revoked_at=revoked)
+            link = FamilyLink(
+                school_id=school.id, contact_id=sara.id, nonce=nonce, created_at=OLD, revoked_at=revoked
+            )
             s.add(link)
             s.flush()
             ids[f"link_{nonce}"] = link.id
@@ -185,9 +288,21 @@ def _world(engine) -> dict:
         gone = _mark(s, amelia, date(2026, 6, 3))
         ids["mark_amended_old"] = gone.id
         amendment = _amend(s, gone, datetime(2026, 6, 3, 10, tzinfo=UTC))
-        s.add(MisWriteback(school_id=school.id, amendment_id=amendment.id, mark_id=gone.id,
-                           pupil_id=amelia.id, date=gone.date, session="AM", code="I", status="confirmed",
-                           next_attempt_at=OLD, created_at=OLD, updated_at=OLD))
+        s.add(
+            MisWriteback(
+                school_id=school.id,
+                amendment_id=amendment.id,
+                mark_id=gone.id,
+                pupil_id=amelia.id,
+                date=gone.date,
+                session="AM",
+                code="I",
+                status="confirmed",
+                next_attempt_at=OLD,
+                created_at=OLD,
+                updated_at=OLD,
+            )
+        )
         ids["mark_recent"] = _mark(s, amelia, date(2026, 12, 1)).id
         ids["mark_ben"] = _mark(s, ben, date(2027, 1, 5), code="M").id
         ids["mark_other"] = _mark(s, stranger, date(2026, 6, 1)).id
@@ -210,13 +325,27 @@ def _purge(engine, *, now=NOW) -> dict:
 def test_purge_redacts_exactly_what_is_older_than_the_policy_and_keeps_the_register(engine):
     ids = _world(engine)
     counts = _purge(engine)
-    assert counts == {"messages": 3, "call_recordings": 1, "replies": 1, "notice_words": 1,
-                      "case_log_quotes": 1, "call_notes": 1, "alert_texts": 2, "alert_notes": 1,
-                      "family_links": 1, "marks": 2, "amendments": 1}
+    assert counts == {
+        "messages": 3,
+        "call_recordings": 1,
+        "replies": 1,
+        "notice_words": 1,
+        "case_log_quotes": 1,
+        "call_notes": 1,
+        "alert_texts": 2,
+        "alert_notes": 1,
+        "family_links": 1,
+        "marks": 2,
+        "amendments": 1,
+    }
     with Session(engine) as s:
         msg = s.get(OutboxMessage, ids["msg_old"])
-        assert (msg.body, msg.to_address, msg.status, msg.contact_id) == (REDACTED, REDACTED, "delivered",
-                                                                          ids["sara"])
+        assert (msg.body, msg.to_address, msg.status, msg.contact_id) == (
+            REDACTED,
+            REDACTED,
+            "delivered",
+            ids["sara"],
+        )
         assert s.get(MessageCase, (ids["msg_old"], ids["closed"])) is not None  # the audit link stays
         assert s.get(OutboxMessage, ids["msg_neutral"]).idempotency_key == f"purged:{ids['msg_neutral']}"
         for kept in ("msg_recent", "msg_open", "msg_queued", "msg_other"):
@@ -234,8 +363,11 @@ def test_purge_redacts_exactly_what_is_older_than_the_policy_and_keeps_the_regis
         assert s.get(CaseEvent, ids["event_case_opened"]).summary.startswith("case_opened")
         assert s.exec(select(CallLog)).one().note == REDACTED
         alert = s.get(Alert, ids["alert_old"])
-        assert (alert.body, alert.data, alert.title) == (REDACTED, {"suggested_code": "I"},
-                                                         "Amelia Khan: reply")
+        assert (alert.body, alert.data, alert.title) == (
+            REDACTED,
+            {"suggested_code": "I"},
+            "Amelia Khan: reply",
+        )
         assert s.get(Alert, ids["alert_open"]).body == "“She has a fever”"
         assert s.exec(select(AlertAction)).one().note == REDACTED
         assert {x.nonce for x in s.exec(select(FamilyLink)).all()} == {"recent", "live"}
@@ -250,8 +382,9 @@ def test_purge_redacts_exactly_what_is_older_than_the_policy_and_keeps_the_regis
 
 def test_a_school_that_keeps_messages_longer_keeps_them(engine, settings_env):
     ids = _world(engine)
-    result = cli("policy", "set", "--school", "100001", "--by", "Helen Carter",
-                 "retention.messages_months", "48")
+    result = cli(
+        "policy", "set", "--school", "100001", "--by", "Helen Carter", "retention.messages_months", "48"
+    )
     assert result.exit_code == 0, result.output
     counts = _purge(engine)
     assert counts["messages"] == 0 and counts["call_recordings"] == 0 and counts["replies"] == 1
@@ -261,8 +394,9 @@ def test_a_school_that_keeps_messages_longer_keeps_them(engine, settings_env):
 
 def test_a_register_policy_under_six_years_is_refused_and_nothing_is_purged(engine, settings_env):
     ids = _world(engine)
-    result = cli("policy", "set", "--school", "100001", "--by", "Helen Carter",
-                 "retention.register_years", "5")
+    result = cli(
+        "policy", "set", "--school", "100001", "--by", "Helen Carter", "retention.register_years", "5"
+    )
     assert result.exit_code == 1
     assert "shorter than the 6 years the 2024 regulations require" in result.output
     school = _school_row(engine)
@@ -289,26 +423,42 @@ def test_purge_by_hand_dry_run_changes_nothing_then_the_clock_job_purges(engine,
     assert "15 row(s) would be purged" in dry.output and "marks: 2" in dry.output
     with Session(engine) as s:
         assert s.get(OutboxMessage, ids["msg_old"]).body != REDACTED and s.get(Mark, ids["mark_old"])
-    summary = run_for_school(JOBS["privacy-purge"], engine, school=_school_row(engine), now=NOW,
-                             settings=f.settings())
+    summary = run_for_school(
+        JOBS["privacy-purge"], engine, school=_school_row(engine), now=NOW, settings=f.settings()
+    )
     assert summary["messages"] == 3 and summary["marks"] == 2
     again = cli("privacy", "purge", "--school", "100001", "--now", NOW.isoformat())
     assert again.exit_code == 0 and "0 row(s) purged" in again.output
     assert "Sara" not in again.output + dry.output
 
 
-def test_export_holds_the_pupil_and_the_shared_contact_but_not_the_siblings_data(engine, settings_env,
-                                                                                tmp_path):
+def test_export_holds_the_pupil_and_the_shared_contact_but_not_the_siblings_data(
+    engine, settings_env, tmp_path
+):
     ids = _world(engine)
     out = tmp_path / "amelia.json"
-    result = cli("privacy", "export", "--school", "100001", "--pupil", ids["amelia_upn"], "--out", str(out),
-                 "--now", NOW.isoformat())
+    result = cli(
+        "privacy",
+        "export",
+        "--school",
+        "100001",
+        "--pupil",
+        ids["amelia_upn"],
+        "--out",
+        str(out),
+        "--now",
+        NOW.isoformat(),
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert doc["export"]["school_urn"] == "100001" and doc["pupil"][0]["id"] == ids["amelia"]
     assert [c["id"] for c in doc["contacts"]] == [ids["sara"]]  # shared with Ben: included
-    assert {m["id"] for m in doc["marks"]} == {ids["mark_old"], ids["mark_amended_lately"],
-                                               ids["mark_amended_old"], ids["mark_recent"]}  # not Ben's
+    assert {m["id"] for m in doc["marks"]} == {
+        ids["mark_old"],
+        ids["mark_amended_lately"],
+        ids["mark_amended_old"],
+        ids["mark_recent"],
+    }  # not Ben's
     assert len(doc["mark_amendments"]) == 2
     assert {c["id"] for c in doc["cases"]} == {ids["closed"], ids["open"]}
     messages = {m["id"] for m in doc["messages_to_family"]}
@@ -328,8 +478,18 @@ def test_export_holds_the_pupil_and_the_shared_contact_but_not_the_siblings_data
 def test_export_as_a_zip_of_csv_files(engine, settings_env, tmp_path):
     ids = _world(engine)
     out = tmp_path / "amelia.zip"
-    result = cli("privacy", "export", "--school", "100001", "--pupil", str(ids["amelia"]), "--out", str(out),
-                 "--now", NOW.isoformat())
+    result = cli(
+        "privacy",
+        "export",
+        "--school",
+        "100001",
+        "--pupil",
+        str(ids["amelia"]),
+        "--out",
+        str(out),
+        "--now",
+        NOW.isoformat(),
+    )
     assert result.exit_code == 0, result.output
     with zipfile.ZipFile(out) as archive:
         assert {"export.json", "pupil.csv", "marks.csv", "messages_to_family.csv"} <= set(archive.namelist())
@@ -348,8 +508,9 @@ def test_an_unknown_pupil_or_another_schools_pupil_is_explained(engine, settings
     assert "No pupil with UPN or id Z999999999999 at Oakfield Primary" in unknown.output
     elsewhere = cli("privacy", "export", "--school", "100001", "--pupil", ids["zoe_upn"], "--out", str(out))
     assert elsewhere.exit_code == 1 and "No pupil" in elsewhere.output and "Zoe" not in elsewhere.output
-    no_school = cli("privacy", "export", "--school", "999999", "--pupil", ids["amelia_upn"],
-                    "--out", str(out))
+    no_school = cli(
+        "privacy", "export", "--school", "999999", "--pupil", ids["amelia_upn"], "--out", str(out)
+    )
     assert no_school.exit_code == 1 and "No school with URN 999999" in no_school.output
     assert not out.exists()
 

@@ -53,8 +53,16 @@ def test_register_close_and_absences_agree_on_the_urgency_order(session):
 
 def test_labels_and_flags_are_spelled_one_way(session):
     school = f.school(session)
-    p = f.pupil(session, school, first="Amelia", last="Khan", year_group=0, class_name="RB",
-                has_yot_worker=True, child_protection=True)
+    p = f.pupil(
+        session,
+        school,
+        first="Amelia",
+        last="Khan",
+        year_group=0,
+        class_name="RB",
+        has_yot_worker=True,
+        child_protection=True,
+    )
     assert [year_label(y) for y in (None, -1, 0, 4)] == ["", "Nursery", "Reception", "Year 4"]
     assert label(p) == "Amelia Khan (Reception, RB)"
     assert flags(p) == ["CP", "YOT"]

@@ -35,8 +35,15 @@ MOBILE = "+447700900123"
 SETTINGS = load_settings(secret_key="test-secret-key-0123456789")
 
 
-def family(session: Session, *, names=("Amelia",), language="en", mobile=MOBILE, school=None,
-           school_name="Oakfield Primary"):
+def family(
+    session: Session,
+    *,
+    names=("Amelia",),
+    language="en",
+    mobile=MOBILE,
+    school=None,
+    school_name="Oakfield Primary",
+):
     """A school, pupils with an AM N mark and an open case each, and one contact for them all."""
     sch = school or f.school(session, name=school_name, phone="+441632960001")
     pupils = [f.pupil(session, sch, first=n) for n in names]
@@ -52,8 +59,9 @@ def family(session: Session, *, names=("Amelia",), language="en", mobile=MOBILE,
 
 
 def sms(session, body, *, sid="SM0001", from_number=MOBILE, to="+441632960001"):
-    outcome = receive_sms(session, settings=SETTINGS, message_sid=sid, from_number=from_number,
-                          to_number=to, body=body, now=NOW)
+    outcome = receive_sms(
+        session, settings=SETTINGS, message_sid=sid, from_number=from_number, to_number=to, body=body, now=NOW
+    )
     session.commit()
     return outcome
 
@@ -88,8 +96,9 @@ def test_reason_explains_case_thanks_in_language_and_tells_staff(session):
     assert (inbound.provider_id, inbound.contact_id, inbound.body) == ("SM0001", mum.id, body)
     assert inbound.code == "I" and inbound.channel == "sms"
     assert session.exec(select(ReplyCase.case_id)).all() == [case.id]
-    event = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id,
-                                                 CaseEvent.kind == "reply")).one()
+    event = session.exec(
+        select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind == "reply")
+    ).one()
     assert event.summary == body and event.data["code"] == "I"
 
     thanks = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "thanks")).one()
@@ -202,10 +211,29 @@ def test_concern_with_a_reason_alerts_dsl_and_explains(session):
 
 def test_stop_mirrors_opt_out_cancels_unsent_texts_and_start_reverses(session):
     sch, _, mum, (case,) = family(session)
-    queued, _ = outbox.enqueue(session, school_id=sch.id, key="chase:1", kind="chase", channel="sms",
-                               to_address=MOBILE, body="x", contact_id=mum.id, case_ids=[case.id], now=NOW)
-    sent, _ = outbox.enqueue(session, school_id=sch.id, key="first:1", kind="first_day", channel="sms",
-                             to_address=MOBILE, body="x", contact_id=mum.id, now=NOW)
+    queued, _ = outbox.enqueue(
+        session,
+        school_id=sch.id,
+        key="chase:1",
+        kind="chase",
+        channel="sms",
+        to_address=MOBILE,
+        body="x",
+        contact_id=mum.id,
+        case_ids=[case.id],
+        now=NOW,
+    )
+    sent, _ = outbox.enqueue(
+        session,
+        school_id=sch.id,
+        key="first:1",
+        kind="first_day",
+        channel="sms",
+        to_address=MOBILE,
+        body="x",
+        contact_id=mum.id,
+        now=NOW,
+    )
     sent.status = "sent"
     session.add(sent)
     session.commit()
@@ -232,8 +260,18 @@ def test_stop_mirrors_opt_out_cancels_unsent_texts_and_start_reverses(session):
 def test_asking_to_stop_in_other_words_changes_nothing_and_goes_to_a_person(session):
     """Only the carrier's keyword on its own opts out; "please stop texting me" is a wish for staff."""
     sch, _, mum, (case,) = family(session)
-    queued, _ = outbox.enqueue(session, school_id=sch.id, key="chase:1", kind="chase", channel="sms",
-                               to_address=MOBILE, body="x", contact_id=mum.id, case_ids=[case.id], now=NOW)
+    queued, _ = outbox.enqueue(
+        session,
+        school_id=sch.id,
+        key="chase:1",
+        kind="chase",
+        channel="sms",
+        to_address=MOBILE,
+        body="x",
+        contact_id=mum.id,
+        case_ids=[case.id],
+        now=NOW,
+    )
     session.commit()
     outcome = sms(session, "Please stop texting me", sid="SMwish")
     assert outcome.code == "STOP"  # read as asking to stop...
@@ -268,8 +306,9 @@ def test_unknown_number_gets_a_neutral_reply_and_staff_see_it_masked(session):
     assert outcome.status == "unknown_sender"
     message = session.exec(select(OutboxMessage)).one()
     assert (message.kind, message.school_id, message.to_address) == ("neutral", other.id, "+447700900456")
-    assert message.body == ("Thank you for your message. If it is about a pupil, "
-                            "please contact the school office.")
+    assert message.body == (
+        "Thank you for your message. If it is about a pupil, please contact the school office."
+    )
     (alert,) = alerts(session, kind="unknown_sender")
     assert alert.school_id == other.id and alert.audience == "attendance"
     assert "456" in alert.title and "900456" not in alert.title + alert.body
@@ -280,10 +319,13 @@ def test_unknown_number_gets_a_neutral_reply_and_staff_see_it_masked(session):
     assert len(alerts(session, kind="unknown_sender")) == 2
 
 
-@pytest.mark.parametrize(("text", "language", "words"), [
-    ("Dzień dobry, czy Amelia jest chora? Nie ma jej w domu", "pl", "Dziękujemy za wiadomość"),
-    ("Buenos días, ¿mi hija está en el colegio hoy?", "es", "Gracias por su mensaje"),
-])
+@pytest.mark.parametrize(
+    ("text", "language", "words"),
+    [
+        ("Dzień dobry, czy Amelia jest chora? Nie ma jej w domu", "pl", "Dziękujemy za wiadomość"),
+        ("Buenos días, ¿mi hija está en el colegio hoy?", "es", "Gracias por su mensaje"),
+    ],
+)
 def test_unknown_number_is_answered_in_the_language_it_wrote_in(session, text, language, words):
     f.school(session, name="Oakfield Primary", phone="020 7946 0999")
     session.commit()
@@ -296,11 +338,19 @@ def test_unknown_number_is_answered_in_the_language_it_wrote_in(session, text, l
 def test_duplicate_message_sid_changes_nothing(session):
     _, _, _, (case,) = family(session)
     assert sms(session, "Amelia is poorly").status == "recorded"
-    before = (count(session, InboundMessage), count(session, Alert), count(session, OutboxMessage),
-              count(session, CaseEvent))
+    before = (
+        count(session, InboundMessage),
+        count(session, Alert),
+        count(session, OutboxMessage),
+        count(session, CaseEvent),
+    )
     assert sms(session, "Amelia is poorly").status == "duplicate"
-    after = (count(session, InboundMessage), count(session, Alert), count(session, OutboxMessage),
-             count(session, CaseEvent))
+    after = (
+        count(session, InboundMessage),
+        count(session, Alert),
+        count(session, OutboxMessage),
+        count(session, CaseEvent),
+    )
     assert before == after
 
 
@@ -340,8 +390,10 @@ def test_number_in_two_schools_reaches_each_school_separately(session):
     rows = session.exec(select(InboundMessage).order_by(InboundMessage.id)).all()
     assert [r.school_id for r in rows] == [a.id, b.id]
     assert rows[0].provider_id == "SM0001"
-    assert {(x.school_id, x.case_id) for x in alerts(session, kind="reply")} == {(a.id, case_a.id),
-                                                                                 (b.id, case_b.id)}
+    assert {(x.school_id, x.case_id) for x in alerts(session, kind="reply")} == {
+        (a.id, case_a.id),
+        (b.id, case_b.id),
+    }
     thanks = session.exec(select(OutboxMessage).order_by(OutboxMessage.school_id)).all()
     assert ["Oakfield Primary" in thanks[0].body, "Hill Academy" in thanks[1].body] == [True, True]
 
@@ -356,7 +408,11 @@ def test_known_contact_without_an_open_case_gives_a_notice_for_the_day_named(ses
     assert outcome.status == "recorded" and outcome.case_ids == []
     (notice,) = session.exec(select(AbsenceNotice)).all()
     assert (notice.first_date, notice.first_session, notice.last_date, notice.last_session) == (
-        date(2026, 9, 16), "AM", date(2026, 9, 16), "PM")
+        date(2026, 9, 16),
+        "AM",
+        date(2026, 9, 16),
+        "PM",
+    )
     assert notice.suggested_code == "M" and notice.source == "sms" and notice.words.startswith("Amelia has")
     assert alerts(session, kind="reply") == []  # staff get it when it meets the register
     (thanks,) = session.exec(select(OutboxMessage)).all()
@@ -435,8 +491,16 @@ def test_staff_of_another_school_cannot_act(session):
 
 def test_web_reply_explains_one_case_and_second_answer_is_already_explained(session):
     _, (amelia, sam), mum, (a_case, s_case) = family(session, names=("Amelia", "Sam"))
-    out = receive_web_reply(session, settings=SETTINGS, case_id=a_case.id, contact_id=mum.id,
-                            reason="medical", note="Orthodontist", return_date=date(2026, 9, 16), now=NOW)
+    out = receive_web_reply(
+        session,
+        settings=SETTINGS,
+        case_id=a_case.id,
+        contact_id=mum.id,
+        reason="medical",
+        note="Orthodontist",
+        return_date=date(2026, 9, 16),
+        now=NOW,
+    )
     session.commit()
     assert out.status == "recorded" and out.code == "M"
     session.refresh(a_case)
@@ -445,8 +509,9 @@ def test_web_reply_explains_one_case_and_second_answer_is_already_explained(sess
     row = session.exec(select(InboundMessage)).one()
     assert row.channel == "web" and row.provider_id is None and "Orthodontist" in row.body
     assert alerts(session, kind="reply")[0].data["suggested_code"] == "M"
-    again = receive_web_reply(session, settings=SETTINGS, case_id=a_case.id, contact_id=mum.id, reason="ill",
-                              now=NOW)
+    again = receive_web_reply(
+        session, settings=SETTINGS, case_id=a_case.id, contact_id=mum.id, reason="ill", now=NOW
+    )
     assert again.status == "already_explained"
 
 
@@ -455,14 +520,23 @@ def test_web_reply_rejects_a_contact_of_another_family_and_bad_dates(session):
     other_parent = f.contact(session, sch, f.pupil(session, sch, first="Zed"), mobile="+447700900999")
     session.commit()
     with pytest.raises(UserError):
-        receive_web_reply(session, settings=SETTINGS, case_id=case.id, contact_id=other_parent.id,
-                          reason="ill", now=NOW)
+        receive_web_reply(
+            session, settings=SETTINGS, case_id=case.id, contact_id=other_parent.id, reason="ill", now=NOW
+        )
     with pytest.raises(UserError):
-        receive_web_reply(session, settings=SETTINGS, case_id=case.id, contact_id=None, reason="ill",
-                          return_date=date(2026, 9, 1), now=NOW)
+        receive_web_reply(
+            session,
+            settings=SETTINGS,
+            case_id=case.id,
+            contact_id=None,
+            reason="ill",
+            return_date=date(2026, 9, 1),
+            now=NOW,
+        )
     with pytest.raises(UserError):
-        receive_web_reply(session, settings=SETTINGS, case_id=case.id, contact_id=None, reason="other",
-                          now=NOW)
+        receive_web_reply(
+            session, settings=SETTINGS, case_id=case.id, contact_id=None, reason="other", now=NOW
+        )
     assert session.get(AbsenceCase, case.id).status == "open"
 
 
@@ -488,8 +562,9 @@ def test_thank_you_is_actually_sent_by_the_outbox_sender(engine):
     with Session(engine, expire_on_commit=False) as s:
         family(s)
         sms(s, "Amelia is poorly")
-    summary = send_due(engine, transports=Transports(sms=LocalSms(), email=LocalEmail()), settings=SETTINGS,
-                       now=NOW)
+    summary = send_due(
+        engine, transports=Transports(sms=LocalSms(), email=LocalEmail()), settings=SETTINGS, now=NOW
+    )
     assert summary.cancelled == 0
     with Session(engine) as s:
         thanks = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "thanks")).one()

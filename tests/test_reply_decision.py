@@ -16,8 +16,15 @@ def _reply(code: str, body: str = "", **kw) -> decide.Reply:
     kw.setdefault("cases", (CASE,))
     kw.setdefault("pupils", {AMY.id: AMY})
     kw.setdefault("send_thanks", True)
-    return decide.Reply(inbound_id=3, body=body, code=code, return_date=kw.pop("return_date", None),
-                        concern=kw.pop("concern", False), needs_reading=kw.pop("needs_reading", False), **kw)
+    return decide.Reply(
+        inbound_id=3,
+        body=body,
+        code=code,
+        return_date=kw.pop("return_date", None),
+        concern=kw.pop("concern", False),
+        needs_reading=kw.pop("needs_reading", False),
+        **kw,
+    )
 
 
 def _kinds(effects) -> list[str]:
@@ -32,8 +39,12 @@ def test_illness_with_a_day_back_explains_takes_a_notice_tells_staff_and_thanks(
     explain, notice, alert, thank = effects
     assert explain.code == "I" and notice.code == "I"
     assert alert.key == "reply:3:40" and alert.case is CASE and alert.pupil is AMY
-    assert alert.extra == {"actions": ["accept_code", "pick_code"], "suggested_code": "I", "late": False,
-                           "understood": "I"}
+    assert alert.extra == {
+        "actions": ["accept_code", "pick_code"],
+        "suggested_code": "I",
+        "late": False,
+        "understood": "I",
+    }
     assert thank.pupils == (AMY,) and thank.after == "explained"
 
 
@@ -55,9 +66,12 @@ def test_a_missing_child_alarms_pastoral_and_the_dsl_as_twins_and_explains_nothi
 
 def test_the_carriers_stop_word_opts_out_but_a_wish_to_stop_only_asks_a_person():
     stop = decide.decide(_reply("STOP", "STOP"))
-    assert stop == [decide.SetSmsOptOut(stop=True),
-                    decide.RaiseAlert(kind="opt_out", key="opt_out:3", audience="attendance",
-                                      severity="normal", case=None, pupil=AMY)]
+    assert stop == [
+        decide.SetSmsOptOut(stop=True),
+        decide.RaiseAlert(
+            kind="opt_out", key="opt_out:3", audience="attendance", severity="normal", case=None, pupil=AMY
+        ),
+    ]
 
     wish = decide.decide(_reply("STOP", "please stop texting me"))
     assert _kinds(wish) == ["asks_opt_out"]
@@ -89,6 +103,8 @@ def test_a_reason_with_nothing_open_is_a_notice_ahead_thanked_only_for_pupils_on
 
 def test_an_unknown_number_gets_one_neutral_answer_a_day_and_staff_are_told():
     effects = decide.unknown_sender(inbound_id=9, from_number="+447700900123", day=MON)
-    assert effects == [decide.AnswerNeutrally(key="neutral:+447700900123:2026-11-23"),
-                       decide.TellStaffUnknownSender(key="unknown_sender:9")]
+    assert effects == [
+        decide.AnswerNeutrally(key="neutral:+447700900123:2026-11-23"),
+        decide.TellStaffUnknownSender(key="unknown_sender:9"),
+    ]
     assert decide.unknown_sender(inbound_id=9, from_number="+447700900123", day=None) == []

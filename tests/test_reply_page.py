@@ -23,8 +23,14 @@ from tests.peers.http import live_app
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 DAY = date(2026, 9, 15)
 
 
@@ -46,8 +52,9 @@ def family(engine):
             cases = []
             for p in (amelia, sam):
                 f.mark(s, p, DAY, "AM", "N")
-                cases.append(open_or_extend(s, pupil=p, day=DAY, session_name="AM",
-                                            now=f.at(DAY, "09:15"))[0])
+                cases.append(
+                    open_or_extend(s, pupil=p, day=DAY, session_name="AM", now=f.at(DAY, "09:15"))[0]
+                )
             s.commit()
             return mum, cases
 
@@ -69,8 +76,13 @@ def test_parent_answers_on_a_phone_in_a_real_browser(settings, engine, family):
     with live_app(settings) as server, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                          is_mobile=True, has_touch=True, locale="en-GB")
+            context = browser.new_context(
+                viewport={"width": 390, "height": 844},
+                device_scale_factor=2,
+                is_mobile=True,
+                has_touch=True,
+                locale="en-GB",
+            )
             page = context.new_page()
             link = server.url(f"/r/{token_for(settings, a_case, mum)}")
             response = page.goto(link)
@@ -136,8 +148,9 @@ def test_post_without_the_page_csrf_token_is_refused(settings, engine, family):
         assert requests.post(url, data={"reason": "ill"}, timeout=10).status_code == 400
         with Session(engine) as s:
             assert s.get(AbsenceCase, a_case.id).status == "open"
-        bad_date = requests.post(url, data={"reason": "ill", "csrf": csrf, "return_date": "2001-01-01"},
-                                 timeout=10)
+        bad_date = requests.post(
+            url, data={"reason": "ill", "csrf": csrf, "return_date": "2001-01-01"}, timeout=10
+        )
         assert bad_date.status_code == 400 and "return date" in bad_date.text
         no_note = requests.post(url, data={"reason": "other", "csrf": csrf}, timeout=10)
         assert no_note.status_code == 400 and "reason in the box" in no_note.text
@@ -160,9 +173,18 @@ def test_link_of_another_family_or_unknown_case_is_not_valid(settings, engine, f
         assert requests.get(server.url(f"/r/{no_case}"), timeout=10).status_code == 400
 
 
-@pytest.mark.parametrize(("language", "words", "direction"), [
-    ("pl", "Wyślij", "ltr"), ("ar", "إرسال", "rtl"), ("lt", "Siųsti", "ltr"), ("ur", "بھیجیں", "rtl"),
-    ("bn", "পাঠান", "ltr"), ("so", "Dir", "ltr"), ("zz", "Send", "ltr")])
+@pytest.mark.parametrize(
+    ("language", "words", "direction"),
+    [
+        ("pl", "Wyślij", "ltr"),
+        ("ar", "إرسال", "rtl"),
+        ("lt", "Siųsti", "ltr"),
+        ("ur", "بھیجیں", "rtl"),
+        ("bn", "পাঠান", "ltr"),
+        ("so", "Dir", "ltr"),
+        ("zz", "Send", "ltr"),
+    ],
+)
 def test_page_speaks_the_contacts_language(settings, family, language, words, direction):
     mum, (a_case, _) = family(language)
     with live_app(settings) as server:
@@ -208,8 +230,10 @@ def test_arabic_page_and_letter_lay_out_right_to_left_in_a_real_browser(settings
 
 
 # The horizontal extent of an element's text (not of its block box, which is as wide as its parent).
-TEXT_EXTENT = ("el => { const r = document.createRange(); r.selectNodeContents(el); "
-               "const b = r.getBoundingClientRect(); return {left: b.left, right: b.right}; }")
+TEXT_EXTENT = (
+    "el => { const r = document.createRange(); r.selectNodeContents(el); "
+    "const b = r.getBoundingClientRect(); return {left: b.left, right: b.right}; }"
+)
 
 
 def _arabic_letter(engine, out_dir: Path) -> Path:
@@ -226,8 +250,14 @@ def _arabic_letter(engine, out_dir: Path) -> Path:
             f.mark(s, pupil, day, "AM", "I" if i < 3 else "/")
             f.mark(s, pupil, day, "PM", "\\")
         s.commit()
-        [path] = render_due(s, school=school, out_dir=out_dir, now=f.at(date(2026, 10, 5), "16:00"),
-                            today=date(2026, 10, 5), pdf=False)
+        [path] = render_due(
+            s,
+            school=school,
+            out_dir=out_dir,
+            now=f.at(date(2026, 10, 5), "16:00"),
+            today=date(2026, 10, 5),
+            pdf=False,
+        )
         s.commit()
     assert path.name.endswith(".ar.html")
     return path

@@ -29,8 +29,11 @@ MON, TUE, WED = date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 25)
 
 @pytest.fixture
 def settings(db_url):
-    return load_settings(database_url=db_url, secret_key="report-page-secret-" + "x" * 16,
-                         public_base_url="https://bot.oakfield.example")
+    return load_settings(
+        database_url=db_url,
+        secret_key="report-page-secret-" + "x" * 16,
+        public_base_url="https://bot.oakfield.example",
+    )
 
 
 @pytest.fixture
@@ -42,13 +45,21 @@ def family(engine, settings):
             school = f.school(s, name="Oakfield Primary")
             if around_today:  # the browser test runs on the real clock: make today's weeks term time
                 today = clock.to_local(clock.now()).date()
-                s.add(CalendarEntry(school_id=school.id, kind="term", start_date=today - timedelta(days=7),
-                                    end_date=today + timedelta(days=90), name="Test term"))
+                s.add(
+                    CalendarEntry(
+                        school_id=school.id,
+                        kind="term",
+                        start_date=today - timedelta(days=7),
+                        end_date=today + timedelta(days=90),
+                        name="Test term",
+                    )
+                )
             kasia = f.pupil(s, school, first="Kasia", last="Nowak")
             jan = f.pupil(s, school, first="Jan", last="Nowak")
             mum = f.contact(s, school, kasia, jan, first="Anna", last="Nowak", language=language)
-            link = links.live_links(s, contact_ids=[mum.id], settings=settings,
-                                    now=now or f.at(MON, "07:00"))[mum.id]
+            link = links.live_links(
+                s, contact_ids=[mum.id], settings=settings, now=now or f.at(MON, "07:00")
+            )[mum.id]
             s.commit()
             return mum, (kasia, jan), links.token(settings, link), school
 
@@ -70,8 +81,13 @@ def test_a_family_reports_an_absence_in_polish_in_a_real_browser(settings, engin
     with live_app(settings) as server, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                          is_mobile=True, has_touch=True, locale="pl-PL")
+            context = browser.new_context(
+                viewport={"width": 390, "height": 844},
+                device_scale_factor=2,
+                is_mobile=True,
+                has_touch=True,
+                locale="pl-PL",
+            )
             page = context.new_page()
             response = page.goto(server.url(f"/n/{token}"))
             assert response.status == 200 and response.headers["referrer-policy"] == "no-referrer"
@@ -149,16 +165,28 @@ def test_a_report_covers_the_days_chosen_and_explains_an_open_case(settings, eng
     mum, (kasia, jan), token, school = family("en")
     with Session(engine, expire_on_commit=False) as s:
         f.mark(s, jan, MON, "AM", "N")
-        register_close(s, school=s.get(type(school), school.id), session_name="AM", settings=f.settings(),
-                       now=f.at(MON, "09:15"))
+        register_close(
+            s,
+            school=s.get(type(school), school.id),
+            session_name="AM",
+            settings=f.settings(),
+            now=f.at(MON, "09:15"),
+        )
         s.commit()
     with freeze_time("2026-11-23 10:30:00", tick=True), live_app(settings) as server:
         bad = _post(server, token, first_date=MON.isoformat(), reason="ill")
         assert bad.status_code == 400 and "Please choose who will be absent." in bad.text
         before = _post(server, token, pupil=[str(kasia.id)], first_date="2026-11-20", reason="ill")
         assert before.status_code == 400 and "from today onwards" in before.text
-        ok = _post(server, token, pupil=[str(kasia.id), str(jan.id)], first_date=MON.isoformat(),
-                   return_date=WED.isoformat(), reason="medical", note="Hospital check-up for both")
+        ok = _post(
+            server,
+            token,
+            pupil=[str(kasia.id), str(jan.id)],
+            first_date=MON.isoformat(),
+            return_date=WED.isoformat(),
+            reason="medical",
+            note="Hospital check-up for both",
+        )
         assert ok.status_code == 200 and "We have your message about Jan and Kasia." in ok.text
     with Session(engine) as s:
         case = s.exec(select(AbsenceCase)).one()
@@ -173,8 +201,14 @@ def test_a_report_covers_the_days_chosen_and_explains_an_open_case(settings, eng
 def test_a_note_saying_he_left_for_school_alerts_at_once_and_is_no_notice(settings, engine, family):
     _mum, (kasia, _jan), token, _school = family("en")
     with freeze_time("2026-11-23 09:30:00", tick=True), live_app(settings) as server:
-        r = _post(server, token, pupil=[str(kasia.id)], first_date=MON.isoformat(), reason="other",
-                  note="She left for school at 8 and I can't reach her")
+        r = _post(
+            server,
+            token,
+            pupil=[str(kasia.id)],
+            first_date=MON.isoformat(),
+            reason="other",
+            note="She left for school at 8 and I can't reach her",
+        )
         assert r.status_code == 200
     with Session(engine) as s:
         assert s.exec(select(AbsenceNotice)).all() == []
@@ -191,8 +225,12 @@ def test_start_of_term_sends_each_family_their_link_once(session, settings):
     f.contact(session, school, jan, first="Nobody", mobile=None, email=None)
     session.commit()
     start = date(2027, 1, 5)  # the spring term's first school day in the sample calendar
-    assert send_report_links(session, school=school, now=f.at(start + timedelta(days=1), "07:30"),
-                             settings=settings).skipped == "not the first school day of a term"
+    assert (
+        send_report_links(
+            session, school=school, now=f.at(start + timedelta(days=1), "07:30"), settings=settings
+        ).skipped
+        == "not the first school day of a term"
+    )
     summary = send_report_links(session, school=school, now=f.at(start, "07:30"), settings=settings)
     assert summary["messages_queued"] == 2 and summary["no_channel"] == 1
     again = send_report_links(session, school=school, now=f.at(start, "07:31"), settings=settings)
@@ -210,8 +248,9 @@ def test_start_of_term_never_phones_a_family_and_texts_one_who_prefers_calls(ses
     family is emailed, or left to the office when they have no email; one preferring calls is texted."""
     school = f.school(session, name="Oakfield Primary")
     amy = f.pupil(session, school, first="Amy", last="Khan")
-    f.contact(session, school, amy, first="Landline", mobile=None, phone="+441632960001",
-              email="l@example.org")
+    f.contact(
+        session, school, amy, first="Landline", mobile=None, phone="+441632960001", email="l@example.org"
+    )
     f.contact(session, school, amy, first="Only", mobile=None, phone="+441632960002")
     f.contact(session, school, amy, first="Caller", mobile="+447700900401", prefers_calls=True)
     session.commit()
@@ -255,8 +294,9 @@ def test_the_office_can_read_out_and_withdraw_a_familys_link(engine, settings_en
     assert first.exit_code == 0 and "/n/" in first.output
     again = runner.invoke(main, ["family-link", "show", "--school", "100777", "--contact", mum.mis_id])
     assert again.output == first.output  # the same standing link
-    gone = runner.invoke(main, ["family-link", "revoke", "--school", "100777", "--contact", mum.mis_id,
-                                "--by", "Jo Patel"])
+    gone = runner.invoke(
+        main, ["family-link", "revoke", "--school", "100777", "--contact", mum.mis_id, "--by", "Jo Patel"]
+    )
     assert gone.exit_code == 0 and "withdrew 1 link" in gone.output
     fresh = runner.invoke(main, ["family-link", "show", "--school", "100777", "--contact", mum.mis_id])
     assert fresh.exit_code == 0 and fresh.output != first.output
@@ -267,15 +307,19 @@ def test_the_office_can_read_out_and_withdraw_a_familys_link(engine, settings_en
     assert unknown.exit_code != 0 and "No contact with MIS id nobody" in unknown.output
 
 
-@pytest.mark.parametrize(("language", "words", "direction"), [
-    ("ar", ["الإبلاغ عن غياب – Oakfield Primary", "من سيغيب؟", "مرض"], "rtl"),
-    ("ur", ["Oakfield Primary کو غیر حاضری کی اطلاع دیں", "کون غیر حاضر ہوگا؟"], "rtl"),
-    ("uk", ["Повідомити про відсутність – Oakfield Primary", "Хто буде відсутній?"], "ltr"),
-    ("so", ["Yaa maqnaan doona?", "Dir"], "ltr"),
-    ("zz", ["Tell Oakfield Primary about an absence", "Who will be absent?"], "ltr"),
-])
-def test_the_page_speaks_the_contacts_language_right_to_left_for_arabic_and_urdu(settings, family, language,
-                                                                                words, direction):
+@pytest.mark.parametrize(
+    ("language", "words", "direction"),
+    [
+        ("ar", ["الإبلاغ عن غياب – Oakfield Primary", "من سيغيب؟", "مرض"], "rtl"),
+        ("ur", ["Oakfield Primary کو غیر حاضری کی اطلاع دیں", "کون غیر حاضر ہوگا؟"], "rtl"),
+        ("uk", ["Повідомити про відсутність – Oakfield Primary", "Хто буде відсутній?"], "ltr"),
+        ("so", ["Yaa maqnaan doona?", "Dir"], "ltr"),
+        ("zz", ["Tell Oakfield Primary about an absence", "Who will be absent?"], "ltr"),
+    ],
+)
+def test_the_page_speaks_the_contacts_language_right_to_left_for_arabic_and_urdu(
+    settings, family, language, words, direction
+):
     _mum, (kasia, _jan), token, _school = family(language)
     with freeze_time("2026-11-23 08:00:00", tick=True), live_app(settings) as server:
         page = requests.get(server.url(f"/n/{token}"), timeout=10)
@@ -291,8 +335,9 @@ def test_the_page_speaks_the_contacts_language_right_to_left_for_arabic_and_urdu
     assert done.status_code == 200 and thanks in done.text
 
 
-def test_a_withdrawn_link_or_one_without_children_is_explained_in_the_familys_language(settings, engine,
-                                                                                       family):
+def test_a_withdrawn_link_or_one_without_children_is_explained_in_the_familys_language(
+    settings, engine, family
+):
     mum, (kasia, jan), token, _school = family("pl")
     with Session(engine) as s:
         links.revoke(s, contact_id=mum.id, by="Jo Patel", now=f.at(MON, "07:30"))
@@ -303,8 +348,9 @@ def test_a_withdrawn_link_or_one_without_children_is_explained_in_the_familys_la
         assert gone.status_code == 410 and 'lang="pl"' in gone.text
         assert "Ten link nie jest już aktywny." in gone.text and "najnowszego linku" in gone.text
         link_id, sig = token.split("-", 1)
-        forged = requests.get(server.url(f"/n/{link_id}-{sig[::-1]}"), timeout=10,
-                              headers={"Accept-Language": "uk-UA,uk;q=0.9"})
+        forged = requests.get(
+            server.url(f"/n/{link_id}-{sig[::-1]}"), timeout=10, headers={"Accept-Language": "uk-UA,uk;q=0.9"}
+        )
         # A forged link names nobody: the browser's language.
         assert forged.status_code == 400 and "Це посилання недійсне." in forged.text
     with Session(engine, expire_on_commit=False) as s:
@@ -337,10 +383,14 @@ def test_the_arabic_report_page_lays_out_right_to_left_in_a_real_browser(setting
             school = page.locator(".school").evaluate(TEXT_EXTENT)
             assert (card["x"] + card["width"]) - school["right"] < 40 < school["left"] - card["x"]
             # The checkbox sits right of the child's name, the radio button right of the reason.
-            assert page.locator(f"input[value='{kasia.id}']").bounding_box()["x"] > \
-                page.get_by_text("Kasia", exact=True).bounding_box()["x"]
-            assert page.locator("input[value=ill]").bounding_box()["x"] > \
-                page.get_by_text("مرض", exact=True).bounding_box()["x"]
+            assert (
+                page.locator(f"input[value='{kasia.id}']").bounding_box()["x"]
+                > page.get_by_text("Kasia", exact=True).bounding_box()["x"]
+            )
+            assert (
+                page.locator("input[value=ill]").bounding_box()["x"]
+                > page.get_by_text("مرض", exact=True).bounding_box()["x"]
+            )
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "report-page-ar.png"), full_page=True)
         finally:

@@ -104,8 +104,12 @@ class Page:
         if not self.csrf:
             self.get()
         # A browser sends the page's Origin with every form post; the sandbox refuses posts without it.
-        r = self.http.post(self.server.url(path), data={"csrf": self.csrf, **self.query, **form},
-                           headers={"Origin": self.server.url("").rstrip("/")}, timeout=60)
+        r = self.http.post(
+            self.server.url(path),
+            data={"csrf": self.csrf, **self.query, **form},
+            headers={"Origin": self.server.url("").rstrip("/")},
+            timeout=60,
+        )
         if r.status_code == 200:
             self.html = r.text
         return r
@@ -203,8 +207,12 @@ def test_forged_or_tokenless_posts_are_refused(settings, engine, school):
             assert page.post("/sandbox/reply", contact_id=school["sara"].id, body="hi").status_code == 403
             assert page.post("/sandbox/chat", text="/recode Amelia Khan I ill").status_code == 403
             assert page.post("/sandbox/clock/next-day").status_code == 403
-        tokenless = page.http.post(server.url("/sandbox/clock/register-close"), data=page.query,
-                                   headers={"Origin": server.url("").rstrip("/")}, timeout=30)
+        tokenless = page.http.post(
+            server.url("/sandbox/clock/register-close"),
+            data=page.query,
+            headers={"Origin": server.url("").rstrip("/")},
+            timeout=30,
+        )
         assert tokenless.status_code == 403 and "token" in tokenless.text
         html = page.get()
         assert "/recode Amelia Khan" not in html  # the chat command never ran
@@ -360,14 +368,33 @@ def test_the_panes_count_everything_pin_urgent_alerts_and_page_the_rest(engine):
         for i in range(25):
             contact = f.contact(s, school, pupil, first=f"Parent{i}", mobile=f"+4477009{i:05d}")
             at = local(MONDAY, "09:15")
-            s.add(OutboxMessage(school_id=school.id, idempotency_key=f"k{i}", kind="first_day", channel="sms",
-                                contact_id=contact.id, to_address=contact.mobile, body="Hello", created_at=at,
-                                updated_at=at, next_attempt_at=at))
+            s.add(
+                OutboxMessage(
+                    school_id=school.id,
+                    idempotency_key=f"k{i}",
+                    kind="first_day",
+                    channel="sms",
+                    contact_id=contact.id,
+                    to_address=contact.mobile,
+                    body="Hello",
+                    created_at=at,
+                    updated_at=at,
+                    next_attempt_at=at,
+                )
+            )
         now = local(MONDAY, "10:00")
         for i in range(45):
             severity = "urgent" if i % 9 == 0 else "high"
-            alert, _ = raise_alert(s, school_id=school.id, key=f"a{i}", kind="escalation",
-                                   title=f"Alert {i}", severity=severity, pupil_id=pupil.id, now=now)
+            alert, _ = raise_alert(
+                s,
+                school_id=school.id,
+                key=f"a{i}",
+                kind="escalation",
+                title=f"Alert {i}",
+                severity=severity,
+                pupil_id=pupil.id,
+                now=now,
+            )
             if i == 9:
                 alert.status = "acted"  # urgent but dealt with: not pinned
         s.commit()

@@ -40,8 +40,12 @@ def _load_sample_trust(settings_env):
 def _post(http: requests.Session, server, path: str, form: dict) -> None:
     page = http.get(server.url("/sandbox"), params=form, timeout=30)
     csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
-    r = http.post(server.url(path), data={"csrf": csrf, **form}, timeout=120,
-                  headers={"Origin": server.url("").rstrip("/")})
+    r = http.post(
+        server.url(path),
+        data={"csrf": csrf, **form},
+        timeout=120,
+        headers={"Origin": server.url("").rstrip("/")},
+    )
     assert r.status_code == 200, r.text[:300]
 
 
@@ -50,10 +54,12 @@ def _truth(engine, school_id: int) -> dict:
         ours = Alert.school_id == school_id
         pinned = Alert.status == "open", or_(Alert.severity == "urgent", Alert.kind.in_(OWNED_KINDS))
         contacts = union(
-            select(OutboxMessage.contact_id).where(OutboxMessage.school_id == school_id,
-                                                   OutboxMessage.contact_id.is_not(None)),
-            select(InboundMessage.contact_id).where(InboundMessage.school_id == school_id,
-                                                    InboundMessage.contact_id.is_not(None)),
+            select(OutboxMessage.contact_id).where(
+                OutboxMessage.school_id == school_id, OutboxMessage.contact_id.is_not(None)
+            ),
+            select(InboundMessage.contact_id).where(
+                InboundMessage.school_id == school_id, InboundMessage.contact_id.is_not(None)
+            ),
         ).subquery()
         return {
             "alerts": s.exec(select(func.count(Alert.id)).where(ours)).one(),
@@ -76,8 +82,11 @@ def test_a_week_of_alerts_is_all_there_urgent_first_and_paged(settings, settings
     with live_app(settings, create_app=create_app) as server, sync_playwright() as pw:
         http = requests.Session()
         for _day in range(4):  # Monday to Thursday through the sandbox's routes
-            for path in ("/sandbox/clock/register-close", "/sandbox/clock/register-close",
-                         "/sandbox/clock/next-day"):
+            for path in (
+                "/sandbox/clock/register-close",
+                "/sandbox/clock/register-close",
+                "/sandbox/clock/next-day",
+            ):
                 _post(http, server, path, form)
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

@@ -27,37 +27,62 @@ T0 = datetime(2026, 9, 7, 8, 20, tzinfo=UTC)  # 09:20 in London, just after AM c
 def make_settings(engine, twilio_peer=None, smtp=None, **kw):
     values = dict(database_url=str(engine.url.render_as_string(hide_password=False)), public_base_url=PUBLIC)
     if twilio_peer is not None:
-        values.update(twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN,
-                      twilio_messaging_service_sid=MESSAGING_SERVICE_SID,
-                      twilio_api_base_url=twilio_peer.base_url)
+        values.update(
+            twilio_account_sid=ACCOUNT_SID,
+            twilio_auth_token=AUTH_TOKEN,
+            twilio_messaging_service_sid=MESSAGING_SERVICE_SID,
+            twilio_api_base_url=twilio_peer.base_url,
+        )
     if smtp is not None:
         values.update(smtp_host=smtp.host, smtp_port=smtp.port, smtp_starttls=False)
     values.update(kw)
     return load_settings(**values)
 
 
-def family_message(session: Session, school, *, n: int, channel: str = "sms", with_case: bool = True,
-                   extra_cases: int = 0, **contact_kw) -> tuple[int, list[AbsenceCase]]:
+def family_message(
+    session: Session,
+    school,
+    *,
+    n: int,
+    channel: str = "sms",
+    with_case: bool = True,
+    extra_cases: int = 0,
+    **contact_kw,
+) -> tuple[int, list[AbsenceCase]]:
     """A first-day message to one parent about one (or more) open absence cases."""
     pupil = factories.pupil(session, school, first=f"Child{n}")
     mobile = f"+4477009{n:05d}"
-    contact = factories.contact(session, school, pupil, mobile=mobile, email=f"parent{n}@example.org",
-                                **contact_kw)
+    contact = factories.contact(
+        session, school, pupil, mobile=mobile, email=f"parent{n}@example.org", **contact_kw
+    )
     cases = []
     if with_case:
         for i in range(1 + extra_cases):
             p = pupil if i == 0 else factories.pupil(session, school, first=f"Sib{n}-{i}")
             factories.mark(session, p, date(2026, 9, 7), "AM", "N")  # the register still shows N
-            case = AbsenceCase(school_id=school.id, pupil_id=p.id, first_date=date(2026, 9, 7),
-                               first_session="AM", last_absent_date=date(2026, 9, 7), opened_at=T0)
+            case = AbsenceCase(
+                school_id=school.id,
+                pupil_id=p.id,
+                first_date=date(2026, 9, 7),
+                first_session="AM",
+                last_absent_date=date(2026, 9, 7),
+                opened_at=T0,
+            )
             session.add(case)
             session.flush()
             cases.append(case)
     message, created = enqueue(
-        session, school_id=school.id, key=f"first_day:{n}", kind="first_day", channel=channel,
-        to_address=mobile if channel == "sms" else contact.email, body=f"Child{n} is not in school today.",
-        contact_id=contact.id, subject="Oakfield Primary: absence" if channel == "email" else None,
-        case_ids=[c.id for c in cases], now=T0,
+        session,
+        school_id=school.id,
+        key=f"first_day:{n}",
+        kind="first_day",
+        channel=channel,
+        to_address=mobile if channel == "sms" else contact.email,
+        body=f"Child{n} is not in school today.",
+        contact_id=contact.id,
+        subject="Oakfield Primary: absence" if channel == "email" else None,
+        case_ids=[c.id for c in cases],
+        now=T0,
     )
     assert created
     return message.id, cases
@@ -65,8 +90,14 @@ def family_message(session: Session, school, *, n: int, channel: str = "sms", wi
 
 def send(engine, settings, *, now=T0, transports=None, **kw):
     """One sending pass as the send-outbox job makes it (with the first-day pre-send check)."""
-    return send_due(engine, transports=transports or transports_for(settings), settings=settings, now=now,
-                    before_send=check_before_send, **kw)
+    return send_due(
+        engine,
+        transports=transports or transports_for(settings),
+        settings=settings,
+        now=now,
+        before_send=check_before_send,
+        **kw,
+    )
 
 
 def load(engine, message_id: int) -> OutboxMessage:
@@ -82,7 +113,7 @@ def test_backoff_grows_and_is_capped():
     assert delays == [30, 120, 480, 1920, 3600, 3600, 3600]
 
 
-def test_happy_path_sms_and_email(engine, twilio, smtp_server):  # noqa: F811
+def test_happy_path_sms_and_email(engine, twilio, smtp_server):
     settings = make_settings(engine, twilio, smtp_server)
     with session_scope(engine) as s:
         school = factories.school(s)
@@ -125,7 +156,7 @@ def test_local_transports_log_ids_only(engine, caplog):
     assert msg.to_address not in logged and "Child42" not in logged
 
 
-def test_provider_failures_back_off_then_send(engine, twilio):  # noqa: F811
+def test_provider_failures_back_off_then_send(engine, twilio):
     settings = make_settings(engine, twilio)
     transports = transports_for(settings)
     twilio.fail_next(2, status=500, code=20500)
@@ -153,7 +184,7 @@ def test_provider_failures_back_off_then_send(engine, twilio):  # noqa: F811
     assert len(twilio.requests) == 3 and len(twilio.created()) == 1
 
 
-def test_provider_failures_never_use_up_the_familys_attempts(engine, twilio, hook_calls):  # noqa: F811
+def test_provider_failures_never_use_up_the_familys_attempts(engine, twilio, hook_calls):
     """Issue 13: a 503 (or 401, 20429) is the provider's, however often: no "failed", no reroute."""
     settings = make_settings(engine, twilio, outbox_max_attempts=2)
     transports = transports_for(settings)
@@ -173,7 +204,7 @@ def test_provider_failures_never_use_up_the_familys_attempts(engine, twilio, hoo
     assert hook_calls == []
 
 
-def test_a_recipients_own_transient_failure_counts_until_max_attempts(engine, smtp_server, hook_calls):  # noqa: F811
+def test_a_recipients_own_transient_failure_counts_until_max_attempts(engine, smtp_server, hook_calls):
     """A full mailbox (452 for this recipient) is the family's: it fails after OUTBOX_MAX_ATTEMPTS."""
     settings = make_settings(engine, smtp=smtp_server, outbox_max_attempts=2)
     with session_scope(engine) as s:
@@ -187,7 +218,7 @@ def test_a_recipients_own_transient_failure_counts_until_max_attempts(engine, sm
     assert hook_calls == [mid]
 
 
-def test_permanent_failure_fails_at_once_and_calls_the_hook_once(engine, twilio, hook_calls):  # noqa: F811
+def test_permanent_failure_fails_at_once_and_calls_the_hook_once(engine, twilio, hook_calls):
     settings = make_settings(engine, twilio)
     with session_scope(engine) as s:
         school = factories.school(s)
@@ -206,9 +237,7 @@ def test_permanent_failure_fails_at_once_and_calls_the_hook_once(engine, twilio,
     assert hook_calls == [bad]
 
 
-def test_the_sender_only_records_a_failure_the_first_day_step_moves_the_family_on(
-    engine, twilio, hook_calls  # noqa: F811
-):
+def test_the_sender_only_records_a_failure_the_first_day_step_moves_the_family_on(engine, twilio, hook_calls):
     """One-way outbox: sending records "failed" and queues nothing; rerouting is a later step."""
     settings = make_settings(engine, twilio)
     with session_scope(engine) as s:
@@ -228,20 +257,29 @@ def test_the_sender_only_records_a_failure_the_first_day_step_moves_the_family_o
     assert fallback.channel == "email" and fallback.contact_id == msg.contact_id
 
 
-def test_staff_email_failure_does_not_reroute(engine, smtp_server, hook_calls):  # noqa: F811
+def test_staff_email_failure_does_not_reroute(engine, smtp_server, hook_calls):
     settings = make_settings(engine, smtp=smtp_server)
     smtp_server.reject("dsl@oakfield.example")
     with session_scope(engine) as s:
         school = factories.school(s)
-        message, _ = enqueue(s, school_id=school.id, key="staff:1", kind="staff_email", channel="email",
-                             to_address="dsl@oakfield.example", body="An alert", subject="Alert", now=T0)
+        message, _ = enqueue(
+            s,
+            school_id=school.id,
+            key="staff:1",
+            kind="staff_email",
+            channel="email",
+            to_address="dsl@oakfield.example",
+            body="An alert",
+            subject="Alert",
+            now=T0,
+        )
         mid = message.id
     assert send_outbox(engine, now=T0, settings=settings)["failed"] == 1
     assert load(engine, mid).error_code == "550"
     assert hook_calls == []
 
 
-def test_cancelled_when_every_case_is_explained_or_closed(engine, twilio):  # noqa: F811
+def test_cancelled_when_every_case_is_explained_or_closed(engine, twilio):
     settings = make_settings(engine, twilio)
     with session_scope(engine) as s:
         school = factories.school(s)
@@ -263,7 +301,7 @@ def test_cancelled_when_every_case_is_explained_or_closed(engine, twilio):  # no
     assert sent_to == {load(engine, partly_id).to_address, load(engine, no_case_id).to_address}
 
 
-def test_cancelled_when_contact_opted_out(engine, twilio, hook_calls):  # noqa: F811
+def test_cancelled_when_contact_opted_out(engine, twilio, hook_calls):
     settings = make_settings(engine, twilio)
     with session_scope(engine) as s:
         school = factories.school(s)
@@ -282,7 +320,7 @@ def test_cancelled_when_contact_opted_out(engine, twilio, hook_calls):  # noqa: 
     assert hook_calls == [sms_id]
 
 
-def test_crashed_sender_rows_are_requeued_after_a_while(engine, twilio):  # noqa: F811
+def test_crashed_sender_rows_are_requeued_after_a_while(engine, twilio):
     settings = make_settings(engine, twilio)
     transports = transports_for(settings)
     with session_scope(engine) as s:
@@ -303,7 +341,7 @@ def test_crashed_sender_rows_are_requeued_after_a_while(engine, twilio):  # noqa
     assert [r.method for r in twilio.requests] == ["GET", "POST"]
 
 
-def test_two_senders_never_send_the_same_message(engine, twilio):  # noqa: F811
+def test_two_senders_never_send_the_same_message(engine, twilio):
     settings = make_settings(engine, twilio)
     total = 120
     with session_scope(engine) as s:
@@ -375,7 +413,7 @@ def test_cli_lists_masked_and_sends(engine, settings_env):
     assert mask_address("sara@example.org") == "s***@example.org"
 
 
-def test_register_changes_after_close_stop_the_message(engine, twilio):  # noqa: F811
+def test_register_changes_after_close_stop_the_message(engine, twilio):
     """The MIS replaced the N (a trip code) or the pupil turned up: the case ends, the text does not go."""
     from storage.models import Mark
 
@@ -387,8 +425,16 @@ def test_register_changes_after_close_stop_the_message(engine, twilio):  # noqa:
         still_id, _ = family_message(s, school, n=3)
         mark = s.exec(select(Mark).where(Mark.pupil_id == trip_cases[0].pupil_id)).one()
         mark.code = "V"  # written by an MIS import, not through the bot
-        s.add(Mark(school_id=school.id, pupil_id=late_cases[0].pupil_id, date=date(2026, 9, 7),  # came in
-                   session="PM", code="/", recorded_at=T0))
+        s.add(
+            Mark(
+                school_id=school.id,
+                pupil_id=late_cases[0].pupil_id,
+                date=date(2026, 9, 7),  # came in
+                session="PM",
+                code="/",
+                recorded_at=T0,
+            )
+        )
     summary = send(engine, settings)
     assert (summary.sent, summary.cancelled) == (1, 2)
     assert load(engine, trip_id).status == "cancelled"
@@ -411,8 +457,16 @@ def test_failures_are_the_familys_the_providers_or_unknown():
     def rest(status, code):
         return classify_twilio_error(TwilioRestException(status, "https://api.twilio.com/x", code=code))
 
-    for status, code in ((503, 20503), (500, 20500), (401, 20003), (429, 20429), (400, 30001),
-                         (400, 30002), (400, 30008), (400, 30022)):
+    for status, code in (
+        (503, 20503),
+        (500, 20500),
+        (401, 20003),
+        (429, 20429),
+        (400, 30001),
+        (400, 30002),
+        (400, 30008),
+        (400, 30022),
+    ):
         error = rest(status, code)
         assert error.provider_wide and not error.permanent and not error.unknown, (status, code)
     for code in (21211, 21610, 21614, 30003, 30004, 30005, 30006):

@@ -45,8 +45,23 @@ def test_cli_reports_a_bad_setting_without_a_traceback(monkeypatch):
 def test_help_lists_every_command():
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    for command in ("db", "import", "demo-data", "jobs", "outbox", "reason", "serve", "clock",
-                    "run-local", "report", "letters", "demo", "slack", "policy", "alerts"):
+    for command in (
+        "db",
+        "import",
+        "demo-data",
+        "jobs",
+        "outbox",
+        "reason",
+        "serve",
+        "clock",
+        "run-local",
+        "report",
+        "letters",
+        "demo",
+        "slack",
+        "policy",
+        "alerts",
+    ):
         assert f"  {command} " in result.output, command
 
 
@@ -97,10 +112,22 @@ def test_healthz_is_503_until_the_clock_beats_and_while_alerts_wait(engine, db_u
         lease.acquire(engine, "test-clock", now=clock.now())
         with session_scope(engine) as s:
             school = factories.school(s)  # re-alert interval 120 minutes (the default policy)
-            fresh, _ = raise_alert(s, school_id=school.id, key="k:fresh", kind="t", title="Fresh",
-                                   now=clock.now() - timedelta(minutes=5))
-            old, _ = raise_alert(s, school_id=school.id, key="k:old", kind="t", title="Old",
-                                 now=clock.now() - timedelta(minutes=150))
+            fresh, _ = raise_alert(
+                s,
+                school_id=school.id,
+                key="k:fresh",
+                kind="t",
+                title="Fresh",
+                now=clock.now() - timedelta(minutes=5),
+            )
+            old, _ = raise_alert(
+                s,
+                school_id=school.id,
+                key="k:old",
+                kind="t",
+                title="Old",
+                now=clock.now() - timedelta(minutes=150),
+            )
             old_id = old.id
         answer = requests.get(app.url("/healthz"), timeout=10)
         assert answer.status_code == 503 and answer.json()["alerts_waiting"] == 2
@@ -130,26 +157,38 @@ def test_healthz_is_503_when_the_database_does_not_answer():
         assert requests.get(app.url("/livez"), timeout=10).status_code == 200
 
 
-@pytest.mark.parametrize("real, names", [
-    ({"twilio_account_sid": "AC" + "1" * 32, "twilio_auth_token": "t" * 32,
-      "twilio_from_number": "+447700900999"}, "TWILIO_ACCOUNT_SID"),
-    ({"smtp_host": "smtp.example.org"}, "SMTP_HOST"),
-    ({"slack_bot_token": "xoxb-1", "slack_signing_secret": "s" * 32}, "SLACK_BOT_TOKEN"),
-    ({"teams_outgoing_webhook_secret": "c2VjcmV0"}, "TEAMS_OUTGOING_WEBHOOK_SECRET"),
-])
+@pytest.mark.parametrize(
+    "real, names",
+    [
+        (
+            {
+                "twilio_account_sid": "AC" + "1" * 32,
+                "twilio_auth_token": "t" * 32,
+                "twilio_from_number": "+447700900999",
+            },
+            "TWILIO_ACCOUNT_SID",
+        ),
+        ({"smtp_host": "smtp.example.org"}, "SMTP_HOST"),
+        ({"slack_bot_token": "xoxb-1", "slack_signing_secret": "s" * 32}, "SLACK_BOT_TOKEN"),
+        ({"teams_outgoing_webhook_secret": "c2VjcmV0"}, "TEAMS_OUTGOING_WEBHOOK_SECRET"),
+    ],
+)
 def test_a_real_transport_with_the_dev_secret_does_not_start(real, names):
     with pytest.raises(SettingsError, match=f"SECRET_KEY is the development default.*{names} is set"):
         load_settings(**real)
     assert load_settings(**real, secret_key=STRONG).real_transports() == [names]
 
 
-@pytest.mark.parametrize("secret, why", [
-    ("x" * 16, "has 16 characters"),
-    ("sixteen-chars-ok", "has 16 characters"),
-    ("p" * 40, "is too repetitive"),
-    ("abcd" * 10, "is too repetitive"),
-    ("dev-only-secret-change-me-but-longer-now", "is the development default"),
-])
+@pytest.mark.parametrize(
+    "secret, why",
+    [
+        ("x" * 16, "has 16 characters"),
+        ("sixteen-chars-ok", "has 16 characters"),
+        ("p" * 40, "is too repetitive"),
+        ("abcd" * 10, "is too repetitive"),
+        ("dev-only-secret-change-me-but-longer-now", "is the development default"),
+    ],
+)
 def test_production_refuses_a_weak_secret_naming_the_setting(secret, why):
     with pytest.raises(SettingsError, match=f"SECRET_KEY {why}.*ENVIRONMENT=production.*token_urlsafe"):
         load_settings(environment="production", secret_key=secret)
@@ -157,8 +196,13 @@ def test_production_refuses_a_weak_secret_naming_the_setting(secret, why):
 
 def test_stand_ins_on_this_machine_are_not_real_transports():
     """Tests and a local mail relay point transports at loopback: the dev secret is fine there."""
-    s = load_settings(smtp_host="127.0.0.1", twilio_account_sid="AC1", twilio_auth_token="t",
-                      twilio_from_number="+447700900999", twilio_api_base_url="http://127.0.0.1:9/")
+    s = load_settings(
+        smtp_host="127.0.0.1",
+        twilio_account_sid="AC1",
+        twilio_auth_token="t",
+        twilio_from_number="+447700900999",
+        twilio_api_base_url="http://127.0.0.1:9/",
+    )
     assert s.real_transports() == [] and s.secret_key.startswith("dev-only")
     import secrets
 

@@ -255,12 +255,26 @@ def test_a_dsls_timeline_goes_only_to_the_dsl_in_slack(engine, db_url, session, 
     from tests.peers.slack_api import live_slack as slack_server
 
     f.staff(session, school_data["school"], name="Dee Shah", role="dsl", slack_user_id="U0DSL")
-    raise_alert(session, now=f.at(DAY, "08:00"), school_id=school_data["school"].id, key="t:dsl",
-                kind="concern", audience="dsl", severity="urgent", title="Disclosure reported by a parent",
-                pupil_id=school_data["amelia"].id)
+    raise_alert(
+        session,
+        now=f.at(DAY, "08:00"),
+        school_id=school_data["school"].id,
+        key="t:dsl",
+        kind="concern",
+        audience="dsl",
+        severity="urgent",
+        title="Disclosure reported by a parent",
+        pupil_id=school_data["amelia"].id,
+    )
     session.commit()
-    mention = {"type": "app_mention", "user": "U0DSL", "text": "<@UBOT> pupil Amelia Khan",
-               "ts": "1700000000.7", "channel": "C0PASTORAL", "team": "T0SCHOOL"}
+    mention = {
+        "type": "app_mention",
+        "user": "U0DSL",
+        "text": "<@UBOT> pupil Amelia Khan",
+        "ts": "1700000000.7",
+        "channel": "C0PASTORAL",
+        "team": "T0SCHOOL",
+    }
     with slack_server(db_url) as slack:
         _, key = slack.command("/pupil", "Amelia Khan", user="U0DSL")
         answer = slack.responses(key)[0]

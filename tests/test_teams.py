@@ -89,8 +89,9 @@ def world(session):
 
 @pytest.fixture
 def teams_app(db_url):
-    settings = load_settings(database_url=db_url, environment="test", teams_outgoing_webhook_secret=SECRET,
-                             secret_key=SECRET_KEY)
+    settings = load_settings(
+        database_url=db_url, environment="test", teams_outgoing_webhook_secret=SECRET, secret_key=SECRET_KEY
+    )
     with live_app(settings) as running:
         yield running
 
@@ -204,9 +205,12 @@ def two_schools(session):
 
 @pytest.fixture
 def trust_app(db_url, two_schools):
-    settings = load_settings(database_url=db_url, environment="test", secret_key=SECRET_KEY,
-                             teams_school_secrets={two_schools["oak"].urn: SECRET,
-                                                   two_schools["elm"].urn: SECRET_B})
+    settings = load_settings(
+        database_url=db_url,
+        environment="test",
+        secret_key=SECRET_KEY,
+        teams_school_secrets={two_schools["oak"].urn: SECRET, two_schools["elm"].urn: SECRET_B},
+    )
     with live_app(settings) as running:
         yield running
 

@@ -17,8 +17,14 @@ REQUIRED = {"en", "pl", "ro", "ur", "ar", "es", "pt", "lt", "fr", "bn", "so", "p
 @pytest.mark.parametrize("session_name", ["AM", "PM"])
 @pytest.mark.parametrize("names", [LONG_NAMES[:1], LONG_NAMES])
 def test_family_sms_fit_two_segments(name, lang, names, session_name):
-    composed = compose(channel="sms", kind=name, language=lang, first_names=names, school=LONG_SCHOOL,
-                       session_name=session_name)
+    composed = compose(
+        channel="sms",
+        kind=name,
+        language=lang,
+        first_names=names,
+        school=LONG_SCHOOL,
+        session_name=session_name,
+    )
     assert composed.language == lang
     assert segments(composed.body) <= 2, (lang, encoding(composed.body), len(composed.body), composed.body)
     assert all(n in composed.body for n in names)
@@ -55,8 +61,10 @@ def test_unknown_language_falls_back_to_english():
     composed = compose(channel="sms", kind="first_day", language="zz", first_names=["Ada", "Bo"], school="X")
     assert composed.language == "en"
     assert "Ada and Bo are not in school" in composed.body
-    assert compose(channel="sms", kind="first_day", language="pl-PL", first_names=["Ada"],
-                   school="X").language == "pl"
+    assert (
+        compose(channel="sms", kind="first_day", language="pl-PL", first_names=["Ada"], school="X").language
+        == "pl"
+    )
 
 
 def test_plural_forms_follow_the_number_of_children():
@@ -75,8 +83,14 @@ def test_names_are_joined_in_the_language():
 
 
 def test_email_has_subject_and_signed_link():
-    composed = compose(channel="email", kind="first_day", language="pl", first_names=["Ola"], school="Oak",
-                       link="http://x/r/abc")
+    composed = compose(
+        channel="email",
+        kind="first_day",
+        language="pl",
+        first_names=["Ola"],
+        school="Oak",
+        link="http://x/r/abc",
+    )
     assert composed.subject and "Ola" in composed.subject
     assert "http://x/r/abc" in composed.body
     assert composed.body.startswith("Szanowni Państwo,")
@@ -85,10 +99,12 @@ def test_email_has_subject_and_signed_link():
 @pytest.mark.parametrize("lang", templates.LANGUAGES)
 @pytest.mark.parametrize("kind", ["first_day", "chase"])
 def test_emails_are_in_the_language_with_the_link(lang, kind):
-    composed = compose(channel="email", kind=kind, language=lang, first_names=["Ola"], school="Oak",
-                       link="http://x/r/abc")
-    english = compose(channel="email", kind=kind, language="en", first_names=["Ola"], school="Oak",
-                      link="http://x/r/abc")
+    composed = compose(
+        channel="email", kind=kind, language=lang, first_names=["Ola"], school="Oak", link="http://x/r/abc"
+    )
+    english = compose(
+        channel="email", kind=kind, language="en", first_names=["Ola"], school="Oak", link="http://x/r/abc"
+    )
     assert composed.language == lang and "http://x/r/abc" in composed.body and "Ola" in composed.subject
     assert (composed.body == english.body) == (lang == "en")
 

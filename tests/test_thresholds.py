@@ -28,8 +28,9 @@ def sweep_at(engine, school_id: int, now):
     """The statutory-sweep job as the clock runs it (one transaction for the school)."""
     with Session(engine) as s:
         school = s.get(School, school_id)
-    return run_for_school(JOBS["statutory-sweep"], engine, school=school, now=now,
-                          settings=factories.settings())
+    return run_for_school(
+        JOBS["statutory-sweep"], engine, school=school, now=now, settings=factories.settings()
+    )
 
 
 def sweep(engine, school_id: int, day: date):
@@ -43,8 +44,9 @@ def alerts(engine, kind: str) -> list[Alert]:
 
 @pytest.fixture
 def school(session):
-    row = factories.school(session, attendance_lead_email="lead@oakfield.example",
-                           dsl_email="dsl@oakfield.example")
+    row = factories.school(
+        session, attendance_lead_email="lead@oakfield.example", dsl_email="dsl@oakfield.example"
+    )
     session.commit()
     return row
 
@@ -64,7 +66,11 @@ def test_n_becomes_o_after_five_school_days_across_half_term(engine, session, sc
         audit = s.exec(select(MarkAmendment)).one()
     assert mark.code == "O"
     assert (audit.original_code, audit.amended_code, audit.amended_by_name, audit.amended_by_role) == (
-        "N", "O", "system", "system")
+        "N",
+        "O",
+        "system",
+        "system",
+    )
     assert audit.reason == "No reason received within 5 school days"
 
 
@@ -72,9 +78,20 @@ def test_penalty_threshold_fires_once_with_evidence_and_emails_the_lead(engine, 
     pupil = factories.pupil(session, school, first="Ben", last="Cole")
     fill(session, pupil, date(2026, 9, 3), date(2026, 9, 30))
     # Nine unauthorised sessions: not yet.
-    for day, name, code in [(date(2026, 10, d), "AM", c) for d, c in
-                            [(1, "G"), (2, "G"), (5, "O"), (6, "U"), (7, "O"), (8, "G"), (9, "O"),
-                             (12, "O"), (13, "U")]]:
+    for day, name, code in [
+        (date(2026, 10, d), "AM", c)
+        for d, c in [
+            (1, "G"),
+            (2, "G"),
+            (5, "O"),
+            (6, "U"),
+            (7, "O"),
+            (8, "G"),
+            (9, "O"),
+            (12, "O"),
+            (13, "U"),
+        ]
+    ]:
         factories.mark(session, pupil, day, name, code)
         factories.mark(session, pupil, day, "PM", "\\")
     session.commit()
@@ -95,7 +112,8 @@ def test_penalty_threshold_fires_once_with_evidence_and_emails_the_lead(engine, 
 
 
 def test_ten_days_continuous_unauthorised_notifies_la_and_a_present_morning_breaks_the_run(
-        engine, session, school):
+    engine, session, school
+):
     broken = factories.pupil(session, school, first="Ava", last="Lee")
     steady = factories.pupil(session, school, first="Max", last="Rye")
     fill(session, broken, date(2026, 9, 3), date(2026, 9, 30))
@@ -137,8 +155,14 @@ def test_twenty_days_whereabouts_unknown_is_cme_but_not_after_a_conversation(eng
     for p in (lost, known):
         fill(session, p, date(2026, 9, 3), date(2026, 9, 11))
         fill(session, p, date(2026, 9, 14), date(2026, 10, 9), "O", "O")  # 20 school days
-    session.add(CallLog(school_id=school.id, pupil_id=known.id, outcome="spoke",
-                        at=clock.at_local(date(2026, 9, 30), time(10, 0))))
+    session.add(
+        CallLog(
+            school_id=school.id,
+            pupil_id=known.id,
+            outcome="spoke",
+            at=clock.at_local(date(2026, 9, 30), time(10, 0)),
+        )
+    )
     session.commit()
     assert sweep(engine, school.id, date(2026, 10, 8))["cme"] == 0  # 19 days
     summary = sweep(engine, school.id, date(2026, 10, 9))
@@ -182,9 +206,15 @@ def test_tier_bands_and_school_tiers():
     assert tier_for(85.0, set(), DEFAULT_THRESHOLDS)[0] == "intensive"
     assert tier_for(79.9, set(), DEFAULT_THRESHOLDS)[0] == "specialist"
     assert tier_for(99.0, {"cme"}, DEFAULT_THRESHOLDS)[0] == "specialist"
-    danesgate = dict(DEFAULT_THRESHOLDS, tiers=[
-        {"name": "tier 1", "min_percent": 90}, {"name": "tier 2", "min_percent": 70},
-        {"name": "tier 3", "min_percent": 20}, {"name": "tier 4", "min_percent": 0}])
+    danesgate = dict(
+        DEFAULT_THRESHOLDS,
+        tiers=[
+            {"name": "tier 1", "min_percent": 90},
+            {"name": "tier 2", "min_percent": 70},
+            {"name": "tier 3", "min_percent": 20},
+            {"name": "tier 4", "min_percent": 0},
+        ],
+    )
     assert tier_for(75.0, {"persistent"}, danesgate)[0] == "tier 2"
 
 

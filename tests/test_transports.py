@@ -21,16 +21,26 @@ CALLBACK = "https://bot.example.org/twilio/status"
 
 
 def twilio_settings(peer, **kw):
-    values = dict(twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN,
-                  twilio_messaging_service_sid=MESSAGING_SERVICE_SID, twilio_api_base_url=peer.base_url,
-                  public_base_url="https://bot.example.org", database_url="sqlite:///:memory:")
+    values = dict(
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_messaging_service_sid=MESSAGING_SERVICE_SID,
+        twilio_api_base_url=peer.base_url,
+        public_base_url="https://bot.example.org",
+        database_url="sqlite:///:memory:",
+    )
     values.update(kw)
     return load_settings(**values)
 
 
 def smtp_settings(peer, **kw):
-    values = dict(smtp_host=peer.host, smtp_port=peer.port, smtp_starttls=False,
-                  smtp_from="attendance@oakfield.example", database_url="sqlite:///:memory:")
+    values = dict(
+        smtp_host=peer.host,
+        smtp_port=peer.port,
+        smtp_starttls=False,
+        smtp_from="attendance@oakfield.example",
+        database_url="sqlite:///:memory:",
+    )
     values.update(kw)
     return load_settings(**values)
 
@@ -40,7 +50,7 @@ def smtp_settings(peer, **kw):
 # --------------------------------------------------------------------------------------------------
 
 
-def test_twilio_sends_with_messaging_service_callback_and_validity(twilio):  # noqa: F811
+def test_twilio_sends_with_messaging_service_callback_and_validity(twilio):
     sms = TwilioSms(twilio_settings(twilio, sms_validity_seconds=7200))
     result = sms.send("+447700900123", "Hello from Oakfield", status_callback=CALLBACK)
 
@@ -58,7 +68,7 @@ def test_twilio_sends_with_messaging_service_callback_and_validity(twilio):  # n
     assert result.status == "accepted"
 
 
-def test_twilio_sends_from_a_number_without_messaging_service(twilio):  # noqa: F811
+def test_twilio_sends_from_a_number_without_messaging_service(twilio):
     settings = twilio_settings(twilio, twilio_messaging_service_sid=None, twilio_from_number=FROM_NUMBER)
     sms = TwilioSms(settings)
     result = sms.send("+447700900124", "Hi", status_callback=CALLBACK)
@@ -68,7 +78,7 @@ def test_twilio_sends_from_a_number_without_messaging_service(twilio):  # noqa: 
     assert result.status == "accepted"  # Twilio answered "queued": in its queue
 
 
-def test_twilio_wrong_token_is_refused_and_retried_later(twilio):  # noqa: F811
+def test_twilio_wrong_token_is_refused_and_retried_later(twilio):
     sms = TwilioSms(twilio_settings(twilio, twilio_auth_token="not-the-token"))
     with pytest.raises(TransientFailure) as info:
         sms.send("+447700900123", "Hi", status_callback=CALLBACK)
@@ -78,7 +88,7 @@ def test_twilio_wrong_token_is_refused_and_retried_later(twilio):  # noqa: F811
 
 
 @pytest.mark.parametrize("code", [21610, 21211, 21614])
-def test_twilio_permanent_errors(twilio, code):  # noqa: F811
+def test_twilio_permanent_errors(twilio, code):
     twilio.fail_number("+447700900555", code)
     sms = TwilioSms(twilio_settings(twilio))
     with pytest.raises(PermanentFailure) as info:
@@ -89,7 +99,7 @@ def test_twilio_permanent_errors(twilio, code):  # noqa: F811
 
 
 @pytest.mark.parametrize(("status", "code"), [(500, 20500), (503, 20503), (429, 20429)])
-def test_twilio_server_errors_and_rate_limits_are_transient(twilio, status, code):  # noqa: F811
+def test_twilio_server_errors_and_rate_limits_are_transient(twilio, status, code):
     twilio.fail_next(1, status=status, code=code)
     sms = TwilioSms(twilio_settings(twilio))
     with pytest.raises(TransientFailure):
@@ -103,7 +113,7 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_twilio_connection_refused_is_transient(twilio):  # noqa: F811
+def test_twilio_connection_refused_is_transient(twilio):
     sms = TwilioSms(twilio_settings(twilio, twilio_api_base_url=f"http://127.0.0.1:{_closed_port()}"))
     with pytest.raises(TransientFailure):
         sms.send("+447700900123", "Hi", status_callback=CALLBACK)
@@ -114,7 +124,7 @@ def test_twilio_connection_refused_is_transient(twilio):  # noqa: F811
 # --------------------------------------------------------------------------------------------------
 
 
-def test_smtp_sends_multipart_text_and_html(smtp_server):  # noqa: F811
+def test_smtp_sends_multipart_text_and_html(smtp_server):
     email = SmtpEmail(smtp_settings(smtp_server))
     result = email.send("sara@example.org", "Amelia today", "Plain text body", "<p>HTML body</p>")
 
@@ -130,13 +140,13 @@ def test_smtp_sends_multipart_text_and_html(smtp_server):  # noqa: F811
     assert mail.message["Message-ID"].strip("<>") == result.provider_id
 
 
-def test_smtp_text_only(smtp_server):  # noqa: F811
+def test_smtp_text_only(smtp_server):
     SmtpEmail(smtp_settings(smtp_server)).send("sara@example.org", "S", "Only text")
     [mail] = smtp_server.messages
     assert mail.message.get_content_type() == "text/plain"
 
 
-def test_smtp_rejected_recipient_is_permanent(smtp_server):  # noqa: F811
+def test_smtp_rejected_recipient_is_permanent(smtp_server):
     smtp_server.reject("gone@example.org")
     with pytest.raises(PermanentFailure) as info:
         SmtpEmail(smtp_settings(smtp_server)).send("gone@example.org", "S", "Body")
@@ -144,7 +154,7 @@ def test_smtp_rejected_recipient_is_permanent(smtp_server):  # noqa: F811
     assert smtp_server.messages == []
 
 
-def test_smtp_temporary_refusal_is_transient(smtp_server):  # noqa: F811
+def test_smtp_temporary_refusal_is_transient(smtp_server):
     smtp_server.reject("busy@example.org", 451, "4.3.0 try again later")
     with pytest.raises(TransientFailure) as info:
         SmtpEmail(smtp_settings(smtp_server)).send("busy@example.org", "S", "Body")
@@ -152,13 +162,17 @@ def test_smtp_temporary_refusal_is_transient(smtp_server):  # noqa: F811
 
 
 def test_smtp_unreachable_server_is_transient():
-    settings = load_settings(smtp_host="127.0.0.1", smtp_port=_closed_port(), smtp_starttls=False,
-                             database_url="sqlite:///:memory:")
+    settings = load_settings(
+        smtp_host="127.0.0.1",
+        smtp_port=_closed_port(),
+        smtp_starttls=False,
+        database_url="sqlite:///:memory:",
+    )
     with pytest.raises(TransientFailure):
         SmtpEmail(settings, timeout=5).send("sara@example.org", "S", "Body")
 
 
-def test_smtp_starttls_required_but_missing_is_transient(smtp_server):  # noqa: F811
+def test_smtp_starttls_required_but_missing_is_transient(smtp_server):
     with pytest.raises(TransientFailure):
         SmtpEmail(smtp_settings(smtp_server, smtp_starttls=True)).send("sara@example.org", "S", "Body")
     assert smtp_server.messages == []
@@ -177,9 +191,10 @@ def test_transports_for_picks_local_without_credentials():
     assert chosen.email.send("a@example.org", "S", "B").provider_id.startswith("LOCAL-")
 
 
-def test_transports_for_picks_twilio_and_smtp_with_credentials(twilio, smtp_server):  # noqa: F811
-    settings = twilio_settings(twilio, smtp_host=smtp_server.host, smtp_port=smtp_server.port,
-                               smtp_starttls=False)
+def test_transports_for_picks_twilio_and_smtp_with_credentials(twilio, smtp_server):
+    settings = twilio_settings(
+        twilio, smtp_host=smtp_server.host, smtp_port=smtp_server.port, smtp_starttls=False
+    )
     chosen = transports_for(settings)
     assert isinstance(chosen.sms, TwilioSms) and isinstance(chosen.email, SmtpEmail)
     chosen.sms.send("+447700900123", "Hi", status_callback=CALLBACK)

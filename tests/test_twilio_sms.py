@@ -27,9 +27,14 @@ DAY = date(2026, 9, 15)
 
 @pytest.fixture
 def app_settings(db_url):
-    return load_settings(database_url=db_url, public_base_url=PUBLIC + "/", secret_key=SECRET_KEY,
-                         twilio_account_sid="AC" + "0" * 32, twilio_auth_token=TOKEN,
-                         twilio_messaging_service_sid="MG" + "0" * 32)
+    return load_settings(
+        database_url=db_url,
+        public_base_url=PUBLIC + "/",
+        secret_key=SECRET_KEY,
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token=TOKEN,
+        twilio_messaging_service_sid="MG" + "0" * 32,
+    )
 
 
 @pytest.fixture
@@ -39,8 +44,9 @@ def world(engine):
         p = f.pupil(s, school, first="Amelia")
         f.contact(s, school, p, mobile=MOBILE)
         f.mark(s, p, DAY, "AM", "N")
-        case, _ = open_or_extend(s, pupil=p, day=DAY, session_name="AM",
-                                 now=datetime(2026, 9, 15, 8, 20, tzinfo=UTC))
+        case, _ = open_or_extend(
+            s, pupil=p, day=DAY, session_name="AM", now=datetime(2026, 9, 15, 8, 20, tzinfo=UTC)
+        )
         s.commit()
     return engine, case.id
 
@@ -52,8 +58,15 @@ def server(app_settings, world):
 
 
 def params(sid="SM" + "a" * 32, body="Amelia has a temperature", sender="07700 900123"):
-    return {"MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender,
-            "To": "+447700900999", "Body": body, "NumMedia": "0"}
+    return {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": sender,
+        "To": "+447700900999",
+        "Body": body,
+        "NumMedia": "0",
+    }
 
 
 def post(server, data, *, signature=None, path="/twilio/sms", headers=None):
@@ -93,8 +106,10 @@ def test_signed_reply_is_recorded_and_answered_with_empty_twiml(server, world):
     assert rows(engine, InboundMessage) == 1 and rows(engine, OutboxMessage) == 1
 
 
-@pytest.mark.parametrize("how", ["missing", "forged", "other_token", "internal_url", "tampered",
-                                 "other_path", "sha256_header_lies"])
+@pytest.mark.parametrize(
+    "how",
+    ["missing", "forged", "other_token", "internal_url", "tampered", "other_path", "sha256_header_lies"],
+)
 def test_requests_not_signed_for_our_public_url_are_refused_and_write_nothing(server, world, how):
     engine, case_id = world
     data = params()
@@ -132,8 +147,12 @@ def test_query_string_is_part_of_the_signed_url(server, world):
 def test_sha256_signature_named_in_the_settings_header_is_accepted(server, world):
     engine, _ = world
     data = params()
-    r = post(server, data, signature=sign(data, algorithm=HMAC_SHA256),
-             headers={SIGNATURE_SETTINGS_HEADER: f"key=k1,algorithm={HMAC_SHA256}"})
+    r = post(
+        server,
+        data,
+        signature=sign(data, algorithm=HMAC_SHA256),
+        headers={SIGNATURE_SETTINGS_HEADER: f"key=k1,algorithm={HMAC_SHA256}"},
+    )
     assert r.status_code == 200 and rows(engine, InboundMessage) == 1
 
 

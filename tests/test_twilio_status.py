@@ -26,10 +26,15 @@ PUBLIC = "https://attendance.oakfield.example"
 
 
 @pytest.fixture
-def settings(db_url, twilio):  # noqa: F811
-    return load_settings(database_url=db_url, public_base_url=PUBLIC, twilio_account_sid=ACCOUNT_SID,
-                         twilio_auth_token=AUTH_TOKEN, twilio_messaging_service_sid=MESSAGING_SERVICE_SID,
-                         twilio_api_base_url=twilio.base_url)
+def settings(db_url, twilio):
+    return load_settings(
+        database_url=db_url,
+        public_base_url=PUBLIC,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_messaging_service_sid=MESSAGING_SERVICE_SID,
+        twilio_api_base_url=twilio.base_url,
+    )
 
 
 @pytest.fixture
@@ -39,7 +44,7 @@ def app(settings, engine):
 
 
 @pytest.fixture
-def sent_message(engine, settings, twilio):  # noqa: F811
+def sent_message(engine, settings, twilio):
     """A first-day text really sent through the Twilio peer: it has a provider id (MessageSid)."""
     with session_scope(engine) as s:
         mid, _ = family_message(s, factories.school(s), n=1)
@@ -55,8 +60,9 @@ def load(engine, message_id: int) -> OutboxMessage:
 
 
 def callback(app, sid, status, **kw):
-    return post_status_callback(app.base_url, public_base_url=PUBLIC, token=AUTH_TOKEN, message_sid=sid,
-                                status=status, **kw)
+    return post_status_callback(
+        app.base_url, public_base_url=PUBLIC, token=AUTH_TOKEN, message_sid=sid, status=status, **kw
+    )
 
 
 def test_signed_callbacks_move_the_status_forward(app, engine, sent_message):
@@ -78,15 +84,20 @@ def test_forged_callbacks_are_refused_and_write_nothing(app, engine, sent_messag
         # Signed over the address the app really listens on, not the public one Twilio calls.
         "internal_url": sign(AUTH_TOKEN, app.base_url + "/twilio/status", params),
         # A valid signature for "delivered", sent with "failed".
-        "tampered": sign(AUTH_TOKEN, PUBLIC + "/twilio/status",
-                         status_params(message_sid=sid, status="delivered")),
+        "tampered": sign(
+            AUTH_TOKEN, PUBLIC + "/twilio/status", status_params(message_sid=sid, status="delivered")
+        ),
         "garbage": "bm90IGEgc2lnbmF0dXJl",
     }[forgery]
     response = callback(app, sid, "failed", error_code=30003, signature=signature)
     assert response.status_code == 403
     after = load(engine, sent_message.id)
     assert (after.status, after.error_code, after.updated_at, after.rerouted) == (
-        before.status, before.error_code, before.updated_at, before.rerouted)
+        before.status,
+        before.error_code,
+        before.updated_at,
+        before.rerouted,
+    )
     assert hook_calls == []
 
 
@@ -161,19 +172,28 @@ def test_local_mode_signs_with_the_local_token(db_url, engine):
         s.add(msg)
         s.commit()
     with live_app(settings) as running:
-        bad = post_status_callback(running.base_url, public_base_url=PUBLIC, token=AUTH_TOKEN,
-                                   message_sid="SM" + "a" * 32, status="delivered")
+        bad = post_status_callback(
+            running.base_url,
+            public_base_url=PUBLIC,
+            token=AUTH_TOKEN,
+            message_sid="SM" + "a" * 32,
+            status="delivered",
+        )
         assert bad.status_code == 403
-        good = post_status_callback(running.base_url, public_base_url=PUBLIC,
-                                    token=settings.inbound_sms_token, message_sid="SM" + "a" * 32,
-                                    status="delivered")
+        good = post_status_callback(
+            running.base_url,
+            public_base_url=PUBLIC,
+            token=settings.inbound_sms_token,
+            message_sid="SM" + "a" * 32,
+            status="delivered",
+        )
         assert good.status_code == 200
     assert load(engine, mid).status == "delivered"
 
 
 @pytest.mark.parametrize("code", [30001, 30002, 30008, 30022])
 def test_provider_side_failure_codes_queue_the_text_again_and_never_reroute(
-    app, engine, settings, twilio, sent_message, hook_calls, code  # noqa: F811
+    app, engine, settings, twilio, sent_message, hook_calls, code
 ):
     """Issue 13: queue overflow, a suspended account, Twilio's unknown error, a rate limit: the
     provider's side. The text goes again (not counted against the family); nobody is moved on."""
@@ -214,6 +234,10 @@ def test_a_callback_naming_the_row_attaches_a_provider_id_never_stored(app, engi
     forged = sign(AUTH_TOKEN, PUBLIC + "/twilio/status", params)
     import requests
 
-    response = requests.post(app.base_url + f"/twilio/status?outbox={mid}", data=params,
-                             headers={"X-Twilio-Signature": forged}, timeout=10)
+    response = requests.post(
+        app.base_url + f"/twilio/status?outbox={mid}",
+        data=params,
+        headers={"X-Twilio-Signature": forged},
+        timeout=10,
+    )
     assert response.status_code == 403 and load(engine, mid).provider_id == sid

@@ -41,10 +41,16 @@ OFFICE = "+441134960123"
 
 
 @pytest.fixture
-def settings(db_url, twilio):  # noqa: F811
-    return load_settings(database_url=db_url, public_base_url=PUBLIC, twilio_account_sid=ACCOUNT_SID,
-                         twilio_auth_token=AUTH_TOKEN, twilio_messaging_service_sid=MESSAGING_SERVICE_SID,
-                         twilio_voice_from_number=FROM_NUMBER, twilio_api_base_url=twilio.base_url)
+def settings(db_url, twilio):
+    return load_settings(
+        database_url=db_url,
+        public_base_url=PUBLIC,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_messaging_service_sid=MESSAGING_SERVICE_SID,
+        twilio_voice_from_number=FROM_NUMBER,
+        twilio_api_base_url=twilio.base_url,
+    )
 
 
 @pytest.fixture
@@ -58,13 +64,15 @@ def landline_family(engine, *, language="en", email=None, second_contact=False, 
     with Session(engine, expire_on_commit=False) as s:
         school = f.school(s, name="Oakfield Primary", phone=office)
         amelia = f.pupil(s, school, first="Amelia", last="Khan", class_name="3R")
-        mum = f.contact(s, school, amelia, first="Sara", mobile=None, phone=LANDLINE, email=email,
-                        language=language)
+        mum = f.contact(
+            s, school, amelia, first="Sara", mobile=None, phone=LANDLINE, email=email, language=language
+        )
         if second_contact:
             f.contact(s, school, amelia, first="Omar", mobile="+447700900002", priority=2)
         f.mark(s, amelia, MON, "AM", "N")
-        summary = register_close(s, school=school, session_name="AM", settings=f.settings(),
-                                 now=f.at(MON, "09:15"))
+        summary = register_close(
+            s, school=school, session_name="AM", settings=f.settings(), now=f.at(MON, "09:15")
+        )
         s.commit()
     assert summary["unreachable"] == 0
     return school, amelia, mum
@@ -75,7 +83,7 @@ def the_call(engine) -> OutboxMessage:
         return s.exec(select(OutboxMessage).where(OutboxMessage.channel == "voice")).one()
 
 
-def placed(engine, settings, twilio):  # noqa: F811
+def placed(engine, settings, twilio):
     """Send the outbox: the real twilio client asks the Calls API stand-in to place the call."""
     summary = send_outbox(engine, now=f.at(MON, "09:16"), settings=settings)
     assert summary["sent"] >= 1, summary
@@ -86,8 +94,14 @@ def placed(engine, settings, twilio):  # noqa: F811
 
 def hook(app, call, step, query="", signature=None, **fields):
     path = f"/twilio/voice/{call.id}/{step}{query}" if step != "status" else "/twilio/voice/status"
-    return post_voice_webhook(app.base_url, path, voice_params(call_sid=call.provider_id, **fields),
-                              public_base_url=PUBLIC, token=AUTH_TOKEN, signature=signature)
+    return post_voice_webhook(
+        app.base_url,
+        path,
+        voice_params(call_sid=call.provider_id, **fields),
+        public_base_url=PUBLIC,
+        token=AUTH_TOKEN,
+        signature=signature,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -95,7 +109,7 @@ def hook(app, call, step, query="", signature=None, **fields):
 # --------------------------------------------------------------------------------------------------
 
 
-def test_a_landline_only_family_is_called_through_the_calls_api(engine, settings, twilio):  # noqa: F811
+def test_a_landline_only_family_is_called_through_the_calls_api(engine, settings, twilio):
     landline_family(engine, language="pl")
     call = placed(engine, settings, twilio)
     assert call.to_address == LANDLINE and call.language == "pl" and "Amelia" in call.body
@@ -133,8 +147,7 @@ def test_calls_are_a_chase_step_from_the_chase_the_school_chooses(session):
     assert channels == ["sms", "sms", "sms", "voice"]
 
 
-def test_an_unanswered_call_moves_on_down_the_contacts_as_a_failed_text_does(engine, settings, app,
-                                                                              twilio):  # noqa: F811
+def test_an_unanswered_call_moves_on_down_the_contacts_as_a_failed_text_does(engine, settings, app, twilio):
     landline_family(engine, second_contact=True)
     call = placed(engine, settings, twilio)
     for status in ("initiated", "ringing", "no-answer"):
@@ -149,7 +162,7 @@ def test_an_unanswered_call_moves_on_down_the_contacts_as_a_failed_text_does(eng
     assert text.to_address == "+447700900002" and "Amelia" in text.body
 
 
-def test_a_transient_calls_api_failure_is_retried_with_the_same_row(engine, settings, twilio):  # noqa: F811
+def test_a_transient_calls_api_failure_is_retried_with_the_same_row(engine, settings, twilio):
     landline_family(engine)
     twilio.calls.fail_next(1, status=503, code=20503)
     summary = send_outbox(engine, now=f.at(MON, "09:16"), settings=settings)
@@ -180,10 +193,12 @@ def test_quiet_hours_hold_a_morning_call_and_cancel_an_evening_one(engine):
 # --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("language", "locale", "press1"), [("en", "en-GB", "press 1"),
-                                                              ("pl", "pl-PL", "naciśnij 1")])
-def test_a_person_answers_and_is_put_through_to_the_office(engine, settings, app, twilio, language,  # noqa: F811
-                                                           locale, press1):
+@pytest.mark.parametrize(
+    ("language", "locale", "press1"), [("en", "en-GB", "press 1"), ("pl", "pl-PL", "naciśnij 1")]
+)
+def test_a_person_answers_and_is_put_through_to_the_office(
+    engine, settings, app, twilio, language, locale, press1
+):
     landline_family(engine, language=language)
     call = placed(engine, settings, twilio)
     answered = hook(app, call, "answer", AnsweredBy="human")
@@ -206,10 +221,10 @@ def test_a_person_answers_and_is_put_through_to_the_office(engine, settings, app
         assert "call_answered" in kinds and "call_put_through" in kinds
 
 
-@pytest.mark.parametrize(("language", "words"), [("en", "leave a short message after the tone"),
-                                                 ("ar", "يرجى ترك رسالة قصيرة")])
-def test_a_person_leaves_a_message_that_only_staff_hear(engine, settings, app, twilio, language,  # noqa: F811
-                                                        words):
+@pytest.mark.parametrize(
+    ("language", "words"), [("en", "leave a short message after the tone"), ("ar", "يرجى ترك رسالة قصيرة")]
+)
+def test_a_person_leaves_a_message_that_only_staff_hear(engine, settings, app, twilio, language, words):
     landline_family(engine, language=language)
     call = placed(engine, settings, twilio)
     hook(app, call, "answer", AnsweredBy="human")
@@ -217,12 +232,20 @@ def test_a_person_leaves_a_message_that_only_staff_hear(engine, settings, app, t
     assert words in record.text and "<Record" in record.text
     assert f'action="{PUBLIC}/twilio/voice/{call.id}/recorded"' in record.text
     url = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/RE0123"
-    recorded = hook(app, call, "recorded", RecordingSid="RE0123", RecordingUrl=url, RecordingDuration="14",
-                    Digits="#")
+    recorded = hook(
+        app, call, "recorded", RecordingSid="RE0123", RecordingUrl=url, RecordingDuration="14", Digits="#"
+    )
     assert recorded.status_code == 200 and "<Hangup" in recorded.text
     # The recording's status callback reports the same recording: nothing is recorded twice.
-    again = hook(app, call, "recording", RecordingSid="RE0123", RecordingUrl=url, RecordingDuration="14",
-                 RecordingStatus="completed")
+    again = hook(
+        app,
+        call,
+        "recording",
+        RecordingSid="RE0123",
+        RecordingUrl=url,
+        RecordingDuration="14",
+        RecordingStatus="completed",
+    )
     assert again.status_code == 204
     with Session(engine) as s:
         inbound = s.exec(select(InboundMessage)).one()
@@ -245,16 +268,18 @@ def test_a_person_leaves_a_message_that_only_staff_hear(engine, settings, app, t
         s.add(row)
         s.commit()
         school_id = call.school_id
-        summary = chase(s, school=s.get(School, school_id), now=f.at(MON, "11:00"), slot="11:00",
-                        settings=f.settings())
+        summary = chase(
+            s, school=s.get(School, school_id), now=f.at(MON, "11:00"), slot="11:00", settings=f.settings()
+        )
         s.commit()
     assert summary["in_touch_today"] == 1 and summary["messages_queued"] == 0
 
 
-@pytest.mark.parametrize(("language", "goodbye"), [("en", "Please call the school office as soon as you can"),
-                                                   ("pl", "Prosimy jak najszybciej zadzwonić")])
-def test_no_input_repeats_the_menu_once_then_says_goodbye(engine, settings, app, twilio, language,  # noqa: F811
-                                                          goodbye):
+@pytest.mark.parametrize(
+    ("language", "goodbye"),
+    [("en", "Please call the school office as soon as you can"), ("pl", "Prosimy jak najszybciej zadzwonić")],
+)
+def test_no_input_repeats_the_menu_once_then_says_goodbye(engine, settings, app, twilio, language, goodbye):
     landline_family(engine, language=language)
     call = placed(engine, settings, twilio)
     hook(app, call, "answer", AnsweredBy="unknown")
@@ -266,10 +291,11 @@ def test_no_input_repeats_the_menu_once_then_says_goodbye(engine, settings, app,
         assert s.get(VoiceCall, call.id).outcome == "no_choice"
 
 
-@pytest.mark.parametrize(("language", "machine_words"), [("en", "Please call the school office"),
-                                                         ("ro", "Vă rugăm să sunați la secretariatul")])
-def test_an_answering_machine_gets_a_short_message(engine, settings, app, twilio, language,  # noqa: F811
-                                                   machine_words):
+@pytest.mark.parametrize(
+    ("language", "machine_words"),
+    [("en", "Please call the school office"), ("ro", "Vă rugăm să sunați la secretariatul")],
+)
+def test_an_answering_machine_gets_a_short_message(engine, settings, app, twilio, language, machine_words):
     landline_family(engine, language=language)
     call = placed(engine, settings, twilio)
     answered = hook(app, call, "answer", AnsweredBy="machine_end_beep")
@@ -282,7 +308,7 @@ def test_an_answering_machine_gets_a_short_message(engine, settings, app, twilio
         assert s.exec(select(InboundMessage)).all() == []  # a machine is no contact
 
 
-def test_somali_is_spoken_in_english_with_an_apology(engine, settings, app, twilio):  # noqa: F811
+def test_somali_is_spoken_in_english_with_an_apology(engine, settings, app, twilio):
     landline_family(engine, language="so")
     call = placed(engine, settings, twilio)
     twiml = hook(app, call, "answer", AnsweredBy="human").text
@@ -290,39 +316,52 @@ def test_somali_is_spoken_in_english_with_an_apology(engine, settings, app, twil
     assert "Amelia is not in school today" in twiml
 
 
-def test_a_forged_gather_is_refused_and_writes_nothing(engine, settings, app, twilio):  # noqa: F811
+def test_a_forged_gather_is_refused_and_writes_nothing(engine, settings, app, twilio):
     landline_family(engine)
     call = placed(engine, settings, twilio)
     forged = hook(app, call, "gather", signature="AAAAAAAAAAAAAAAAAAAAAAAAAAA=", Digits="2")
     assert forged.status_code == 403
-    unsigned = hook(app, call, "recorded", signature="", RecordingSid="RE9", RecordingUrl="https://x/RE9",
-                    RecordingDuration="5")
+    unsigned = hook(
+        app,
+        call,
+        "recorded",
+        signature="",
+        RecordingSid="RE9",
+        RecordingUrl="https://x/RE9",
+        RecordingDuration="5",
+    )
     assert unsigned.status_code == 403
     # Signed for another call's path: the signature covers the URL, so it fails here too.
     params = voice_params(call_sid=call.provider_id, Digits="1")
     from tests.peers.twilio_api import sign
 
     elsewhere = sign(AUTH_TOKEN, f"{PUBLIC}/twilio/voice/999/gather", params)
-    other = post_voice_webhook(app.base_url, f"/twilio/voice/{call.id}/gather", params,
-                               public_base_url=PUBLIC, token=AUTH_TOKEN, signature=elsewhere)
+    other = post_voice_webhook(
+        app.base_url,
+        f"/twilio/voice/{call.id}/gather",
+        params,
+        public_base_url=PUBLIC,
+        token=AUTH_TOKEN,
+        signature=elsewhere,
+    )
     assert other.status_code == 403
     with Session(engine) as s:
         assert s.get(VoiceCall, call.id) is None and s.exec(select(InboundMessage)).all() == []
 
 
-def test_a_webhook_for_another_calls_sid_is_hung_up_and_writes_nothing(engine, settings, app,
-                                                                         twilio):  # noqa: F811
+def test_a_webhook_for_another_calls_sid_is_hung_up_and_writes_nothing(engine, settings, app, twilio):
     landline_family(engine)
     call = placed(engine, settings, twilio)
     params = voice_params(call_sid="CA" + "f" * 32, AnsweredBy="human")
-    response = post_voice_webhook(app.base_url, f"/twilio/voice/{call.id}/answer", params,
-                                  public_base_url=PUBLIC, token=AUTH_TOKEN)
+    response = post_voice_webhook(
+        app.base_url, f"/twilio/voice/{call.id}/answer", params, public_base_url=PUBLIC, token=AUTH_TOKEN
+    )
     assert response.status_code == 200 and "<Hangup" in response.text and "Amelia" not in response.text
     with Session(engine) as s:
         assert s.get(VoiceCall, call.id) is None
 
 
-def test_calls_count_in_absences_and_the_pupil_timeline(engine, settings, app, twilio):  # noqa: F811
+def test_calls_count_in_absences_and_the_pupil_timeline(engine, settings, app, twilio):
     from bot.commands.service import absences, timeline
 
     school, amelia, _ = landline_family(engine)
@@ -339,14 +378,14 @@ def test_calls_count_in_absences_and_the_pupil_timeline(engine, settings, app, t
         assert any("Automated call" in i.text and "delivered" in i.text for i in items)
 
 
-def test_call_urls_are_built_on_the_public_base(engine, settings, twilio):  # noqa: F811
+def test_call_urls_are_built_on_the_public_base(engine, settings, twilio):
     landline_family(engine)
     placed(engine, settings, twilio)
     url = urlparse(twilio.calls.created[0].params["Url"])
     assert f"{url.scheme}://{url.netloc}" == PUBLIC
 
 
-def test_without_an_office_number_there_is_no_press_1(engine, settings, app, twilio):  # noqa: F811
+def test_without_an_office_number_there_is_no_press_1(engine, settings, app, twilio):
     landline_family(engine, office=None)
     call = placed(engine, settings, twilio)
     assert "press 1" not in call.body and "press 2" in call.body
@@ -362,16 +401,26 @@ def test_the_call_policy_is_set_like_any_other_setting_and_checked(session):
     from bot.policy_admin import PolicyError, apply
 
     school = f.school(session)
-    changes = apply(session, school=school, values={"call_at_chase": 2, "calls_from": "08:30",
-                                                    "calls_until": "18:00"},
-                    changed_by="Helen Carter", source="test", now=f.at(MON, "08:00"))
+    changes = apply(
+        session,
+        school=school,
+        values={"call_at_chase": 2, "calls_from": "08:30", "calls_until": "18:00"},
+        changed_by="Helen Carter",
+        source="test",
+        now=f.at(MON, "08:00"),
+    )
     assert changes["call_at_chase"] == {"from": 0, "to": 2}
     policy = session.get(SchoolPolicy, school.id)
     assert (policy.call_at_chase, policy.calls_from, policy.calls_until) == (2, time(8, 30), time(18, 0))
     with pytest.raises(PolicyError) as refused:
-        apply(session, school=school, values={"calls_from": "19:00", "calls_until": "08:00",
-                                              "call_at_chase": -1},
-              changed_by="Helen Carter", source="test", now=f.at(MON, "08:00"))
+        apply(
+            session,
+            school=school,
+            values={"calls_from": "19:00", "calls_until": "08:00", "call_at_chase": -1},
+            changed_by="Helen Carter",
+            source="test",
+            now=f.at(MON, "08:00"),
+        )
     assert "calls_from (19:00) must be before calls_until (08:00)" in str(refused.value)
     assert "call_at_chase" in str(refused.value)
     assert session.get(SchoolPolicy, school.id).calls_from == time(8, 30)  # nothing changed

@@ -27,10 +27,14 @@ def fill(session, pupil, start, end, am="/", pm="\\"):
 @pytest.fixture
 def school(session):
     row = factories.school(session, urn="123456", name="Oakfield <Primary>")
-    kids = [factories.pupil(session, row, first=f"Four{i}", last="Able", year_group=4, class_name="4B")
-            for i in range(3)]
-    kids += [factories.pupil(session, row, first="Five", last="Good", year_group=5, class_name="5A"),
-             factories.pupil(session, row, first="Rarely", last="Here", year_group=5, class_name="5A")]
+    kids = [
+        factories.pupil(session, row, first=f"Four{i}", last="Able", year_group=4, class_name="4B")
+        for i in range(3)
+    ]
+    kids += [
+        factories.pupil(session, row, first="Five", last="Good", year_group=5, class_name="5A"),
+        factories.pupil(session, row, first="Rarely", last="Here", year_group=5, class_name="5A"),
+    ]
     for p in kids:
         fill(session, p, date(2026, 9, 3), FRIDAY)
     # "Rarely Here" misses every Monday and Tuesday: 12 of 30 days → 60%, persistent not severe.
@@ -81,8 +85,20 @@ def test_report_cli_for_a_past_week(engine, school, tmp_path, settings_env):
     from bot.cli import main
 
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["report", "weekly", "--school", "123456",
-                                       "--week-ending", "2026-10-07", "--out", str(out), "--no-post"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "report",
+            "weekly",
+            "--school",
+            "123456",
+            "--week-ending",
+            "2026-10-07",
+            "--out",
+            str(out),
+            "--no-post",
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output.strip().splitlines()[-1])
     assert data["week_ending"] == "2026-10-09" and data["posted"] is False
@@ -97,8 +113,9 @@ def test_report_by_hand_mid_week_posts_nothing_and_says_it_is_partial(engine, sc
     from bot.cli import main
 
     wednesday = "2026-10-14T10:00"  # the AM register (09:15) has closed, the PM one has not
-    result = CliRunner().invoke(main, ["report", "weekly", "--school", "123456", "--now", wednesday,
-                                       "--out", str(tmp_path)])
+    result = CliRunner().invoke(
+        main, ["report", "weekly", "--school", "123456", "--now", wednesday, "--out", str(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output.strip().splitlines()[-1])
     assert data["posted"] is False and "alert_id" not in data
@@ -116,6 +133,18 @@ def test_report_by_hand_mid_week_posts_nothing_and_says_it_is_partial(engine, sc
     html = (tmp_path / "weekly-123456-2026-10-16.html").read_text()
     assert "(5 school days)" in " ".join(html.split())
     # By hand with --post after the clock posted: nothing new is posted.
-    again = CliRunner().invoke(main, ["report", "weekly", "--school", "123456", "--post",
-                                      "--now", "2026-10-16T16:00", "--out", str(tmp_path)])
+    again = CliRunner().invoke(
+        main,
+        [
+            "report",
+            "weekly",
+            "--school",
+            "123456",
+            "--post",
+            "--now",
+            "2026-10-16T16:00",
+            "--out",
+            str(tmp_path),
+        ],
+    )
     assert json.loads(again.output.strip().splitlines()[-1])["posted"] is False

@@ -447,8 +447,12 @@ class Week:
         with session_scope(self.engine) as s:
             before = s.exec(select(func.max(MarkAmendment.id))).one() or 0
             alert = act(
-                s, alert_id=alert_id, action=action, actor=Actor.of(s.get(type(staff), staff.id)),
-                value=value, now=when,
+                s,
+                alert_id=alert_id,
+                action=action,
+                actor=Actor.of(s.get(type(staff), staff.id)),
+                value=value,
+                now=when,
             )
             label = ACTIONS[action].label
             if action == "accept_code":

@@ -171,23 +171,20 @@ def page() -> Response:
         with _lock:
             transcript = list(_transcript(school.id))
         fpage, apage = request.args.get("fpage", 1, type=int), request.args.get("apage", 1, type=int)
-        html = (
-            PAGES
-            .get_template("sandbox.html")
-            .render(
-                schools=session.exec(select(School).order_by(School.urn)).all(),
-                school=school,
-                staff=staff,
-                staff_list=pages.staff_of(session, school=school),
-                clock=pages.clock_view(session, school=school),
-                families=pages.families(session, school=school, page=fpage),
-                alerts=pages.alerts(session, school=school, page=apage),
-                fpage=fpage, apage=apage,
-                codes=pages.code_choices(),
-                transcript=transcript,
-                notices=get_flashed_messages(with_categories=True),
-                csrf=csrf_token(),
-            )
+        html = PAGES.get_template("sandbox.html").render(
+            schools=session.exec(select(School).order_by(School.urn)).all(),
+            school=school,
+            staff=staff,
+            staff_list=pages.staff_of(session, school=school),
+            clock=pages.clock_view(session, school=school),
+            families=pages.families(session, school=school, page=fpage),
+            alerts=pages.alerts(session, school=school, page=apage),
+            fpage=fpage,
+            apage=apage,
+            codes=pages.code_choices(),
+            transcript=transcript,
+            notices=get_flashed_messages(with_categories=True),
+            csrf=csrf_token(),
         )
     return Response(html, content_type="text/html; charset=utf-8", headers=HEADERS)
 

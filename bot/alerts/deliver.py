@@ -31,7 +31,6 @@ from storage.models import Alert, Pupil, School, Staff
 log = logging.getLogger(__name__)
 
 
-
 # --------------------------------------------------------------------------------------------------
 # Delivery
 # --------------------------------------------------------------------------------------------------
@@ -43,8 +42,16 @@ def deliver_pending(engine: Engine, *, settings: Settings, now: datetime, client
         client = slack_chat.web_client(settings)
     with session_scope(engine) as session:
         ids = session.exec(select(Alert.id).where(Alert.delivered_at.is_(None)).order_by(Alert.id)).all()
-    counts = {"slack": 0, "slack_dm": 0, "teams": 0, "email": 0, "dsl_email": 0, "dsl_sms": 0, "local": 0,
-              "failed": 0}
+    counts = {
+        "slack": 0,
+        "slack_dm": 0,
+        "teams": 0,
+        "email": 0,
+        "dsl_email": 0,
+        "dsl_sms": 0,
+        "local": 0,
+        "failed": 0,
+    }
     for alert_id in ids:
         try:
             with session_scope(engine) as session:
@@ -68,8 +75,9 @@ class _Path:
     failed: bool = False
 
 
-def deliver_one(session: Session, alert: Alert, *, client, now: datetime, settings: Settings | None = None
-                ) -> dict:
+def deliver_one(
+    session: Session, alert: Alert, *, client, now: datetime, settings: Settings | None = None
+) -> dict:
     """Deliver one alert on every route it has; progress is kept per chat path.
 
     Chat first. Pastoral and attendance alerts go to the school's Slack channel and Teams Workflows
@@ -110,8 +118,9 @@ def deliver_one(session: Session, alert: Alert, *, client, now: datetime, settin
         done.update(_to_the_dsl(session, alert, school, emailed=emailed, settings=settings, now=now))
     if not reached and not emailed:
         # Development only: production refuses to run a school with no route (``routes.missing_routes``).
-        log.warning("alert %s: school %s has no chat and no email address: local feed only", alert.id,
-                    school.id)
+        log.warning(
+            "alert %s: school %s has no chat and no email address: local feed only", alert.id, school.id
+        )
         local.deliver(alert, now=now)
         done["local"] = 1
     elif any(path.failed for path in paths):
@@ -135,8 +144,9 @@ def _slack_channel(session: Session, alert: Alert, school: School, *, client, ra
     try:
         text, blocks = slack_blocks.alert(alert_view(session, alert))
         earlier = [[alert.slack_channel, alert.slack_ts]] if alert.slack_ts else []
-        alert.slack_channel, alert.slack_ts = slack_chat.post_message(client, channel=channel, text=text,
-                                                                      blocks=blocks)
+        alert.slack_channel, alert.slack_ts = slack_chat.post_message(
+            client, channel=channel, text=text, blocks=blocks
+        )
     except Exception:
         log.exception("alert %s: Slack post failed", alert.id)
         return _Path(reached=True, failed=True)
@@ -179,8 +189,15 @@ def _teams_channel(session: Session, alert: Alert, school: School, *, raise_no: 
     return _Path(reached=True, done={"teams": 1})
 
 
-def _to_the_dsl(session: Session, alert: Alert, school: School, *, emailed: set[str],
-                settings: Settings | None, now: datetime) -> dict:
+def _to_the_dsl(
+    session: Session,
+    alert: Alert,
+    school: School,
+    *,
+    emailed: set[str],
+    settings: Settings | None,
+    now: datetime,
+) -> dict:
     """An alert that needs an owner now: the DSL's email (unless already sent) and mobile."""
     done = {}
     if school.dsl_email and school.dsl_email not in emailed:
@@ -194,25 +211,39 @@ def _to_the_dsl(session: Session, alert: Alert, school: School, *, emailed: set[
     return done
 
 
-def _email(session: Session, alert: Alert, school: School, address: str, settings: Settings | None,
-           now: datetime) -> int:
+def _email(
+    session: Session, alert: Alert, school: School, address: str, settings: Settings | None, now: datetime
+) -> int:
     from bot.alerts.actions import available
 
     labels = [a.label for a in available(alert)] if alert.status == "open" else []
-    return int(email_alert(session, alert=alert, school=school, address=address, facts=facts(session, alert),
-                           history=history(session, alert), labels=labels, settings=settings, now=now))
+    return int(
+        email_alert(
+            session,
+            alert=alert,
+            school=school,
+            address=address,
+            facts=facts(session, alert),
+            history=history(session, alert),
+            labels=labels,
+            settings=settings,
+            now=now,
+        )
+    )
 
 
 def _dsl_slack_accounts(session: Session, school_id: int) -> list[Staff]:
     """The school's active DSLs who can be sent a Slack direct message."""
-    return list(session.exec(
-        select(Staff).where(
-            Staff.school_id == school_id,
-            Staff.role == "dsl",
-            Staff.active,
-            Staff.slack_user_id.is_not(None),
-        )
-    ).all())
+    return list(
+        session.exec(
+            select(Staff).where(
+                Staff.school_id == school_id,
+                Staff.role == "dsl",
+                Staff.active,
+                Staff.slack_user_id.is_not(None),
+            )
+        ).all()
+    )
 
 
 def _dm_dsls(session: Session, alert: Alert, *, client, text: str, blocks: list[dict]) -> int:

@@ -33,8 +33,9 @@ def read_alert_token(settings: Settings, token: str) -> tuple[int, str]:
     try:
         data = _serializer(settings).loads(token, max_age=ALERT_LINK_DAYS * 86400)
     except SignatureExpired:
-        raise AlertLinkInvalid("This alert link has expired: act on the alert in the bot, or ask "
-                               "for it again.") from None
+        raise AlertLinkInvalid(
+            "This alert link has expired: act on the alert in the bot, or ask for it again."
+        ) from None
     except BadSignature:
         raise AlertLinkInvalid("This alert link is not valid.") from None
     return int(data["a"]), str(data["to"])

@@ -30,8 +30,15 @@ def _facts_lines(facts: list[tuple[str, str]]) -> list[str]:
     return [f"{k}: {v}" for k, v in facts]
 
 
-def email_text(*, alert: Alert, school: School, facts: list[tuple[str, str]], history: list[str],
-               labels: list[str], link: str | None) -> tuple[str, str]:
+def email_text(
+    *,
+    alert: Alert,
+    school: School,
+    facts: list[tuple[str, str]],
+    history: list[str],
+    labels: list[str],
+    link: str | None,
+) -> tuple[str, str]:
     """(subject, body) of an alert emailed to staff."""
     urgent = "URGENT — " if alert.severity == "urgent" else ""
     subject = f"{urgent}{school.name}: {alert.title}"[:200]
@@ -51,35 +58,66 @@ def email_text(*, alert: Alert, school: School, facts: list[tuple[str, str]], hi
     return subject, "\n".join(lines)
 
 
-def email_alert(session: Session, *, alert: Alert, school: School, address: str, facts, history,
-                labels: list[str], settings: Settings | None, now: datetime) -> bool:
+def email_alert(
+    session: Session,
+    *,
+    alert: Alert,
+    school: School,
+    address: str,
+    facts,
+    history,
+    labels: list[str],
+    settings: Settings | None,
+    now: datetime,
+) -> bool:
     """Queue the alert by email to one member of staff; True if new for this raise."""
     link = alert_link(settings, alert_id=alert.id, address=address) if (settings and labels) else None
-    subject, body = email_text(alert=alert, school=school, facts=facts, history=history, labels=labels,
-                               link=link)
-    _, created = enqueue(session, school_id=school.id, key=f"alert:{alert.id}:{alert.raised_count}:{address}",
-                         kind="staff_alert", channel="email", to_address=address, subject=subject, body=body,
-                         now=now)
+    subject, body = email_text(
+        alert=alert, school=school, facts=facts, history=history, labels=labels, link=link
+    )
+    _, created = enqueue(
+        session,
+        school_id=school.id,
+        key=f"alert:{alert.id}:{alert.raised_count}:{address}",
+        kind="staff_alert",
+        channel="email",
+        to_address=address,
+        subject=subject,
+        body=body,
+        now=now,
+    )
     return created
 
 
 def sms_text(*, alert: Alert, school: School, pupil_label: str | None) -> str:
     when = clock.to_local(alert.last_raised_at or alert.created_at, school.timezone).strftime("%H:%M")
-    what = {"missing_child": "may be missing: parent says they left for school",
-            "welfare_concern": "welfare concern in a parent's reply"}.get(alert.kind, alert.title)
+    what = {
+        "missing_child": "may be missing: parent says they left for school",
+        "welfare_concern": "welfare concern in a parent's reply",
+    }.get(alert.kind, alert.title)
     who = pupil_label or "a pupil"
     again = f" (raised {alert.raised_count} times, nobody has acted)" if alert.raised_count > 1 else ""
-    text = (f"URGENT {school.name}: {who} {what}{again}. Alert {alert.id} at {when}: see your email or "
-            f"the pastoral channel and record what you do.")
+    text = (
+        f"URGENT {school.name}: {who} {what}{again}. Alert {alert.id} at {when}: see your email or "
+        f"the pastoral channel and record what you do."
+    )
     return text[:SMS_LIMIT]
 
 
-def text_dsl(session: Session, *, alert: Alert, school: School, pupil_label: str | None,
-             now: datetime) -> bool:
+def text_dsl(
+    session: Session, *, alert: Alert, school: School, pupil_label: str | None, now: datetime
+) -> bool:
     """Text the DSL's mobile (when the school set one); True if new for this raise."""
     if not school.dsl_mobile:
         return False
-    _, created = enqueue(session, school_id=school.id, key=f"alert:{alert.id}:{alert.raised_count}:sms",
-                         kind="staff_alert", channel="sms", to_address=school.dsl_mobile,
-                         body=sms_text(alert=alert, school=school, pupil_label=pupil_label), now=now)
+    _, created = enqueue(
+        session,
+        school_id=school.id,
+        key=f"alert:{alert.id}:{alert.raised_count}:sms",
+        kind="staff_alert",
+        channel="sms",
+        to_address=school.dsl_mobile,
+        body=sms_text(alert=alert, school=school, pupil_label=pupil_label),
+        now=now,
+    )
     return created

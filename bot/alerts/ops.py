@@ -29,11 +29,30 @@ def slot_late_key(run_key: str) -> str:
     return f"{SLOT_LATE}:{run_key}"
 
 
-def raise_ops_alert(session: Session, *, school_id: int, key: str, kind: str, title: str, body: str,
-                    data: dict | None = None, now: datetime) -> bool:
+def raise_ops_alert(
+    session: Session,
+    *,
+    school_id: int,
+    key: str,
+    kind: str,
+    title: str,
+    body: str,
+    data: dict | None = None,
+    now: datetime,
+) -> bool:
     """Raise it once per ``key``; True if it is new."""
-    _, created = raise_alert(session, school_id=school_id, key=key, kind=kind, title=title, body=body,
-                             audience=AUDIENCE, severity="high", data=data, now=now)
+    _, created = raise_alert(
+        session,
+        school_id=school_id,
+        key=key,
+        kind=kind,
+        title=title,
+        body=body,
+        audience=AUDIENCE,
+        severity="high",
+        data=data,
+        now=now,
+    )
     return created
 
 
@@ -48,9 +67,11 @@ def close_ops_alert(session: Session, *, key: str) -> bool:
 
 
 def open_ops_alerts(session: Session) -> list[Alert]:
-    return list(session.exec(
-        select(Alert).where(Alert.audience == AUDIENCE, Alert.status == "open").order_by(Alert.id)
-    ).all())
+    return list(
+        session.exec(
+            select(Alert).where(Alert.audience == AUDIENCE, Alert.status == "open").order_by(Alert.id)
+        ).all()
+    )
 
 
 def deliver_ops(session: Session, alert: Alert, *, settings: Settings | None, now: datetime) -> dict:
@@ -58,11 +79,21 @@ def deliver_ops(session: Session, alert: Alert, *, settings: Settings | None, no
     address = settings.ops_email if settings else None
     alert.delivered_at = now
     if not address:
-        log.error("ops alert %s (%s, school %s): set OPS_EMAIL to be told", alert.id, alert.kind,
-                  alert.school_id)
+        log.error(
+            "ops alert %s (%s, school %s): set OPS_EMAIL to be told", alert.id, alert.kind, alert.school_id
+        )
         local.deliver(alert, now=now)
         return {"local": 1}
     school = session.get(School, alert.school_id)
-    sent = email_alert(session, alert=alert, school=school, address=address, facts=[], history=[], labels=[],
-                       settings=settings, now=now)
+    sent = email_alert(
+        session,
+        alert=alert,
+        school=school,
+        address=address,
+        facts=[],
+        history=[],
+        labels=[],
+        settings=settings,
+        now=now,
+    )
     return {"ops_email": int(sent)}

@@ -70,10 +70,18 @@ def due_owned(session: Session, *, now: datetime) -> list[tuple[Alert, School, s
 def _close_with_case(session: Session, alert: Alert, *, now: datetime) -> None:
     alert.status = "closed"
     session.add(alert)
-    session.add(CaseEvent(school_id=alert.school_id, case_id=alert.case_id, pupil_id=alert.pupil_id, at=now,
-                          kind="alert_closed", actor="system",
-                          summary=f"Alert closed: the case is closed (seen in school or closed by staff) "
-                                  f"({alert.title})", data={"alert_id": alert.id}))
+    session.add(
+        CaseEvent(
+            school_id=alert.school_id,
+            case_id=alert.case_id,
+            pupil_id=alert.pupil_id,
+            at=now,
+            kind="alert_closed",
+            actor="system",
+            summary=f"Alert closed: the case is closed (seen in school or closed by staff) ({alert.title})",
+            data={"alert_id": alert.id},
+        )
+    )
 
 
 def reraise_owned(engine: Engine, *, now: datetime) -> int:
@@ -100,17 +108,30 @@ def reraise_owned(engine: Engine, *, now: datetime) -> int:
             result = session.execute(
                 update(Alert)
                 .where(Alert.id == alert_id, Alert.raised_count == seen_count, Alert.status == "open")
-                .values(raised_count=n, last_raised_at=now, delivered_at=None, data=data,
-                        body=reraised_body(alert, count=n, tz=tz))
+                .values(
+                    raised_count=n,
+                    last_raised_at=now,
+                    delivered_at=None,
+                    data=data,
+                    body=reraised_body(alert, count=n, tz=tz),
+                )
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount != 1:
                 continue
             if alert.case_id or alert.pupil_id:
-                session.add(CaseEvent(school_id=alert.school_id, case_id=alert.case_id,
-                                      pupil_id=alert.pupil_id, at=now, kind="alert_reraised", actor="system",
-                                      summary=f"Alert raised again: nobody has acted ({alert.title})",
-                                      data={"alert_id": alert_id, "raised_count": n}))
+                session.add(
+                    CaseEvent(
+                        school_id=alert.school_id,
+                        case_id=alert.case_id,
+                        pupil_id=alert.pupil_id,
+                        at=now,
+                        kind="alert_reraised",
+                        actor="system",
+                        summary=f"Alert raised again: nobody has acted ({alert.title})",
+                        data={"alert_id": alert_id, "raised_count": n},
+                    )
+                )
             count += 1
     if count:
         log.info("raised %d urgent alert(s) again: nobody has acted", count)

@@ -54,6 +54,11 @@ def missing_routes(schools: list[School], settings: Settings) -> list[tuple[Scho
             continue
         if (school.dsl_email or school.attendance_lead_email) and not settings.email_is_local:
             continue
-        out.append((school, "no Slack channel (with SLACK_BOT_TOKEN), no Teams Workflows URL, and no "
-                            "DSL or attendance lead email with SMTP_HOST set"))
+        out.append(
+            (
+                school,
+                "no Slack channel (with SLACK_BOT_TOKEN), no Teams Workflows URL, and no "
+                "DSL or attendance lead email with SMTP_HOST set",
+            )
+        )
     return out

@@ -70,7 +70,7 @@ def evidence(alert: Alert) -> list[str]:
         lines = [evidence_line(x) for x in ev]
         if len(lines) > 10:
             # Sessions as one compact line each of up to ten, so long runs stay readable in chat.
-            lines = ["; ".join(lines[i:i + 10]) for i in range(0, len(lines), 10)]
+            lines = ["; ".join(lines[i : i + 10]) for i in range(0, len(lines), 10)]
         return lines[:10]
     if isinstance(ev, dict):
         return [f"{k}: {v}" for k, v in list(ev.items())[:10]]

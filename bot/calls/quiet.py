@@ -29,24 +29,35 @@ def hold_calls(engine: Engine, *, now: datetime) -> dict[str, int]:
     with session_scope(engine) as session:
         school_ids = session.exec(
             select(OutboxMessage.school_id)
-            .where(OutboxMessage.channel == "voice", OutboxMessage.status == "queued",
-                   OutboxMessage.next_attempt_at <= now)
+            .where(
+                OutboxMessage.channel == "voice",
+                OutboxMessage.status == "queued",
+                OutboxMessage.next_attempt_at <= now,
+            )
             .distinct()
         ).all()
         for school_id in school_ids:
             school = session.get(School, school_id)
             policy = policy_for(session, school_id)
             local = clock.to_local(now, school.timezone)
-            due = (OutboxMessage.school_id == school_id, OutboxMessage.channel == "voice",
-                   OutboxMessage.status == "queued", OutboxMessage.next_attempt_at <= now)
+            due = (
+                OutboxMessage.school_id == school_id,
+                OutboxMessage.channel == "voice",
+                OutboxMessage.status == "queued",
+                OutboxMessage.next_attempt_at <= now,
+            )
             if local.time() < policy.calls_from:
                 start = clock.at_local(local.date(), policy.calls_from, school.timezone)
-                result = session.execute(update(OutboxMessage).where(*due)
-                                         .values(next_attempt_at=start, updated_at=now))
+                result = session.execute(
+                    update(OutboxMessage).where(*due).values(next_attempt_at=start, updated_at=now)
+                )
                 counts["calls_deferred"] += result.rowcount or 0
             elif local.time() >= policy.calls_until:
-                result = session.execute(update(OutboxMessage).where(*due)
-                                         .values(status="cancelled", error=TOO_LATE, updated_at=now))
+                result = session.execute(
+                    update(OutboxMessage)
+                    .where(*due)
+                    .values(status="cancelled", error=TOO_LATE, updated_at=now)
+                )
                 counts["calls_cancelled_quiet_hours"] += result.rowcount or 0
     if any(counts.values()):
         log.info("quiet hours: %s", counts)

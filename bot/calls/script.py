@@ -84,11 +84,19 @@ def compose_script(*, language: str | None, first_names: list[str], school: str,
         # In English on purpose: there is no voice for the family's language.
         apology = "We are sorry that this call is in English."
     return Script(
-        language=lang, wanted=wanted, locale=locale, voice=voice, apology=apology,
+        language=lang,
+        wanted=wanted,
+        locale=locale,
+        voice=voice,
+        apology=apology,
         greeting=_("Hello. This is an automated call from %(school)s.", school=school),
-        about=translate_plural(lang, "%(names)s is not in school today and we do not know why.",
-                               "%(names)s are not in school today and we do not know why.", count,
-                               names=names),
+        about=translate_plural(
+            lang,
+            "%(names)s is not in school today and we do not know why.",
+            "%(names)s are not in school today and we do not know why.",
+            count,
+            names=names,
+        ),
         menu=menu,
         no_choice=_("We did not hear a choice."),
         not_a_choice=_("Sorry, that is not one of the choices."),
@@ -99,11 +107,16 @@ def compose_script(*, language: str | None, first_names: list[str], school: str,
             "soon as you can. Thank you.",
             "Hello, this is %(school)s. %(names)s are not in school today. Please call the school office as "
             "soon as you can. Thank you.",
-            count, school=school, names=names),
+            count,
+            school=school,
+            names=names,
+        ),
         connecting=_("Putting you through to the school office. Please hold."),
         office_no_answer=_("Sorry, nobody in the office could answer."),
-        record_prompt=_("Please leave a short message after the tone: the reason, and when they will be "
-                        "back. Press the hash key when you have finished."),
+        record_prompt=_(
+            "Please leave a short message after the tone: the reason, and when they will be "
+            "back. Press the hash key when you have finished."
+        ),
         thanks=_("Thank you. We have your message. Goodbye."),
         nothing_recorded=_("We did not hear a message. Please call the school office. Goodbye."),
     )

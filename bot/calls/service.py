@@ -63,8 +63,15 @@ CALL_STATUS = {
 }
 MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
 # How far a call got; a later webhook never moves it back (a repeated request changes nothing).
-OUTCOME_ORDER = {"placed": -1, "answered": 0, "no_choice": 1, "voicemail": 2, "office_no_answer": 2,
-                 "put_through": 3, "message_left": 4}
+OUTCOME_ORDER = {
+    "placed": -1,
+    "answered": 0,
+    "no_choice": 1,
+    "voicemail": 2,
+    "office_no_answer": 2,
+    "put_through": 3,
+    "message_left": 4,
+}
 
 
 @dataclass(frozen=True)
@@ -92,13 +99,18 @@ def load(session: Session, *, message_id: int, call_sid: str) -> tuple[OutboxMes
     names = [p.display_first_name for p in _pupils(session, message.id)]
     # The family's language, not the one spoken: a Somali family hears English with an apology.
     contact = session.get(Contact, message.contact_id) if message.contact_id else None
-    script = compose_script(language=contact.language if contact else message.language,
-                            first_names=names or [""], school=school.name, office_line=bool(school.phone))
+    script = compose_script(
+        language=contact.language if contact else message.language,
+        first_names=names or [""],
+        school=school.name,
+        office_line=bool(school.phone),
+    )
     return message, Call(message.id, script, _dialable(school.phone))
 
 
-def answer(session: Session, *, message_id: int, call_sid: str, answered_by: str | None, now: datetime
-           ) -> tuple[Call, bool] | None:
+def answer(
+    session: Session, *, message_id: int, call_sid: str, answered_by: str | None, now: datetime
+) -> tuple[Call, bool] | None:
     """The call was answered. Returns (call, answered by a machine)."""
     found = load(session, message_id=message_id, call_sid=call_sid)
     if found is None:
@@ -107,9 +119,16 @@ def answer(session: Session, *, message_id: int, call_sid: str, answered_by: str
     machine = (answered_by or "").lower() in MACHINE
     row = _row(session, message, call_sid=call_sid, now=now)
     row.answered_by = answered_by or row.answered_by
-    _advance(session, message, row, "voicemail" if machine else "answered",
-             summary="automated call: a short message was left on an answering machine" if machine
-             else "automated call answered", now=now)
+    _advance(
+        session,
+        message,
+        row,
+        "voicemail" if machine else "answered",
+        summary="automated call: a short message was left on an answering machine"
+        if machine
+        else "automated call answered",
+        now=now,
+    )
     return call, machine
 
 
@@ -127,8 +146,9 @@ def choice(session: Session, *, message_id: int, call_sid: str, digits: str, now
     return call
 
 
-def dialled(session: Session, *, message_id: int, call_sid: str, dial_status: str, now: datetime
-            ) -> tuple[Call, bool] | None:
+def dialled(
+    session: Session, *, message_id: int, call_sid: str, dial_status: str, now: datetime
+) -> tuple[Call, bool] | None:
     """The leg to the school office ended. Returns (call, the office answered)."""
     found = load(session, message_id=message_id, call_sid=call_sid)
     if found is None:
@@ -137,15 +157,34 @@ def dialled(session: Session, *, message_id: int, call_sid: str, dial_status: st
     row = _row(session, message, call_sid=call_sid, now=now)
     spoke = dial_status == "completed"
     if spoke:
-        if _advance(session, message, row, "put_through",
-                    summary="automated call: put through to the school office", now=now):
+        if _advance(
+            session,
+            message,
+            row,
+            "put_through",
+            summary="automated call: put through to the school office",
+            now=now,
+        ):
             for case in _open_cases(session, message.id):
-                session.add(CallLog(school_id=case.school_id, pupil_id=case.pupil_id, case_id=case.id,
-                                    outcome="spoke", note="Automated call put through to the school office",
-                                    at=now))
+                session.add(
+                    CallLog(
+                        school_id=case.school_id,
+                        pupil_id=case.pupil_id,
+                        case_id=case.id,
+                        outcome="spoke",
+                        note="Automated call put through to the school office",
+                        at=now,
+                    )
+                )
     else:
-        _advance(session, message, row, "office_no_answer",
-                 summary=f"automated call: the office did not answer ({dial_status or 'no status'})", now=now)
+        _advance(
+            session,
+            message,
+            row,
+            "office_no_answer",
+            summary=f"automated call: the office did not answer ({dial_status or 'no status'})",
+            now=now,
+        )
     return call, spoke
 
 
@@ -174,9 +213,16 @@ def recording(
     if row.recording_sid:
         return call
     contact = session.get(Contact, message.contact_id) if message.contact_id else None
-    inbound = InboundMessage(school_id=message.school_id, channel="voice", provider_id=recording_sid,
-                             from_address=message.to_address, contact_id=message.contact_id,
-                             body=f"[voice message, {seconds} s]", received_at=now, code=None)
+    inbound = InboundMessage(
+        school_id=message.school_id,
+        channel="voice",
+        provider_id=recording_sid,
+        from_address=message.to_address,
+        contact_id=message.contact_id,
+        body=f"[voice message, {seconds} s]",
+        received_at=now,
+        code=None,
+    )
     try:
         with session.begin_nested():
             session.add(inbound)
@@ -189,13 +235,21 @@ def recording(
     for case in _open_cases(session, message.id):
         session.add(ReplyCase(inbound_id=inbound.id, case_id=case.id))
         pupil = session.get(Pupil, case.pupil_id)
-        _alert_staff(session, case=case, pupil=pupil, contact=contact, row=row, language=call.script.wanted,
-                     now=now)
+        _alert_staff(
+            session, case=case, pupil=pupil, contact=contact, row=row, language=call.script.wanted, now=now
+        )
     return call
 
 
-def record_status(session: Session, *, call_sid: str, call_status: str, answered_by: str | None = None,
-                  error_code: str | None = None, now: datetime) -> OutboxMessage | None:
+def record_status(
+    session: Session,
+    *,
+    call_sid: str,
+    call_status: str,
+    answered_by: str | None = None,
+    error_code: str | None = None,
+    now: datetime,
+) -> OutboxMessage | None:
     """Apply one call status callback; forward only. None when the CallSid is unknown (yet)."""
     message = session.exec(
         select(OutboxMessage).where(OutboxMessage.provider_id == call_sid).with_for_update()
@@ -225,8 +279,13 @@ def record_status(session: Session, *, call_sid: str, call_status: str, answered
 def _row(session: Session, message: OutboxMessage, *, call_sid: str, now: datetime) -> VoiceCall:
     row = session.get(VoiceCall, message.id)
     if row is None:
-        row = VoiceCall(message_id=message.id, school_id=message.school_id, call_sid=call_sid or None,
-                        created_at=now, updated_at=now)
+        row = VoiceCall(
+            message_id=message.id,
+            school_id=message.school_id,
+            call_sid=call_sid or None,
+            created_at=now,
+            updated_at=now,
+        )
         try:
             with session.begin_nested():
                 session.add(row)
@@ -238,39 +297,52 @@ def _row(session: Session, message: OutboxMessage, *, call_sid: str, now: dateti
     return row
 
 
-def _advance(session: Session, message: OutboxMessage, row: VoiceCall, outcome: str, *, summary: str,
-             now: datetime) -> bool:
+def _advance(
+    session: Session, message: OutboxMessage, row: VoiceCall, outcome: str, *, summary: str, now: datetime
+) -> bool:
     """Move the call's outcome forward and log it on the cases; False if it was already there."""
     if OUTCOME_ORDER[outcome] > OUTCOME_ORDER.get(row.outcome, -1):
         row.outcome = outcome
         row.updated_at = now
         session.add(row)
         for case in _open_cases(session, message.id):
-            cases.log(session, school_id=case.school_id, case_id=case.id, pupil_id=case.pupil_id,
-                      kind=f"call_{outcome}", summary=summary, actor="voice",
-                      data={"message_id": message.id, "contact_id": message.contact_id}, now=now)
+            cases.log(
+                session,
+                school_id=case.school_id,
+                case_id=case.id,
+                pupil_id=case.pupil_id,
+                kind=f"call_{outcome}",
+                summary=summary,
+                actor="voice",
+                data={"message_id": message.id, "contact_id": message.contact_id},
+                now=now,
+            )
         return True
     session.add(row)
     return False
 
 
 def _pupils(session: Session, message_id: int) -> list[Pupil]:
-    return list(session.exec(
-        select(Pupil)
-        .join(AbsenceCase, AbsenceCase.pupil_id == Pupil.id)
-        .join(MessageCase, MessageCase.case_id == AbsenceCase.id)
-        .where(MessageCase.message_id == message_id)
-        .order_by(Pupil.id)
-    ).all())
+    return list(
+        session.exec(
+            select(Pupil)
+            .join(AbsenceCase, AbsenceCase.pupil_id == Pupil.id)
+            .join(MessageCase, MessageCase.case_id == AbsenceCase.id)
+            .where(MessageCase.message_id == message_id)
+            .order_by(Pupil.id)
+        ).all()
+    )
 
 
 def _open_cases(session: Session, message_id: int) -> list[AbsenceCase]:
-    return list(session.exec(
-        select(AbsenceCase)
-        .join(MessageCase, MessageCase.case_id == AbsenceCase.id)
-        .where(MessageCase.message_id == message_id, AbsenceCase.status == "open")
-        .order_by(AbsenceCase.id)
-    ).all())
+    return list(
+        session.exec(
+            select(AbsenceCase)
+            .join(MessageCase, MessageCase.case_id == AbsenceCase.id)
+            .where(MessageCase.message_id == message_id, AbsenceCase.status == "open")
+            .order_by(AbsenceCase.id)
+        ).all()
+    )
 
 
 def _dialable(phone: str | None) -> str | None:
@@ -291,8 +363,16 @@ def _listen_url(url: str) -> str:
     return url if url.endswith((".mp3", ".wav")) else url + ".mp3"
 
 
-def _alert_staff(session: Session, *, case: AbsenceCase, pupil: Pupil, contact: Contact | None,
-                 row: VoiceCall, language: str, now: datetime) -> None:
+def _alert_staff(
+    session: Session,
+    *,
+    case: AbsenceCase,
+    pupil: Pupil,
+    contact: Contact | None,
+    row: VoiceCall,
+    language: str,
+    now: datetime,
+) -> None:
     from bot.templates import ENGLISH_NAMES
 
     who = f"{contact.first_name} {contact.last_name}".strip() if contact else "The family"
@@ -304,15 +384,23 @@ def _alert_staff(session: Session, *, case: AbsenceCase, pupil: Pupil, contact: 
         key=f"voice_message:{row.inbound_id}:{case.id}",
         kind="voice_message",
         title=f"Voice message about {name}: listen and pick the code",
-        body=(f"{who} left a {row.recording_seconds}-second message on the automated call"
-              f" (their language: {ENGLISH_NAMES.get(language, language)}).\nListen: {row.recording_url}\n"
-              "The case stays open until you pick a code; chasing this family pauses for today."),
+        body=(
+            f"{who} left a {row.recording_seconds}-second message on the automated call"
+            f" (their language: {ENGLISH_NAMES.get(language, language)}).\nListen: {row.recording_url}\n"
+            "The case stays open until you pick a code; chasing this family pauses for today."
+        ),
         audience="attendance",
         severity="high",
         pupil_id=pupil.id,
         case_id=case.id,
-        data={"actions": ["pick_code"], "recording_url": row.recording_url, "recording_seconds":
-              row.recording_seconds, "inbound_id": row.inbound_id, "channel": "voice",
-              "contact_id": contact.id if contact else None, "message_id": row.message_id},
+        data={
+            "actions": ["pick_code"],
+            "recording_url": row.recording_url,
+            "recording_seconds": row.recording_seconds,
+            "inbound_id": row.inbound_id,
+            "channel": "voice",
+            "contact_id": contact.id if contact else None,
+            "message_id": row.message_id,
+        },
         now=now,
     )

@@ -53,8 +53,9 @@ def open_or_extend(
     session: Session, *, pupil: Pupil, day: date, session_name: str, now: datetime
 ) -> tuple[AbsenceCase, bool]:
     """The pupil's open case, extended to ``day``; or a new one. Returns (case, created)."""
-    opened, extended = open_or_extend_many(session, pupils=[pupil], day=day, session_name=session_name,
-                                           now=now)
+    opened, extended = open_or_extend_many(
+        session, pupils=[pupil], day=day, session_name=session_name, now=now
+    )
     return (opened[0], True) if opened else (extended[0], False)
 
 
@@ -67,8 +68,9 @@ def _one_by_one(
         if case is None:
             raise  # the conflict was something else: re-raise it (called inside the except block)
         return [], [case]
-    results = [open_or_extend_many(session, pupils=[p], day=day, session_name=session_name, now=now)
-               for p in new]
+    results = [
+        open_or_extend_many(session, pupils=[p], day=day, session_name=session_name, now=now) for p in new
+    ]
     return [c for o, _ in results for c in o], [c for _, e in results for c in e]
 
 
@@ -106,9 +108,15 @@ def open_or_extend_many(
     }
     rows = [
         {
-            "school_id": p.school_id, "pupil_id": p.id, "status": "open", "first_date": day,
-            "first_session": session_name, "last_absent_date": day, "opened_at": now,
-            "ladder": [dict(step) for step in ladders[(p.school_id, p.vulnerable)]], "next_step": 0,
+            "school_id": p.school_id,
+            "pupil_id": p.id,
+            "status": "open",
+            "first_date": day,
+            "first_session": session_name,
+            "last_absent_date": day,
+            "opened_at": now,
+            "ladder": [dict(step) for step in ladders[(p.school_id, p.vulnerable)]],
+            "next_step": 0,
             "contact_round": 0,
         }
         for p in new
@@ -120,12 +128,21 @@ def open_or_extend_many(
         # Another worker opened some of these between our read and write: go one by one.
         opened, also_extended = _one_by_one(session, new, day=day, session_name=session_name, now=now)
         return opened, extended + also_extended
-    log_many(session, [
-        {"school_id": c.school_id, "case_id": c.id, "pupil_id": c.pupil_id, "kind": "case_opened",
-         "summary": f"Unexplained absence from {day:%a %d %b} {session_name}",
-         "data": {"date": day.isoformat(), "session": session_name}}
-        for c in opened
-    ], now=now)
+    log_many(
+        session,
+        [
+            {
+                "school_id": c.school_id,
+                "case_id": c.id,
+                "pupil_id": c.pupil_id,
+                "kind": "case_opened",
+                "summary": f"Unexplained absence from {day:%a %d %b} {session_name}",
+                "data": {"date": day.isoformat(), "session": session_name},
+            }
+            for c in opened
+        ],
+        now=now,
+    )
     return list(opened), extended
 
 
@@ -133,9 +150,10 @@ def log_many(session: Session, events: list[dict], *, now: datetime) -> None:
     """Append many case-log entries in one statement (same fields as ``log``)."""
     if not events:
         return
-    session.execute(insert(CaseEvent), [
-        {"actor": "system", "data": {}, "at": now, "case_id": None, "pupil_id": None, **e} for e in events
-    ])
+    session.execute(
+        insert(CaseEvent),
+        [{"actor": "system", "data": {}, "at": now, "case_id": None, "pupil_id": None, **e} for e in events],
+    )
 
 
 def explain(
@@ -224,10 +242,13 @@ def seen_after_absence(
 
 
 def episode_marks(session: Session, *, pupil_id: int, since: date, until: date) -> list[tuple]:
-    return list(session.exec(
-        select(Mark.date, Mark.session, Mark.code)
-        .where(Mark.pupil_id == pupil_id, Mark.date >= since, Mark.date <= until)
-    ).all())
+    return list(
+        session.exec(
+            select(Mark.date, Mark.session, Mark.code).where(
+                Mark.pupil_id == pupil_id, Mark.date >= since, Mark.date <= until
+            )
+        ).all()
+    )
 
 
 def seen_in_school(session: Session, *, case: AbsenceCase, day: date) -> bool:
@@ -252,16 +273,18 @@ def close_seen_before(
     if not pupils:
         return 0
     open_cases = session.exec(
-        select(AbsenceCase).where(AbsenceCase.pupil_id.in_([p.id for p in pupils]),
-                                  AbsenceCase.status == "open")
+        select(AbsenceCase).where(
+            AbsenceCase.pupil_id.in_([p.id for p in pupils]), AbsenceCase.status == "open"
+        )
     ).all()
     if not open_cases:
         return 0
     since = min(c.first_date for c in open_cases)
     by_pupil: dict[int, list[tuple[date, str, str]]] = {}
     for pupil_id, d, s, code in session.exec(
-        select(Mark.pupil_id, Mark.date, Mark.session, Mark.code)
-        .where(Mark.pupil_id.in_([c.pupil_id for c in open_cases]), Mark.date >= since, Mark.date <= day)
+        select(Mark.pupil_id, Mark.date, Mark.session, Mark.code).where(
+            Mark.pupil_id.in_([c.pupil_id for c in open_cases]), Mark.date >= since, Mark.date <= day
+        )
     ).all():
         by_pupil.setdefault(pupil_id, []).append((d, s, code))
     closed = 0
@@ -300,13 +323,18 @@ def after_marks_changed(
     episode covers the amended date (accepting a parent's reason recodes an explained case).
     """
     case = open_case_for(session, pupil_id)
-    logged_on = case or session.exec(
-        select(AbsenceCase)
-        .where(AbsenceCase.pupil_id == pupil_id,
-               AbsenceCase.first_date <= amendments[0].date,
-               AbsenceCase.last_absent_date >= amendments[0].date)
-        .order_by(AbsenceCase.id.desc())
-    ).first()
+    logged_on = (
+        case
+        or session.exec(
+            select(AbsenceCase)
+            .where(
+                AbsenceCase.pupil_id == pupil_id,
+                AbsenceCase.first_date <= amendments[0].date,
+                AbsenceCase.last_absent_date >= amendments[0].date,
+            )
+            .order_by(AbsenceCase.id.desc())
+        ).first()
+    )
     for a in amendments:
         log(
             session,
@@ -329,5 +357,12 @@ def after_marks_changed(
     if codes.category(last) is codes.Category.PRESENT:
         close(session, case=case, reason="marked present", actor=actor, now=now)
     else:
-        explain(session, case=case, by="mark", actor=actor, code=last,
-                summary=f"Recoded to {last} by {actor.name}", now=now)
+        explain(
+            session,
+            case=case,
+            by="mark",
+            actor=actor,
+            code=last,
+            summary=f"Recoded to {last} by {actor.name}",
+            now=now,
+        )

@@ -55,7 +55,7 @@ def alert(view: AlertView) -> tuple[str, list[dict]]:
         {
             "type": "header",
             "text": {"type": "plain_text", "text": f"{view.icon} {view.title}"[:150], "emoji": True},
-        },
+        }
     ]
     if view.facts:
         blocks.append(

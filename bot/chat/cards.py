@@ -74,15 +74,25 @@ def alert(view: AlertView) -> dict:
     if view.body:
         body.append({"type": "TextBlock", "text": teams_escape(view.body), "wrap": True})
     for e in view.evidence:
-        body.append({"type": "TextBlock", "text": teams_escape(e), "wrap": True, "isSubtle": True,
-                     "spacing": "Small"})
+        body.append(
+            {"type": "TextBlock", "text": teams_escape(e), "wrap": True, "isSubtle": True, "spacing": "Small"}
+        )
     for h in view.history:
         body.append({"type": "TextBlock", "text": teams_escape(h), "wrap": True, "spacing": "Small"})
     if view.actions:
-        body.append({"type": "TextBlock", "text": "To act, type in this channel:", "wrap": True,
-                     "weight": "Bolder", "spacing": "Medium"})
-        to_type = [{"title": label, "value": f"{TEAMS_MENTION} act {view.id} {action}"}
-                   for action, label in view.actions]
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": "To act, type in this channel:",
+                "wrap": True,
+                "weight": "Bolder",
+                "spacing": "Medium",
+            }
+        )
+        to_type = [
+            {"title": label, "value": f"{TEAMS_MENTION} act {view.id} {action}"}
+            for action, label in view.actions
+        ]
         body.append({"type": "FactSet", "facts": to_type})
     body.append({"type": "TextBlock", "isSubtle": True, "size": "Small", "wrap": True, "text": view.footer})
     return _card(body)

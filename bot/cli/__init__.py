@@ -64,14 +64,28 @@ def _register() -> None:
         report,
     )
 
-    for module in (db, importing, reason, outbox, alerts, report, policy, letters, links, mis, export,
-                   privacy):
+    for module in (
+        db,
+        importing,
+        reason,
+        outbox,
+        alerts,
+        report,
+        policy,
+        letters,
+        links,
+        mis,
+        export,
+        privacy,
+    ):
         module.register(main)
     found = {ep.name: ep for ep in entry_points(group="attendance_bot.commands")}
     missing = OUTER_COMMANDS - found.keys()
     if missing:
-        raise SystemExit(f"attendance-bot is not installed properly: the {', '.join(sorted(missing))} "
-                         "commands are not declared. Reinstall it (pip install -e .).")
+        raise SystemExit(
+            f"attendance-bot is not installed properly: the {', '.join(sorted(missing))} "
+            "commands are not declared. Reinstall it (pip install -e .)."
+        )
     for name in sorted(found):
         found[name].load()(main)
 

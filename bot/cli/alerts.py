@@ -35,8 +35,9 @@ def alerts() -> None:
 
 @alerts.command("list")
 @click.option("--school", "urn", required=True, help="The school's URN.")
-@click.option("--status", type=click.Choice(["open", "acted", "closed", "all"]), default="open",
-              show_default=True)
+@click.option(
+    "--status", type=click.Choice(["open", "acted", "closed", "all"]), default="open", show_default=True
+)
 @click.option("--limit", type=int, default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def list_alerts(urn: str, status: str, limit: int, as_json: bool) -> None:
@@ -51,9 +52,17 @@ def list_alerts(urn: str, status: str, limit: int, as_json: bool) -> None:
         for a in rows:
             when = clock.to_local(a.created_at, school.timezone).strftime("%a %d %b %H:%M")
             if as_json:
-                row = {"id": a.id, "kind": a.kind, "severity": a.severity, "audience": a.audience,
-                       "status": a.status, "raised_count": a.raised_count, "title": a.title, "created": when,
-                       "actions": (a.data or {}).get("actions", [])}
+                row = {
+                    "id": a.id,
+                    "kind": a.kind,
+                    "severity": a.severity,
+                    "audience": a.audience,
+                    "status": a.status,
+                    "raised_count": a.raised_count,
+                    "title": a.title,
+                    "created": when,
+                    "actions": (a.data or {}).get("actions", []),
+                }
                 click.echo(json.dumps(row, ensure_ascii=False))
             else:
                 again = f" raised {a.raised_count}x" if a.raised_count > 1 else ""
@@ -76,13 +85,20 @@ def act_command(
     """Record what was done about an alert, e.g. `act 57 child_found_safe --as OAK-DSL1`."""
     with session_scope(runtime_engine()) as session:
         school = _school(session, urn)
-        staff = session.exec(select(Staff).where(
-            Staff.school_id == school.id, Staff.staff_code == staff_code, Staff.active)).first()
+        staff = session.exec(
+            select(Staff).where(Staff.school_id == school.id, Staff.staff_code == staff_code, Staff.active)
+        ).first()
         if staff is None:
             raise click.ClickException(f"No active member of staff {staff_code} at {school.name}.")
         try:
-            alert = staff_act(session, staff=staff, alert_id=alert_id, action=action, note=note,
-                              now=clock.parse_now(now_text, school.timezone))
+            alert = staff_act(
+                session,
+                staff=staff,
+                alert_id=alert_id,
+                action=action,
+                note=note,
+                now=clock.parse_now(now_text, school.timezone),
+            )
         except UserError as exc:
             raise click.ClickException(str(exc)) from None
         done = action.replace("_", " ")

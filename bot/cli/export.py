@@ -18,12 +18,22 @@ def export() -> None:
 
 @export.command("amendments")
 @click.option("--school", "urn", required=True, metavar="URN", help="The school (URN).")
-@click.option("--since", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Amendments made on or after this day (YYYY-MM-DD, the school's time).")
-@click.option("--not-written-back", is_flag=True,
-              help="Only the bot's changes the MIS does not have yet (not written back, or refused).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file (UTF-8 with a byte-order mark, for Excel) instead of the screen.")
+@click.option(
+    "--since",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Amendments made on or after this day (YYYY-MM-DD, the school's time).",
+)
+@click.option(
+    "--not-written-back",
+    is_flag=True,
+    help="Only the bot's changes the MIS does not have yet (not written back, or refused).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (UTF-8 with a byte-order mark, for Excel) instead of the screen.",
+)
 def export_amendments(urn: str, since, not_written_back: bool, out: Path | None) -> None:
     """Every amendment of a mark since a day: the session, the original and the new code, the
     reason, who made it and when, and whether it reached the MIS."""

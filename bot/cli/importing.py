@@ -65,12 +65,20 @@ def _report(result: ImportResult, source: str, *, dry_run: bool = False) -> None
         click.echo(f"  {error}", err=True)
 
 
-def _import_one(session, *, kind: str, path: Path, school_urn: str | None, now: datetime,
-                mapping: tuple[str, ...] = ()) -> ImportResult:
+def _import_one(
+    session, *, kind: str, path: Path, school_urn: str | None, now: datetime, mapping: tuple[str, ...] = ()
+) -> ImportResult:
     progress = _Progress(f"{kind} ({path.name})")
     try:
-        return import_file(session, kind=kind, path_or_stream=path, school_urn=school_urn, progress=progress,
-                           mapping=mapping, now=now)
+        return import_file(
+            session,
+            kind=kind,
+            path_or_stream=path,
+            school_urn=school_urn,
+            progress=progress,
+            mapping=mapping,
+            now=now,
+        )
     finally:
         progress.end()
 
@@ -78,13 +86,20 @@ def _import_one(session, *, kind: str, path: Path, school_urn: str | None, now: 
 @click.command("import")
 @click.argument("kind", type=click.Choice(list(FORMATS), case_sensitive=False))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--school", "school_urn", metavar="URN",
-              help="URN of the school the file belongs to (not for schools).")
-@click.option("--map", "mapping", multiple=True, metavar="COLUMN=FIELD",
-              help='Which column holds which field, e.g. --map "Person ID=mis_id" (repeat as needed).')
+@click.option(
+    "--school", "school_urn", metavar="URN", help="URN of the school the file belongs to (not for schools)."
+)
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="COLUMN=FIELD",
+    help='Which column holds which field, e.g. --map "Person ID=mis_id" (repeat as needed).',
+)
 @click.option("--dry-run", is_flag=True, help="Check the file and show what would change; change nothing.")
-def import_command(kind: str, file: Path, school_urn: str | None, mapping: tuple[str, ...],
-                   dry_run: bool) -> None:
+def import_command(
+    kind: str, file: Path, school_urn: str | None, mapping: tuple[str, ...], dry_run: bool
+) -> None:
     """Import a CSV FILE of KIND (schools, pupils, contacts, staff, marks, calendar).
 
     All or nothing: a file with any bad row imports nothing and every bad row is listed with its
@@ -96,8 +111,9 @@ def import_command(kind: str, file: Path, school_urn: str | None, mapping: tuple
     engine = _engine()
     try:
         with session_scope(engine) as session:
-            result = _import_one(session, kind=kind, path=file, school_urn=school_urn, now=clock.now(),
-                                 mapping=mapping)
+            result = _import_one(
+                session, kind=kind, path=file, school_urn=school_urn, now=clock.now(), mapping=mapping
+            )
             if dry_run or not result.ok:
                 session.rollback()
     except UserError as exc:

@@ -65,13 +65,22 @@ def render_cmd(urn: str, out_dir: str | None, today_text: str | None, pdf: bool)
         school = _school(session, urn)
         folder = Path(out_dir) if out_dir else Path(settings.reports_dir) / "letters"
         now = clock.now()
-        paths = render_due(session, school=school, today=_today(today_text, school, now), out_dir=folder,
-                           actor="cli", now=now, pdf=pdf)
+        paths = render_due(
+            session,
+            school=school,
+            today=_today(today_text, school, now),
+            out_dir=folder,
+            actor="cli",
+            now=now,
+            pdf=pdf,
+        )
     for p in paths:
         click.echo(str(p))
     kinds = "HTML and PDF" if pdf else "HTML"
-    click.echo(f"{len(paths)} letter(s) written to {folder} ({kinds}; in the family's language, with an "
-               "English copy for the school's file); review, sign and send them by hand.")
+    click.echo(
+        f"{len(paths)} letter(s) written to {folder} ({kinds}; in the family's language, with an "
+        "English copy for the school's file); review, sign and send them by hand."
+    )
 
 
 def register(main: click.Group) -> None:

@@ -30,7 +30,8 @@ def _schools(session: Session, urn: str | None) -> list[School]:
         if not linked(school, settings):
             raise click.ClickException(
                 f"School {urn} is not linked to Wonde: set its wonde_id (schools file) and WONDE_API_TOKEN "
-                "(or its own token in WONDE_SCHOOL_TOKENS). See the README, 'Connecting the MIS'.")
+                "(or its own token in WONDE_SCHOOL_TOKENS). See the README, 'Connecting the MIS'."
+            )
         return [school]
     schools = linked_schools(session, settings)
     if not schools:
@@ -62,8 +63,9 @@ def sync_command(urn: str | None, full: bool, now_text: str | None) -> None:
     failed = False
     for school in schools:
         try:
-            summary = sync_school(engine, school=school, settings=get_settings(), full=full,
-                                  now=_now(now_text, school.timezone))
+            summary = sync_school(
+                engine, school=school, settings=get_settings(), full=full, now=_now(now_text, school.timezone)
+            )
             click.echo(f"{school.urn} {school.name}: {summary}")
         except MisError as exc:
             failed = True
@@ -74,8 +76,11 @@ def sync_command(urn: str | None, full: bool, now_text: str | None) -> None:
 
 @mis.command("read")
 @click.option("--school", "urn", help="School URN (default: every linked school).")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Read marks changed since this day (a first read of older marks), not since the last.")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Read marks changed since this day (a first read of older marks), not since the last.",
+)
 @click.option("--now", "now_text", help="Run as if at this time (ISO; local time without an offset).")
 def read_command(urn: str | None, since, now_text: str | None) -> None:
     """Read the register (session marks) from the MIS now and act on it as the clock would."""
@@ -111,16 +116,25 @@ def status_command(urn: str | None) -> None:
     with Session(runtime_engine()) as session:
         for school in _schools(session, urn):
             link = session.get(MisConnection, school.id)
-            queue = dict(session.exec(select(MisWriteback.status, func.count()).where(
-                MisWriteback.school_id == school.id).group_by(MisWriteback.status)).all())
+            queue = dict(
+                session.exec(
+                    select(MisWriteback.status, func.count())
+                    .where(MisWriteback.school_id == school.id)
+                    .group_by(MisWriteback.status)
+                ).all()
+            )
 
             def when(value: datetime | None, tz: str = school.timezone) -> str:
                 return f"{clock.to_local(value, tz):%a %d %b %H:%M}" if value else "never"
 
-            click.echo(f"{school.urn} {school.name} (Wonde {school.wonde_id}, write-back "
-                       f"{'on' if school.mis_writeback else 'off'})")
-            click.echo(f"  synced: {when(link.synced_at if link else None)}; register read: "
-                       f"{when(link.marks_read_at if link else None)}")
+            click.echo(
+                f"{school.urn} {school.name} (Wonde {school.wonde_id}, write-back "
+                f"{'on' if school.mis_writeback else 'off'})"
+            )
+            click.echo(
+                f"  synced: {when(link.synced_at if link else None)}; register read: "
+                f"{when(link.marks_read_at if link else None)}"
+            )
             if link and link.failing_since:
                 click.echo(f"  UNREACHABLE since {when(link.failing_since)}: {link.last_error}")
             counts = ", ".join(f"{n} {status}" for status, n in sorted(queue.items()))

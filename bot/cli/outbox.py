@@ -42,8 +42,11 @@ def list_messages(session: Session, *, school_urn: str | None, status: str | Non
 
 @click.group(invoke_without_command=True)
 @click.option("--school", "school_urn", metavar="URN", help="Only this school's messages.")
-@click.option("--status", help="Only messages in this status (queued, sending, accepted, sent, delivered, "
-                               "undelivered, failed, cancelled).")
+@click.option(
+    "--status",
+    help="Only messages in this status (queued, sending, accepted, sent, delivered, "
+    "undelivered, failed, cancelled).",
+)
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000))
 @click.option("--show-body", is_flag=True, help="Show full addresses and the first line of each body.")
 @click.pass_context
@@ -59,12 +62,16 @@ def outbox(
     if not rows:
         click.echo("no messages")
         return
-    click.echo(f"{'id':>6}  {'created (UTC)':16}  {'school':8}  {'kind':12}  {'ch':5}  {'to':22}  "
-               f"{'status':11}  {'tries':>5}")
+    click.echo(
+        f"{'id':>6}  {'created (UTC)':16}  {'school':8}  {'kind':12}  {'ch':5}  {'to':22}  "
+        f"{'status':11}  {'tries':>5}"
+    )
     for message, urn in rows:
         to = message.to_address if show_body else mask_address(message.to_address)
-        line = (f"{message.id:>6}  {message.created_at:%Y-%m-%d %H:%M}  {urn:8}  {message.kind[:12]:12}  "
-                f"{message.channel:5}  {to[:22]:22}  {message.status:11}  {message.attempts:>5}")
+        line = (
+            f"{message.id:>6}  {message.created_at:%Y-%m-%d %H:%M}  {urn:8}  {message.kind[:12]:12}  "
+            f"{message.channel:5}  {to[:22]:22}  {message.status:11}  {message.attempts:>5}"
+        )
         if message.error_code:
             line += f"  error {message.error_code}"
         click.echo(line)

@@ -24,8 +24,10 @@ from storage.models import School
 def _school(session: Session, urn: str) -> School:
     school = session.exec(select(School).where(School.urn == urn)).first()
     if school is None:
-        raise click.ClickException(f"No school with URN {urn}. Import it first (attendance-bot import "
-                                   "schools FILE) or run attendance-bot demo-data.")
+        raise click.ClickException(
+            f"No school with URN {urn}. Import it first (attendance-bot import "
+            "schools FILE) or run attendance-bot demo-data."
+        )
     return school
 
 
@@ -43,8 +45,9 @@ def _change(urn: str, values, *, by: str | None, source: str, now_text: str | No
         school = _school(session, urn)
         now = clock.parse_now(now_text, school.timezone)
         try:
-            changes = apply(session, school=school, values=values, changed_by=_who(by), source=source,
-                            now=now)
+            changes = apply(
+                session, school=school, values=values, changed_by=_who(by), source=source, now=now
+            )
         except PolicyError as exc:
             raise click.ClickException(str(exc)) from None
         name = school.name

@@ -39,10 +39,16 @@ def privacy() -> None:
 @privacy.command("export")
 @click.option("--school", "urn", required=True, metavar="URN", help="The pupil's school (URN).")
 @click.option("--pupil", "key", required=True, metavar="UPN_OR_ID", help="The pupil's UPN (or id).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The file to write.")
-@click.option("--format", "fmt", type=click.Choice(["json", "zip"]), default=None,
-              help="json (one document) or zip (one CSV per table); default: from --out's suffix, else json.")
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The file to write."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "zip"]),
+    default=None,
+    help="json (one document) or zip (one CSV per table); default: from --out's suffix, else json.",
+)
 @click.option("--now", "now_text", help="Date the export at this time (ISO).")
 def export(urn: str, key: str, out: Path, fmt: str | None, now_text: str | None) -> None:
     """Everything the bot holds about one pupil, for a subject-access request."""
@@ -61,8 +67,10 @@ def export(urn: str, key: str, out: Path, fmt: str | None, now_text: str | None)
     click.echo(f"Exported pupil {pupil.id} of {school.name} to {out} ({fmt}):")
     for name, rows in tables.items():
         click.echo(f"  {name}: {len(rows)}")
-    click.echo("Review it before handing it over: messages about siblings name them, and safeguarding "
-               "content may be exempt.")
+    click.echo(
+        "Review it before handing it over: messages about siblings name them, and safeguarding "
+        "content may be exempt."
+    )
 
 
 @privacy.command("purge")

@@ -24,9 +24,13 @@ def report() -> None:
 @click.option("--week-ending", "week_ending", help="Any date in the week to report (default: this week).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Folder for the HTML and PNG.")
 @click.option("--now", "now_text", help="Run as if at this time (ISO; school time if no offset).")
-@click.option("--post/--no-post", default=False, show_default=True,
-              help="Also post it to the attendance channel. The clock's Friday job posts each week's "
-                   "report once; a week already posted is not posted again.")
+@click.option(
+    "--post/--no-post",
+    default=False,
+    show_default=True,
+    help="Also post it to the attendance channel. The clock's Friday job posts each week's "
+    "report once; a week already posted is not posted again.",
+)
 def weekly_cmd(
     urn: str, week_ending: str | None, out_dir: str | None, now_text: str | None, post: bool
 ) -> None:
@@ -49,8 +53,14 @@ def weekly_cmd(
             day = date.fromisoformat(week_ending) if week_ending else local_today
         except ValueError:
             raise click.BadParameter(f"'{week_ending}' is not a date like 2026-11-27") from None
-        result = produce(session, school=school, week_ending=weekly.week_bounds(day)[1],
-                         out_dir=Path(out_dir) if out_dir else reports_dir(settings), now=now, post=post)
+        result = produce(
+            session,
+            school=school,
+            week_ending=weekly.week_bounds(day)[1],
+            out_dir=Path(out_dir) if out_dir else reports_dir(settings),
+            now=now,
+            post=post,
+        )
     click.echo(json.dumps(result))
 
 

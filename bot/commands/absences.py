@@ -16,16 +16,7 @@ from bot.calendar import load_calendar
 from bot.commands.common import check_school_day
 from bot.policy import policy_for
 from bot.pupils import flags, named, urgency
-from storage.models import (
-    AbsenceCase,
-    CallLog,
-    Mark,
-    MessageCase,
-    OutboxMessage,
-    Pupil,
-    ReplyCase,
-    Staff,
-)
+from storage.models import AbsenceCase, CallLog, Mark, MessageCase, OutboxMessage, Pupil, ReplyCase, Staff
 
 SENT = ("accepted", "sent", "delivered")
 FAILED = ("failed", "undelivered")
@@ -78,8 +69,22 @@ def absences(
 
 
 def _row(
-    p: Pupil, am, pm, case_id, status, first, suggested, sent, delivered, failed, n_replies, n_calls, n_voice,
-    *, day_number, day: date,
+    p: Pupil,
+    am,
+    pm,
+    case_id,
+    status,
+    first,
+    suggested,
+    sent,
+    delivered,
+    failed,
+    n_replies,
+    n_calls,
+    n_voice,
+    *,
+    day_number,
+    day: date,
 ) -> AbsenceRow:
     return AbsenceRow(
         pupil_id=p.id,

@@ -48,8 +48,9 @@ def _settle_twins(session: Session, alert: Alert) -> None:
     """A missing child is alerted twice (the pastoral team and the DSL): whoever acts on one has acted
     on both, so neither is raised again."""
     for key in (alert.data or {}).get("twins", []):
-        twin = session.exec(select(Alert).where(Alert.idempotency_key == key,
-                                                Alert.school_id == alert.school_id)).first()
+        twin = session.exec(
+            select(Alert).where(Alert.idempotency_key == key, Alert.school_id == alert.school_id)
+        ).first()
         if twin is not None and twin.status == "open":
             twin.status = alert.status
             session.add(twin)
@@ -79,16 +80,32 @@ def act(
     handler = HANDLERS[action]
     if handler is not None:
         handler(session, alert=alert, actor=actor, value=value, now=now)
-    session.add(AlertAction(school_id=alert.school_id, alert_id=alert.id, action=action,
-                            staff_id=actor.staff_id, actor_name=actor.name, at=now,
-                            note=note or (value or "")))
+    session.add(
+        AlertAction(
+            school_id=alert.school_id,
+            alert_id=alert.id,
+            action=action,
+            staff_id=actor.staff_id,
+            actor_name=actor.name,
+            at=now,
+            note=note or (value or ""),
+        )
+    )
     if spec.settles and alert.status == "open":
         alert.status = "acted"
     session.add(alert)
     if spec.settles:
         _settle_twins(session, alert)
-    log(session, school_id=alert.school_id, case_id=alert.case_id, pupil_id=alert.pupil_id,
-        kind="alert_action", summary=f"{spec.label} — {actor.name}", actor=actor.name,
-        data={"alert_id": alert.id, "action": action, "value": value}, now=now)
+    log(
+        session,
+        school_id=alert.school_id,
+        case_id=alert.case_id,
+        pupil_id=alert.pupil_id,
+        kind="alert_action",
+        summary=f"{spec.label} — {actor.name}",
+        actor=actor.name,
+        data={"alert_id": alert.id, "action": action, "value": value},
+        now=now,
+    )
     session.flush()
     return alert

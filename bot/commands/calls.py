@@ -58,8 +58,9 @@ def log_call(
     if outcome == "spoke":
         calendar = load_calendar(session, pupil.school_id)
         code, return_date, concern = _reason_code(note, today, calendar.is_school_day)
-    call = _record(session, staff=staff, pupil=pupil, case_row=case_row, outcome=outcome, note=note,
-                   code=code, now=now)
+    call = _record(
+        session, staff=staff, pupil=pupil, case_row=case_row, outcome=outcome, note=note, code=code, now=now
+    )
     explained = False
     if outcome == "spoke" and case_row is not None:
         explained = explain(
@@ -76,8 +77,16 @@ def log_call(
     if outcome == "spoke" and not concern:
         from bot.commands.notices import from_call  # "/call ... back Wednesday" covers to Wednesday
 
-        taken = from_call(session, staff=staff, pupil=pupil, note=note.strip(), code=code, back=return_date,
-                          today=today, now=now)
+        taken = from_call(
+            session,
+            staff=staff,
+            pupil=pupil,
+            note=note.strip(),
+            code=code,
+            back=return_date,
+            today=today,
+            now=now,
+        )
     session.flush()
     return CallOutcome(
         call=call,
@@ -92,8 +101,15 @@ def log_call(
 
 
 def _record(
-    session: Session, *, staff: Staff, pupil: Pupil, case_row: AbsenceCase | None, outcome: str, note: str,
-    code: str | None, now: datetime,
+    session: Session,
+    *,
+    staff: Staff,
+    pupil: Pupil,
+    case_row: AbsenceCase | None,
+    outcome: str,
+    note: str,
+    code: str | None,
+    now: datetime,
 ) -> CallLog:
     """The ``CallLog`` row and its case event."""
     from bot.cases.service import log

@@ -42,7 +42,12 @@ def run_as(
 
 
 def run_command(
-    session: Session, *, staff: Staff, text: str, now: datetime, who: identity.Who | None = None,
+    session: Session,
+    *,
+    staff: Staff,
+    text: str,
+    now: datetime,
+    who: identity.Who | None = None,
     shared: bool = False,
 ) -> results.CommandResult:
     """Run ``text`` for ``staff`` at ``now``; "today" is the school's date at ``now``.
@@ -62,7 +67,11 @@ def run_command(
         return results.ambiguous(str(exc), exc.choices, request)
     except PermissionDenied as exc:
         identity.record_refusal(
-            session, who=who, staff=staff, command=_NAMES.get(type(request)), reason=type(exc).__name__,
+            session,
+            who=who,
+            staff=staff,
+            command=_NAMES.get(type(request)),
+            reason=type(exc).__name__,
             now=now,
         )
         return results.error(str(exc), command=_NAMES.get(type(request), ""))
@@ -89,15 +98,24 @@ def _run(
         return results.help_result(request.topic)
     if isinstance(request, grammar.Absences):
         # An unknown class or an empty year group is an error, never an all-clear.
-        class_name = (resolve_class(session, school_id=staff.school_id, name=request.class_name)
-                      if request.class_name else None)
+        class_name = (
+            resolve_class(session, school_id=staff.school_id, name=request.class_name)
+            if request.class_name
+            else None
+        )
         if request.year is not None:
             check_year(session, school_id=staff.school_id, year=request.year)
-        rows = service.absences(session, staff=staff, day=request.day, year=request.year,
-                                class_name=class_name)
-        return urgent.pin(session, results.absences_result(rows, day=request.day, today=today,
-                                                         year=request.year, class_name=class_name),
-                          staff=staff, shared=shared)
+        rows = service.absences(
+            session, staff=staff, day=request.day, year=request.year, class_name=class_name
+        )
+        return urgent.pin(
+            session,
+            results.absences_result(
+                rows, day=request.day, today=today, year=request.year, class_name=class_name
+            ),
+            staff=staff,
+            shared=shared,
+        )
     if isinstance(request, grammar.Act):
         alert = service.act(
             session, staff=staff, alert_id=request.alert_id, action=request.action, note=request.note, now=now
@@ -106,7 +124,12 @@ def _run(
     pupil = resolve(session, school_id=staff.school_id, ref=request.pupil)
     if isinstance(request, grammar.Call):
         outcome = service.log_call(
-            session, staff=staff, pupil=pupil, outcome=request.outcome, note=request.note, today=today,
+            session,
+            staff=staff,
+            pupil=pupil,
+            outcome=request.outcome,
+            note=request.note,
+            today=today,
             now=now,
         )
         return results.call_result(outcome)
@@ -126,8 +149,9 @@ def _run(
         )
         return results.recode_result(outcome)
     timeline = service.timeline(session, staff=staff, pupil=pupil, today=today, shared=shared)
-    return urgent.pin(session, results.timeline_result(timeline), staff=staff, pupil_id=pupil.id,
-                      shared=shared)
+    return urgent.pin(
+        session, results.timeline_result(timeline), staff=staff, pupil_id=pupil.id, shared=shared
+    )
 
 
 __all__ = ["run_as", "run_command", "UserError"]

@@ -148,8 +148,13 @@ HELP: dict[str, CommandHelp] = {
         "Unexplained absences (N marks) for your school, most urgent first: vulnerable pupils, then "
         "the school's priority year groups. Each shows messages sent/delivered, replies, calls "
         "logged and the day of absence.",
-        ("/absences", "/absences year 6", "/absences class 4 Birch", "/absences 2026-09-14 class 4B",
-         "/absences yesterday"),
+        (
+            "/absences",
+            "/absences year 6",
+            "/absences class 4 Birch",
+            "/absences 2026-09-14 class 4B",
+            "/absences yesterday",
+        ),
     ),
     "call": CommandHelp(
         "call",

@@ -103,8 +103,7 @@ def require_role(staff: Staff, command: str) -> None:
 
 
 def record_refusal(
-    session: Session, *, who: Who | None, staff: Staff | None, command: str | None, reason: str,
-    now: datetime,
+    session: Session, *, who: Who | None, staff: Staff | None, command: str | None, reason: str, now: datetime
 ) -> None:
     """Keep the attempt: a ``refused`` case event where the school is known, and a log line."""
     school_id = staff.school_id if staff else (school_for(session, who) if who else None)

@@ -54,32 +54,86 @@ def take(
     calendar = load_calendar(session, pupil.school_id)
     understood, code, back, concern = _read(request.text, today, calendar)
     if understood == IN_SCHOOL:
-        raise UserError("That sounds like the child left for school and is not here: follow the "
-                        "missing-child procedure now. No notice was recorded.")
-    said = Said(words=request.text, source="staff", reported_by=f"{staff.name} (for the family)",
-                understood=understood, code=code, return_date=back, staff_id=staff.id)
-    return _record(session, staff=staff, pupil=pupil, said=said, start=request.start,
-                   open_ended=request.open_ended, today=today, calendar=calendar, concern=concern, now=now)
+        raise UserError(
+            "That sounds like the child left for school and is not here: follow the "
+            "missing-child procedure now. No notice was recorded."
+        )
+    said = Said(
+        words=request.text,
+        source="staff",
+        reported_by=f"{staff.name} (for the family)",
+        understood=understood,
+        code=code,
+        return_date=back,
+        staff_id=staff.id,
+    )
+    return _record(
+        session,
+        staff=staff,
+        pupil=pupil,
+        said=said,
+        start=request.start,
+        open_ended=request.open_ended,
+        today=today,
+        calendar=calendar,
+        concern=concern,
+        now=now,
+    )
 
 
 def from_call(
-    session: Session, *, staff: Staff, pupil: Pupil, note: str, code: str | None, back: date | None,
-    today: date, now: datetime,
+    session: Session,
+    *,
+    staff: Staff,
+    pupil: Pupil,
+    note: str,
+    code: str | None,
+    back: date | None,
+    today: date,
+    now: datetime,
 ) -> list[AbsenceNotice]:
     """The notice a ``/call ... spoke`` with a reason (or a day back) leaves: "back Wednesday" counts."""
     if not (code or back):
         return []
-    said = Said(words=note, source="call", reported_by=f"{staff.name} (call with the family)",
-                understood=code or "NONE", code=code, return_date=back, staff_id=staff.id)
+    said = Said(
+        words=note,
+        source="call",
+        reported_by=f"{staff.name} (call with the family)",
+        understood=code or "NONE",
+        code=code,
+        return_date=back,
+        staff_id=staff.id,
+    )
     calendar = load_calendar(session, pupil.school_id)
-    outcome = _record(session, staff=staff, pupil=pupil, said=said, start=None, open_ended=False, today=today,
-                      calendar=calendar, concern=False, now=now, explain_case=False)
+    outcome = _record(
+        session,
+        staff=staff,
+        pupil=pupil,
+        said=said,
+        start=None,
+        open_ended=False,
+        today=today,
+        calendar=calendar,
+        concern=False,
+        now=now,
+        explain_case=False,
+    )
     return outcome.notices
 
 
 def _record(
-    session: Session, *, staff: Staff, pupil: Pupil, said: Said, start: date | None, open_ended: bool,
-    today: date, calendar, concern: bool, now: datetime, explain_case: bool = True,
+    session: Session,
+    *,
+    staff: Staff,
+    pupil: Pupil,
+    said: Said,
+    start: date | None,
+    open_ended: bool,
+    today: date,
+    calendar,
+    concern: bool,
+    now: datetime,
+    explain_case: bool = True,
 ) -> NoticeOutcome:
     from bot.replies.dates import absence_start
     from bot.replies.text import normalise
@@ -96,20 +150,42 @@ def _record(
             raise UserError(f"{start:%a %d %b %Y} is after the last school day in the calendar.")
         if said.return_date is not None and said.return_date <= first_day:
             said = Said(**{**said.__dict__, "return_date": None})
-        outcome.notices = without_case(session, school=school, pupils=[pupil], said=said, now=now,
-                                       first=(first_day, "AM"), open_ended=open_ended)
+        outcome.notices = without_case(
+            session,
+            school=school,
+            pupils=[pupil],
+            said=said,
+            now=now,
+            first=(first_day, "AM"),
+            open_ended=open_ended,
+        )
         return outcome
     if case is not None:
         if explain_case:
-            explained = explain(session, case=case, by="staff", actor=Actor.of(staff), code=said.code,
-                                return_date=said.return_date, now=now,
-                                summary=f"Reason the family gave {staff.name}: {said.words}")
+            explained = explain(
+                session,
+                case=case,
+                by="staff",
+                actor=Actor.of(staff),
+                code=said.code,
+                return_date=said.return_date,
+                now=now,
+                summary=f"Reason the family gave {staff.name}: {said.words}",
+            )
             outcome.explained_case = case if explained else None
-        outcome.notices = for_cases(session, school=school, case_list=[case], pupils={pupil.id: pupil},
-                                    said=said, now=now, open_ended=open_ended)
+        outcome.notices = for_cases(
+            session,
+            school=school,
+            case_list=[case],
+            pupils={pupil.id: pupil},
+            said=said,
+            now=now,
+            open_ended=open_ended,
+        )
         return outcome
-    outcome.notices = without_case(session, school=school, pupils=[pupil], said=said, now=now,
-                                   open_ended=open_ended)
+    outcome.notices = without_case(
+        session, school=school, pupils=[pupil], said=said, now=now, open_ended=open_ended
+    )
     return outcome
 
 
@@ -119,7 +195,8 @@ def withdraw(session: Session, *, pupil: Pupil, today: date, staff: Staff) -> in
     before = previous_session(today, "AM", calendar)
     rows = session.exec(
         select(AbsenceNotice).where(
-            AbsenceNotice.pupil_id == pupil.id, AbsenceNotice.status == notices.ACTIVE,
+            AbsenceNotice.pupil_id == pupil.id,
+            AbsenceNotice.status == notices.ACTIVE,
             (AbsenceNotice.last_date.is_(None)) | (AbsenceNotice.last_date >= today),
         )
     ).all()
@@ -141,8 +218,9 @@ def annotate(session: Session, rows: list, *, day: date) -> None:
     # The alert to act on: the notice's own, or the reply's when the notice came from a reply.
     by_notice, by_case = {}, {}
     for a in session.exec(
-        select(Alert).where(Alert.kind.in_(("notice", "reply")), Alert.status == "open",
-                            Alert.pupil_id.in_(list(covered))).order_by(Alert.id)
+        select(Alert)
+        .where(Alert.kind.in_(("notice", "reply")), Alert.status == "open", Alert.pupil_id.in_(list(covered)))
+        .order_by(Alert.id)
     ).all():
         if "pick_code" not in (a.data or {}).get("actions", []):
             continue

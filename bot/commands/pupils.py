@@ -152,18 +152,27 @@ def resolve_class(session: Session, *, school_id: int, name: str) -> str:
     A filter that matched nothing would answer "no unexplained absences", an all-clear nobody
     checked. So the name must be one of the classes pupils on roll are in.
     """
-    classes = sorted(set(session.exec(
-        select(Pupil.class_name).where(Pupil.school_id == school_id, Pupil.on_roll,
-                                       Pupil.class_name.is_not(None))
-    ).all()), key=str.casefold)
+    classes = sorted(
+        set(
+            session.exec(
+                select(Pupil.class_name).where(
+                    Pupil.school_id == school_id, Pupil.on_roll, Pupil.class_name.is_not(None)
+                )
+            ).all()
+        ),
+        key=str.casefold,
+    )
     wanted = _class_key(name)
     for known in classes:
         if _class_key(known) == wanted:
             return known
     if not classes:
         raise UserError("Your school's pupils have no classes recorded, so there is nothing to filter by.")
-    close = [c for c in classes if wanted and (wanted in _class_key(c) or
-                                                 fuzz.ratio(wanted, _class_key(c)) >= FUZZY_CUTOFF)]
+    close = [
+        c
+        for c in classes
+        if wanted and (wanted in _class_key(c) or fuzz.ratio(wanted, _class_key(c)) >= FUZZY_CUTOFF)
+    ]
     hint = f" Did you mean {' or '.join(close[:3])}?" if close else ""
     raise UserError(f"There is no class '{name}' in your school.{hint} Classes: {', '.join(classes)}.")
 

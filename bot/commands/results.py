@@ -45,9 +45,7 @@ def absences_result(
     rows, *, day: date, today: date, year: int | None, class_name: str | None
 ) -> CommandResult:
     scope = " · ".join(
-        x
-        for x in (year_label(year) or None, f"class {class_name}" if class_name else None)
-        if x
+        x for x in (year_label(year) or None, f"class {class_name}" if class_name else None) if x
     )
     title = f"Unexplained absences {grammar.describe_date(day, today)}" + (f" ({scope})" if scope else "")
     if not rows:
@@ -160,10 +158,18 @@ def notice_result(outcome) -> CommandResult:
     p = outcome.pupil
     who = f"{p.display_first_name} {p.last_name}"
     if outcome.withdrawn or not outcome.notices:
-        title = (f"Withdrew {outcome.withdrawn} notice(s) for {who}: from today they are messaged and "
-                 "chased as usual." if outcome.withdrawn else f"{who} has no notice to withdraw.")
-        return CommandResult(ok=True, command="notice", title=title,
-                             data={"pupil_id": p.id, "withdrawn": outcome.withdrawn, "notice_ids": []})
+        title = (
+            f"Withdrew {outcome.withdrawn} notice(s) for {who}: from today they are messaged and "
+            "chased as usual."
+            if outcome.withdrawn
+            else f"{who} has no notice to withdraw."
+        )
+        return CommandResult(
+            ok=True,
+            command="notice",
+            title=title,
+            data={"pupil_id": p.id, "withdrawn": outcome.withdrawn, "notice_ids": []},
+        )
     from bot.notices.wording import line
 
     lines = [notice_covers(n) for n in outcome.notices]
@@ -176,8 +182,11 @@ def notice_result(outcome) -> CommandResult:
         command="notice",
         title=f"Notice recorded for {who}: {line(outcome.notices[0])}",
         sections=[Section(lines=lines)],
-        data={"pupil_id": p.id, "notice_ids": [n.id for n in outcome.notices],
-              "explained_case_id": outcome.explained_case.id if outcome.explained_case else None},
+        data={
+            "pupil_id": p.id,
+            "notice_ids": [n.id for n in outcome.notices],
+            "explained_case_id": outcome.explained_case.id if outcome.explained_case else None,
+        },
     )
 
 

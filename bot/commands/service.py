@@ -14,7 +14,21 @@ from bot.commands.recode import RecodeOutcome, recode
 from bot.commands.timeline import TIMELINE_DAYS, TIMELINE_MAX, Timeline, TimelineItem, timeline
 
 __all__ = [
-    "FAILED", "SENT", "TIMELINE_DAYS", "TIMELINE_MAX", "AbsenceRow", "CallOutcome", "RecodeOutcome",
-    "Timeline", "TimelineItem", "absences", "act", "actor_of", "check_school_day", "log_call", "recode",
-    "school_today", "timeline",
+    "FAILED",
+    "SENT",
+    "TIMELINE_DAYS",
+    "TIMELINE_MAX",
+    "AbsenceRow",
+    "CallOutcome",
+    "RecodeOutcome",
+    "Timeline",
+    "TimelineItem",
+    "absences",
+    "act",
+    "actor_of",
+    "check_school_day",
+    "log_call",
+    "recode",
+    "school_today",
+    "timeline",
 ]

@@ -138,8 +138,11 @@ def _messages(session: Session, pupil: Pupil, since: datetime) -> list[TimelineI
         )
     ).all():
         who = "to staff (worker / DSL)" if m.kind in STAFF_KINDS else "to family"
-        what = (f"Automated call ({m.kind.replace('_', ' ')}) {who}" if m.channel == "voice"
-                else f"{m.channel.upper()} {m.kind.replace('_', ' ')} {who}")
+        what = (
+            f"Automated call ({m.kind.replace('_', ' ')}) {who}"
+            if m.channel == "voice"
+            else f"{m.channel.upper()} {m.kind.replace('_', ' ')} {who}"
+        )
         items.append(TimelineItem(m.created_at, "message", f"{what}: {m.status}{_call_outcome(session, m)}"))
     return items
 
@@ -166,8 +169,11 @@ def _replies(session: Session, pupil: Pupil, since: datetime, *, shared: bool) -
         read = f" → {r.code}" if r.code else ""
         back = f", back {r.return_date:%a %d %b}" if r.return_date else ""
         concern = " ⚠ concern" if r.concern else ""
-        said = ("(a possible welfare concern: the words are not shown in a channel)" if r.concern and shared
-                else f"“{_short(r.body)}”")
+        said = (
+            "(a possible welfare concern: the words are not shown in a channel)"
+            if r.concern and shared
+            else f"“{_short(r.body)}”"
+        )
         items.append(TimelineItem(r.received_at, "reply", f"Reply: {said}{read}{back}{concern}"))
     return items
 

@@ -22,8 +22,9 @@ def open_owned(
     """Open owned alerts of the staff member's school (of one pupil if given), oldest first.
 
     ``shared``: the list is shown to a channel, so DSL-only alerts are left out for everyone."""
-    query = select(Alert).where(Alert.school_id == staff.school_id, Alert.kind.in_(OWNED_KINDS),
-                                Alert.status == "open")
+    query = select(Alert).where(
+        Alert.school_id == staff.school_id, Alert.kind.in_(OWNED_KINDS), Alert.status == "open"
+    )
     if pupil_id is not None:
         query = query.where(Alert.pupil_id == pupil_id)
     if shared or staff.role not in DSL_ROLES:
@@ -40,7 +41,11 @@ def alert_line(alert: Alert, *, tz: str | None) -> str:
 
 
 def pin(
-    session: Session, result: CommandResult, *, staff: Staff, pupil_id: int | None = None,
+    session: Session,
+    result: CommandResult,
+    *,
+    staff: Staff,
+    pupil_id: int | None = None,
     shared: bool = False,
 ) -> CommandResult:
     """Put the open owned alerts at the top of a command's result (nothing changes when there are none)."""

@@ -20,9 +20,17 @@ def _case(session: Session, alert: Alert) -> AbsenceCase | None:
 
 def _record(session: Session, alert: Alert, actor: Actor, kind: str, summary: str, now: datetime) -> None:
     """A case-log entry of what was done (the safeguarding timeline reads these kinds)."""
-    log(session, school_id=alert.school_id, case_id=alert.case_id, pupil_id=alert.pupil_id, kind=kind,
-        summary=f"{summary} — {actor.name}", actor=actor.label if actor.staff_id else actor.name,
-        data={"alert_id": alert.id}, now=now)
+    log(
+        session,
+        school_id=alert.school_id,
+        case_id=alert.case_id,
+        pupil_id=alert.pupil_id,
+        kind=kind,
+        summary=f"{summary} — {actor.name}",
+        actor=actor.label if actor.staff_id else actor.name,
+        data={"alert_id": alert.id},
+        now=now,
+    )
 
 
 def home_visit_seen(
@@ -41,9 +49,7 @@ def home_visit_no_answer(
     _record(session, alert, actor, "home_visit_no_answer", "Home visit: no answer at the door", now)
 
 
-def referred_mash(
-    session: Session, *, alert: Alert, actor: Actor, value: str | None, now: datetime
-) -> None:
+def referred_mash(session: Session, *, alert: Alert, actor: Actor, value: str | None, now: datetime) -> None:
     _record(session, alert, actor, "referred_mash", "Referred to MASH", now)
 
 
@@ -53,15 +59,11 @@ def police_informed(
     _record(session, alert, actor, "police_informed", "Police informed", now)
 
 
-def la_notified(
-    session: Session, *, alert: Alert, actor: Actor, value: str | None, now: datetime
-) -> None:
+def la_notified(session: Session, *, alert: Alert, actor: Actor, value: str | None, now: datetime) -> None:
     _record(session, alert, actor, "la_notified", "Local authority notified", now)
 
 
-def cme_referred(
-    session: Session, *, alert: Alert, actor: Actor, value: str | None, now: datetime
-) -> None:
+def cme_referred(session: Session, *, alert: Alert, actor: Actor, value: str | None, now: datetime) -> None:
     _record(session, alert, actor, "cme_referred", "Children-missing-education referral made", now)
 
 

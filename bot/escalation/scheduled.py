@@ -18,6 +18,11 @@ def escalation_sweep(session: Session, *, school: School, now: datetime, setting
     Everything happens in the one transaction the job runner opens: a crash part-way leaves nothing
     half-done, and the next run does the whole pass again from the stored facts.
     """
-    counts = sweep(session, school=school, policy=policy_for(session, school.id),
-                   cal=load_calendar(session, school.id), now=now)
+    counts = sweep(
+        session,
+        school=school,
+        policy=policy_for(session, school.id),
+        cal=load_calendar(session, school.id),
+        now=now,
+    )
     return JobSummary(counts=counts)

@@ -79,9 +79,10 @@ def contact_history(session: Session, *, case: AbsenceCase, tz: str) -> dict:
     ).all()
     calls = session.exec(
         select(CallLog)
-        .where(CallLog.pupil_id == case.pupil_id,
-               or_(CallLog.case_id == case.id,
-                   and_(CallLog.case_id.is_(None), CallLog.at >= case.opened_at)))
+        .where(
+            CallLog.pupil_id == case.pupil_id,
+            or_(CallLog.case_id == case.id, and_(CallLog.case_id.is_(None), CallLog.at >= case.opened_at)),
+        )
         .order_by(CallLog.at, CallLog.id)
     ).all()
     replies = session.exec(
@@ -96,13 +97,20 @@ def contact_history(session: Session, *, case: AbsenceCase, tz: str) -> dict:
 
     return {
         "messages": [
-            {"at": when(m.created_at), "channel": m.channel, "kind": m.kind, "status": m.status,
-             "to": f"{c.first_name} {c.last_name}" if c else m.to_address}
+            {
+                "at": when(m.created_at),
+                "channel": m.channel,
+                "kind": m.kind,
+                "status": m.status,
+                "to": f"{c.first_name} {c.last_name}" if c else m.to_address,
+            }
             for m, c in messages
         ],
         "calls": [{"at": when(c.at), "outcome": c.outcome, "note": c.note} for c in calls],
-        "replies": [{"at": when(r.received_at), "text": r.body[:200], "code": r.code,
-                     "concern": r.concern} for r in replies],
+        "replies": [
+            {"at": when(r.received_at), "text": r.body[:200], "code": r.code, "concern": r.concern}
+            for r in replies
+        ],
     }
 
 
@@ -115,7 +123,8 @@ def last_contact(session: Session, *, case: AbsenceCase) -> datetime | None:
     ).one()
     call = session.exec(
         select(func.max(CallLog.at)).where(
-            CallLog.pupil_id == case.pupil_id, CallLog.outcome == "spoke",
+            CallLog.pupil_id == case.pupil_id,
+            CallLog.outcome == "spoke",
             or_(CallLog.case_id == case.id, and_(CallLog.case_id.is_(None), CallLog.at >= case.opened_at)),
         )
     ).one()
@@ -142,7 +151,9 @@ def case_facts(
     """Derive the day count from the marks: continuous unexplained absence up to ``today``."""
     latest_n = session.exec(
         select(func.max(Mark.date)).where(
-            Mark.pupil_id == case.pupil_id, Mark.date >= case.first_date, Mark.date <= today,
+            Mark.pupil_id == case.pupil_id,
+            Mark.date >= case.first_date,
+            Mark.date <= today,
             Mark.code.in_(UNEXPLAINED_CODES),
         )
     ).one()
@@ -193,8 +204,15 @@ def advance_case(
     if due:
         facts.history = contact_history(session, case=case, tz=tz)
     for index, step in due:
-        data = alert_data(case=case, pupil=pupil, step=step, index=index, facts=facts,
-                          flags=flag_words(pupil), actions=ACTIONS)
+        data = alert_data(
+            case=case,
+            pupil=pupil,
+            step=step,
+            index=index,
+            facts=facts,
+            flags=flag_words(pupil),
+            actions=ACTIONS,
+        )
         alert, created = raise_alert(
             session,
             school_id=case.school_id,
@@ -232,21 +250,41 @@ def inform_workers(
     """Day 1: tell the pupil's social worker / YOT worker by email (once per case, by key)."""
     queued = 0
     for flag, address, role, prefix in (
-        (pupil.has_social_worker or pupil.child_protection or pupil.looked_after, pupil.social_worker_email,
-         "social worker", "sw"),
+        (
+            pupil.has_social_worker or pupil.child_protection or pupil.looked_after,
+            pupil.social_worker_email,
+            "social worker",
+            "sw",
+        ),
         (pupil.has_yot_worker, pupil.yot_worker_email, "youth offending worker", "yot"),
     ):
         if not (flag and address):
             continue
         subject, body = worker_email(school=school, pupil=pupil, case=case, role=role)
-        _, created = enqueue(session, school_id=school.id, key=f"{prefix}:{case.id}", kind="staff_email",
-                             channel="email", to_address=address, subject=subject, body=body,
-                             case_ids=[case.id], now=now)
+        _, created = enqueue(
+            session,
+            school_id=school.id,
+            key=f"{prefix}:{case.id}",
+            kind="staff_email",
+            channel="email",
+            to_address=address,
+            subject=subject,
+            body=body,
+            case_ids=[case.id],
+            now=now,
+        )
         if created:
             queued += 1
-            log(session, school_id=school.id, case_id=case.id, pupil_id=pupil.id,
-                kind="worker_informed", summary=f"{role.capitalize()} informed by email",
-                data={"role": role}, now=now)
+            log(
+                session,
+                school_id=school.id,
+                case_id=case.id,
+                pupil_id=pupil.id,
+                kind="worker_informed",
+                summary=f"{role.capitalize()} informed by email",
+                data={"role": role},
+                now=now,
+            )
     return queued
 
 
@@ -270,13 +308,22 @@ def _unacted_open_alerts(session: Session, *, school_id: int):
     """
     acted = select(AlertAction.id).where(AlertAction.alert_id == Alert.id).exists()
     newer = aliased(Alert)
-    overtaken = select(newer.id).where(newer.case_id == Alert.case_id, newer.kind == ALERT_KIND,
-                                       newer.id > Alert.id).exists()
+    overtaken = (
+        select(newer.id)
+        .where(newer.case_id == Alert.case_id, newer.kind == ALERT_KIND, newer.id > Alert.id)
+        .exists()
+    )
     return (
         select(Alert, AbsenceCase)
         .join(AbsenceCase, AbsenceCase.id == Alert.case_id)
-        .where(Alert.school_id == school_id, Alert.kind == ALERT_KIND, Alert.status == "open",
-               AbsenceCase.status == "open", ~acted, ~overtaken)
+        .where(
+            Alert.school_id == school_id,
+            Alert.kind == ALERT_KIND,
+            Alert.status == "open",
+            AbsenceCase.status == "open",
+            ~acted,
+            ~overtaken,
+        )
     )
 
 
@@ -303,26 +350,50 @@ def reraise_unacted(
         if facts.seen:
             continue
         facts.history = contact_history(session, case=case, tz=school.timezone)
-        fresh = alert_data(case=case, pupil=pupil, step=alert.data.get("step", {}),
-                           index=alert.data.get("index", 0), facts=facts, flags=flag_words(pupil),
-                           actions=ACTIONS)
+        fresh = alert_data(
+            case=case,
+            pupil=pupil,
+            step=alert.data.get("step", {}),
+            index=alert.data.get("index", 0),
+            facts=facts,
+            flags=flag_words(pupil),
+            actions=ACTIONS,
+        )
         # The step's own day stays as raised; the count today and the contact history are refreshed.
-        data = dict(alert.data, contact=fresh["contact"], flags=fresh["flags"], through=fresh["through"],
-                    workers=fresh["workers"], day_now=fresh["day"], raised_count=alert.raised_count + 1)
+        data = dict(
+            alert.data,
+            contact=fresh["contact"],
+            flags=fresh["flags"],
+            through=fresh["through"],
+            workers=fresh["workers"],
+            day_now=fresh["day"],
+            raised_count=alert.raised_count + 1,
+        )
         result = session.execute(
             update(Alert)
-            .where(Alert.id == alert.id, Alert.raised_count == alert.raised_count,
-                   Alert.status == "open")
-            .values(raised_count=alert.raised_count + 1, last_raised_at=now, delivered_at=None,
-                    data=data, body=alert_body(data))
+            .where(Alert.id == alert.id, Alert.raised_count == alert.raised_count, Alert.status == "open")
+            .values(
+                raised_count=alert.raised_count + 1,
+                last_raised_at=now,
+                delivered_at=None,
+                data=data,
+                body=alert_body(data),
+            )
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:
             count += 1
             session.expire(alert)
-            log(session, school_id=school.id, case_id=case.id, pupil_id=case.pupil_id, kind="alert_reraised",
+            log(
+                session,
+                school_id=school.id,
+                case_id=case.id,
+                pupil_id=case.pupil_id,
+                kind="alert_reraised",
                 summary=f"Alert raised again: nobody has acted ({alert.title})",
-                data={"alert_id": alert.id, "raised_count": data["raised_count"]}, now=now)
+                data={"alert_id": alert.id, "raised_count": data["raised_count"]},
+                now=now,
+            )
     return count
 
 
@@ -341,22 +412,43 @@ def email_dsl_overdue(session: Session, *, school: School, policy: SchoolPolicy,
         if not _is_latest_step(alert, case):
             continue
         result = session.execute(
-            update(Alert).where(Alert.id == alert.id, Alert.dsl_emailed_at.is_(None))
-            .values(dsl_emailed_at=now).execution_options(synchronize_session=False)
+            update(Alert)
+            .where(Alert.id == alert.id, Alert.dsl_emailed_at.is_(None))
+            .values(dsl_emailed_at=now)
+            .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
             continue
         session.expire(alert)
         minutes = int((now - alert.created_at).total_seconds() // 60)
-        body = (f"No one has acted on this alert for {minutes} minutes.\n\n{alert.body}\n\n"
-                f"— {school.name} attendance bot")
-        _, created = enqueue(session, school_id=school.id, key=f"dsl-alert:{alert.id}", kind="staff_email",
-                             channel="email", to_address=school.dsl_email,
-                             subject=f"Unanswered: {alert.title}", body=body, case_ids=[case.id], now=now)
+        body = (
+            f"No one has acted on this alert for {minutes} minutes.\n\n{alert.body}\n\n"
+            f"— {school.name} attendance bot"
+        )
+        _, created = enqueue(
+            session,
+            school_id=school.id,
+            key=f"dsl-alert:{alert.id}",
+            kind="staff_email",
+            channel="email",
+            to_address=school.dsl_email,
+            subject=f"Unanswered: {alert.title}",
+            body=body,
+            case_ids=[case.id],
+            now=now,
+        )
         if created:
             count += 1
-            log(session, school_id=school.id, case_id=case.id, pupil_id=case.pupil_id, kind="dsl_emailed",
-                summary="DSL emailed: alert unanswered", data={"alert_id": alert.id}, now=now)
+            log(
+                session,
+                school_id=school.id,
+                case_id=case.id,
+                pupil_id=case.pupil_id,
+                kind="dsl_emailed",
+                summary="DSL emailed: alert unanswered",
+                data={"alert_id": alert.id},
+                now=now,
+            )
     return count
 
 
@@ -373,15 +465,17 @@ def overdue_cases(session: Session, *, school_id: int, today: date) -> list[int]
     """
     rows = session.exec(
         select(AbsenceCase).where(
-            AbsenceCase.school_id == school_id, AbsenceCase.status == "open",
+            AbsenceCase.school_id == school_id,
+            AbsenceCase.status == "open",
             or_(AbsenceCase.next_step_due.is_(None), AbsenceCase.next_step_due < today),
         )
     ).all()
     return [c.id for c in rows if c.next_step < len(c.ladder or [])]
 
 
-def sweep(session: Session, *, school: School, policy: SchoolPolicy, cal: SchoolCalendar,
-          now: datetime) -> dict:
+def sweep(
+    session: Session, *, school: School, policy: SchoolPolicy, cal: SchoolCalendar, now: datetime
+) -> dict:
     """One pass over a school's open cases. Safe to repeat and to run on two clocks at once.
 
     The job runner holds the school's advisory lock (``bot.jobs.lock_school``), so a second sweep,
@@ -391,8 +485,15 @@ def sweep(session: Session, *, school: School, policy: SchoolPolicy, cal: School
     SQLite the transaction is ``BEGIN IMMEDIATE`` and so runs alone.
     """
     today = _local_date(now, school.timezone)
-    summary = {"cases": 0, "alerts": 0, "overdue": 0, "seen": 0, "workers_informed": 0,
-               "reraised": 0, "dsl_emailed": 0}
+    summary = {
+        "cases": 0,
+        "alerts": 0,
+        "overdue": 0,
+        "seen": 0,
+        "workers_informed": 0,
+        "reraised": 0,
+        "dsl_emailed": 0,
+    }
     summary["overdue"] = len(overdue_cases(session, school_id=school.id, today=today))
     cases = session.exec(
         select(AbsenceCase)
@@ -405,8 +506,9 @@ def sweep(session: Session, *, school: School, policy: SchoolPolicy, cal: School
         pupil = session.get(Pupil, case.pupil_id)
         summary["cases"] += 1
         summary["workers_informed"] += inform_workers(session, case=case, pupil=pupil, school=school, now=now)
-        raised, facts = advance_case(session, case=case, pupil=pupil, school=school, policy=policy,
-                                     cal=cal, now=now)
+        raised, facts = advance_case(
+            session, case=case, pupil=pupil, school=school, policy=policy, cal=cal, now=now
+        )
         summary["seen"] += int(facts.seen)
         summary["alerts"] += len(raised)
     session.flush()

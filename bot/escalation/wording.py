@@ -34,13 +34,18 @@ def worker_contacts(pupil: Pupil) -> list[dict]:
     return out
 
 
-def alert_data(*, case: AbsenceCase, pupil: Pupil, step: dict, index: int, facts, flags: list[str],
-               actions: list[str]) -> dict:
+def alert_data(
+    *, case: AbsenceCase, pupil: Pupil, step: dict, index: int, facts, flags: list[str], actions: list[str]
+) -> dict:
     """The alert's payload (JSON). Dates are ISO strings so every renderer can format them."""
     return {
-        "pupil": {"id": pupil.id, "name": f"{pupil.first_name} {pupil.last_name}",
-                  "year_group": pupil.year_group, "class_name": pupil.class_name,
-                  "year_class": _year_class(pupil)},
+        "pupil": {
+            "id": pupil.id,
+            "name": f"{pupil.first_name} {pupil.last_name}",
+            "year_group": pupil.year_group,
+            "class_name": pupil.class_name,
+            "year_class": _year_class(pupil),
+        },
         "case_id": case.id,
         "step": {k: step.get(k) for k in ("day", "kind", "title", "text", "audience") if k in step},
         "index": index,

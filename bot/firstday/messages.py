@@ -68,4 +68,3 @@ def compose(
         if segments(text) > 2:  # a message with a shorter wording for long names (report_link)
             text = fit(render_family(channel, kind, used, **{**ctx, "short": True})[0])
     return Composed(channel, text, subject, used)
-

@@ -36,8 +36,13 @@ def queue_family_message(
 ) -> bool:
     """Queue one message to one contact about one or more children's cases. True if new."""
     [created] = queue_family_messages(
-        session, [(case_ids, route, key)], kind=kind, session_name=session_name, policy=policy,
-        settings=settings, now=now,
+        session,
+        [(case_ids, route, key)],
+        kind=kind,
+        session_name=session_name,
+        policy=policy,
+        settings=settings,
+        now=now,
     )
     return created
 
@@ -74,17 +79,32 @@ def queue_family_messages(
             else None
         )
         composed = compose(
-            channel=route.channel, kind=kind, language=route.contact.language,
-            first_names=[p.display_first_name for p in pupils], school=school.name,
-            session_name=session_name, link=link, office_line=bool(school.phone),
+            channel=route.channel,
+            kind=kind,
+            language=route.contact.language,
+            first_names=[p.display_first_name for p in pupils],
+            school=school.name,
+            session_name=session_name,
+            link=link,
+            office_line=bool(school.phone),
             report_link=family_url(settings, report_links[route.contact.id])
-            if route.contact.id in report_links else None,
+            if route.contact.id in report_links
+            else None,
         )
-        items.append({
-            "school_id": school.id, "key": key, "kind": kind, "channel": route.channel,
-            "to_address": route.address, "body": composed.body, "subject": composed.subject,
-            "contact_id": route.contact.id, "language": composed.language, "case_ids": case_ids,
-        })
+        items.append(
+            {
+                "school_id": school.id,
+                "key": key,
+                "kind": kind,
+                "channel": route.channel,
+                "to_address": route.address,
+                "body": composed.body,
+                "subject": composed.subject,
+                "contact_id": route.contact.id,
+                "language": composed.language,
+                "case_ids": case_ids,
+            }
+        )
     results = enqueue_many(session, items, now=now)
     _record_contacts(session, batch, results, school_id=school.id, kind=kind, now=now)
     return [created for _, created in results]
@@ -100,20 +120,29 @@ def _record_contacts(session: Session, batch, results, *, school_id: int, kind: 
         for case_id in case_ids:
             case = session.get(AbsenceCase, case_id)
             contacted.append(case_id)
-            events.append({
-                "school_id": school_id, "case_id": case.id, "pupil_id": case.pupil_id,
-                "kind": "message_queued",
-                "summary": f"{kind.replace('_', ' ')} {route.channel} to contact {route.contact.id}",
-                "data": {"message_id": message.id, "channel": route.channel,
-                         "contact_id": route.contact.id},
-            })
+            events.append(
+                {
+                    "school_id": school_id,
+                    "case_id": case.id,
+                    "pupil_id": case.pupil_id,
+                    "kind": "message_queued",
+                    "summary": f"{kind.replace('_', ' ')} {route.channel} to contact {route.contact.id}",
+                    "data": {
+                        "message_id": message.id,
+                        "channel": route.channel,
+                        "contact_id": route.contact.id,
+                    },
+                }
+            )
     if contacted:
         # One set-based update instead of one ORM flush per case (a round starts at its first
         # contact); the loaded cases are brought in line by hand, as "evaluate" would.
-        session.execute(update(AbsenceCase).where(AbsenceCase.id.in_(contacted))
-                        .values(last_contact_at=now,
-                                round_started_at=func.coalesce(AbsenceCase.round_started_at, now)),
-                        execution_options={"synchronize_session": False})
+        session.execute(
+            update(AbsenceCase)
+            .where(AbsenceCase.id.in_(contacted))
+            .values(last_contact_at=now, round_started_at=func.coalesce(AbsenceCase.round_started_at, now)),
+            execution_options={"synchronize_session": False},
+        )
         for case_id in dict.fromkeys(contacted):
             case = session.get(AbsenceCase, case_id)
             set_committed_value(case, "last_contact_at", now)

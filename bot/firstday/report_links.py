@@ -29,8 +29,12 @@ from storage.models import CalendarEntry, Contact, Pupil, PupilContact, School
 def term_start(session: Session, school_id: int, calendar: SchoolCalendar, day: date) -> date | None:
     """The first school day of the term ``day`` falls in (None outside term)."""
     spans = session.exec(
-        select(CalendarEntry).where(CalendarEntry.school_id == school_id, CalendarEntry.kind == "term",
-                                    CalendarEntry.start_date <= day, CalendarEntry.end_date >= day)
+        select(CalendarEntry).where(
+            CalendarEntry.school_id == school_id,
+            CalendarEntry.kind == "term",
+            CalendarEntry.start_date <= day,
+            CalendarEntry.end_date >= day,
+        )
     ).all()
     starts = [calendar.next_school_day(s.start_date, inclusive=True) for s in spans]
     return min((s for s in starts if s is not None), default=None)
@@ -66,14 +70,29 @@ def send_report_links(
             unreachable += 1
             continue
         route = routes[0]
-        composed = compose(channel=route.channel, kind="report_link", language=contact.language,
-                           first_names=list(dict.fromkeys(names)), school=school.name,
-                           link=url(settings, links[contact_id]))
+        composed = compose(
+            channel=route.channel,
+            kind="report_link",
+            language=contact.language,
+            first_names=list(dict.fromkeys(names)),
+            school=school.name,
+            link=url(settings, links[contact_id]),
+        )
         key = f"links:{school.id}:{(start or day).isoformat()}:{contact_id}"
-        items.append({"school_id": school.id, "key": key,
-                      "kind": "report_link", "channel": route.channel, "to_address": route.address,
-                      "body": composed.body, "subject": composed.subject, "contact_id": contact_id,
-                      "language": composed.language})
+        items.append(
+            {
+                "school_id": school.id,
+                "key": key,
+                "kind": "report_link",
+                "channel": route.channel,
+                "to_address": route.address,
+                "body": composed.body,
+                "subject": composed.subject,
+                "contact_id": contact_id,
+                "language": composed.language,
+            }
+        )
     created = sum(1 for _, new in enqueue_many(session, items, now=now) if new)
-    return JobSummary(counts={"families": len(children), "messages_queued": created,
-                              "no_channel": unreachable})
+    return JobSummary(
+        counts={"families": len(children), "messages_queued": created, "no_channel": unreachable}
+    )

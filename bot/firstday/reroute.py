@@ -66,13 +66,18 @@ def reroute_failed(session: Session, *, settings: Settings, now: datetime, limit
 
 def _channels_used(session: Session, *, case_id: int, contact_id: int, since) -> set[str]:
     """Channels on which this case's family contact already has a message that has not failed."""
-    return set(session.exec(
-        select(OutboxMessage.channel)
-        .join(MessageCase, MessageCase.message_id == OutboxMessage.id)
-        .where(MessageCase.case_id == case_id, OutboxMessage.contact_id == contact_id,
-               OutboxMessage.created_at >= since,
-               OutboxMessage.status.not_in(("failed", "undelivered", "cancelled")))
-    ).all())
+    return set(
+        session.exec(
+            select(OutboxMessage.channel)
+            .join(MessageCase, MessageCase.message_id == OutboxMessage.id)
+            .where(
+                MessageCase.case_id == case_id,
+                OutboxMessage.contact_id == contact_id,
+                OutboxMessage.created_at >= since,
+                OutboxMessage.status.not_in(("failed", "undelivered", "cancelled")),
+            )
+        ).all()
+    )
 
 
 def on_delivery_failed(
@@ -92,8 +97,17 @@ def on_delivery_failed(
     failed_contact = session.get(Contact, message.contact_id)
 
     def queue(case: AbsenceCase, route, key: str) -> None:
-        queue_family_message(session, case_ids=[case.id], route=route, kind=message.kind, key=key,
-                             session_name=case.first_session, policy=policy, settings=settings, now=now)
+        queue_family_message(
+            session,
+            case_ids=[case.id],
+            route=route,
+            kind=message.kind,
+            key=key,
+            session_name=case.first_session,
+            policy=policy,
+            settings=settings,
+            now=now,
+        )
 
     for case in cases:
         pupil = session.get(Pupil, case.pupil_id)
@@ -103,9 +117,10 @@ def on_delivery_failed(
         #    case already reached them on today, so a chain of failures always moves on.
         chain = all_channels(failed_contact, policy) if failed_contact else []
         channels = [r.channel for r in chain]
-        later = chain[channels.index(message.channel) + 1:] if message.channel in channels else []
-        used = _channels_used(session, case_id=case.id, contact_id=message.contact_id,
-                              since=message.created_at)
+        later = chain[channels.index(message.channel) + 1 :] if message.channel in channels else []
+        used = _channels_used(
+            session, case_id=case.id, contact_id=message.contact_id, since=message.created_at
+        )
         others = [r for r in later if r.channel not in used]
         if others:
             queue(case, others[0], f"{message.idempotency_key}>{others[0].channel}")
@@ -122,7 +137,10 @@ def on_delivery_failed(
             continue
         # 3. Nobody left.
         raise_unreachable(
-            session, case=case, pupil=pupil, now=now,
+            session,
+            case=case,
+            pupil=pupil,
+            now=now,
             why="Messages to every contact we hold have failed or cannot be sent.",
         )
         log.info("case %s: no channel reaches the family", case.id)

@@ -56,8 +56,14 @@ def send_outbox(
     while True:
         for name, count in hold_calls(engine, now=now).items():  # no call rings in quiet hours
             quiet[name] += count
-        sent = send_due(engine, transports=transports, settings=settings, now=now, limit=SEND_ROUND,
-                        before_send=check_before_send)
+        sent = send_due(
+            engine,
+            transports=transports,
+            settings=settings,
+            now=now,
+            limit=SEND_ROUND,
+            before_send=check_before_send,
+        )
         total.add(sent)
         with session_scope(engine) as session:
             moved = reroute_failed(session, settings=settings, now=now)

@@ -78,15 +78,19 @@ def reconcile_case(session: Session, *, case: AbsenceCase, now: datetime, day: d
     if not cases.remaining_n(session, case=case):
         latest = session.exec(
             select(Mark.code)
-            .where(Mark.pupil_id == case.pupil_id, Mark.date >= case.first_date,
-                   Mark.date <= case.last_absent_date)
+            .where(
+                Mark.pupil_id == case.pupil_id,
+                Mark.date >= case.first_date,
+                Mark.date <= case.last_absent_date,
+            )
             .order_by(Mark.date.desc(), Mark.session.desc())
         ).first()
         if latest is not None and codes.category(latest) is codes.Category.PRESENT:
             cases.close(session, case=case, reason="marked present", now=now)
             return "closed"
-        cases.explain(session, case=case, by="mark", code=latest, summary=f"Register now shows {latest}",
-                      now=now)
+        cases.explain(
+            session, case=case, by="mark", code=latest, summary=f"Register now shows {latest}", now=now
+        )
         return "explained"
     return None
 
@@ -118,8 +122,11 @@ def check_before_send(session: Session, *, message_ids: list[int], now: datetime
         reconcile_case(session, case=case, now=now, day=clock.to_local(now, tz).date())
     with_cases = session.exec(
         select(MessageCase.message_id, func.count(AbsenceCase.id))
-        .join(AbsenceCase, and_(AbsenceCase.id == MessageCase.case_id, AbsenceCase.status == "open"),
-              isouter=True)
+        .join(
+            AbsenceCase,
+            and_(AbsenceCase.id == MessageCase.case_id, AbsenceCase.status == "open"),
+            isouter=True,
+        )
         .where(MessageCase.message_id.in_(message_ids))
         .group_by(MessageCase.message_id)
     ).all()
@@ -142,17 +149,36 @@ def _cases_whose_register_changed(
     rows = [
         (case_id, pupil_id, tz, (first_date, first_session), n_left)
         for case_id, pupil_id, tz, status, first_date, first_session, n_left in session.execute(
-            select(AbsenceCase.id, AbsenceCase.pupil_id, School.timezone, AbsenceCase.status,
-                   AbsenceCase.first_date, AbsenceCase.first_session, func.count(Mark.id))
+            select(
+                AbsenceCase.id,
+                AbsenceCase.pupil_id,
+                School.timezone,
+                AbsenceCase.status,
+                AbsenceCase.first_date,
+                AbsenceCase.first_session,
+                func.count(Mark.id),
+            )
             .join(MessageCase, MessageCase.case_id == AbsenceCase.id)
             .join(School, School.id == AbsenceCase.school_id)
-            .join(Mark, and_(Mark.pupil_id == AbsenceCase.pupil_id, Mark.code == "N",
-                             Mark.date >= AbsenceCase.first_date,
-                             Mark.date <= AbsenceCase.last_absent_date),
-                  isouter=True)
+            .join(
+                Mark,
+                and_(
+                    Mark.pupil_id == AbsenceCase.pupil_id,
+                    Mark.code == "N",
+                    Mark.date >= AbsenceCase.first_date,
+                    Mark.date <= AbsenceCase.last_absent_date,
+                ),
+                isouter=True,
+            )
             .where(MessageCase.message_id.in_(message_ids))
-            .group_by(AbsenceCase.id, AbsenceCase.pupil_id, School.timezone, AbsenceCase.status,
-                      AbsenceCase.first_date, AbsenceCase.first_session)
+            .group_by(
+                AbsenceCase.id,
+                AbsenceCase.pupil_id,
+                School.timezone,
+                AbsenceCase.status,
+                AbsenceCase.first_date,
+                AbsenceCase.first_session,
+            )
         ).all()
         if status == "open"
     ]
@@ -163,20 +189,28 @@ def _cases_whose_register_changed(
     day_of = {case_id: clock.to_local(now, tz).date() for case_id, _pupil, tz, _first, _n in rows}
     # Only pupils with a seen mark today can have been seen since their absence; their episodes'
     # marks are then read in one query and checked session by session.
-    seen_today = set(session.execute(
-        select(Mark.pupil_id, Mark.date)
-        .where(Mark.pupil_id.in_({pupil_id for _c, pupil_id, _tz, _f, _n in rows}),
-               Mark.date.in_(set(day_of.values())), Mark.code.in_(SEEN_CODES))
-    ).all())
-    candidates = [(case_id, pupil_id, first) for case_id, pupil_id, _tz, first, _n in rows
-                  if (pupil_id, day_of[case_id]) in seen_today and case_id not in changed]
+    seen_today = set(
+        session.execute(
+            select(Mark.pupil_id, Mark.date).where(
+                Mark.pupil_id.in_({pupil_id for _c, pupil_id, _tz, _f, _n in rows}),
+                Mark.date.in_(set(day_of.values())),
+                Mark.code.in_(SEEN_CODES),
+            )
+        ).all()
+    )
+    candidates = [
+        (case_id, pupil_id, first)
+        for case_id, pupil_id, _tz, first, _n in rows
+        if (pupil_id, day_of[case_id]) in seen_today and case_id not in changed
+    ]
     if candidates:
         marks: dict[int, list] = {}
         for pupil_id, d, s, code in session.execute(
-            select(Mark.pupil_id, Mark.date, Mark.session, Mark.code)
-            .where(Mark.pupil_id.in_({p for _c, p, _f in candidates}),
-                   Mark.date >= min(first[0] for _c, _p, first in candidates),
-                   Mark.date <= max(day_of.values()))
+            select(Mark.pupil_id, Mark.date, Mark.session, Mark.code).where(
+                Mark.pupil_id.in_({p for _c, p, _f in candidates}),
+                Mark.date >= min(first[0] for _c, _p, first in candidates),
+                Mark.date <= max(day_of.values()),
+            )
         ).all():
             marks.setdefault(pupil_id, []).append((d, s, code))
         for case_id, pupil_id, first in candidates:
@@ -237,8 +271,12 @@ def provider_took(session: Session, case_ids: list[int]) -> dict[int, list[tuple
     for case_id, contact_id, created, sent in session.execute(
         select(MessageCase.case_id, OutboxMessage.contact_id, OutboxMessage.created_at, OutboxMessage.sent_at)
         .join(OutboxMessage, OutboxMessage.id == MessageCase.message_id)
-        .where(MessageCase.case_id.in_(case_ids), OutboxMessage.status.in_(TAKEN),
-               OutboxMessage.sent_at.is_not(None), OutboxMessage.contact_id.is_not(None))
+        .where(
+            MessageCase.case_id.in_(case_ids),
+            OutboxMessage.status.in_(TAKEN),
+            OutboxMessage.sent_at.is_not(None),
+            OutboxMessage.contact_id.is_not(None),
+        )
     ).all():
         out.setdefault(case_id, []).append((contact_id, created, sent))
     return out
@@ -251,8 +289,15 @@ def round_reached_at(case: AbsenceCase, contact_id: int, took: dict) -> datetime
     return min(times, default=None)
 
 
-def _round_over(case: AbsenceCase, contacts: list, *, took: dict, last_reply: datetime | None, now: datetime,
-                after_seconds: int) -> bool:
+def _round_over(
+    case: AbsenceCase,
+    contacts: list,
+    *,
+    took: dict,
+    last_reply: datetime | None,
+    now: datetime,
+    after_seconds: int,
+) -> bool:
     """Has the contact being chased had the school's deadline to answer? It counts from the provider
     taking this round's message (not from queueing: an outage must not move the family on), or from
     the family's last reply if later."""
@@ -319,20 +364,36 @@ def register_close(
         return JobSummary.skip(calendar.why_not(day))
     policy = policy_for(session, school.id)
     rows = _n_marks(session, school=school, day=day, session_name=session_name, pupil_ids=pupil_ids)
-    summary = {"n_marks": len(rows), "cases_opened": 0, "cases_extended": 0, "cases_closed_seen": 0,
-               "messages_queued": 0, "unreachable": 0}
+    summary = {
+        "n_marks": len(rows),
+        "cases_opened": 0,
+        "cases_extended": 0,
+        "cases_closed_seen": 0,
+        "messages_queued": 0,
+        "unreachable": 0,
+    }
     pupils = sorted((pupil for _mark, pupil in rows), key=lambda p: urgency(p, policy))
     # A child seen in school since their open case's last absence (in all morning, gone after
     # lunch) starts a new episode: its own case, its own first-day message.
-    summary["cases_closed_seen"] = cases.close_seen_before(session, pupils=pupils, day=day,
-                                                           session_name=session_name, now=now)
+    summary["cases_closed_seen"] = cases.close_seen_before(
+        session, pupils=pupils, day=day, session_name=session_name, now=now
+    )
     # What families already told us: covered N marks are explained, not messaged (bot.notices.close).
-    honoured = notices_at_close(session, school=school, policy=policy, calendar=calendar, pupils=pupils,
-                                day=day, session_name=session_name, now=now)
+    honoured = notices_at_close(
+        session,
+        school=school,
+        policy=policy,
+        calendar=calendar,
+        pupils=pupils,
+        day=day,
+        session_name=session_name,
+        now=now,
+    )
     summary.update(honoured.counts)
     pupils = honoured.uncovered
-    opened, extended = cases.open_or_extend_many(session, pupils=pupils, day=day,
-                                                 session_name=session_name, now=now)
+    opened, extended = cases.open_or_extend_many(
+        session, pupils=pupils, day=day, session_name=session_name, now=now
+    )
     summary["cases_opened"], summary["cases_extended"] = len(opened), len(extended)
     by_pupil = {p.id: p for p in pupils}
     new_cases = [(case, by_pupil[case.pupil_id]) for case in opened]
@@ -346,15 +407,26 @@ def register_close(
         grouped, missed = _group_by_contact(session, todo, policy, first_contact)
         unreachable += missed
         key = f"{prefix}:{school.id}:{day.isoformat()}:{session_name}"
-        created = _queue_grouped(session, grouped, key=key, kind=kind, session_name=session_name,
-                                 policy=policy, settings=settings, now=now)
+        created = _queue_grouped(
+            session,
+            grouped,
+            key=key,
+            kind=kind,
+            session_name=session_name,
+            policy=policy,
+            settings=settings,
+            now=now,
+        )
         summary["messages_queued"] += sum(created)
     for case, pupil in unreachable:
         raise_unreachable(session, case=case, pupil=pupil, now=now, why=NO_CHANNEL)
         summary["unreachable"] += 1
     log.info("register close school=%s %s %s: %s", school.id, day, session_name, summary)
-    warning = None if pupil_ids is not None else _no_register(session, school=school, day=day,
-                                                              session_name=session_name)
+    warning = (
+        None
+        if pupil_ids is not None
+        else _no_register(session, school=school, day=day, session_name=session_name)
+    )
     return JobSummary(counts=summary, details={"warning": warning} if warning else {})
 
 
@@ -373,8 +445,13 @@ def _n_marks(
     query = (
         select(Mark, Pupil)
         .join(Pupil, Pupil.id == Mark.pupil_id)
-        .where(Mark.school_id == school.id, Mark.date == day, Mark.session == session_name,
-               Mark.code == codes.NO_REASON, Pupil.on_roll == True)  # noqa: E712
+        .where(
+            Mark.school_id == school.id,
+            Mark.date == day,
+            Mark.session == session_name,
+            Mark.code == codes.NO_REASON,
+            Pupil.on_roll.is_(True),
+        )
     )
     if pupil_ids is not None:
         query = query.where(Mark.pupil_id.in_(sorted(pupil_ids)))
@@ -382,34 +459,37 @@ def _n_marks(
 
 
 def _open_cases(session: Session, *, school: School) -> list[tuple[AbsenceCase, Pupil]]:
-    return list(session.exec(
-        select(AbsenceCase, Pupil)
-        .join(Pupil, Pupil.id == AbsenceCase.pupil_id)
-        .where(AbsenceCase.school_id == school.id, AbsenceCase.status == "open")
-    ).all())
+    return list(
+        session.exec(
+            select(AbsenceCase, Pupil)
+            .join(Pupil, Pupil.id == AbsenceCase.pupil_id)
+            .where(AbsenceCase.school_id == school.id, AbsenceCase.status == "open")
+        ).all()
+    )
 
 
 def _queue_grouped(
-    session: Session, grouped: dict, *, key: str, kind: str, session_name: str, policy: SchoolPolicy,
-    settings: Settings, now: datetime,
+    session: Session,
+    grouped: dict,
+    *,
+    key: str,
+    kind: str,
+    session_name: str,
+    policy: SchoolPolicy,
+    settings: Settings,
+    now: datetime,
 ) -> list[bool]:
     """One message per (contact, channel) group; its key is ``key`` plus the contact and channel."""
     batch = [
         (case_ids, route, f"{key}:{contact_id}:{channel}")
         for (contact_id, channel), (route, case_ids) in grouped.items()
     ]
-    return queue_family_messages(session, batch, kind=kind, session_name=session_name, policy=policy,
-                                 settings=settings, now=now)
+    return queue_family_messages(
+        session, batch, kind=kind, session_name=session_name, policy=policy, settings=settings, now=now
+    )
 
 
-def chase(
-    session: Session,
-    *,
-    school: School,
-    now: datetime,
-    slot: str,
-    settings: Settings,
-) -> JobSummary:
+def chase(session: Session, *, school: School, now: datetime, slot: str, settings: Settings) -> JobSummary:
     """At a chase time: contact the families of cases still unexplained, moving down the contacts.
 
     When the contact being chased has not replied within the school's deadline, counted from when
@@ -427,8 +507,9 @@ def chase(
     in_touch = family_in_touch(session, [case.id for case, _ in rows], since=day_start)
     # A family who left a voice message or spoke to the office today is waiting for staff, not for
     # another chase; the deadline to move to the next contact counts from their last contact.
-    todo = sorted(((c, p) for c, p in rows if c.id not in in_touch.spoke_today),
-                  key=lambda r: urgency(r[1], policy))
+    todo = sorted(
+        ((c, p) for c, p in rows if c.id not in in_touch.spoke_today), key=lambda r: urgency(r[1], policy)
+    )
     deadline = policy.next_contact_after_minutes * 60
     took = provider_took(session, [case.id for case, _ in todo])
     moved = 0
@@ -438,8 +519,9 @@ def chase(
         nonlocal moved, called
         if not contacts:
             return []
-        if len(contacts) > 1 and _round_over(case, contacts, took=took, last_reply=in_touch.last.get(case.id),
-                                             now=now, after_seconds=deadline):
+        if len(contacts) > 1 and _round_over(
+            case, contacts, took=took, last_reply=in_touch.last.get(case.id), now=now, after_seconds=deadline
+        ):
             case.contact_round = (case.contact_round + 1) % len(contacts)
             case.round_started_at = now
             moved += 1
@@ -452,12 +534,28 @@ def chase(
 
     grouped, unreachable = _group_by_contact(session, todo, policy, current_contact)
     key = f"chase:{school.id}:{day.isoformat()}:{slot}"
-    queued = sum(_queue_grouped(session, grouped, key=key, kind="chase", session_name="AM", policy=policy,
-                                settings=settings, now=now))
+    queued = sum(
+        _queue_grouped(
+            session,
+            grouped,
+            key=key,
+            kind="chase",
+            session_name="AM",
+            policy=policy,
+            settings=settings,
+            now=now,
+        )
+    )
     for case, pupil in unreachable:
         raise_unreachable(session, case=case, pupil=pupil, now=now, why=NO_CHANNEL)
-    return JobSummary(counts={
-        "open_cases": len(todo), "messages_queued": queued, "moved_to_next_contact": moved,
-        "calls_added": called, "in_touch_today": len(in_touch.spoke_today),
-        "unreachable": len(unreachable), **{f"cases_{k}": v for k, v in settled.items()},
-    })
+    return JobSummary(
+        counts={
+            "open_cases": len(todo),
+            "messages_queued": queued,
+            "moved_to_next_contact": moved,
+            "calls_added": called,
+            "in_touch_today": len(in_touch.spoke_today),
+            "unreachable": len(unreachable),
+            **{f"cases_{k}": v for k, v in settled.items()},
+        }
+    )

@@ -27,8 +27,17 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "last_name": ("legal_surname", "legal_last_name", "surname", "family_name"),
         "preferred_name": ("preferred_forename", "preferred_first_name", "known_as", "chosen_name"),
         "year_group": ("year", "nc_year", "national_curriculum_year", "curriculum_year", "year_taught_in"),
-        "class_name": ("reg", "reg_group", "registration_group", "reg_grp", "form", "form_group",
-                       "tutor_group", "registration_form", "class"),
+        "class_name": (
+            "reg",
+            "reg_group",
+            "registration_group",
+            "reg_grp",
+            "form",
+            "form_group",
+            "tutor_group",
+            "registration_form",
+            "class",
+        ),
         "date_of_birth": ("dob", "d_o_b", "birth_date"),
         "admission_date": ("date_of_admission", "adm_date", "entry_date", "start_date"),
         "leaving_date": ("date_of_leaving", "leave_date", "end_date"),
@@ -44,12 +53,25 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "pupil_mis_id": ("adno", "admission_number", "adm_no", "student_id", "pupil_id", "upn"),
         "first_name": ("contact_forename", "contact_first_name", "forename", "contact_legal_forename"),
         "last_name": ("contact_surname", "contact_last_name", "surname", "contact_legal_surname"),
-        "relationship": ("relationship_to_pupil", "relationship_to_student", "contact_relationship",
-                         "relation"),
+        "relationship": (
+            "relationship_to_pupil",
+            "relationship_to_student",
+            "contact_relationship",
+            "relation",
+        ),
         "priority": ("contact_priority", "priority_order", "contact_order", "order"),
         "parental_responsibility": ("has_parental_responsibility", "parental_resp", "pr"),
-        "mobile": ("mobile_phone", "mobile_number", "mobile_tel", "mobile_telephone", "telephone_mobile",
-                   "tel_mobile", "phone_mobile", "contact_mobile", "mobile_no"),
+        "mobile": (
+            "mobile_phone",
+            "mobile_number",
+            "mobile_tel",
+            "mobile_telephone",
+            "telephone_mobile",
+            "tel_mobile",
+            "phone_mobile",
+            "contact_mobile",
+            "mobile_no",
+        ),
         "email": ("email_address", "contact_email", "primary_email", "e_mail"),
         "language": ("first_language", "home_language", "preferred_language", "contact_language"),
         "primary_contact": ("primary", "main_contact"),
@@ -66,11 +88,7 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "code": ("mark", "attendance_mark", "attendance_code"),
         "minutes_late": ("mins_late", "late_minutes", "minutes_late_mins"),
     },
-    "calendar": {
-        "kind": ("type",),
-        "start_date": ("start", "from"),
-        "end_date": ("end", "to"),
-    },
+    "calendar": {"kind": ("type",), "start_date": ("start", "from"), "end_date": ("end", "to")},
 }
 
 
@@ -88,14 +106,16 @@ def parse_mapping(pairs: list[str] | tuple[str, ...], *, kind: str, names: list[
         if not sep or not column or not target:
             raise UserError(f"--map '{pair}' is not COLUMN=FIELD (e.g. --map \"Person ID=mis_id\")")
         if target not in names:
-            raise UserError(f"--map '{pair}': a {kind} file has no field '{target}' "
-                            f"(fields: {', '.join(names)})")
+            raise UserError(
+                f"--map '{pair}': a {kind} file has no field '{target}' (fields: {', '.join(names)})"
+            )
         mapping[column] = target
     return mapping
 
 
-def resolve(kind: str, header: list[str], names: list[str], mapping: dict[str, str]
-            ) -> tuple[list[str], list[str], list[str]]:
+def resolve(
+    kind: str, header: list[str], names: list[str], mapping: dict[str, str]
+) -> tuple[list[str], list[str], list[str]]:
     """Rename a normalised header to the bot's fields: (header, warnings, --map columns not found).
 
     A column the bot does not read keeps its own name (and is reported as unknown by the caller);

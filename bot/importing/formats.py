@@ -56,9 +56,21 @@ def positive(value: str) -> int:
 
 
 # Day first, always (UK): 03/04/2026 is 3 April. Excel adds a midnight time to exported dates.
-DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%d %b %Y", "%d-%b-%Y",
-                "%d-%b-%y", "%d %B %Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M",
-                "%d/%m/%Y %H:%M:%S")
+DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%d/%m/%Y",
+    "%d/%m/%y",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%d %b %Y",
+    "%d-%b-%Y",
+    "%d-%b-%y",
+    "%d %B %Y",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+)
 
 
 @lru_cache(maxsize=4096)  # a marks file repeats the same few values thousands of times
@@ -118,8 +130,10 @@ _EXCEL_NUMBER = re.compile(r"^\s*\d(?:\.\d+)?[eE]\+?\d+\s*$")
 
 def phone(value: str) -> str:
     if _EXCEL_NUMBER.match(value):
-        raise ValueError(f"'{value.strip()}' is a phone number Excel turned into a number (its digits are "
-                         "lost): export it again from the MIS, or format the column as Text in Excel first")
+        raise ValueError(
+            f"'{value.strip()}' is a phone number Excel turned into a number (its digits are "
+            "lost): export it again from the MIS, or format the column as Text in Excel first"
+        )
     try:
         return parse_phone(value)
     except InvalidPhone as exc:
@@ -136,12 +150,39 @@ def mobile(value: str) -> str:
 
 
 _LANGUAGE_NAMES = {
-    "english": "en", "polish": "pl", "romanian": "ro", "urdu": "ur", "arabic": "ar", "spanish": "es",
-    "portuguese": "pt", "lithuanian": "lt", "french": "fr", "bengali": "bn", "punjabi": "pa",
-    "gujarati": "gu", "somali": "so", "turkish": "tr", "italian": "it", "german": "de",
-    "russian": "ru", "ukrainian": "uk", "chinese": "zh", "tamil": "ta", "hungarian": "hu",
-    "bulgarian": "bg", "slovak": "sk", "czech": "cs", "latvian": "lv", "farsi": "fa", "persian": "fa",
-    "pashto": "ps", "kurdish": "ku", "tigrinya": "ti", "albanian": "sq", "hindi": "hi", "welsh": "cy",
+    "english": "en",
+    "polish": "pl",
+    "romanian": "ro",
+    "urdu": "ur",
+    "arabic": "ar",
+    "spanish": "es",
+    "portuguese": "pt",
+    "lithuanian": "lt",
+    "french": "fr",
+    "bengali": "bn",
+    "punjabi": "pa",
+    "gujarati": "gu",
+    "somali": "so",
+    "turkish": "tr",
+    "italian": "it",
+    "german": "de",
+    "russian": "ru",
+    "ukrainian": "uk",
+    "chinese": "zh",
+    "tamil": "ta",
+    "hungarian": "hu",
+    "bulgarian": "bg",
+    "slovak": "sk",
+    "czech": "cs",
+    "latvian": "lv",
+    "farsi": "fa",
+    "persian": "fa",
+    "pashto": "ps",
+    "kurdish": "ku",
+    "tigrinya": "ti",
+    "albanian": "sq",
+    "hindi": "hi",
+    "welsh": "cy",
 }
 
 
@@ -204,8 +245,13 @@ def wonde_id(value: str) -> str:
 
 def role(value: str) -> str:
     v = re.sub(r"[\s-]+", "_", value.strip().lower())
-    v = {"head": "headteacher", "head_teacher": "headteacher", "designated_safeguarding_lead": "dsl",
-         "attendance": "attendance_officer", "attendance_lead": "attendance_officer"}.get(v, v)
+    v = {
+        "head": "headteacher",
+        "head_teacher": "headteacher",
+        "designated_safeguarding_lead": "dsl",
+        "attendance": "attendance_officer",
+        "attendance_lead": "attendance_officer",
+    }.get(v, v)
     if v not in ROLES:
         raise ValueError(f"'{value}' is not a role (use one of: {', '.join(ROLES)})")
     return v
@@ -281,34 +327,94 @@ SCHOOLS = FileFormat(
         Column("local_authority", text, False, "The local authority.", "Oakshire"),
         Column("phone", phone, False, "Office number given to families (any UK format).", "0113 496 0123"),
         Column("dsl_email", email, False, "Designated safeguarding lead's email.", "dsl@oakfield.example"),
-        Column("attendance_lead_email", email, False, "Attendance lead's email.",
-               "attendance@oakfield.example"),
-        Column("slack_pastoral_channel", slack_channel, False, "Where alerts go in Slack.",
-               "#oakfield-pastoral"),
-        Column("slack_attendance_channel", slack_channel, False, "Daily summaries in Slack.",
-               "#oakfield-attendance"),
-        Column("teams_workflow_url", https_url, False, "Teams Workflows webhook for alerts.",
-               "https://prod-00.westeurope.logic.azure.com/..."),
-        Column("wonde_id", wonde_id, False, "The school's id in Wonde, once it has approved the bot's Wonde "
-               "app: the bot then syncs pupils nightly and reads the register live.", "A1930499544"),
-        Column("mis_writeback", boolean, False, "Write changes of marks back to the MIS (the school approved "
-               f"write access in Wonde). {FLAG}.", "Y"),
-        Column("register_check_after_minutes", positive, False, "Minutes after each register close when "
-               "classes with no marks are reported to the attendance officer (policy; default 15).", "15"),
+        Column(
+            "attendance_lead_email", email, False, "Attendance lead's email.", "attendance@oakfield.example"
+        ),
+        Column(
+            "slack_pastoral_channel", slack_channel, False, "Where alerts go in Slack.", "#oakfield-pastoral"
+        ),
+        Column(
+            "slack_attendance_channel",
+            slack_channel,
+            False,
+            "Daily summaries in Slack.",
+            "#oakfield-attendance",
+        ),
+        Column(
+            "teams_workflow_url",
+            https_url,
+            False,
+            "Teams Workflows webhook for alerts.",
+            "https://prod-00.westeurope.logic.azure.com/...",
+        ),
+        Column(
+            "wonde_id",
+            wonde_id,
+            False,
+            "The school's id in Wonde, once it has approved the bot's Wonde "
+            "app: the bot then syncs pupils nightly and reads the register live.",
+            "A1930499544",
+        ),
+        Column(
+            "mis_writeback",
+            boolean,
+            False,
+            f"Write changes of marks back to the MIS (the school approved write access in Wonde). {FLAG}.",
+            "Y",
+        ),
+        Column(
+            "register_check_after_minutes",
+            positive,
+            False,
+            "Minutes after each register close when "
+            "classes with no marks are reported to the attendance officer (policy; default 15).",
+            "15",
+        ),
         Column("am_close", clock_time, False, "AM register close, HH:MM (policy; default 09:15).", "09:00"),
         Column("pm_close", clock_time, False, "PM register close, HH:MM (policy; default 13:45).", "13:15"),
-        Column("chase_times", time_list, False, "When to chase unexplained absences, `;`-separated "
-               "(default 11:00;14:30).", "11:00;14:30"),
-        Column("priority_year_groups", year_list, False, "Year groups contacted first, in order, "
-               "`;`-separated (default none).", "6;5"),
-        Column("calls_enabled", boolean, False, "Automated calls to families with no mobile or who prefer "
-               f"calls (policy; default Y). {FLAG}.", "Y"),
-        Column("call_at_chase", integer, False, "From this chase of an absence on, families who have not "
-               "answered the texts are also called; 0 never (policy; default 0).", "2"),
-        Column("calls_from", clock_time, False, "No automated call before this time, HH:MM (policy; "
-               "default 08:00).", "08:00"),
-        Column("calls_until", clock_time, False, "No automated call after this time, HH:MM (policy; "
-               "default 19:00).", "19:00"),
+        Column(
+            "chase_times",
+            time_list,
+            False,
+            "When to chase unexplained absences, `;`-separated (default 11:00;14:30).",
+            "11:00;14:30",
+        ),
+        Column(
+            "priority_year_groups",
+            year_list,
+            False,
+            "Year groups contacted first, in order, `;`-separated (default none).",
+            "6;5",
+        ),
+        Column(
+            "calls_enabled",
+            boolean,
+            False,
+            f"Automated calls to families with no mobile or who prefer calls (policy; default Y). {FLAG}.",
+            "Y",
+        ),
+        Column(
+            "call_at_chase",
+            integer,
+            False,
+            "From this chase of an absence on, families who have not "
+            "answered the texts are also called; 0 never (policy; default 0).",
+            "2",
+        ),
+        Column(
+            "calls_from",
+            clock_time,
+            False,
+            "No automated call before this time, HH:MM (policy; default 08:00).",
+            "08:00",
+        ),
+        Column(
+            "calls_until",
+            clock_time,
+            False,
+            "No automated call after this time, HH:MM (policy; default 19:00).",
+            "19:00",
+        ),
     ),
     notes=(
         "A new school gets a policy with the defaults (escalation ladder: home visit requested on day 3, "
@@ -339,16 +445,32 @@ PUPILS = FileFormat(
         Column("last_name", text, True, "Last name.", "Khan"),
         Column("preferred_name", text, False, "Name used in messages to the family, if different.", "Millie"),
         Column("year_group", year_group, False, "0 (or R) for Reception, 1 to 14.", "3"),
-        Column("class_name", text, False, "Class or registration group (the register is checked per "
-               "class).", "3 Maple"),
+        Column(
+            "class_name",
+            text,
+            False,
+            "Class or registration group (the register is checked per class).",
+            "3 Maple",
+        ),
         Column("date_of_birth", day, False, "Date of birth (`dob` too).", "2018-03-14"),
-        Column("admission_date", day, False, "Date of admission (not expected in registers before it).",
-               "2026-09-02"),
-        Column("leaving_date", day, False, "Date the pupil left or leaves; a date passed takes the pupil "
-               "off roll.", ""),
+        Column(
+            "admission_date",
+            day,
+            False,
+            "Date of admission (not expected in registers before it).",
+            "2026-09-02",
+        ),
+        Column(
+            "leaving_date",
+            day,
+            False,
+            "Date the pupil left or leaves; a date passed takes the pupil off roll.",
+            "",
+        ),
         *(Column(name, boolean, False, f"{help_} {FLAG}.", "N") for name, _attr, help_ in PUPIL_FLAGS),
-        Column("social_worker_email", email, False, "Told of an unexplained absence.",
-               "sw.team@oakshire.example"),
+        Column(
+            "social_worker_email", email, False, "Told of an unexplained absence.", "sw.team@oakshire.example"
+        ),
         Column("yot_worker_email", email, False, "Told of an unexplained absence.", "yot@oakshire.example"),
         Column("on_roll", boolean, False, "Still on roll? Blank means yes; N for a pupil who left.", "Y"),
     ),
@@ -370,19 +492,33 @@ CONTACTS = FileFormat(
         Column("relationship", text, False, "How the contact is related (default parent).", "mother"),
         Column("priority", positive, False, "Order of contact for this pupil: 1 is first (default 1).", "1"),
         Column("parental_responsibility", boolean, False, "Y/N, true/false or 1/0; blank means yes.", "Y"),
-        Column("mobile", mobile, False, "UK mobile in any usual form; numbers abroad with +.",
-               "07700 900123"),
+        Column(
+            "mobile", mobile, False, "UK mobile in any usual form; numbers abroad with +.", "07700 900123"
+        ),
         Column("email", email, False, "", "sara.khan@example.com"),
-        Column("language", language, False, "ISO 639-1 code of the language for messages (default en).",
-               "ur"),
-        Column("primary_contact", boolean, False, "Y for the contact to try first; sets the priority "
-               "(1, else 2) when the file has no priority column.", "Y"),
+        Column(
+            "language", language, False, "ISO 639-1 code of the language for messages (default en).", "ur"
+        ),
+        Column(
+            "primary_contact",
+            boolean,
+            False,
+            "Y for the contact to try first; sets the priority "
+            "(1, else 2) when the file has no priority column.",
+            "Y",
+        ),
         Column("sms_opt_out", boolean, False, f"The contact asked for no texts. {FLAG}.", "N"),
         Column("email_opt_out", boolean, False, f"The contact asked for no emails. {FLAG}.", "N"),
-        Column("phone", phone, False, "Another number to call (a landline): used for automated calls when "
-               "there is no mobile to text.", "0113 496 0001"),
-        Column("prefers_calls", boolean, False, f"The family asked to be phoned rather than texted. {FLAG}.",
-               "N"),
+        Column(
+            "phone",
+            phone,
+            False,
+            "Another number to call (a landline): used for automated calls when there is no mobile to text.",
+            "0113 496 0001",
+        ),
+        Column(
+            "prefers_calls", boolean, False, f"The family asked to be phoned rather than texted. {FLAG}.", "N"
+        ),
     ),
     notes=(
         "One row per pupil-contact link: a parent of two siblings has two rows, one per pupil, with the "
@@ -403,8 +539,13 @@ STAFF = FileFormat(
         Column("role", role, True, f"One of {', '.join(ROLES)}.", "attendance_officer"),
         Column("email", email, False, "", "j.patel@oakfield.example"),
         Column("slack_user_id", text, False, "Slack member id, to recognise them in Slack.", "U0OAKATT1"),
-        Column("teams_user_id", text, False, "Teams user id (AAD object id).",
-               "6f1c2d9e-0000-4000-8000-000000000001"),
+        Column(
+            "teams_user_id",
+            text,
+            False,
+            "Teams user id (AAD object id).",
+            "6f1c2d9e-0000-4000-8000-000000000001",
+        ),
         Column("active", boolean, False, "Blank means yes; N for someone who left.", "Y"),
     ),
 )
@@ -415,11 +556,21 @@ MARKS = FileFormat(
     key=("pupil_mis_id", "date", "session"),
     columns=(
         Column("pupil_mis_id", text, True, "", "P1001"),
-        Column("date", day, True, "YYYY-MM-DD or DD/MM/YYYY; must be a school day if the calendar is "
-               "loaded.", "2026-09-03"),
+        Column(
+            "date",
+            day,
+            True,
+            "YYYY-MM-DD or DD/MM/YYYY; must be a school day if the calendar is loaded.",
+            "2026-09-03",
+        ),
         Column("session", session_name, True, "AM or PM.", "AM"),
-        Column("code", attendance_code, True, "A national attendance code (2024); `/` and `\\` are both "
-               "read as present for the row's session.", "/"),
+        Column(
+            "code",
+            attendance_code,
+            True,
+            "A national attendance code (2024); `/` and `\\` are both read as present for the row's session.",
+            "/",
+        ),
         Column("minutes_late", integer, False, "Minutes late, for L and U marks.", "10"),
     ),
     notes=(

@@ -38,13 +38,19 @@ def decode(path_or_stream: str | Path | IO, result: ImportResult) -> str:
         text = raw.decode("cp1252")
     except UnicodeDecodeError:
         line = raw[: utf8_error.start].count(b"\n") + 1
-        result.errors.append(RowError(
-            line, "the file is neither UTF-8 nor Windows-1252 (a character on this line cannot be read); "
-            "save it as 'CSV UTF-8' and import it again"))
+        result.errors.append(
+            RowError(
+                line,
+                "the file is neither UTF-8 nor Windows-1252 (a character on this line cannot be read); "
+                "save it as 'CSV UTF-8' and import it again",
+            )
+        )
         raise Invalid from None
-    result.warnings.append("the file is not UTF-8: read as Windows-1252 (Excel's plain CSV). Names with "
-                           "letters Windows-1252 lacks (ś, ł, ș, ė...) may have been lost in the export: "
-                           "save as 'CSV UTF-8' to keep them")
+    result.warnings.append(
+        "the file is not UTF-8: read as Windows-1252 (Excel's plain CSV). Names with "
+        "letters Windows-1252 lacks (ś, ł, ș, ė...) may have been lost in the export: "
+        "save as 'CSV UTF-8' to keep them"
+    )
     return text
 
 
@@ -88,13 +94,19 @@ def read(
         header, rows = wide_register(header, raw_header, rows, result)
     missing = [c for c in fmt.required if c not in header]
     if missing:
-        result.errors.append(RowError(1, f"missing required column{'s' if len(missing) > 1 else ''}: "
-                                         f"{', '.join(missing)} (a {fmt.kind} file needs "
-                                         f"{', '.join(fmt.required)})"))
+        result.errors.append(
+            RowError(
+                1,
+                f"missing required column{'s' if len(missing) > 1 else ''}: "
+                f"{', '.join(missing)} (a {fmt.kind} file needs "
+                f"{', '.join(fmt.required)})",
+            )
+        )
     unknown = [h for h in header if h and h not in fmt.names]
     if unknown:
-        result.warnings.append(f"ignored unknown column{'s' if len(unknown) > 1 else ''}: "
-                               f"{', '.join(unknown)}")
+        result.warnings.append(
+            f"ignored unknown column{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}"
+        )
     if not rows and not result.errors:
         result.errors.append(RowError(0, "The file has a header but no rows."))
     if result.errors:
@@ -102,19 +114,25 @@ def read(
     return header, rows
 
 
-def wide_register(header: list[str], raw_header: list[str], rows: list[tuple], result: ImportResult
-                   ) -> tuple[list[str], list[tuple]]:
+def wide_register(
+    header: list[str], raw_header: list[str], rows: list[tuple], result: ImportResult
+) -> tuple[list[str], list[tuple]]:
     """A register with one column per session ("Mon 23/11/2026 AM") as one row per session."""
     columns = wide.session_columns(raw_header)
     if not columns:
         return header, rows
     if "pupil_mis_id" not in header:
-        result.errors.append(RowError(1, "a register with one column per session needs a pupil id column "
-                                         "(pupil_mis_id, Adno, UPN...)"))
+        result.errors.append(
+            RowError(
+                1,
+                "a register with one column per session needs a pupil id column (pupil_mis_id, Adno, UPN...)",
+            )
+        )
         return header, rows
     result.detail = f"register with {len(columns)} session column{'s' if len(columns) != 1 else ''}"
-    return ["pupil_mis_id", "date", "session", "code"], wide.to_long(header.index("pupil_mis_id"), columns,
-                                                                    raw_header, rows)
+    return ["pupil_mis_id", "date", "session", "code"], wide.to_long(
+        header.index("pupil_mis_id"), columns, raw_header, rows
+    )
 
 
 def parse_rows(

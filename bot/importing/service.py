@@ -91,4 +91,3 @@ def import_file(
     write_plan(job, plan, notify)
     session.flush()
     return result
-

@@ -18,23 +18,39 @@ from bot.importing.formats import FileFormat
 from bot.importing.rows import ImportResult, Job, Row, RowError, show
 from bot.phones import display_phone
 from bot.register.service import Incoming
-from storage.models import (
-    CalendarEntry,
-    Contact,
-    Pupil,
-    PupilContact,
-    School,
-    SchoolPolicy,
-    Staff,
-)
+from storage.models import CalendarEntry, Contact, Pupil, PupilContact, School, SchoolPolicy, Staff
 
-SCHOOL_TEXT = ("local_authority", "dsl_email", "attendance_lead_email", "slack_pastoral_channel",
-               "slack_attendance_channel", "teams_workflow_url", "wonde_id")
-SCHOOL_POLICY = ("am_close", "pm_close", "chase_times", "priority_year_groups",
-                 "register_check_after_minutes", "calls_enabled", "call_at_chase", "calls_from",
-                 "calls_until")
-CONTACT_FIELDS = ("first_name", "last_name", "mobile", "email", "language", "sms_opt_out", "email_opt_out",
-                  "phone", "prefers_calls")
+SCHOOL_TEXT = (
+    "local_authority",
+    "dsl_email",
+    "attendance_lead_email",
+    "slack_pastoral_channel",
+    "slack_attendance_channel",
+    "teams_workflow_url",
+    "wonde_id",
+)
+SCHOOL_POLICY = (
+    "am_close",
+    "pm_close",
+    "chase_times",
+    "priority_year_groups",
+    "register_check_after_minutes",
+    "calls_enabled",
+    "call_at_chase",
+    "calls_from",
+    "calls_until",
+)
+CONTACT_FIELDS = (
+    "first_name",
+    "last_name",
+    "mobile",
+    "email",
+    "language",
+    "sms_opt_out",
+    "email_opt_out",
+    "phone",
+    "prefers_calls",
+)
 LATE_CODES = {"L", "U"}
 
 
@@ -57,6 +73,7 @@ def check_duplicates(
             first_seen[key] = row.line
             unique.append(row)
     rows[:] = unique
+
 
 # --------------------------------------------------------------------------------------------------
 # Per kind: check the rows, return the plan ``write`` carries out
@@ -131,8 +148,10 @@ def _calls_problem(v: dict, base: SchoolPolicy) -> str | None:
 
 
 def calendar(job: Job, rows: list[Row]) -> list[tuple[Row, CalendarEntry | None]]:
-    existing = {(e.kind, e.start_date): e for e in job.session.exec(
-        select(CalendarEntry).where(CalendarEntry.school_id == job.school.id)).all()}
+    existing = {
+        (e.kind, e.start_date): e
+        for e in job.session.exec(select(CalendarEntry).where(CalendarEntry.school_id == job.school.id)).all()
+    }
     work = []
     for row in rows:
         v = row.values
@@ -144,8 +163,9 @@ def calendar(job: Job, rows: list[Row]) -> list[tuple[Row, CalendarEntry | None]
 
 
 def staff(job: Job, rows: list[Row]) -> list[tuple[Row, Staff | None]]:
-    existing = {s.staff_code: s for s in job.session.exec(
-        select(Staff).where(Staff.school_id == job.school.id)).all()}
+    existing = {
+        s.staff_code: s for s in job.session.exec(select(Staff).where(Staff.school_id == job.school.id)).all()
+    }
     chat_ids: dict[tuple[str, str], str] = {}
     for s in existing.values():
         for attr in ("slack_user_id", "teams_user_id"):
@@ -174,8 +194,9 @@ def staff(job: Job, rows: list[Row]) -> list[tuple[Row, Staff | None]]:
 
 
 def pupils(job: Job, rows: list[Row]) -> list[tuple[Row, Pupil | None]]:
-    existing = {p.mis_id: p for p in job.session.exec(
-        select(Pupil).where(Pupil.school_id == job.school.id)).all()}
+    existing = {
+        p.mis_id: p for p in job.session.exec(select(Pupil).where(Pupil.school_id == job.school.id)).all()
+    }
     upns = {p.upn: p.mis_id for p in existing.values() if p.upn}
     upn_lines: dict[str, int] = {}
     work = []
@@ -192,8 +213,10 @@ def pupils(job: Job, rows: list[Row]) -> list[tuple[Row, Pupil | None]]:
                 continue
             upn_lines[upn] = row.line
         if v.get("social_worker") and not v.get("social_worker_email"):
-            job.result.warnings.append(f"line {row.line}: social_worker is Y but social_worker_email "
-                                       "is blank: the social worker cannot be told of absences")
+            job.result.warnings.append(
+                f"line {row.line}: social_worker is Y but social_worker_email "
+                "is blank: the social worker cannot be told of absences"
+            )
         work.append((row, existing.get(v["mis_id"])))
     return work
 
@@ -210,16 +233,19 @@ def contacts(job: Job, rows: list[Row]) -> ContactPlan:
     sid = job.school.id
     pupil_id_of = _pupil_ids(job)
     existing = {c.mis_id: c for c in job.session.exec(select(Contact).where(Contact.school_id == sid)).all()}
-    links = {(pc.pupil_id, pc.contact_id): pc for pc in job.session.exec(
-        select(PupilContact).where(PupilContact.school_id == sid)).all()}
+    links = {
+        (pc.pupil_id, pc.contact_id): pc
+        for pc in job.session.exec(select(PupilContact).where(PupilContact.school_id == sid)).all()
+    }
     plan = ContactPlan(contacts={}, existing=existing, links=links, rows=[])
     for row in rows:
         v = row.values
         problems = []
         pupil_id = pupil_id_of(v["pupil_mis_id"])
         if pupil_id is None:
-            problems.append(f"no pupil with mis_id {v['pupil_mis_id']} in this school "
-                            "(import the pupils file first)")
+            problems.append(
+                f"no pupil with mis_id {v['pupil_mis_id']} in this school (import the pupils file first)"
+            )
         fields = _contact_fields(job, row)
         current = existing.get(v["mis_id"])
         mobile = fields.get("mobile", current.mobile if current else None)
@@ -231,8 +257,10 @@ def contacts(job: Job, rows: list[Row]) -> ContactPlan:
             first_line, first_fields = plan.contacts[v["mis_id"]]
             differ = [k for k in CONTACT_FIELDS if first_fields.get(k) != fields.get(k)]
             if differ:
-                problems.append(f"contact {v['mis_id']} has a different {', '.join(differ)} on line "
-                                f"{first_line}: a contact's own details must agree on every row")
+                problems.append(
+                    f"contact {v['mis_id']} has a different {', '.join(differ)} on line "
+                    f"{first_line}: a contact's own details must agree on every row"
+                )
         else:
             plan.contacts[v["mis_id"]] = (row.line, fields)
         if problems:
@@ -246,8 +274,11 @@ def _pupil_ids(job: Job):
     """Finds a pupil of this school by the file's pupil id: their MIS id, else their UPN."""
     sid = job.school.id
     by_mis = dict(job.session.exec(select(Pupil.mis_id, Pupil.id).where(Pupil.school_id == sid)).all())
-    by_upn = dict(job.session.exec(
-        select(Pupil.upn, Pupil.id).where(Pupil.school_id == sid, Pupil.upn.is_not(None))).all())
+    by_upn = dict(
+        job.session.exec(
+            select(Pupil.upn, Pupil.id).where(Pupil.school_id == sid, Pupil.upn.is_not(None))
+        ).all()
+    )
     return lambda value: by_mis.get(value) or by_upn.get(str(value).upper())
 
 
@@ -280,8 +311,9 @@ def marks(job: Job, rows: list[Row]) -> list[Incoming]:
         problems = []
         pupil_id = pupil_id_of(v["pupil_mis_id"])
         if pupil_id is None:
-            problems.append(f"no pupil with mis_id {v['pupil_mis_id']} in this school "
-                            "(import the pupils file first)")
+            problems.append(
+                f"no pupil with mis_id {v['pupil_mis_id']} in this school (import the pupils file first)"
+            )
         day, name = v["date"], v["session"]
         if check_days:
             if day not in why_not:

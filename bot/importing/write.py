@@ -13,8 +13,17 @@ from bot.register.service import Incoming, take_marks
 from storage.models import CalendarEntry, Contact, Pupil, PupilContact, School, SchoolPolicy, Staff
 
 IMPORT_SOURCE = "import"
-PUPIL_TEXT = ("upn", "preferred_name", "year_group", "class_name", "date_of_birth", "social_worker_email",
-              "yot_worker_email", "admission_date", "leaving_date")
+PUPIL_TEXT = (
+    "upn",
+    "preferred_name",
+    "year_group",
+    "class_name",
+    "date_of_birth",
+    "social_worker_email",
+    "yot_worker_email",
+    "admission_date",
+    "leaving_date",
+)
 
 
 def schools(job: Job, work: list[SchoolPlan], _notify: Progress) -> None:
@@ -48,8 +57,11 @@ def calendar(job: Job, work, _notify: Progress) -> None:
 def staff(job: Job, work, _notify: Progress) -> None:
     for row, found in work:
         v = row.values
-        fields = {"name": v["name"], "role": v["role"],
-                  **job.optional(row, ["email", "slack_user_id", "teams_user_id"])}
+        fields = {
+            "name": v["name"],
+            "role": v["role"],
+            **job.optional(row, ["email", "slack_user_id", "teams_user_id"]),
+        }
         if job.has("active"):
             fields["active"] = True if v["active"] is None else v["active"]
         job.upsert(found, fields, model=Staff, staff_code=v["staff_code"])
@@ -79,15 +91,18 @@ def contacts(job: Job, plan: ContactPlan, _notify: Progress) -> None:
         v = row.values
         contact = touched[v["mis_id"]][0]
         primary = v.get("primary_contact")
-        fields = {"priority": v.get("priority") or (2 if primary is False else 1),
-                  "relationship": v.get("relationship") or "parent"}
+        fields = {
+            "priority": v.get("priority") or (2 if primary is False else 1),
+            "relationship": v.get("relationship") or "parent",
+        }
         if job.has("parental_responsibility"):
             pr = v["parental_responsibility"]
             fields["parental_responsibility"] = True if pr is None else pr
         link = plan.links.get((pupil_id, contact.id))
         if link is None:
-            job.session.add(PupilContact(school_id=job.school.id, pupil_id=pupil_id, contact_id=contact.id,
-                                         **fields))
+            job.session.add(
+                PupilContact(school_id=job.school.id, pupil_id=pupil_id, contact_id=contact.id, **fields)
+            )
             link_changed.add(v["mis_id"])
         elif job.apply(link, fields):
             link_changed.add(v["mis_id"])
@@ -133,11 +148,13 @@ def marks(job: Job, incoming: list[Incoming], notify: Progress) -> None:
     if taken.changes:
         ids = dict(job.session.exec(select(Pupil.id, Pupil.mis_id).where(Pupil.school_id == sid)).all())
         for pupil_id, when, session_name, before, code in taken.changes[:MAX_CHANGES]:
-            job.result.note(f"mark {ids.get(pupil_id)} {when.isoformat()} {session_name}: "
-                            f"{before or '(none)'} → {code}")
+            job.result.note(
+                f"mark {ids.get(pupil_id)} {when.isoformat()} {session_name}: {before or '(none)'} → {code}"
+            )
         job.result.changes_total += max(0, len(taken.changes) - MAX_CHANGES)
     if taken.overridden:
         n = len(taken.overridden)
         job.result.warnings.append(
             f"{n} mark(s) amended in the bot were changed in the MIS since: the MIS's code now "
-            "stands and the attendance officer is told")
+            "stands and the attendance officer is told"
+        )

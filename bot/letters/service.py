@@ -50,8 +50,9 @@ class LetterDue:
 
 def _prepared(session: Session, *, school_id: int, since: date) -> dict[int, list[tuple[datetime, str]]]:
     out: dict[int, list[tuple[datetime, str]]] = {}
-    rows = session.exec(select(CaseEvent).where(CaseEvent.school_id == school_id,
-                                                CaseEvent.kind == "letter_prepared")).all()
+    rows = session.exec(
+        select(CaseEvent).where(CaseEvent.school_id == school_id, CaseEvent.kind == "letter_prepared")
+    ).all()
     for e in rows:
         if date.fromisoformat(e.data.get("as_of", "1900-01-01")) >= since:
             out.setdefault(e.pupil_id, []).append((e.at, e.data.get("type")))
@@ -77,8 +78,9 @@ def due(session: Session, *, school: School, today: date) -> list[LetterDue]:
     year_start = academic_year_start(today)
     tallies = pupil_tallies(session, school_id=school.id, ranges={"ytd": (year_start, today)})
     history = _prepared(session, school_id=school.id, since=year_start)
-    pupils = {p.id: p for p in session.exec(select(Pupil).where(Pupil.school_id == school.id,
-                                                                 Pupil.on_roll)).all()}
+    pupils = {
+        p.id: p for p in session.exec(select(Pupil).where(Pupil.school_id == school.id, Pupil.on_roll)).all()
+    }
     out = []
     for pid, entry in tallies.items():
         ytd, pupil = entry["ytd"], pupils.get(pid)
@@ -86,8 +88,17 @@ def due(session: Session, *, school: School, today: date) -> list[LetterDue]:
             continue
         kind = stage_for(ytd.percent, [k for _, k in history.get(pid, [])], th)
         if kind:
-            out.append(LetterDue(pid, f"{pupil.first_name} {pupil.last_name}", pupil.class_name or "", kind,
-                                 ytd.percent, ytd.possible, ytd.possible - ytd.attended))
+            out.append(
+                LetterDue(
+                    pid,
+                    f"{pupil.first_name} {pupil.last_name}",
+                    pupil.class_name or "",
+                    kind,
+                    ytd.percent,
+                    ytd.possible,
+                    ytd.possible - ytd.attended,
+                )
+            )
     return sorted(out, key=lambda d: (d.percent, d.pupil_name))
 
 
@@ -118,8 +129,15 @@ def _locale(lang: str) -> str:
     return {"pa": "pa_Guru", "en": "en_GB"}.get(lang, lang)
 
 
-def render_letter(session: Session, *, school: School, item: LetterDue, today: date,
-                  lang: str | None = None, copy_of: str | None = None) -> str:
+def render_letter(
+    session: Session,
+    *,
+    school: School,
+    item: LetterDue,
+    today: date,
+    lang: str | None = None,
+    copy_of: str | None = None,
+) -> str:
     """The letter as HTML, in ``lang`` (default: the family's language).
 
     ``copy_of`` names the family's language on the school's English copy. The formal letter says
@@ -132,14 +150,25 @@ def render_letter(session: Session, *, school: School, item: LetterDue, today: d
     year_start = academic_year_start(today)
     earlier = _prepared(session, school_id=school.id, since=year_start).get(item.pupil_id, [])
     parent = addressee.name or translate(lang, "Parent/Carer")
-    return env_for(lang).get_template(f"letters/{item.kind}.html.j2").render(
-        school=school, parent_name=parent, pupil=pupil, pupil_name=item.pupil_name,
-        percent=_number(item.percent, lang, "0.0"), missed=item.missed, possible=item.possible,
-        year_start=format_date(year_start, format="long", locale=_locale(lang)),
-        date_text=format_date(today, format="long", locale=_locale(lang)),
-        target=_number(float(th["letter_concern"]), lang, "0.##"),
-        formal_threshold=_number(float(th["letter_formal"]), lang, "0.##"),
-        title=translate(lang, TYPES[item.kind]), wrote_before=bool(earlier), copy_of=copy_of,
+    return (
+        env_for(lang)
+        .get_template(f"letters/{item.kind}.html.j2")
+        .render(
+            school=school,
+            parent_name=parent,
+            pupil=pupil,
+            pupil_name=item.pupil_name,
+            percent=_number(item.percent, lang, "0.0"),
+            missed=item.missed,
+            possible=item.possible,
+            year_start=format_date(year_start, format="long", locale=_locale(lang)),
+            date_text=format_date(today, format="long", locale=_locale(lang)),
+            target=_number(float(th["letter_concern"]), lang, "0.##"),
+            formal_threshold=_number(float(th["letter_formal"]), lang, "0.##"),
+            title=translate(lang, TYPES[item.kind]),
+            wrote_before=bool(earlier),
+            copy_of=copy_of,
+        )
     )
 
 
@@ -157,8 +186,16 @@ def write_pdf(html: str, path: Path) -> set[str]:
     return {font.family for font in document.fonts.values()}
 
 
-def render_due(session: Session, *, school: School, now: datetime, out_dir: Path, actor: str = "system",
-               today: date | None = None, pdf: bool = True) -> list[Path]:
+def render_due(
+    session: Session,
+    *,
+    school: School,
+    now: datetime,
+    out_dir: Path,
+    actor: str = "system",
+    today: date | None = None,
+    pdf: bool = True,
+) -> list[Path]:
     """Write each due letter and record it as prepared (never sent by the bot).
 
     Per letter: ``….<lang>.html`` (and ``.pdf``) in the family's language, and ``….en.html``
@@ -176,19 +213,32 @@ def render_due(session: Session, *, school: School, now: datetime, out_dir: Path
             versions.append((SOURCE_LANGUAGE, ENGLISH_NAMES[lang]))
         files = []
         for version, copy_of in versions:
-            html = render_letter(session, school=school, item=item, today=today, lang=version,
-                                 copy_of=copy_of)
+            html = render_letter(
+                session, school=school, item=item, today=today, lang=version, copy_of=copy_of
+            )
             path = out_dir / f"{stem}.{version}.html"
             path.write_text(html, encoding="utf-8")
             files.append(path)
             if pdf:
                 write_pdf(html, path.with_suffix(".pdf"))
                 files.append(path.with_suffix(".pdf"))
-        log(session, school_id=school.id, pupil_id=item.pupil_id, kind="letter_prepared",
+        log(
+            session,
+            school_id=school.id,
+            pupil_id=item.pupil_id,
+            kind="letter_prepared",
             summary=f"{TYPES[item.kind]} letter prepared for review ({item.percent:.1f}%, "
-                    f"{ENGLISH_NAMES[lang]})", actor=actor,
-            data={"type": item.kind, "percent": item.percent, "as_of": today.isoformat(),
-                  "path": str(files[0]), "language": lang, "files": [str(f) for f in files]},
-            now=now)
+            f"{ENGLISH_NAMES[lang]})",
+            actor=actor,
+            data={
+                "type": item.kind,
+                "percent": item.percent,
+                "as_of": today.isoformat(),
+                "path": str(files[0]),
+                "language": lang,
+                "files": [str(f) for f in files],
+            },
+            now=now,
+        )
         paths.append(files[0])
     return paths

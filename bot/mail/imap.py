@@ -34,16 +34,19 @@ class Mailbox:
         try:
             if s.imap_ssl:
                 context = ssl.create_default_context()
-                self.conn = imaplib.IMAP4_SSL(s.imap_host, s.imap_port, ssl_context=context,
-                                              timeout=self.timeout)
+                self.conn = imaplib.IMAP4_SSL(
+                    s.imap_host, s.imap_port, ssl_context=context, timeout=self.timeout
+                )
             else:
                 self.conn = imaplib.IMAP4(s.imap_host, s.imap_port, timeout=self.timeout)
             self.conn.login(s.imap_username, s.imap_password or "")
             typ, _ = self.conn.select(_quote(s.imap_mailbox))
         except (OSError, imaplib.IMAP4.error) as exc:
             self._close()
-            raise MailboxError(f"cannot open the mailbox ({type(exc).__name__}): check IMAP_HOST, IMAP_PORT, "
-                               "IMAP_SSL, IMAP_USERNAME and IMAP_PASSWORD") from None
+            raise MailboxError(
+                f"cannot open the mailbox ({type(exc).__name__}): check IMAP_HOST, IMAP_PORT, "
+                "IMAP_SSL, IMAP_USERNAME and IMAP_PASSWORD"
+            ) from None
         if typ != "OK":
             self._close()
             raise MailboxError(f"the mailbox has no folder {s.imap_mailbox!r} (IMAP_MAILBOX)")

@@ -23,9 +23,19 @@ from bot.mail.quotes import html_text, new_text
 
 _RETURNED = ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers")
 RECIPIENT_HEADERS = ("to", "cc", "delivered-to", "x-original-to", "envelope-to", "x-envelope-to")
-_AUTO_SUBJECTS = ("automatic reply", "auto reply", "autoreply", "auto-reply", "out of office",
-                  "odpowiedź automatyczna", "respuesta automática", "réponse automatique",
-                  "resposta automática", "răspuns automat", "abwesenheitsnotiz")
+_AUTO_SUBJECTS = (
+    "automatic reply",
+    "auto reply",
+    "autoreply",
+    "auto-reply",
+    "out of office",
+    "odpowiedź automatyczna",
+    "respuesta automática",
+    "réponse automatique",
+    "resposta automática",
+    "răspuns automat",
+    "abwesenheitsnotiz",
+)
 
 
 @dataclass(frozen=True)
@@ -61,14 +71,22 @@ def parse(raw: bytes) -> Incoming:
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     message_id = _clean_id(msg.get("Message-ID"))
     sender = parseaddr(str(msg.get("From", "")))[1].lower()
-    recipients = [addr.lower() for _, addr in getaddresses(
-        [str(v) for name in RECIPIENT_HEADERS for v in (msg.get_all(name) or [])]) if addr]
+    recipients = [
+        addr.lower()
+        for _, addr in getaddresses([str(v) for name in RECIPIENT_HEADERS for v in (msg.get_all(name) or [])])
+        if addr
+    ]
     subject = " ".join(str(msg.get("Subject", "")).split())
     bounce = _bounce(msg)
     return Incoming(
-        key=key_for(message_id, raw), message_id=message_id, sender=sender, recipients=recipients,
-        subject=subject, text="" if bounce else _text(msg, subject),
-        auto_reply=bounce is None and _is_auto(msg, subject), bounce=bounce,
+        key=key_for(message_id, raw),
+        message_id=message_id,
+        sender=sender,
+        recipients=recipients,
+        subject=subject,
+        text="" if bounce else _text(msg, subject),
+        auto_reply=bounce is None and _is_auto(msg, subject),
+        bounce=bounce,
     )
 
 
@@ -140,8 +158,13 @@ def _bounce(msg: EmailMessage) -> Bounce | None:
                 reply_to = [addr.lower() for _, addr in addresses if addr]
     if not failed:
         return None  # "delayed": the provider keeps trying; nothing has failed yet
-    return Bounce(status=status, diagnostic=diagnostic, recipients=[r for r in failed if r],
-                  original_message_id=original_id, original_reply_to=reply_to)
+    return Bounce(
+        status=status,
+        diagnostic=diagnostic,
+        recipients=[r for r in failed if r],
+        original_message_id=original_id,
+        original_reply_to=reply_to,
+    )
 
 
 def _status_blocks(part: Message) -> list[Message]:

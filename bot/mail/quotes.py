@@ -26,12 +26,18 @@ _REPLY_HEADER = re.compile(
     r")\s*$",
     re.IGNORECASE,
 )
-_ORIGINAL = re.compile(r"^\s*-{2,}\s*(?:Original Message|Oryginalna wiadomość|Mensaje original|"
-                       r"Message d'origine|Mensagem original|Mesaj original|Ursprüngliche Nachricht)"
-                       r"\s*-{2,}\s*$", re.IGNORECASE)
+_ORIGINAL = re.compile(
+    r"^\s*-{2,}\s*(?:Original Message|Oryginalna wiadomość|Mensaje original|"
+    r"Message d'origine|Mensagem original|Mesaj original|Ursprüngliche Nachricht)"
+    r"\s*-{2,}\s*$",
+    re.IGNORECASE,
+)
 _RULE = re.compile(r"^\s*_{8,}\s*$")
-_HEADER_FIELD = re.compile(r"^\s*\*?(?:From|Od|De|Von|Sent|Wysłano|Enviado|Envoyé|Date|Data|Fecha|To|Do|"
-                           r"Para|À|Subject|Temat|Asunto|Objet|Assunto|Subiect)\s*:\*?\s", re.IGNORECASE)
+_HEADER_FIELD = re.compile(
+    r"^\s*\*?(?:From|Od|De|Von|Sent|Wysłano|Enviado|Envoyé|Date|Data|Fecha|To|Do|"
+    r"Para|À|Subject|Temat|Asunto|Objet|Assunto|Subiect)\s*:\*?\s",
+    re.IGNORECASE,
+)
 _SIGNATURE = re.compile(
     r"^\s*(?:--\s*|"
     r"Sent from my .{0,40}|Sent from Mail for Windows.*|Sent from Outlook.*|Get Outlook for .{0,20}|"
@@ -47,8 +53,12 @@ def new_text(plain: str) -> str:
     kept: list[str] = []
     for i, line in enumerate(lines):
         two = f"{line} {lines[i + 1]}" if i + 1 < len(lines) else line  # "On ... <\naddr> wrote:"
-        if (_REPLY_HEADER.match(line) or _ORIGINAL.match(line) or _SIGNATURE.match(line)
-                or (_REPLY_HEADER.match(two) and not line.startswith(">"))):
+        if (
+            _REPLY_HEADER.match(line)
+            or _ORIGINAL.match(line)
+            or _SIGNATURE.match(line)
+            or (_REPLY_HEADER.match(two) and not line.startswith(">"))
+        ):
             break
         if _RULE.match(line) or (_HEADER_FIELD.match(line) and _header_block(lines, i)):
             break
@@ -67,10 +77,19 @@ def _header_block(lines: list[str], i: int) -> bool:
 class _Text(HTMLParser):
     """HTML to text, dropping quoted parts (blockquote, Gmail/Outlook/Apple quote containers)."""
 
-    QUOTE_IDS = {"divrplyfwdmsg", "appendonsend", "x_divrplyfwdmsg",
-                 "mail-editor-reference-message-container"}
-    QUOTE_CLASSES = {"gmail_quote", "yahoo_quoted", "moz-cite-prefix", "gmail_extra",
-                     "ms-outlook-mobile-reference"}
+    QUOTE_IDS = {
+        "divrplyfwdmsg",
+        "appendonsend",
+        "x_divrplyfwdmsg",
+        "mail-editor-reference-message-container",
+    }
+    QUOTE_CLASSES = {
+        "gmail_quote",
+        "yahoo_quoted",
+        "moz-cite-prefix",
+        "gmail_extra",
+        "ms-outlook-mobile-reference",
+    }
     BREAKS = {"br", "p", "div", "tr", "li", "h1", "h2", "h3", "table"}
     VOID = {"br", "img", "hr", "meta", "link", "input", "col", "area", "base", "wbr", "source"}
 
@@ -85,8 +104,9 @@ class _Text(HTMLParser):
         a = {k: (v or "") for k, v in attrs}
         if a.get("id", "").lower() in self.QUOTE_IDS:
             self.stopped = True  # Outlook: everything after this marker is the quoted message
-        quote = (tag in ("blockquote", "script", "style", "head")
-                 or bool(self.QUOTE_CLASSES & set(a.get("class", "").lower().split())))
+        quote = tag in ("blockquote", "script", "style", "head") or bool(
+            self.QUOTE_CLASSES & set(a.get("class", "").lower().split())
+        )
         if tag in self.BREAKS:
             self.parts.append("\n")
         if tag in self.VOID:

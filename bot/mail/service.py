@@ -47,8 +47,15 @@ def read_mailbox(
     """One pass over the unseen mail (see the module docstring)."""
     if not settings.imap_enabled:
         return JobSummary.skip("no mailbox to read (IMAP_HOST is not set)")
-    counts = {"read": 0, "replies": 0, "bounces": 0, "auto_replies": 0, "unmatched": 0, "already_recorded": 0,
-              "failed": 0}
+    counts = {
+        "read": 0,
+        "replies": 0,
+        "bounces": 0,
+        "auto_replies": 0,
+        "unmatched": 0,
+        "already_recorded": 0,
+        "failed": 0,
+    }
     try:
         with mailbox or Mailbox(settings) as box:
             uids = box.unseen()[:MAX_PER_PASS]
@@ -73,8 +80,11 @@ HEARTBEAT = "mailbox"  # a ClockLease row used only as the time of the last comp
 
 def _beat(engine: Engine, *, now: datetime) -> None:
     with session_scope(engine) as session:
-        done = session.execute(update(ClockLease).where(ClockLease.name == HEARTBEAT)
-                               .values(holder="read-mailbox", heartbeat_at=now, expires_at=now))
+        done = session.execute(
+            update(ClockLease)
+            .where(ClockLease.name == HEARTBEAT)
+            .values(holder="read-mailbox", heartbeat_at=now, expires_at=now)
+        )
         if done.rowcount == 0:
             row = ClockLease(name=HEARTBEAT, holder="read-mailbox", heartbeat_at=now, expires_at=now)
             try:
@@ -91,18 +101,23 @@ def health(session: Session, *, settings: Settings, now: datetime) -> tuple[dict
     row = session.get(ClockLease, HEARTBEAT)
     limit = max(600, 5 * settings.imap_poll_seconds)
     if row is None:
-        return {"mailbox": "never read"}, ("the school's mailbox has never been read: email replies are not "
-                                           "seen (check the IMAP_* settings and the clock)")
+        return {"mailbox": "never read"}, (
+            "the school's mailbox has never been read: email replies are not "
+            "seen (check the IMAP_* settings and the clock)"
+        )
     age = int((now - row.heartbeat_at).total_seconds())
     facts = {"mailbox": "ok" if age <= limit else "stale", "mailbox_read_at": row.heartbeat_at.isoformat()}
     if age > limit:
-        return facts, (f"the school's mailbox was last read {age // 60} min ago: families' email replies "
-                       "are not being seen (check the IMAP_* settings; the clock logs why)")
+        return facts, (
+            f"the school's mailbox was last read {age // 60} min ago: families' email replies "
+            "are not being seen (check the IMAP_* settings; the clock logs why)"
+        )
     return facts, None
 
 
-def _one(engine: Engine, box: Mailbox, uid: bytes, message_id: str | None, *, settings: Settings,
-         now: datetime) -> str:
+def _one(
+    engine: Engine, box: Mailbox, uid: bytes, message_id: str | None, *, settings: Settings, now: datetime
+) -> str:
     """Handle one unseen message; returns which count it adds to."""
     if message_id:
         seen = _recorded(engine, key_for(message_id))
@@ -136,11 +151,21 @@ def _recorded(engine: Engine, key: str) -> str | None:
 def _handle(session: Session, mail: Incoming, *, settings: Settings, now: datetime) -> str:
     if mail.bounce is not None:
         return _bounced(session, mail, mail.bounce, settings=settings, now=now)
-    reply = EmailReply(key=mail.key, sender=mail.sender, recipients=mail.recipients, subject=mail.subject,
-                       text=mail.text, auto_reply=mail.auto_reply)
+    reply = EmailReply(
+        key=mail.key,
+        sender=mail.sender,
+        recipients=mail.recipients,
+        subject=mail.subject,
+        text=mail.text,
+        auto_reply=mail.auto_reply,
+    )
     outcome = receive_email(session, settings=settings, mail=reply, now=now)
-    return {"recorded": "replies", "duplicate": "already_recorded", "auto_reply": "auto_replies",
-            "unknown_sender": "unmatched"}[outcome.status]
+    return {
+        "recorded": "replies",
+        "duplicate": "already_recorded",
+        "auto_reply": "auto_replies",
+        "unknown_sender": "unmatched",
+    }[outcome.status]
 
 
 def _bounced(session: Session, mail: Incoming, bounce: Bounce, *, settings: Settings, now: datetime) -> str:
@@ -156,11 +181,20 @@ def _bounced(session: Session, mail: Incoming, bounce: Bounce, *, settings: Sett
                 break
     try:
         about = f"message {message.id}" if message else "an unknown message"
-        _insert_inbound(session, InboundMessage(
-            school_id=message.school_id if message else None, channel="email", provider_id=mail.key,
-            from_address=mail.sender, received_at=now, code=BOUNCE,
-            body=f"Delivery failed ({bounce.status or 'no status'}) for {about}: {bounce.diagnostic[:300]}",
-        ))
+        _insert_inbound(
+            session,
+            InboundMessage(
+                school_id=message.school_id if message else None,
+                channel="email",
+                provider_id=mail.key,
+                from_address=mail.sender,
+                received_at=now,
+                code=BOUNCE,
+                body=(
+                    f"Delivery failed ({bounce.status or 'no status'}) for {about}: {bounce.diagnostic[:300]}"
+                ),
+            ),
+        )
     except _Duplicate:
         return "already_recorded"
     if message is None or message.channel != "email":

@@ -57,9 +57,13 @@ def requeue_stuck(engine: Engine, *, now: datetime, name: str | None = None) -> 
         result = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.status == "sending", or_(stale, mine_before) if name else stale)
-            .values(status="unknown", next_attempt_at=now, updated_at=now,
-                    outage_tries=OutboxMessage.outage_tries + 1,
-                    error="taken back after a sender stopped mid-send")
+            .values(
+                status="unknown",
+                next_attempt_at=now,
+                updated_at=now,
+                outage_tries=OutboxMessage.outage_tries + 1,
+                error="taken back after a sender stopped mid-send",
+            )
             .execution_options(synchronize_session=False)
         )
         count = result.rowcount or 0
@@ -68,12 +72,24 @@ def requeue_stuck(engine: Engine, *, now: datetime, name: str | None = None) -> 
     return count
 
 
-_CLAIM_COLUMNS = (OutboxMessage.id, OutboxMessage.channel, OutboxMessage.to_address, OutboxMessage.subject,
-                  OutboxMessage.body, OutboxMessage.contact_id, OutboxMessage.created_at)
+_CLAIM_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.channel,
+    OutboxMessage.to_address,
+    OutboxMessage.subject,
+    OutboxMessage.body,
+    OutboxMessage.contact_id,
+    OutboxMessage.created_at,
+)
 
 
 def claim(
-    engine: Engine, *, now: datetime, limit: int, before_send: BeforeSend | None, name: str = "",
+    engine: Engine,
+    *,
+    now: datetime,
+    limit: int,
+    before_send: BeforeSend | None,
+    name: str = "",
     skip: set[str] = frozenset(),
 ) -> tuple[list[Claimed], int, int]:
     """Lock due rows and mark them ``sending``; expire and cancel the ones that should not go.
@@ -82,25 +98,29 @@ def claim(
     """
     cancelled = expired_count = 0
     with session_scope(engine) as session:
-        query = (
-            select(*_CLAIM_COLUMNS, OutboxMessage.status, OutboxMessage.resends, OutboxMessage.valid_until)
-            .where(OutboxMessage.status.in_(("queued", "unknown")), OutboxMessage.next_attempt_at <= now)
-        )
+        query = select(
+            *_CLAIM_COLUMNS, OutboxMessage.status, OutboxMessage.resends, OutboxMessage.valid_until
+        ).where(OutboxMessage.status.in_(("queued", "unknown")), OutboxMessage.next_attempt_at <= now)
         if skip:
             query = query.where(OutboxMessage.channel.not_in(sorted(skip)))
         found = session.execute(
-            query.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+            query.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(limit)
             .with_for_update(skip_locked=True)
         ).all()
         if not found:
             return [], 0, 0
-        expired = {row.id: row.status for row in found
-                   if row.valid_until is not None and row.valid_until <= now}
+        expired = {
+            row.id: row.status for row in found if row.valid_until is not None and row.valid_until <= now
+        }
         if expired:
             _expire(session, expired, now=now)
             expired_count = len(expired)
-        rows = [Claimed(*row[:7], was_unknown=row.status == "unknown", resends=row.resends)
-                for row in found if row.id not in expired]
+        rows = [
+            Claimed(*row[:7], was_unknown=row.status == "unknown", resends=row.resends)
+            for row in found
+            if row.id not in expired
+        ]
         if not rows:
             return [], 0, expired_count
         unwanted = before_send(session, message_ids=[m.id for m in rows], now=now) if before_send else {}
@@ -113,8 +133,13 @@ def claim(
             session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_([c.id for c in claimed]))
-                .values(status="sending", attempts=OutboxMessage.attempts + 1, updated_at=now,
-                        claimed_by=name[:64] or None, claim_token=PROCESS_TOKEN)
+                .values(
+                    status="sending",
+                    attempts=OutboxMessage.attempts + 1,
+                    updated_at=now,
+                    claimed_by=name[:64] or None,
+                    claim_token=PROCESS_TOKEN,
+                )
                 .execution_options(synchronize_session=False)
             )
     return claimed, cancelled, expired_count
@@ -125,12 +150,19 @@ def _expire(session: Session, expired: dict[int, str], *, now: datetime) -> None
     for message in session.exec(select(OutboxMessage).where(OutboxMessage.id.in_(list(expired)))):
         message.status = "cancelled"
         message.error_code = EXPIRED
-        message.error = ("expired: no answer from the provider and no record of it there"
-                         if expired[message.id] == "unknown"
-                         else "expired unsent: the provider did not take it while it was worth sending")
+        message.error = (
+            "expired: no answer from the provider and no record of it there"
+            if expired[message.id] == "unknown"
+            else "expired unsent: the provider did not take it while it was worth sending"
+        )
         message.updated_at = now
-        log.warning("outbox: expired message=%s contact=%s channel=%s outage_tries=%s",
-                    message.id, message.contact_id, message.channel, message.outage_tries)
+        log.warning(
+            "outbox: expired message=%s contact=%s channel=%s outage_tries=%s",
+            message.id,
+            message.contact_id,
+            message.channel,
+            message.outage_tries,
+        )
 
 
 def _cancel(session: Session, cancel: dict[int, str], *, unwanted: dict[int, str], now: datetime) -> None:
@@ -141,8 +173,13 @@ def _cancel(session: Session, cancel: dict[int, str], *, unwanted: dict[int, str
         # is moved on after sending (``bot.firstday.reroute``).
         message.error_code = OPTED_OUT if message.id not in unwanted else None
         message.updated_at = now
-        log.info("outbox: cancelled message=%s contact=%s channel=%s (%s)",
-                 message.id, message.contact_id, message.channel, cancel[message.id])
+        log.info(
+            "outbox: cancelled message=%s contact=%s channel=%s (%s)",
+            message.id,
+            message.contact_id,
+            message.channel,
+            cancel[message.id],
+        )
 
 
 def _with_taken_sids(session: Session, rows: list[Claimed]) -> list[Claimed]:
@@ -153,14 +190,15 @@ def _with_taken_sids(session: Session, rows: list[Claimed]) -> list[Claimed]:
         return rows
     taken: dict[str, set[str]] = {}
     for to, sid in session.execute(
-        select(OutboxMessage.to_address, OutboxMessage.provider_id)
-        .where(OutboxMessage.to_address.in_({m.to_address for m in unknown}),
-               OutboxMessage.provider_id.is_not(None), OutboxMessage.id.not_in([m.id for m in unknown]))
+        select(OutboxMessage.to_address, OutboxMessage.provider_id).where(
+            OutboxMessage.to_address.in_({m.to_address for m in unknown}),
+            OutboxMessage.provider_id.is_not(None),
+            OutboxMessage.id.not_in([m.id for m in unknown]),
+        )
     ).all():
         taken.setdefault(to, set()).add(sid)
     return [
-        replace(m, taken_sids=frozenset(taken.get(m.to_address, ()))) if m.was_unknown else m
-        for m in rows
+        replace(m, taken_sids=frozenset(taken.get(m.to_address, ()))) if m.was_unknown else m for m in rows
     ]
 
 

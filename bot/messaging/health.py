@@ -66,10 +66,13 @@ def provider_problems(session: Session, *, now: datetime) -> tuple[dict, list[st
             continue
         channels = [c for c, p in PROVIDER_OF.items() if p == row.name]
         waiting = session.exec(
-            select(func.count(OutboxMessage.id))
-            .where(OutboxMessage.channel.in_(channels),
-                   OutboxMessage.status.in_(("queued", "sending", "unknown")))
+            select(func.count(OutboxMessage.id)).where(
+                OutboxMessage.channel.in_(channels),
+                OutboxMessage.status.in_(("queued", "sending", "unknown")),
+            )
         ).one()
-        found.append(f"the {row.name} provider has been failing for {int(lasted.total_seconds() // 60)} min "
-                     f"({row.last_error}); {waiting} message(s) are held and retried until they expire")
+        found.append(
+            f"the {row.name} provider has been failing for {int(lasted.total_seconds() // 60)} min "
+            f"({row.last_error}); {waiting} message(s) are held and retried until they expire"
+        )
     return facts, found

@@ -25,7 +25,6 @@ STATUS_ORDER = {
     "queued": 0,
     "sending": 1,
     "unknown": 1,  # sent, no answer: a callback or a look-up at the provider will tell
-
     "accepted": 2,
     "sent": 3,
     "delivered": 4,
@@ -75,10 +74,24 @@ def enqueue(
     now: datetime,
 ) -> tuple[OutboxMessage, bool]:
     """Insert the message unless its key exists. Returns (message, created)."""
-    [result] = enqueue_many(session, [dict(
-        school_id=school_id, key=key, kind=kind, channel=channel, to_address=to_address, body=body,
-        contact_id=contact_id, subject=subject, language=language, case_ids=case_ids,
-    )], now=now)
+    [result] = enqueue_many(
+        session,
+        [
+            dict(
+                school_id=school_id,
+                key=key,
+                kind=kind,
+                channel=channel,
+                to_address=to_address,
+                body=body,
+                contact_id=contact_id,
+                subject=subject,
+                language=language,
+                case_ids=case_ids,
+            )
+        ],
+        now=now,
+    )
     return result
 
 
@@ -98,19 +111,36 @@ def enqueue_many(session: Session, items: list[dict], *, now: datetime) -> list[
     fresh = {item["key"]: item for item in items if item["key"] not in existing}
     created: dict[str, OutboxMessage] = {}
     if fresh:
-        zones = dict(session.exec(
-            select(School.id, School.timezone).where(School.id.in_({i["school_id"] for i in fresh.values()}))
-        ).all())
+        zones = dict(
+            session.exec(
+                select(School.id, School.timezone).where(
+                    School.id.in_({i["school_id"] for i in fresh.values()})
+                )
+            ).all()
+        )
         rows = [
             {
-                "school_id": item["school_id"], "idempotency_key": key, "kind": item["kind"],
-                "channel": item["channel"], "contact_id": item.get("contact_id"),
-                "to_address": item["to_address"], "subject": item.get("subject"), "body": item["body"],
-                "language": item.get("language") or "en", "status": "queued", "attempts": 0,
-                "created_at": now, "updated_at": now, "next_attempt_at": now, "rerouted": False,
-                "valid_until": item.get("valid_until") or valid_until(
-                    item["kind"], timezone=zones.get(item["school_id"]) or "Europe/London", now=now),
-                "outage_tries": 0, "resends": 0,
+                "school_id": item["school_id"],
+                "idempotency_key": key,
+                "kind": item["kind"],
+                "channel": item["channel"],
+                "contact_id": item.get("contact_id"),
+                "to_address": item["to_address"],
+                "subject": item.get("subject"),
+                "body": item["body"],
+                "language": item.get("language") or "en",
+                "status": "queued",
+                "attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+                "next_attempt_at": now,
+                "rerouted": False,
+                "valid_until": item.get("valid_until")
+                or valid_until(
+                    item["kind"], timezone=zones.get(item["school_id"]) or "Europe/London", now=now
+                ),
+                "outage_tries": 0,
+                "resends": 0,
             }
             for key, item in fresh.items()
         ]

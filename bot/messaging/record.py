@@ -83,8 +83,13 @@ def outage_backoff(tries: int) -> timedelta:
 _SENT = (
     update(OutboxMessage.__table__)
     .where(OutboxMessage.__table__.c.id == bindparam("_id"))
-    .values(provider_id=bindparam("_provider_id"), status=bindparam("_status"), sent_at=bindparam("_at"),
-            updated_at=bindparam("_at"), error=None)
+    .values(
+        provider_id=bindparam("_provider_id"),
+        status=bindparam("_status"),
+        sent_at=bindparam("_at"),
+        updated_at=bindparam("_at"),
+        error=None,
+    )
 )
 
 
@@ -102,27 +107,50 @@ def record(engine: Engine, outcomes: list[Outcome], *, settings: Settings, now: 
             ).all()
         }
         # The usual case, a first send that went, in one executemany.
-        plain = [o for o in outcomes if current.get(o.message_id) and went(o) and not o.resent
-                 and not o.message.was_unknown]
+        plain = [
+            o
+            for o in outcomes
+            if current.get(o.message_id) and went(o) and not o.resent and not o.message.was_unknown
+        ]
         if plain:
-            session.execute(_SENT, [
-                {"_id": o.message_id, "_provider_id": o.result.provider_id, "_status": o.result.status,
-                 "_at": now}
-                for o in plain
-            ])
+            session.execute(
+                _SENT,
+                [
+                    {
+                        "_id": o.message_id,
+                        "_provider_id": o.result.provider_id,
+                        "_status": o.result.status,
+                        "_at": now,
+                    }
+                    for o in plain
+                ],
+            )
             summary.sent += len(plain)
             for o in plain:
                 _log_sent(o.message, o.result)
         rest = [mid for mid in by_id if mid in current and by_id[mid] not in plain]
         for message in session.exec(select(OutboxMessage).where(OutboxMessage.id.in_(rest))).all():
-            _record_one(message, by_id[message.id], mine=current[message.id], settings=settings, now=now,
-                        summary=summary)
+            _record_one(
+                message,
+                by_id[message.id],
+                mine=current[message.id],
+                settings=settings,
+                now=now,
+                summary=summary,
+            )
     summary.down, summary.woke = _note_providers(engine, outcomes, now=now)
     return summary
 
 
-def _record_one(message: OutboxMessage, outcome: Outcome, *, mine: bool, settings: Settings, now: datetime,
-                summary: SendSummary) -> None:
+def _record_one(
+    message: OutboxMessage,
+    outcome: Outcome,
+    *,
+    mine: bool,
+    settings: Settings,
+    now: datetime,
+    summary: SendSummary,
+) -> None:
     if not mine:
         # A status callback (or another sender after STUCK_AFTER) moved the row on meanwhile: a
         # success is still worth its provider id; a failure must not undo what the callback said.
@@ -142,8 +170,9 @@ def _record_one(message: OutboxMessage, outcome: Outcome, *, mine: bool, setting
     _record_failure(message, outcome, settings=settings, now=now, summary=summary)
 
 
-def _record_failure(message: OutboxMessage, outcome: Outcome, *, settings: Settings, now: datetime,
-                    summary: SendSummary) -> None:
+def _record_failure(
+    message: OutboxMessage, outcome: Outcome, *, settings: Settings, now: datetime, summary: SendSummary
+) -> None:
     error = outcome.error or PermanentFailure(f"provider said {outcome.result.status}")
     if outcome.result is not None:
         message.provider_id = outcome.result.provider_id
@@ -155,29 +184,45 @@ def _record_failure(message: OutboxMessage, outcome: Outcome, *, settings: Setti
         message.outage_tries += 1
         message.next_attempt_at = now + max(LOOK_AFTER, outage_backoff(message.outage_tries))
         summary.unknown += 1
-        log.info("outbox: no answer for message=%s channel=%s; waiting to look it up", message.id,
-                 message.channel)
+        log.info(
+            "outbox: no answer for message=%s channel=%s; waiting to look it up", message.id, message.channel
+        )
         return
     if error.provider_wide:  # never the family's: retried until the message expires
         message.status = "unknown" if outcome.message.was_unknown else "queued"
         message.outage_tries += 1
         message.next_attempt_at = now + outage_backoff(message.outage_tries)
         summary.retried += 1
-        log.info("outbox: provider failed message=%s channel=%s code=%s; retry", message.id, message.channel,
-                 error.code)
+        log.info(
+            "outbox: provider failed message=%s channel=%s code=%s; retry",
+            message.id,
+            message.channel,
+            error.code,
+        )
         return
     family_tries = message.attempts - message.outage_tries
     if not error.permanent and family_tries < settings.outbox_max_attempts:
         message.status = "queued"
         message.next_attempt_at = now + backoff(family_tries)
         summary.retried += 1
-        log.info("outbox: retry message=%s channel=%s attempt=%s code=%s",
-                 message.id, message.channel, family_tries, error.code)
+        log.info(
+            "outbox: retry message=%s channel=%s attempt=%s code=%s",
+            message.id,
+            message.channel,
+            family_tries,
+            error.code,
+        )
         return
     message.status = "failed"
     summary.failed += 1
-    log.warning("outbox: failed message=%s contact=%s channel=%s attempts=%s code=%s",
-                message.id, message.contact_id, message.channel, message.attempts, error.code)
+    log.warning(
+        "outbox: failed message=%s contact=%s channel=%s attempts=%s code=%s",
+        message.id,
+        message.contact_id,
+        message.channel,
+        message.attempts,
+        error.code,
+    )
 
 
 def _note_providers(engine: Engine, outcomes: list[Outcome], *, now: datetime) -> tuple[set[str], int]:
@@ -215,8 +260,12 @@ def _due_again(session: Session, *, providers: set[str], now: datetime) -> int:
     channels = [c for c, p in health.PROVIDER_OF.items() if p in providers]
     result = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == "queued", OutboxMessage.channel.in_(channels),
-               OutboxMessage.outage_tries > 0, OutboxMessage.next_attempt_at > now)
+        .where(
+            OutboxMessage.status == "queued",
+            OutboxMessage.channel.in_(channels),
+            OutboxMessage.outage_tries > 0,
+            OutboxMessage.next_attempt_at > now,
+        )
         .values(next_attempt_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -226,8 +275,14 @@ def _due_again(session: Session, *, providers: set[str], now: datetime) -> int:
 
 
 def _log_sent(message: Claimed, result: SendResult) -> None:
-    log.info("outbox: sent message=%s contact=%s channel=%s status=%s provider=%s",
-             message.id, message.contact_id, message.channel, result.status, result.provider_id)
+    log.info(
+        "outbox: sent message=%s contact=%s channel=%s status=%s provider=%s",
+        message.id,
+        message.contact_id,
+        message.channel,
+        result.status,
+        result.provider_id,
+    )
 
 
 def went(outcome: Outcome) -> bool:
@@ -238,8 +293,12 @@ def _record_sent(message: OutboxMessage, result: SendResult, *, overwrite: bool,
     if overwrite or message.provider_id is None:
         message.provider_id = result.provider_id
     elif message.provider_id != result.provider_id:
-        log.warning("outbox: message=%s went twice (provider ids %s, %s)", message.id, message.provider_id,
-                    result.provider_id)
+        log.warning(
+            "outbox: message=%s went twice (provider ids %s, %s)",
+            message.id,
+            message.provider_id,
+            result.provider_id,
+        )
     message.sent_at = now if overwrite or message.sent_at is None else message.sent_at
     message.error = None
     if message.status in ("sending", "unknown", "queued"):

@@ -39,6 +39,7 @@ SIGTERM (``bot.shutdown``) the sender stops claiming and gives what is in flight
 The sender only records what happened. What to do next for a family whose message failed is
 decided after sending by the first-day service (``bot.firstday.reroute``).
 """
+
 import logging
 import os
 import socket
@@ -65,8 +66,18 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 # (Re-exported: the sender's callers and tests name them here.)
-__all__ = ["LOOK_AFTER", "PROCESS_TOKEN", "STUCK_AFTER", "SendSummary", "backoff", "outage_backoff",
-           "requeue_stuck", "send_due", "sender_name", "status_callback_url"]
+__all__ = [
+    "LOOK_AFTER",
+    "PROCESS_TOKEN",
+    "STUCK_AFTER",
+    "SendSummary",
+    "backoff",
+    "outage_backoff",
+    "requeue_stuck",
+    "send_due",
+    "sender_name",
+    "status_callback_url",
+]
 
 DEFAULT_BATCH = 200  # (kept for callers that pass it; the claim size is the free workers)
 JOB_ROUND = 500  # the job loops in rounds of this many until a round finds less to do
@@ -115,10 +126,15 @@ def send_due(
     try:
         while True:
             free = workers - len(in_flight)
-            if (more and remaining > 0 and not shutdown.requested()
-                    and free >= (refill if in_flight else 1)):
-                claimed, cancelled, expired = claim(engine, now=now, limit=min(free, claim_max, remaining),
-                                                    before_send=before_send, name=name, skip=summary.down)
+            if more and remaining > 0 and not shutdown.requested() and free >= (refill if in_flight else 1):
+                claimed, cancelled, expired = claim(
+                    engine,
+                    now=now,
+                    limit=min(free, claim_max, remaining),
+                    before_send=before_send,
+                    name=name,
+                    skip=summary.down,
+                )
                 summary.cancelled += cancelled
                 summary.expired += expired
                 remaining -= len(claimed) + cancelled + expired
@@ -162,8 +178,10 @@ def _deliver(message: Claimed, transports: Transports, settings: Settings, reply
             if found is not None:
                 return Outcome(message, result=found)
             if message.resends >= 1:  # sent twice already without an answer: never a third copy
-                return Outcome(message, error=UnknownOutcome("no record at the provider; not resent again",
-                                                              code="no-answer"))
+                return Outcome(
+                    message,
+                    error=UnknownOutcome("no record at the provider; not resent again", code="no-answer"),
+                )
             resent = True
         result = _send(message, transports, settings, reply_to)
     except DeliveryError as exc:
@@ -184,12 +202,14 @@ def _look_up(message: Claimed, transports: Transports) -> SendResult | None:
 
 def _send(message: Claimed, transports: Transports, settings: Settings, reply_to) -> SendResult:
     if message.channel == "sms":
-        return transports.sms.send(message.to_address, message.body,
-                                   status_callback=status_callback_url(settings, message.id))
+        return transports.sms.send(
+            message.to_address, message.body, status_callback=status_callback_url(settings, message.id)
+        )
     if message.channel == "email":
         address = reply_to(message.id) if reply_to and message.contact_id is not None else None
-        return transports.email.send(message.to_address, message.subject or "", message.body,
-                                     reply_to=address)
+        return transports.email.send(
+            message.to_address, message.subject or "", message.body, reply_to=address
+        )
     if message.channel == "voice":  # an automated call: the script is fetched from our webhooks
         return transports.voice.call(message.to_address, message_id=message.id)
     raise PermanentFailure(f"unknown channel {message.channel!r}")

@@ -81,8 +81,13 @@ def record_status(
             message.error = f"provider reported {status} ({error_code})"
         else:
             message.error = f"provider reported {status}"
-    log.info("status: message=%s contact=%s now %s code=%s", message.id, message.contact_id,
-             message.status, error_code or "-")
+    log.info(
+        "status: message=%s contact=%s now %s code=%s",
+        message.id,
+        message.contact_id,
+        message.status,
+        error_code or "-",
+    )
     return message
 
 
@@ -95,8 +100,12 @@ def _attach(session: Session, *, outbox_id: int, provider_id: str, now: datetime
     if message is None or message.channel != "sms":
         return None
     if message.provider_id is not None:
-        log.warning("status: message=%s has provider id %s; a callback names %s (a second copy)",
-                    message.id, message.provider_id, provider_id)
+        log.warning(
+            "status: message=%s has provider id %s; a callback names %s (a second copy)",
+            message.id,
+            message.provider_id,
+            provider_id,
+        )
         return None
     message.provider_id = provider_id
     message.sent_at = message.sent_at or now  # the provider had it: the chase counts from here
@@ -120,8 +129,9 @@ def _provider_side_failure(message: OutboxMessage, *, code: str, now: datetime) 
     message.error_code = code
     message.error = f"provider failed it ({code}): the provider's side, sent again"
     message.updated_at = now
-    log.warning("status: message=%s failed at the provider (%s); queued again, not rerouted",
-                message.id, code)
+    log.warning(
+        "status: message=%s failed at the provider (%s); queued again, not rerouted", message.id, code
+    )
     return message
 
 

@@ -40,24 +40,26 @@ TWILIO_API_HOST = "https://api.twilio.com"
 LOOKUP_SKEW = timedelta(minutes=5)  # Twilio's clock against ours, when matching a looked-up text
 
 # Twilio error codes that no retry can fix (https://www.twilio.com/docs/api/errors).
-PERMANENT_TWILIO_CODES = frozenset({
-    21211,  # invalid 'To' number
-    21214,  # 'To' number cannot be reached
-    21217,  # phone number does not appear to be valid
-    21407,  # this phone number type does not support SMS
-    21408,  # permission to send to this region is not enabled
-    21421,  # phone number is invalid
-    21610,  # recipient has replied STOP (opted out)
-    21612,  # the 'To' number is not currently reachable via SMS
-    21614,  # 'To' number is not a valid mobile number
-    21617,  # body exceeds the 1600 character limit
-    30003,  # unreachable destination handset
-    30004,  # message blocked
-    30005,  # unknown destination handset
-    30006,  # landline or unreachable carrier
-    30007,  # filtered as spam by the carrier
-    30034,  # message from an unregistered number
-})
+PERMANENT_TWILIO_CODES = frozenset(
+    {
+        21211,  # invalid 'To' number
+        21214,  # 'To' number cannot be reached
+        21217,  # phone number does not appear to be valid
+        21407,  # this phone number type does not support SMS
+        21408,  # permission to send to this region is not enabled
+        21421,  # phone number is invalid
+        21610,  # recipient has replied STOP (opted out)
+        21612,  # the 'To' number is not currently reachable via SMS
+        21614,  # 'To' number is not a valid mobile number
+        21617,  # body exceeds the 1600 character limit
+        30003,  # unreachable destination handset
+        30004,  # message blocked
+        30005,  # unknown destination handset
+        30006,  # landline or unreachable carrier
+        30007,  # filtered as spam by the carrier
+        30034,  # message from an unregistered number
+    }
+)
 # Twilio codes that are the provider's side, not the family's: rate limits (20429, 14107, 30022),
 # queue overflow (30001), account suspended (30002), an unknown error (30008). Retried, never
 # rerouted; the operators are told (bot.messaging.health).
@@ -124,8 +126,15 @@ class SmsTransport(Protocol):
 class EmailTransport(Protocol):
     name: str
 
-    def send(self, to: str, subject: str, body_text: str, body_html: str | None = None, *,
-             reply_to: str | None = None) -> SendResult: ...
+    def send(
+        self,
+        to: str,
+        subject: str,
+        body_text: str,
+        body_html: str | None = None,
+        *,
+        reply_to: str | None = None,
+    ) -> SendResult: ...
 
 
 class VoiceTransport(Protocol):
@@ -160,8 +169,15 @@ class LocalSms:
 class LocalEmail:
     name = "local-email"
 
-    def send(self, to: str, subject: str, body_text: str, body_html: str | None = None, *,
-             reply_to: str | None = None) -> SendResult:
+    def send(
+        self,
+        to: str,
+        subject: str,
+        body_text: str,
+        body_html: str | None = None,
+        *,
+        reply_to: str | None = None,
+    ) -> SendResult:
         return SendResult(provider_id=f"LOCAL-{uuid.uuid4().hex}", status="delivered")
 
 
@@ -207,8 +223,9 @@ def _twilio_http_client_class():
         def __init__(self, base_url: str | None = None, *, timeout: float | None = None, maxsize: int = 16):
             super().__init__(pool_connections=False, timeout=timeout)
             self.base_url = (base_url or TWILIO_API_HOST).rstrip("/")
-            ca_certs = (os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-                        or certifi.where())
+            ca_certs = (
+                os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
+            )
             proxies = get_environ_proxies(self.base_url) or {}
             proxy = proxies.get(self.base_url.split(":", 1)[0]) or proxies.get("all")
             if proxy:
@@ -216,10 +233,19 @@ def _twilio_http_client_class():
             else:
                 self.pool = urllib3.PoolManager(maxsize=maxsize, ca_certs=ca_certs)
 
-        def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None,
-                    allow_redirects=False):
+        def request(
+            self,
+            method,
+            url,
+            params=None,
+            data=None,
+            headers=None,
+            auth=None,
+            timeout=None,
+            allow_redirects=False,
+        ):
             if url.startswith(TWILIO_API_HOST) and self.base_url != TWILIO_API_HOST:
-                url = self.base_url + url[len(TWILIO_API_HOST):]
+                url = self.base_url + url[len(TWILIO_API_HOST) :]
             if params:
                 url += ("&" if "?" in url else "?") + urlencode(params, doseq=True)
             headers = dict(headers or {})
@@ -234,7 +260,12 @@ def _twilio_http_client_class():
                     headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
                     body = urlencode(data, doseq=True)
             response = self.pool.request(
-                method.upper(), url, body=body, headers=headers, retries=False, redirect=allow_redirects,
+                method.upper(),
+                url,
+                body=body,
+                headers=headers,
+                retries=False,
+                redirect=allow_redirects,
                 timeout=timeout or self.timeout,
             )
             text = response.data.decode("utf-8", errors="replace")
@@ -296,8 +327,9 @@ class TwilioSms:
             if self._client is None:
                 from twilio.rest import Client
 
-                http_client = _twilio_http_client_class()(self.api_base_url, timeout=self.timeout,
-                                                          maxsize=self.pool_size)
+                http_client = _twilio_http_client_class()(
+                    self.api_base_url, timeout=self.timeout, maxsize=self.pool_size
+                )
                 self._client = Client(self.account_sid, self.auth_token, http_client=http_client)
             return self._client
 
@@ -323,8 +355,9 @@ class TwilioSms:
         # queue. Our "queued" means "not yet handed over", so the outbox records "accepted".
         return SendResult(provider_id=message.sid, status=_FIRST_STATUS.get(message.status, "accepted"))
 
-    def find(self, to: str, body: str, *, since: datetime, exclude: frozenset[str] = frozenset()
-             ) -> SendResult | None:
+    def find(
+        self, to: str, body: str, *, since: datetime, exclude: frozenset[str] = frozenset()
+    ) -> SendResult | None:
         """Did Twilio create this text after all? Its Messages list for the recipient, newest first.
 
         Asked before resending a text whose send had no answer. Matched on the exact body and a
@@ -340,8 +373,12 @@ class TwilioSms:
         earliest = since - LOOKUP_SKEW
         for message in found:
             created = message.date_created
-            if (message.body == body and message.sid not in exclude and message.direction != "inbound"
-                    and (created is None or created >= earliest)):
+            if (
+                message.body == body
+                and message.sid not in exclude
+                and message.direction != "inbound"
+                and (created is None or created >= earliest)
+            ):
                 status = _FIRST_STATUS.get(message.status, "accepted")
                 return SendResult(provider_id=message.sid, status=status)
         return None
@@ -375,8 +412,9 @@ class SmtpEmail:
         self.starttls = settings.smtp_starttls
         self.timeout = timeout
 
-    def build(self, to: str, subject: str, body_text: str, body_html: str | None,
-              reply_to: str | None = None) -> EmailMessage:
+    def build(
+        self, to: str, subject: str, body_text: str, body_html: str | None, reply_to: str | None = None
+    ) -> EmailMessage:
         msg = EmailMessage()
         msg["From"] = self.sender
         msg["To"] = to
@@ -390,8 +428,15 @@ class SmtpEmail:
             msg.add_alternative(body_html, subtype="html")
         return msg
 
-    def send(self, to: str, subject: str, body_text: str, body_html: str | None = None, *,
-             reply_to: str | None = None) -> SendResult:
+    def send(
+        self,
+        to: str,
+        subject: str,
+        body_text: str,
+        body_html: str | None = None,
+        *,
+        reply_to: str | None = None,
+    ) -> SendResult:
         msg = self.build(to, subject, body_text, body_html, reply_to)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:

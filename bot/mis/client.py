@@ -27,8 +27,15 @@ import requests
 log = logging.getLogger(__name__)
 
 USER_AGENT = "attendance-bot/0.1 (+https://github.com/attendance-bot)"
-STUDENT_INCLUDES = ("contacts.contact_details", "contact_details", "extended_details", "education_details",
-                    "year", "groups", "classes")
+STUDENT_INCLUDES = (
+    "contacts.contact_details",
+    "contact_details",
+    "extended_details",
+    "education_details",
+    "year",
+    "groups",
+    "classes",
+)
 BACKOFF_BASE = 0.5  # seconds; doubled on each retry
 BACKOFF_CAP = 30.0
 
@@ -112,8 +119,9 @@ class WondeClient:
         self.page_size = page_size
         self.sleep = sleep
         self.http = http or requests.Session()
-        self.http.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json",
-                                  "User-Agent": USER_AGENT})
+        self.http.headers.update(
+            {"Authorization": f"Bearer {token}", "Accept": "application/json", "User-Agent": USER_AGENT}
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -125,8 +133,7 @@ class WondeClient:
             return path_or_url
         return f"{self.base_url}/{path_or_url.lstrip('/')}"
 
-    def request(self, method: str, path_or_url: str, *, params: dict | None = None,
-                json: Any = None) -> dict:
+    def request(self, method: str, path_or_url: str, *, params: dict | None = None, json: Any = None) -> dict:
         """One call, retried on 429/5xx/connection errors; the decoded JSON body."""
         url = self._url(path_or_url)
         for attempt in range(self.max_retries + 1):
@@ -152,7 +159,7 @@ class WondeClient:
 
     def _wait(self, attempt: int, retry_after: float | None, *, why: str, path: str) -> None:
         if retry_after is None:
-            retry_after = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt) * (1 + random.random() / 4)
+            retry_after = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * (1 + random.random() / 4)
         log.info("wonde: %s on %s; retrying in %.1f s", why, path.split("?")[0], retry_after)
         self.sleep(retry_after)
 
@@ -165,11 +172,13 @@ class WondeClient:
         if status in (401, 403):
             raise MisAccessDenied(
                 f"Wonde refused access (HTTP {status}): check the token and that the school has approved "
-                "the bot's app (and write-back, for changes)")
+                "the bot's app (and write-back, for changes)"
+            )
         if status == 422:
             errors = _errors(body)
-            message = ("; ".join(m for msgs in errors.values() for m in msgs)
-                       or _message(body) or "invalid data")
+            message = (
+                "; ".join(m for msgs in errors.values() for m in msgs) or _message(body) or "invalid data"
+            )
             raise MisRejected(f"the MIS refused the change: {message}", errors=errors)
         if status >= 400 or not isinstance(body, dict):
             raise MisError(f"Wonde answered HTTP {status}: {_message(body) or 'unexpected response'}")
@@ -195,8 +204,9 @@ class WondeClient:
     def all(self, path: str, params: dict | None = None) -> list[dict]:
         return [row for page in self.pages(path, params) for row in page]
 
-    def _list(self, school_id: str, what: str, *, include=(), updated_after: datetime | None = None,
-              **params) -> list[dict]:
+    def _list(
+        self, school_id: str, what: str, *, include=(), updated_after: datetime | None = None, **params
+    ) -> list[dict]:
         if include:
             params["include"] = ",".join(include)
         if updated_after is not None:

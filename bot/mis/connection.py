@@ -43,10 +43,15 @@ def client_for(school: School, settings: Settings, *, retries: int | None = None
     token = settings.wonde_token_for(school.urn)
     if not school.wonde_id or not token:
         raise MisError(f"school {school.urn} is not linked to Wonde (set its wonde_id and a Wonde token)")
-    return WondeClient(base_url=settings.wonde_api_base_url, token=token,
-                       timeout=settings.mis_timeout_seconds,
-                       max_retries=settings.mis_max_retries if retries is None else retries,
-                       max_wait=settings.mis_max_wait_seconds, page_size=settings.mis_page_size, **kw)
+    return WondeClient(
+        base_url=settings.wonde_api_base_url,
+        token=token,
+        timeout=settings.mis_timeout_seconds,
+        max_retries=settings.mis_max_retries if retries is None else retries,
+        max_wait=settings.mis_max_wait_seconds,
+        page_size=settings.mis_page_size,
+        **kw,
+    )
 
 
 def state(session: Session, school_id: int) -> MisConnection:
@@ -64,8 +69,9 @@ def read_state(engine: Engine, school_id: int) -> MisConnection:
         return state(session, school_id)
 
 
-def record_failure(engine: Engine, *, school: School, error: MisError, settings: Settings,
-                   now: datetime) -> bool:
+def record_failure(
+    engine: Engine, *, school: School, error: MisError, settings: Settings, now: datetime
+) -> bool:
     """Note a failed call; raise the outage alert once it has lasted. Returns True if alerted now."""
     with session_scope(engine) as session:
         row = state(session, school.id)
@@ -82,23 +88,36 @@ def record_failure(engine: Engine, *, school: School, error: MisError, settings:
         return True
 
 
-def _outage_alert(session: Session, *, school: School, row: MisConnection, error: MisError,
-                  now: datetime) -> None:
+def _outage_alert(
+    session: Session, *, school: School, row: MisConnection, error: MisError, now: datetime
+) -> None:
     since = clock.to_local(row.failing_since, school.timezone)
     if isinstance(error, MisAccessDenied):
-        why = ("Wonde refuses the bot's access: the school's approval of the bot in Wonde may have been "
-               "revoked, or the token changed. Ask the school's Wonde administrator to check the approval.")
+        why = (
+            "Wonde refuses the bot's access: the school's approval of the bot in Wonde may have been "
+            "revoked, or the token changed. Ask the school's Wonde administrator to check the approval."
+        )
     else:
         why = f"Wonde does not answer ({error})."
-    body = (f"Since {since:%H:%M} on {since:%a %d %b} the bot cannot reach the school's MIS. {why}\n"
-            "Nothing is lost: registers taken meanwhile are read when it answers again, and changes made "
-            "in the bot wait in the write-back queue. Until then the bot only knows the register as it was "
-            "last read: if this lasts past register close, import the register as CSV "
-            "(attendance-bot import marks) so families are contacted.")
-    raise_alert(session, school_id=school.id, key=f"mis-down:{school.id}:{row.failing_since.isoformat()}",
-                kind="mis_unreachable", audience="attendance", severity="high",
-                title=f"MIS unreachable since {since:%H:%M}", body=body,
-                data={"actions": ["acknowledge"], "since": row.failing_since.isoformat()}, now=now)
+    body = (
+        f"Since {since:%H:%M} on {since:%a %d %b} the bot cannot reach the school's MIS. {why}\n"
+        "Nothing is lost: registers taken meanwhile are read when it answers again, and changes made "
+        "in the bot wait in the write-back queue. Until then the bot only knows the register as it was "
+        "last read: if this lasts past register close, import the register as CSV "
+        "(attendance-bot import marks) so families are contacted."
+    )
+    raise_alert(
+        session,
+        school_id=school.id,
+        key=f"mis-down:{school.id}:{row.failing_since.isoformat()}",
+        kind="mis_unreachable",
+        audience="attendance",
+        severity="high",
+        title=f"MIS unreachable since {since:%H:%M}",
+        body=body,
+        data={"actions": ["acknowledge"], "since": row.failing_since.isoformat()},
+        now=now,
+    )
 
 
 def record_success(session: Session, *, school: School, row: MisConnection, now: datetime) -> None:
@@ -107,11 +126,19 @@ def record_success(session: Session, *, school: School, row: MisConnection, now:
         return
     if row.outage_alerted:
         since = clock.to_local(row.failing_since, school.timezone)
-        raise_alert(session, school_id=school.id, key=f"mis-up:{school.id}:{row.failing_since.isoformat()}",
-                    kind="mis_reachable", audience="attendance",
-                    title="MIS reachable again",
-                    body=(f"The MIS answers again (it had not since {since:%H:%M} {since:%a %d %b}). "
-                          "The register has been read up to now and queued changes are being written back."),
-                    data={"actions": ["acknowledge"]}, now=now)
+        raise_alert(
+            session,
+            school_id=school.id,
+            key=f"mis-up:{school.id}:{row.failing_since.isoformat()}",
+            kind="mis_reachable",
+            audience="attendance",
+            title="MIS reachable again",
+            body=(
+                f"The MIS answers again (it had not since {since:%H:%M} {since:%a %d %b}). "
+                "The register has been read up to now and queued changes are being written back."
+            ),
+            data={"actions": ["acknowledge"]},
+            now=now,
+        )
     row.failing_since, row.last_error, row.outage_alerted = None, None, False
     session.add(row)

@@ -53,8 +53,14 @@ POLL_WORKERS = 4  # schools read at once, one school per worker (Wonde asks for 
 
 
 def read_marks(
-    engine: Engine, *, school: School, settings: Settings, now: datetime, client: WondeClient | None = None,
-    late_pass: bool = True, since: datetime | None = None,
+    engine: Engine,
+    *,
+    school: School,
+    settings: Settings,
+    now: datetime,
+    client: WondeClient | None = None,
+    late_pass: bool = True,
+    since: datetime | None = None,
 ) -> JobSummary:
     """Read the marks changed since the last read and take them, in one transaction.
 
@@ -79,16 +85,28 @@ def read_marks(
         _sync_newcomers(engine, school=school, settings=settings, now=now, client=client)
     with session_scope(engine) as session:
         lock_school(session, school.id)  # it may open cases and queue messages, as register close does
-        pupils = dict(session.exec(select(Pupil.wonde_id, Pupil.id).where(
-            Pupil.school_id == school.id, Pupil.wonde_id.is_not(None))).all())
-        incoming = [Incoming(pupils[m.student_id], m.day, m.session, m.code, m.minutes_late)
-                    for m in marks if m.code is not None and m.student_id in pupils]
+        pupils = dict(
+            session.exec(
+                select(Pupil.wonde_id, Pupil.id).where(
+                    Pupil.school_id == school.id, Pupil.wonde_id.is_not(None)
+                )
+            ).all()
+        )
+        incoming = [
+            Incoming(pupils[m.student_id], m.day, m.session, m.code, m.minutes_late)
+            for m in marks
+            if m.code is not None and m.student_id in pupils
+        ]
         taken = take_marks(session, school_id=school.id, marks=incoming, source="mis", now=now)
-        counts = {"marks_read": len(marks), **taken.counts(),
-                  "unknown_pupils": sum(1 for m in marks if m.student_id not in pupils),
-                  "no_mark": sum(1 for m in marks if m.code is None)}
-        counts.update(after_marks(session, school=school, taken=taken, settings=settings, now=now,
-                                  late_pass=late_pass))
+        counts = {
+            "marks_read": len(marks),
+            **taken.counts(),
+            "unknown_pupils": sum(1 for m in marks if m.student_id not in pupils),
+            "no_mark": sum(1 for m in marks if m.code is None),
+        }
+        counts.update(
+            after_marks(session, school=school, taken=taken, settings=settings, now=now, late_pass=late_pass)
+        )
         row = state(session, school.id)
         row.marks_cursor = max(now, row.marks_cursor) if row.marks_cursor else now
         row.marks_read_at = now
@@ -101,12 +119,16 @@ def read_marks(
 
 def _known_students(engine: Engine, school: School) -> set[str]:
     with Session(engine) as session:
-        return set(session.exec(select(Pupil.wonde_id).where(Pupil.school_id == school.id,
-                                                             Pupil.wonde_id.is_not(None))).all())
+        return set(
+            session.exec(
+                select(Pupil.wonde_id).where(Pupil.school_id == school.id, Pupil.wonde_id.is_not(None))
+            ).all()
+        )
 
 
-def _sync_newcomers(engine: Engine, *, school: School, settings: Settings, now: datetime,
-                    client: WondeClient) -> None:
+def _sync_newcomers(
+    engine: Engine, *, school: School, settings: Settings, now: datetime, client: WondeClient
+) -> None:
     """Marks of a pupil the bot does not know yet (admitted since last night's sync): sync now, so
     their register is not skipped (the cursor moves on after this read)."""
     from bot.mis.sync import sync_school
@@ -131,10 +153,14 @@ def after_marks(
     settled = 0
     if changed:
         # A school has a few dozen open cases: read them all rather than a 1,000-id IN list.
-        cases = session.exec(select(AbsenceCase).where(AbsenceCase.school_id == school.id,
-                                                       AbsenceCase.status == "open")).all()
-        settled = sum(1 for case in cases
-                      if case.pupil_id in changed and reconcile_case(session, case=case, now=now, day=today))
+        cases = session.exec(
+            select(AbsenceCase).where(AbsenceCase.school_id == school.id, AbsenceCase.status == "open")
+        ).all()
+        settled = sum(
+            1
+            for case in cases
+            if case.pupil_id in changed and reconcile_case(session, case=case, now=now, day=today)
+        )
     out = {"cases_settled_by_mis": settled}
     if not late_pass or not load_calendar(session, school.id).is_school_day(today):
         return out
@@ -142,11 +168,15 @@ def after_marks(
     for name, closes in (("AM", policy.am_close), ("PM", policy.pm_close)):
         if now <= clock.at_local(today, closes, school.timezone):
             continue  # register close has not happened yet: it will act on these marks itself
-        late_n = {pupil_id for pupil_id, day, session_name, before, code in taken.changes
-                  if day == today and session_name == name and code == "N" and before != "N"}
+        late_n = {
+            pupil_id
+            for pupil_id, day, session_name, before, code in taken.changes
+            if day == today and session_name == name and code == "N" and before != "N"
+        }
         if late_n:
-            summary = register_close(session, school=school, session_name=name, settings=settings, now=now,
-                                     pupil_ids=late_n)
+            summary = register_close(
+                session, school=school, session_name=name, settings=settings, now=now, pupil_ids=late_n
+            )
             out["late_cases_opened"] = out.get("late_cases_opened", 0) + summary.get("cases_opened")
             out["messages_queued"] = out.get("messages_queued", 0) + summary.get("messages_queued")
     return out
@@ -170,8 +200,9 @@ def in_window(session: Session, *, school: School, settings: Settings, now: date
     return False
 
 
-def poll(engine: Engine, *, settings: Settings, now: datetime,
-         clients: dict[int, WondeClient] | None = None) -> JobSummary:
+def poll(
+    engine: Engine, *, settings: Settings, now: datetime, clients: dict[int, WondeClient] | None = None
+) -> JobSummary:
     """The clock's poll: read the marks of every linked school whose register window is open."""
     with Session(engine) as session:
         schools = linked_schools(session, settings)
@@ -183,8 +214,14 @@ def poll(engine: Engine, *, settings: Settings, now: datetime,
     return read_many(engine, schools=due, settings=settings, now=now, clients=clients)
 
 
-def read_many(engine: Engine, *, schools: list[School], settings: Settings, now: datetime,
-              clients: dict[int, WondeClient] | None = None) -> JobSummary:
+def read_many(
+    engine: Engine,
+    *,
+    schools: list[School],
+    settings: Settings,
+    now: datetime,
+    clients: dict[int, WondeClient] | None = None,
+) -> JobSummary:
     """Read several schools' marks, a few at a time; one school's failure does not stop the others."""
 
     def one(school: School) -> JobSummary:
@@ -211,8 +248,9 @@ def read_many(engine: Engine, *, schools: list[School], settings: Settings, now:
     return total
 
 
-def refresh_before(engine: Engine, *, school: School, now: datetime, settings: Settings,
-                   late_pass: bool = True) -> str | None:
+def refresh_before(
+    engine: Engine, *, school: School, now: datetime, settings: Settings, late_pass: bool = True
+) -> str | None:
     """Read the register just before a job acts on it; a note for the job's summary when it failed."""
     if not linked(school, settings):
         return None
@@ -225,11 +263,16 @@ def refresh_before(engine: Engine, *, school: School, now: datetime, settings: S
             return None
         except MisError as exc:
             link = read_state(engine, school.id)
-            last = (f"as last read at {clock.to_local(link.marks_read_at, school.timezone):%H:%M}"
-                    if link.marks_read_at else "with no marks read from it yet today")
+            last = (
+                f"as last read at {clock.to_local(link.marks_read_at, school.timezone):%H:%M}"
+                if link.marks_read_at
+                else "with no marks read from it yet today"
+            )
             return f"the MIS could not be read ({exc}): acting on the register {last}"
         except (IntegrityError, OperationalError):
             if attempt == 2:
-                return ("the register could not be refreshed from the MIS (a concurrent read); "
-                        "acting on it as stored")
+                return (
+                    "the register could not be refreshed from the MIS (a concurrent read); "
+                    "acting on it as stored"
+                )
     return None

@@ -21,20 +21,23 @@ from bot.summary import JobSummary
 from storage.models import School
 
 
-def mis_sync_job(engine: Engine, *, school: School, now: datetime, settings: Settings,
-                 full: bool = False) -> JobSummary:
+def mis_sync_job(
+    engine: Engine, *, school: School, now: datetime, settings: Settings, full: bool = False
+) -> JobSummary:
     if not linked(school, settings):
         return JobSummary.skip("not linked to an MIS (no Wonde id or token)")
     return sync.sync_school(engine, school=school, settings=settings, now=now, full=full)
 
 
-def mis_poll_job(engine: Engine, *, school: School | None = None, now: datetime,
-                 settings: Settings) -> JobSummary:
+def mis_poll_job(
+    engine: Engine, *, school: School | None = None, now: datetime, settings: Settings
+) -> JobSummary:
     return marks.poll(engine, settings=settings, now=now)
 
 
-def mis_writeback_job(engine: Engine, *, school: School | None = None, now: datetime,
-                      settings: Settings) -> JobSummary:
+def mis_writeback_job(
+    engine: Engine, *, school: School | None = None, now: datetime, settings: Settings
+) -> JobSummary:
     return writeback.send_due(engine, settings=settings, now=now)
 
 

@@ -58,7 +58,12 @@ def fetch(client: WondeClient, wonde_id: str, *, since: datetime | None) -> Fetc
 
 
 def sync_school(
-    engine: Engine, *, school: School, settings: Settings, now: datetime, full: bool = False,
+    engine: Engine,
+    *,
+    school: School,
+    settings: Settings,
+    now: datetime,
+    full: bool = False,
     client: WondeClient | None = None,
 ) -> JobSummary:
     """Fetch the school's people from Wonde and write them in one transaction."""
@@ -85,8 +90,15 @@ def sync_school(
 
 
 def apply(session: Session, *, school: School, fetched: Fetched, today: date) -> dict[str, int]:
-    counts = {"pupils_new": 0, "pupils_updated": 0, "leavers": 0, "contacts_new": 0, "contacts_updated": 0,
-              "contact_links_removed": 0, "staff_linked": 0}
+    counts = {
+        "pupils_new": 0,
+        "pupils_updated": 0,
+        "leavers": 0,
+        "contacts_new": 0,
+        "contacts_updated": 0,
+        "contact_links_removed": 0,
+        "staff_linked": 0,
+    }
     pupils = _sync_pupils(session, school=school, records=fetched.students, today=today, counts=counts)
     _sync_contacts(session, school=school, records=fetched.students, pupils=pupils, counts=counts)
     _leavers(session, school=school, fetched=fetched, seen=set(pupils), counts=counts)
@@ -104,8 +116,9 @@ def _set(row, fields: dict) -> bool:
     return changed
 
 
-def _sync_pupils(session: Session, *, school: School, records: list[wire.StudentRecord], today: date,
-                 counts: dict) -> dict[str, Pupil]:
+def _sync_pupils(
+    session: Session, *, school: School, records: list[wire.StudentRecord], today: date, counts: dict
+) -> dict[str, Pupil]:
     """Create or update every student; returns Wonde id -> pupil (flushed, with ids)."""
     existing = session.exec(select(Pupil).where(Pupil.school_id == school.id)).all()
     by_wonde = {p.wonde_id: p for p in existing if p.wonde_id}
@@ -118,10 +131,15 @@ def _sync_pupils(session: Session, *, school: School, records: list[wire.Student
             pupil = by_mis.get(rec.mis_id) or (by_upn.get(rec.upn) if rec.upn else None)
             if pupil is not None and pupil.wonde_id not in (None, rec.wonde_id):
                 pupil = None  # that pupil is linked to another Wonde student
-        fields = {"first_name": rec.first_name, "last_name": rec.last_name,
-                  "preferred_name": rec.preferred_name, "wonde_id": rec.wonde_id,
-                  "leaving_date": rec.leaving_date,
-                  "on_roll": rec.leaving_date is None or rec.leaving_date > today, **rec.flags}
+        fields = {
+            "first_name": rec.first_name,
+            "last_name": rec.last_name,
+            "preferred_name": rec.preferred_name,
+            "wonde_id": rec.wonde_id,
+            "leaving_date": rec.leaving_date,
+            "on_roll": rec.leaving_date is None or rec.leaving_date > today,
+            **rec.flags,
+        }
         for name in ("upn", "year_group", "class_name", "date_of_birth", "admission_date"):
             if getattr(rec, name) is not None:
                 fields[name] = getattr(rec, name)
@@ -143,8 +161,14 @@ def _sync_pupils(session: Session, *, school: School, records: list[wire.Student
     return out
 
 
-def _sync_contacts(session: Session, *, school: School, records: list[wire.StudentRecord],
-                   pupils: dict[str, Pupil], counts: dict) -> None:
+def _sync_contacts(
+    session: Session,
+    *,
+    school: School,
+    records: list[wire.StudentRecord],
+    pupils: dict[str, Pupil],
+    counts: dict,
+) -> None:
     with_contacts = [r for r in records if r.contacts is not None]
     if not with_contacts:
         return
@@ -179,8 +203,15 @@ def _sync_contacts(session: Session, *, school: School, records: list[wire.Stude
     _sync_links(session, school=school, records=with_contacts, pupils=pupils, contacts=done, counts=counts)
 
 
-def _sync_links(session: Session, *, school: School, records: list[wire.StudentRecord],
-                pupils: dict[str, Pupil], contacts: dict[str, Contact], counts: dict) -> None:
+def _sync_links(
+    session: Session,
+    *,
+    school: School,
+    records: list[wire.StudentRecord],
+    pupils: dict[str, Pupil],
+    contacts: dict[str, Contact],
+    counts: dict,
+) -> None:
     pupil_ids = [pupils[r.wonde_id].id for r in records]
     links: dict[int, dict[int, PupilContact]] = {}
     for link in session.exec(select(PupilContact).where(PupilContact.pupil_id.in_(pupil_ids))).all():
@@ -192,12 +223,16 @@ def _sync_links(session: Session, *, school: School, records: list[wire.StudentR
         for c in rec.contacts:
             contact = contacts[c.wonde_id]
             wanted.add(contact.id)
-            fields = {"priority": c.priority, "relationship": c.relationship,
-                      "parental_responsibility": c.parental_responsibility}
+            fields = {
+                "priority": c.priority,
+                "relationship": c.relationship,
+                "parental_responsibility": c.parental_responsibility,
+            }
             link = current.get(contact.id)
             if link is None:
-                session.add(PupilContact(school_id=school.id, pupil_id=pupil.id, contact_id=contact.id,
-                                         **fields))
+                session.add(
+                    PupilContact(school_id=school.id, pupil_id=pupil.id, contact_id=contact.id, **fields)
+                )
             elif _set(link, fields):
                 session.add(link)
         for contact_id, link in current.items():
@@ -209,10 +244,16 @@ def _sync_links(session: Session, *, school: School, records: list[wire.StudentR
 def _leavers(session: Session, *, school: School, fetched: Fetched, seen: set[str], counts: dict) -> None:
     """Pupils Wonde deleted (or, in a full sync, no longer lists) leave the roll; removed contacts
     stop being anyone's contact here."""
-    gone_students = {wire.text(d.get("id")) for d in fetched.deletions
-                     if str(d.get("type") or "").lower() == "student" and not d.get("restored_at")}
-    gone_contacts = {wire.text(d.get("id")) for d in fetched.deletions
-                     if str(d.get("type") or "").lower() == "contact" and not d.get("restored_at")}
+    gone_students = {
+        wire.text(d.get("id"))
+        for d in fetched.deletions
+        if str(d.get("type") or "").lower() == "student" and not d.get("restored_at")
+    }
+    gone_contacts = {
+        wire.text(d.get("id"))
+        for d in fetched.deletions
+        if str(d.get("type") or "").lower() == "contact" and not d.get("restored_at")
+    }
     query = select(Pupil).where(Pupil.school_id == school.id, Pupil.wonde_id.is_not(None), Pupil.on_roll)
     for pupil in session.exec(query).all():
         if pupil.wonde_id in gone_students or (fetched.full and pupil.wonde_id not in seen):
@@ -221,8 +262,11 @@ def _leavers(session: Session, *, school: School, fetched: Fetched, seen: set[st
             counts["leavers"] += 1
     gone_contacts.discard(None)
     if gone_contacts:
-        ids = session.exec(select(Contact.id).where(Contact.school_id == school.id,
-                                                    Contact.wonde_id.in_(sorted(gone_contacts)))).all()
+        ids = session.exec(
+            select(Contact.id).where(
+                Contact.school_id == school.id, Contact.wonde_id.in_(sorted(gone_contacts))
+            )
+        ).all()
         if ids:
             result = session.execute(delete(PupilContact).where(PupilContact.contact_id.in_(ids)))
             counts["contact_links_removed"] += result.rowcount or 0

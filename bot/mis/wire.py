@@ -130,12 +130,49 @@ FLAG_FIELDS: dict[str, tuple[str, ...]] = {
 EHCP_SEN_STATUS = {"E"}  # SEN status "E": education, health and care plan
 
 _LANGUAGES = {
-    "eng": "en", "pol": "pl", "rum": "ro", "ron": "ro", "urd": "ur", "ara": "ar", "spa": "es", "por": "pt",
-    "lit": "lt", "fre": "fr", "fra": "fr", "ben": "bn", "pan": "pa", "pnj": "pa", "guj": "gu", "som": "so",
-    "tur": "tr", "ita": "it", "ger": "de", "deu": "de", "rus": "ru", "ukr": "uk", "chi": "zh", "zho": "zh",
-    "tam": "ta", "hun": "hu", "bul": "bg", "slo": "sk", "slk": "sk", "cze": "cs", "ces": "cs", "lat": "lv",
-    "lav": "lv", "per": "fa", "fas": "fa", "pus": "ps", "kur": "ku", "tir": "ti", "alb": "sq", "sqi": "sq",
-    "hin": "hi", "wel": "cy", "cym": "cy",
+    "eng": "en",
+    "pol": "pl",
+    "rum": "ro",
+    "ron": "ro",
+    "urd": "ur",
+    "ara": "ar",
+    "spa": "es",
+    "por": "pt",
+    "lit": "lt",
+    "fre": "fr",
+    "fra": "fr",
+    "ben": "bn",
+    "pan": "pa",
+    "pnj": "pa",
+    "guj": "gu",
+    "som": "so",
+    "tur": "tr",
+    "ita": "it",
+    "ger": "de",
+    "deu": "de",
+    "rus": "ru",
+    "ukr": "uk",
+    "chi": "zh",
+    "zho": "zh",
+    "tam": "ta",
+    "hun": "hu",
+    "bul": "bg",
+    "slo": "sk",
+    "slk": "sk",
+    "cze": "cs",
+    "ces": "cs",
+    "lat": "lv",
+    "lav": "lv",
+    "per": "fa",
+    "fas": "fa",
+    "pus": "ps",
+    "kur": "ku",
+    "tir": "ti",
+    "alb": "sq",
+    "sqi": "sq",
+    "hin": "hi",
+    "wel": "cy",
+    "cym": "cy",
 }
 
 
@@ -206,8 +243,13 @@ def _year_group(student: dict, education: dict) -> int | None:
     from bot.importing.formats import year_group
 
     year = obj(student.get("year"))
-    for candidate in (year.get("code"), year.get("name"), year.get("description"),
-                      education.get("current_nc_year"), education.get("nc_year")):
+    for candidate in (
+        year.get("code"),
+        year.get("name"),
+        year.get("description"),
+        education.get("current_nc_year"),
+        education.get("nc_year"),
+    ):
         if text(candidate):
             try:
                 return year_group(str(candidate))

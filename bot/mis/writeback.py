@@ -47,8 +47,9 @@ def _due(now: datetime):
     )
 
 
-def send_due(engine: Engine, *, settings: Settings, now: datetime,
-             clients: dict[int, WondeClient] | None = None) -> JobSummary:
+def send_due(
+    engine: Engine, *, settings: Settings, now: datetime, clients: dict[int, WondeClient] | None = None
+) -> JobSummary:
     """The clock's write-back job: every school with changes due, one school at a time."""
     with Session(engine) as session:
         school_ids = session.exec(select(MisWriteback.school_id).where(_due(now)).distinct()).all()
@@ -60,13 +61,15 @@ def send_due(engine: Engine, *, settings: Settings, now: datetime,
         if not linked(school, settings):
             total = total + JobSummary(counts={"waiting": 1})
             continue
-        total = total + send_school(engine, school=school, settings=settings, now=now,
-                                    client=(clients or {}).get(school.id))
+        total = total + send_school(
+            engine, school=school, settings=settings, now=now, client=(clients or {}).get(school.id)
+        )
     return total
 
 
-def send_school(engine: Engine, *, school: School, settings: Settings, now: datetime,
-                client: WondeClient | None = None) -> JobSummary:
+def send_school(
+    engine: Engine, *, school: School, settings: Settings, now: datetime, client: WondeClient | None = None
+) -> JobSummary:
     client = client or client_for(school, settings)
     try:
         read_marks(engine, school=school, settings=settings, now=now, client=client)
@@ -75,14 +78,21 @@ def send_school(engine: Engine, *, school: School, settings: Settings, now: date
     records, rows = _claim(engine, school=school, now=now)
     counts = {"sent": 0, "rejected": 0, "waiting": 0}
     for start in range(0, len(rows), BATCH):
-        batch_rows, batch_records = rows[start:start + BATCH], records[start:start + BATCH]
-        outcome = _send(engine, school=school, client=client, rows=batch_rows, records=batch_records,
-                        settings=settings, now=now)
+        batch_rows, batch_records = rows[start : start + BATCH], records[start : start + BATCH]
+        outcome = _send(
+            engine,
+            school=school,
+            client=client,
+            rows=batch_rows,
+            records=batch_records,
+            settings=settings,
+            now=now,
+        )
         for name, n in outcome.items():
             counts[name] = counts.get(name, 0) + n
         if outcome.get("waiting"):
             # The MIS stopped answering: leave the rest queued as they are.
-            _release(engine, ids=[r for r in rows[start + BATCH:]], now=now)
+            _release(engine, ids=[r for r in rows[start + BATCH :]], now=now)
             break
     return JobSummary(counts=counts)
 
@@ -103,11 +113,15 @@ def _claim(engine: Engine, *, school: School, now: datetime) -> tuple[list[dict]
         latest = {}
         for row in due:
             if row.mark_id in latest:
-                _finish(session, latest[row.mark_id], "superseded", now=now,
-                        error="a later change of the mark")
+                _finish(
+                    session, latest[row.mark_id], "superseded", now=now, error="a later change of the mark"
+                )
             latest[row.mark_id] = row
-        wonde_ids = dict(session.exec(select(Pupil.id, Pupil.wonde_id).where(
-            Pupil.id.in_([r.pupil_id for r in latest.values()]))).all())
+        wonde_ids = dict(
+            session.exec(
+                select(Pupil.id, Pupil.wonde_id).where(Pupil.id.in_([r.pupil_id for r in latest.values()]))
+            ).all()
+        )
         records, ids = [], []
         for row in latest.values():
             problem = None
@@ -118,9 +132,13 @@ def _claim(engine: Engine, *, school: School, now: datetime) -> tuple[list[dict]
             if problem:
                 _reject(session, school=school, row=row, reason=problem, now=now)
                 continue
-            record = {"student_id": wonde_ids[row.pupil_id], "date": row.date.isoformat(),
-                      "session": row.session, "attendance_code_id": code_ids[row.code],
-                      "comment": row.comment}
+            record = {
+                "student_id": wonde_ids[row.pupil_id],
+                "date": row.date.isoformat(),
+                "session": row.session,
+                "attendance_code_id": code_ids[row.code],
+                "comment": row.comment,
+            }
             if row.minutes_late:
                 record["minutes_late"] = row.minutes_late
             records.append(record)
@@ -130,13 +148,29 @@ def _claim(engine: Engine, *, school: School, now: datetime) -> tuple[list[dict]
     return records, ids
 
 
-def _send(engine: Engine, *, school: School, client: WondeClient, rows: list[int], records: list[dict],
-          settings: Settings, now: datetime) -> dict[str, int]:
+def _send(
+    engine: Engine,
+    *,
+    school: School,
+    client: WondeClient,
+    rows: list[int],
+    records: list[dict],
+    settings: Settings,
+    now: datetime,
+) -> dict[str, int]:
     try:
         writeback_id = client.write_session_marks(school.wonde_id, records)
     except MisRejected as exc:
-        return _rejected(engine, school=school, client=client, rows=rows, records=records, error=exc,
-                         settings=settings, now=now)
+        return _rejected(
+            engine,
+            school=school,
+            client=client,
+            rows=rows,
+            records=records,
+            error=exc,
+            settings=settings,
+            now=now,
+        )
     except MisError as exc:
         _postpone(engine, school=school, error=exc, settings=settings, now=now, ids=rows)
         return {"waiting": len(rows)}
@@ -153,16 +187,32 @@ def _send(engine: Engine, *, school: School, client: WondeClient, rows: list[int
     return {"sent": len(rows)}
 
 
-def _rejected(engine: Engine, *, school: School, client: WondeClient, rows: list[int], records: list[dict],
-              error: MisRejected, settings: Settings, now: datetime) -> dict[str, int]:
+def _rejected(
+    engine: Engine,
+    *,
+    school: School,
+    client: WondeClient,
+    rows: list[int],
+    records: list[dict],
+    error: MisRejected,
+    settings: Settings,
+    now: datetime,
+) -> dict[str, int]:
     """A 422: reject the changes the MIS refused (telling staff why) and send the rest again."""
     refused = {i: reason for i, reason in error.by_index().items() if i < len(rows)}
     if not refused and len(rows) > 1:
         # The MIS did not say which change it refused: send them one by one to find out.
         out: dict[str, int] = defaultdict(int)
         for row_id, record in zip(rows, records, strict=True):
-            for name, n in _send(engine, school=school, client=client, rows=[row_id], records=[record],
-                                 settings=settings, now=now).items():
+            for name, n in _send(
+                engine,
+                school=school,
+                client=client,
+                rows=[row_id],
+                records=[record],
+                settings=settings,
+                now=now,
+            ).items():
                 out[name] += n
         return dict(out)
     refused = refused or {0: str(error).removeprefix("the MIS refused the change: ")}
@@ -173,14 +223,22 @@ def _rejected(engine: Engine, *, school: School, client: WondeClient, rows: list
     out = {"rejected": len(refused)}
     rest = [i for i in range(len(rows)) if i not in refused]
     if rest:
-        for name, n in _send(engine, school=school, client=client, rows=[rows[i] for i in rest],
-                             records=[records[i] for i in rest], settings=settings, now=now).items():
+        for name, n in _send(
+            engine,
+            school=school,
+            client=client,
+            rows=[rows[i] for i in rest],
+            records=[records[i] for i in rest],
+            settings=settings,
+            now=now,
+        ).items():
             out[name] = out.get(name, 0) + n
     return out
 
 
-def _finish(session: Session, row: MisWriteback, status: str, *, now: datetime,
-            error: str | None = None) -> None:
+def _finish(
+    session: Session, row: MisWriteback, status: str, *, now: datetime, error: str | None = None
+) -> None:
     row.status, row.updated_at = status, now
     if error is not None:
         row.error = error
@@ -192,20 +250,38 @@ def _reject(session: Session, *, school: School, row: MisWriteback, reason: str,
     _finish(session, row, "rejected", now=now, error=reason[:500])
     pupil = session.get(Pupil, row.pupil_id)
     amendment = session.get(MarkAmendment, row.amendment_id)
-    body = (f"The bot changed {pupil.first_name} {pupil.last_name}'s {row.date:%a %d %b} {row.session} mark "
-            f"from {amendment.original_code} to {row.code} "
-            f"({amendment.amended_by_name}: {amendment.reason}). "
-            f"The MIS refused to take the change: {reason}.\nThe change stands in the bot and its audit; "
-            "enter it in the MIS by hand (attendance-bot export amendments lists it), or correct it here.")
-    raise_alert(session, school_id=school.id, key=f"mis-rejected:{row.id}", kind="mis_writeback_rejected",
-                audience="attendance", severity="high", pupil_id=pupil.id,
-                title=f"The MIS refused a change: {pupil.first_name} {pupil.last_name}, "
-                      f"{row.date:%a %d %b} {row.session} → {row.code}",
-                body=body, data={"actions": ["acknowledge"], "reason": reason, "writeback": row.id}, now=now)
+    body = (
+        f"The bot changed {pupil.first_name} {pupil.last_name}'s {row.date:%a %d %b} {row.session} mark "
+        f"from {amendment.original_code} to {row.code} "
+        f"({amendment.amended_by_name}: {amendment.reason}). "
+        f"The MIS refused to take the change: {reason}.\nThe change stands in the bot and its audit; "
+        "enter it in the MIS by hand (attendance-bot export amendments lists it), or correct it here."
+    )
+    raise_alert(
+        session,
+        school_id=school.id,
+        key=f"mis-rejected:{row.id}",
+        kind="mis_writeback_rejected",
+        audience="attendance",
+        severity="high",
+        pupil_id=pupil.id,
+        title=f"The MIS refused a change: {pupil.first_name} {pupil.last_name}, "
+        f"{row.date:%a %d %b} {row.session} → {row.code}",
+        body=body,
+        data={"actions": ["acknowledge"], "reason": reason, "writeback": row.id},
+        now=now,
+    )
 
 
-def _postpone(engine: Engine, *, school: School, error: MisError, settings: Settings, now: datetime,
-              ids: list[int] | None = None) -> JobSummary:
+def _postpone(
+    engine: Engine,
+    *,
+    school: School,
+    error: MisError,
+    settings: Settings,
+    now: datetime,
+    ids: list[int] | None = None,
+) -> JobSummary:
     """The MIS did not answer: the rows wait (nothing is lost) and the outage is recorded."""
     record_failure(engine, school=school, error=error, settings=settings, now=now)
     with session_scope(engine) as session:

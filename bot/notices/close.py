@@ -60,10 +60,16 @@ def at_register_close(
     now: datetime,
 ) -> Honoured:
     """Apply the school's notices to this session's N marks (``pupils``, in urgency order)."""
-    counts = {"covered_by_notice": 0, "notice_alerts": 0, "recoded_by_notice": 0, "notice_discrepancies": 0,
-              "expected_back": 0}
-    counts["notice_discrepancies"] = check_presence(session, school=school, policy=policy, calendar=calendar,
-                                                    day=day, session_name=session_name, now=now)
+    counts = {
+        "covered_by_notice": 0,
+        "notice_alerts": 0,
+        "recoded_by_notice": 0,
+        "notice_discrepancies": 0,
+        "expected_back": 0,
+    }
+    counts["notice_discrepancies"] = check_presence(
+        session, school=school, policy=policy, calendar=calendar, day=day, session_name=session_name, now=now
+    )
     covered = covering(session, pupil_ids=[p.id for p in pupils], day=day, session_name=session_name)
     uncovered = []
     for pupil in pupils:
@@ -72,11 +78,20 @@ def at_register_close(
             uncovered.append(pupil)
             continue
         counts["covered_by_notice"] += 1
-        alerted = _attach(session, notice=notice, pupil=pupil, policy=policy, calendar=calendar, day=day,
-                          session_name=session_name, now=now)
+        alerted = _attach(
+            session,
+            notice=notice,
+            pupil=pupil,
+            policy=policy,
+            calendar=calendar,
+            day=day,
+            session_name=session_name,
+            now=now,
+        )
         counts["notice_alerts"] += int(alerted)
-        counts["recoded_by_notice"] += _apply_accepted(session, notice=notice, pupil=pupil, day=day,
-                                                       session_name=session_name, now=now)
+        counts["recoded_by_notice"] += _apply_accepted(
+            session, notice=notice, pupil=pupil, day=day, session_name=session_name, now=now
+        )
     run_out = ran_out(session, pupil_ids=[p.id for p in uncovered], day=day, session_name=session_name)
     counts["expected_back"] = len(run_out)
     return Honoured(uncovered=uncovered, expected_back=run_out, counts=counts)
@@ -88,26 +103,47 @@ def at_register_close(
 
 
 def _attach(
-    session: Session, *, notice: AbsenceNotice, pupil: Pupil, policy: SchoolPolicy, calendar: SchoolCalendar,
-    day: date, session_name: str, now: datetime,
+    session: Session,
+    *,
+    notice: AbsenceNotice,
+    pupil: Pupil,
+    policy: SchoolPolicy,
+    calendar: SchoolCalendar,
+    day: date,
+    session_name: str,
+    now: datetime,
 ) -> bool:
     """Put this N on an explained case of the absence; True when staff were sent the notice to act on."""
     first_meeting = notice.case_id is None
     case = cases.open_case_for(session, pupil.id)
     if case is not None:
         # The register closed on an unexplained absence that the notice explains.
-        cases.explain(session, case=case, by="notice", code=notice.suggested_code,
-                      return_date=notice.return_date, summary=f"Explained by the family's notice: "
-                      f"{wording.line(notice)}", now=now)
+        cases.explain(
+            session,
+            case=case,
+            by="notice",
+            code=notice.suggested_code,
+            return_date=notice.return_date,
+            summary=f"Explained by the family's notice: {wording.line(notice)}",
+            now=now,
+        )
         first_meeting = True
     else:
         case = session.get(AbsenceCase, notice.case_id) if notice.case_id else None
         if case is None or case.status != "explained":
-            case = _continuing_case(session, pupil=pupil, day=day, session_name=session_name,
-                                    calendar=calendar)
+            case = _continuing_case(
+                session, pupil=pupil, day=day, session_name=session_name, calendar=calendar
+            )
         if case is None:
-            case = _open_explained(session, notice=notice, pupil=pupil, policy=policy, day=day,
-                                   session_name=session_name, now=now)
+            case = _open_explained(
+                session,
+                notice=notice,
+                pupil=pupil,
+                policy=policy,
+                day=day,
+                session_name=session_name,
+                now=now,
+            )
     if day > case.last_absent_date:
         case.last_absent_date = day
         session.add(case)
@@ -118,12 +154,26 @@ def _attach(
     title, body = wording.notice_alert_text(notice, pupil, session_name=session_name, day=day)
     national = notice.suggested_code if notice.suggested_code in codes.CODES else None
     _, created = raise_alert(
-        session, school_id=pupil.school_id, key=f"notice:{notice.id}:{case.id}", kind="notice",
-        title=title, body=body, audience="attendance", severity="normal", pupil_id=pupil.id, case_id=case.id,
-        data={"notice_id": notice.id, "reply": notice.words, "reason_label": "Parent's notice",
-              "suggested_code": national, "source": notice.source, "line": wording.line(notice),
-              "return_date": notice.return_date.isoformat() if notice.return_date else None,
-              "actions": ["accept_code", "pick_code"] if national else ["pick_code"]},
+        session,
+        school_id=pupil.school_id,
+        key=f"notice:{notice.id}:{case.id}",
+        kind="notice",
+        title=title,
+        body=body,
+        audience="attendance",
+        severity="normal",
+        pupil_id=pupil.id,
+        case_id=case.id,
+        data={
+            "notice_id": notice.id,
+            "reply": notice.words,
+            "reason_label": "Parent's notice",
+            "suggested_code": national,
+            "source": notice.source,
+            "line": wording.line(notice),
+            "return_date": notice.return_date.isoformat() if notice.return_date else None,
+            "actions": ["accept_code", "pick_code"] if national else ["pick_code"],
+        },
         now=now,
     )
     return created
@@ -138,31 +188,68 @@ def _continuing_case(
         return None
     case = session.exec(
         select(AbsenceCase)
-        .where(AbsenceCase.pupil_id == pupil.id, AbsenceCase.status == "explained",
-               AbsenceCase.last_absent_date >= before[0])
+        .where(
+            AbsenceCase.pupil_id == pupil.id,
+            AbsenceCase.status == "explained",
+            AbsenceCase.last_absent_date >= before[0],
+        )
         .order_by(AbsenceCase.id.desc())
     ).first()
     return case
 
 
 def _open_explained(
-    session: Session, *, notice: AbsenceNotice, pupil: Pupil, policy: SchoolPolicy, day: date,
-    session_name: str, now: datetime,
+    session: Session,
+    *,
+    notice: AbsenceNotice,
+    pupil: Pupil,
+    policy: SchoolPolicy,
+    day: date,
+    session_name: str,
+    now: datetime,
 ) -> AbsenceCase:
     """A case for an absence reported before the register: explained from the start, never chased."""
-    [case] = session.scalars(insert(AbsenceCase).returning(AbsenceCase), [{
-        "school_id": pupil.school_id, "pupil_id": pupil.id, "status": "explained", "first_date": day,
-        "first_session": session_name, "last_absent_date": day, "opened_at": now, "explained_at": now,
-        "explained_by": "notice", "suggested_code": notice.suggested_code, "return_date": notice.return_date,
-        "ladder": [dict(s) for s in ladder(policy, vulnerable=pupil.vulnerable)], "next_step": 0,
-        "contact_round": 0,
-    }]).all()
-    cases.log(session, school_id=case.school_id, case_id=case.id, pupil_id=pupil.id, kind="case_opened",
-              summary=f"Absent {day:%a %d %b} {session_name}, already reported by the family",
-              data={"date": day.isoformat(), "session": session_name, "notice_id": notice.id}, now=now)
-    cases.log(session, school_id=case.school_id, case_id=case.id, pupil_id=pupil.id, kind="case_explained",
-              summary=f"Explained by the family's notice: {wording.line(notice)}",
-              data={"by": "notice", "code": notice.suggested_code, "notice_id": notice.id}, now=now)
+    [case] = session.scalars(
+        insert(AbsenceCase).returning(AbsenceCase),
+        [
+            {
+                "school_id": pupil.school_id,
+                "pupil_id": pupil.id,
+                "status": "explained",
+                "first_date": day,
+                "first_session": session_name,
+                "last_absent_date": day,
+                "opened_at": now,
+                "explained_at": now,
+                "explained_by": "notice",
+                "suggested_code": notice.suggested_code,
+                "return_date": notice.return_date,
+                "ladder": [dict(s) for s in ladder(policy, vulnerable=pupil.vulnerable)],
+                "next_step": 0,
+                "contact_round": 0,
+            }
+        ],
+    ).all()
+    cases.log(
+        session,
+        school_id=case.school_id,
+        case_id=case.id,
+        pupil_id=pupil.id,
+        kind="case_opened",
+        summary=f"Absent {day:%a %d %b} {session_name}, already reported by the family",
+        data={"date": day.isoformat(), "session": session_name, "notice_id": notice.id},
+        now=now,
+    )
+    cases.log(
+        session,
+        school_id=case.school_id,
+        case_id=case.id,
+        pupil_id=pupil.id,
+        kind="case_explained",
+        summary=f"Explained by the family's notice: {wording.line(notice)}",
+        data={"by": "notice", "code": notice.suggested_code, "notice_id": notice.id},
+        now=now,
+    )
     return case
 
 
@@ -176,13 +263,25 @@ def _apply_accepted(
     if staff is None:
         return 0
     when = clock.to_local(notice.accepted_at).strftime("%a %d %b") if notice.accepted_at else "earlier"
-    reason = (f"Parent's notice: {notice.accepted_code} accepted by {staff.name} on {when} for the whole "
-              f"absence; applied at register close")
+    reason = (
+        f"Parent's notice: {notice.accepted_code} accepted by {staff.name} on {when} for the whole "
+        f"absence; applied at register close"
+    )
     try:
         with session.begin_nested():
-            return len(recode(session, school_id=pupil.school_id, pupil_id=pupil.id, day=day,
-                              sessions=[session_name], new_code=notice.accepted_code, reason=reason,
-                              actor=Actor.of(staff), now=now))
+            return len(
+                recode(
+                    session,
+                    school_id=pupil.school_id,
+                    pupil_id=pupil.id,
+                    day=day,
+                    sessions=[session_name],
+                    new_code=notice.accepted_code,
+                    reason=reason,
+                    actor=Actor.of(staff),
+                    now=now,
+                )
+            )
     except UserError:  # their role may no longer allow it: the N stays for staff to code
         return 0
 
@@ -193,44 +292,77 @@ def _apply_accepted(
 
 
 def check_presence(
-    session: Session, *, school: School, policy: SchoolPolicy, calendar: SchoolCalendar, day: date,
-    session_name: str, now: datetime,
+    session: Session,
+    *,
+    school: School,
+    policy: SchoolPolicy,
+    calendar: SchoolCalendar,
+    day: date,
+    session_name: str,
+    now: datetime,
 ) -> int:
     """List children marked present in a session a notice said they would miss; end those notices.
 
     Only notices given before this register's close count (a parent collecting a child at 11:00 does
     not contradict the morning's ``/``). A "running late" notice met by a late mark is no discrepancy.
     """
-    close_at = clock.at_local(day, policy.am_close if session_name == "AM" else policy.pm_close,
-                              school.timezone)
+    close_at = clock.at_local(
+        day, policy.am_close if session_name == "AM" else policy.pm_close, school.timezone
+    )
     rows = session.exec(
         select(AbsenceNotice, Mark.code, Pupil)
-        .join(Mark, (Mark.pupil_id == AbsenceNotice.pupil_id) & (Mark.date == day)
-              & (Mark.session == session_name))
+        .join(
+            Mark,
+            (Mark.pupil_id == AbsenceNotice.pupil_id) & (Mark.date == day) & (Mark.session == session_name),
+        )
         .join(Pupil, Pupil.id == AbsenceNotice.pupil_id)
-        .where(AbsenceNotice.school_id == school.id, AbsenceNotice.status == ACTIVE,
-               AbsenceNotice.first_date <= day,
-               (AbsenceNotice.last_date.is_(None)) | (AbsenceNotice.last_date >= day),
-               AbsenceNotice.received_at < close_at, Mark.code.in_(SEEN_CODES))
+        .where(
+            AbsenceNotice.school_id == school.id,
+            AbsenceNotice.status == ACTIVE,
+            AbsenceNotice.first_date <= day,
+            (AbsenceNotice.last_date.is_(None)) | (AbsenceNotice.last_date >= day),
+            AbsenceNotice.received_at < close_at,
+            Mark.code.in_(SEEN_CODES),
+        )
         .order_by(AbsenceNotice.id)
     ).all()
     raised = 0
     for notice, code, pupil in rows:
         if not covers(notice, day, session_name):
             continue
-        end(session, notice=notice, before=previous_session(day, session_name, calendar),
-            why=f"marked {code} on {day:%a %d %b} {session_name}")
+        end(
+            session,
+            notice=notice,
+            before=previous_session(day, session_name, calendar),
+            why=f"marked {code} on {day:%a %d %b} {session_name}",
+        )
         if notice.understood == "LATE" or not codes.counts_present(code) or not notice.child_named:
             continue  # late as announced; or "sick today" from a family of two, and this one came in
-        title, body = wording.discrepancy_text("present", notice=notice, pupil=pupil, day=day,
-                                             session_name=session_name, code=code)
+        title, body = wording.discrepancy_text(
+            "present", notice=notice, pupil=pupil, day=day, session_name=session_name, code=code
+        )
         _, created = raise_alert(
-            session, school_id=school.id, key=f"notice-present:{notice.id}:{day.isoformat()}",
-            kind="notice_discrepancy", title=title, body=body, audience="attendance", severity="normal",
-            pupil_id=pupil.id, case_id=notice.case_id,
-            data={"notice_id": notice.id, "why": "present", "code": code, "session": session_name,
-                  "date": day.isoformat(), "reply": notice.words, "actions": ["acknowledge"]},
-            now=now)
+            session,
+            school_id=school.id,
+            key=f"notice-present:{notice.id}:{day.isoformat()}",
+            kind="notice_discrepancy",
+            title=title,
+            body=body,
+            audience="attendance",
+            severity="normal",
+            pupil_id=pupil.id,
+            case_id=notice.case_id,
+            data={
+                "notice_id": notice.id,
+                "why": "present",
+                "code": code,
+                "session": session_name,
+                "date": day.isoformat(),
+                "reply": notice.words,
+                "actions": ["acknowledge"],
+            },
+            now=now,
+        )
         raised += int(created)
     return raised
 
@@ -247,11 +379,16 @@ def ran_out(
         return {}
     here = order(day, session_name)
     notices = [
-        n for n in session.exec(
+        n
+        for n in session.exec(
             select(AbsenceNotice)
-            .where(AbsenceNotice.pupil_id.in_(pupil_ids), AbsenceNotice.status == ACTIVE,
-                   AbsenceNotice.last_date.is_not(None), AbsenceNotice.last_date <= day,
-                   AbsenceNotice.last_date >= day - FOLLOW_UP_LOOKBACK)
+            .where(
+                AbsenceNotice.pupil_id.in_(pupil_ids),
+                AbsenceNotice.status == ACTIVE,
+                AbsenceNotice.last_date.is_not(None),
+                AbsenceNotice.last_date <= day,
+                AbsenceNotice.last_date >= day - FOLLOW_UP_LOOKBACK,
+            )
             .order_by(AbsenceNotice.received_at.desc(), AbsenceNotice.id.desc())
         ).all()
         if order(n.last_date, n.last_session or "PM") < here
@@ -262,9 +399,12 @@ def ran_out(
     if not latest:
         return {}
     seen = session.exec(
-        select(Mark.pupil_id, Mark.date, Mark.session)
-        .where(Mark.pupil_id.in_(list(latest)), Mark.date >= min(n.last_date for n in latest.values()),
-               Mark.date <= day, Mark.code.in_(SEEN_CODES))
+        select(Mark.pupil_id, Mark.date, Mark.session).where(
+            Mark.pupil_id.in_(list(latest)),
+            Mark.date >= min(n.last_date for n in latest.values()),
+            Mark.date <= day,
+            Mark.code.in_(SEEN_CODES),
+        )
     ).all()
     for pupil_id, d, s in seen:
         n = latest.get(pupil_id)

@@ -24,16 +24,7 @@ from bot.notices.service import covering
 from bot.register.taken import coverage
 from bot.settings import Settings
 from bot.summary import JobSummary
-from storage.models import (
-    AbsenceCase,
-    Alert,
-    Mark,
-    MarkAmendment,
-    MessageCase,
-    OutboxMessage,
-    Pupil,
-    School,
-)
+from storage.models import AbsenceCase, Alert, Mark, MarkAmendment, MessageCase, OutboxMessage, Pupil, School
 
 DIGEST_AFTER_MINUTES = 30
 FIRST_MESSAGES = ("first_day", "expected_back", "still_absent")
@@ -50,27 +41,47 @@ def counts(session: Session, *, school: School, day: date, session_name: str = "
     """The morning's numbers (see the module docstring), from the stored facts alone."""
     start = clock.at_local(day, time(0, 0), school.timezone)
     end = start + timedelta(days=1)
-    now_n = select(Mark.pupil_id).join(Pupil, Pupil.id == Mark.pupil_id).where(
-        Mark.school_id == school.id, Mark.date == day, Mark.session == session_name, Mark.code == "N",
-        Pupil.on_roll == True)  # noqa: E712
+    now_n = (
+        select(Mark.pupil_id)
+        .join(Pupil, Pupil.id == Mark.pupil_id)
+        .where(
+            Mark.school_id == school.id,
+            Mark.date == day,
+            Mark.session == session_name,
+            Mark.code == "N",
+            Pupil.on_roll.is_(True),
+        )
+    )
     recoded = select(MarkAmendment.pupil_id).where(
-        MarkAmendment.school_id == school.id, MarkAmendment.date == day,
-        MarkAmendment.session == session_name, MarkAmendment.original_code == "N")
+        MarkAmendment.school_id == school.id,
+        MarkAmendment.date == day,
+        MarkAmendment.session == session_name,
+        MarkAmendment.original_code == "N",
+    )
     n_pupils = sorted(set(session.exec(now_n).all()) | set(session.exec(recoded).all()))
     covered = covering(session, pupil_ids=n_pupils, day=day, session_name=session_name)
     messaged = session.exec(
         select(func.count(func.distinct(AbsenceCase.pupil_id)))
         .join(MessageCase, MessageCase.case_id == AbsenceCase.id)
         .join(OutboxMessage, OutboxMessage.id == MessageCase.message_id)
-        .where(AbsenceCase.school_id == school.id, OutboxMessage.kind.in_(FIRST_MESSAGES),
-               OutboxMessage.created_at >= start, OutboxMessage.created_at < end,
-               or_(AbsenceCase.first_date == day, AbsenceCase.last_absent_date == day))
+        .where(
+            AbsenceCase.school_id == school.id,
+            OutboxMessage.kind.in_(FIRST_MESSAGES),
+            OutboxMessage.created_at >= start,
+            OutboxMessage.created_at < end,
+            or_(AbsenceCase.first_date == day, AbsenceCase.last_absent_date == day),
+        )
     ).one()
 
     def alerts(kind: str) -> int:
-        return session.exec(select(func.count(Alert.id)).where(
-            Alert.school_id == school.id, Alert.kind == kind, Alert.created_at >= start,
-            Alert.created_at < end)).one()
+        return session.exec(
+            select(func.count(Alert.id)).where(
+                Alert.school_id == school.id,
+                Alert.kind == kind,
+                Alert.created_at >= start,
+                Alert.created_at < end,
+            )
+        ).one()
 
     return {
         "n_marks": len(n_pupils),
@@ -78,8 +89,9 @@ def counts(session: Session, *, school: School, day: date, session_name: str = "
         "messaged": int(messaged or 0),
         "cannot_reach": alerts("cannot_reach_family"),
         "reported_absent_but_present": alerts("notice_discrepancy"),
-        "registers_not_taken": registers_not_taken(session, school_id=school.id, day=day,
-                                                   session_name=session_name),
+        "registers_not_taken": registers_not_taken(
+            session, school_id=school.id, day=day, session_name=session_name
+        ),
     }
 
 
@@ -100,12 +112,20 @@ def morning_digest(session: Session, *, school: School, now: datetime, settings:
         f"Registers not taken: {len(missing)}" + (f" ({', '.join(missing[:12])})" if missing else ""),
     ]
     alert, created = raise_alert(
-        session, school_id=school.id, key=f"digest:{school.id}:{day.isoformat()}", kind="morning_digest",
+        session,
+        school_id=school.id,
+        key=f"digest:{school.id}:{day.isoformat()}",
+        kind="morning_digest",
         title=f"Morning register {day:%a %d %b}: {c['n_marks']} N, {c['explained_by_notices']} already "
-              f"explained, {c['messaged']} messaged",
-        body="\n".join(lines), audience="attendance", severity="normal",
-        data={"counts": {**c, "registers_not_taken": len(missing)}, "classes_not_taken": missing,
-              "actions": []},
+        f"explained, {c['messaged']} messaged",
+        body="\n".join(lines),
+        audience="attendance",
+        severity="normal",
+        data={
+            "counts": {**c, "registers_not_taken": len(missing)},
+            "classes_not_taken": missing,
+            "actions": [],
+        },
         now=now,
     )
     numbers = {k: (len(v) if isinstance(v, list) else v) for k, v in c.items()}

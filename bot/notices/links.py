@@ -39,8 +39,9 @@ class FamilyLinkInvalid(UserError):
 
 
 def _signature(settings: Settings, link_id: int, nonce: str) -> str:
-    digest = hmac.new(settings.secret_key.encode(), f"family-link:{link_id}:{nonce}".encode(),
-                      hashlib.sha256).digest()
+    digest = hmac.new(
+        settings.secret_key.encode(), f"family-link:{link_id}:{nonce}".encode(), hashlib.sha256
+    ).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:16]
 
 
@@ -60,8 +61,9 @@ class LinkRef(NamedTuple):
     contact_id: int
 
 
-def live_links(session: Session, *, contact_ids: list[int], settings: Settings, now: datetime
-               ) -> dict[int, LinkRef]:
+def live_links(
+    session: Session, *, contact_ids: list[int], settings: Settings, now: datetime
+) -> dict[int, LinkRef]:
     """Each contact's live link, made when missing or older than half its life (set-based).
 
     Renewing at half-life means a link sent in a message always has months left to run. Register
@@ -75,8 +77,9 @@ def live_links(session: Session, *, contact_ids: list[int], settings: Settings, 
     found: dict[int, LinkRef] = {}
     stale: list[int] = []
     for link_id, contact_id, nonce, created_at in session.execute(
-        select(table.c.id, table.c.contact_id, table.c.nonce, table.c.created_at)
-        .where(table.c.contact_id.in_(wanted), table.c.revoked_at.is_(None))
+        select(table.c.id, table.c.contact_id, table.c.nonce, table.c.created_at).where(
+            table.c.contact_id.in_(wanted), table.c.revoked_at.is_(None)
+        )
     ).all():
         created = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
         if created < renew_before:
@@ -84,15 +87,19 @@ def live_links(session: Session, *, contact_ids: list[int], settings: Settings, 
         else:
             found[contact_id] = LinkRef(link_id, nonce, contact_id)
     if stale:
-        session.execute(update(table).where(table.c.id.in_(stale))
-                        .values(revoked_at=now, revoked_by="renewed"))
+        session.execute(
+            update(table).where(table.c.id.in_(stale)).values(revoked_at=now, revoked_by="renewed")
+        )
     missing = [cid for cid in wanted if cid not in found]
     if missing:
-        schools = dict(session.execute(
-            select(Contact.id, Contact.school_id).where(Contact.id.in_(missing))
-        ).all())
-        rows = [{"school_id": schools[cid], "contact_id": cid, "nonce": secrets.token_hex(12),
-                 "created_at": now} for cid in missing if cid in schools]
+        schools = dict(
+            session.execute(select(Contact.id, Contact.school_id).where(Contact.id.in_(missing))).all()
+        )
+        rows = [
+            {"school_id": schools[cid], "contact_id": cid, "nonce": secrets.token_hex(12), "created_at": now}
+            for cid in missing
+            if cid in schools
+        ]
         if rows:
             returning = insert(table).returning(table.c.id, table.c.contact_id, table.c.nonce)
             made = session.execute(returning, rows)
@@ -108,11 +115,16 @@ def read(session: Session, *, settings: Settings, raw: str, now: datetime) -> Fa
     if link is None or not hmac.compare_digest(sig, _signature(settings, link.id, link.nonce)):
         raise FamilyLinkInvalid(f"This link is not valid. {_INSTEAD}")
     if link.revoked_at is not None:
-        raise FamilyLinkInvalid("This link is no longer in use. Please use the newest link the school sent "
-                                "you, or call the school office.", why="revoked", contact_id=link.contact_id)
+        raise FamilyLinkInvalid(
+            "This link is no longer in use. Please use the newest link the school sent "
+            "you, or call the school office.",
+            why="revoked",
+            contact_id=link.contact_id,
+        )
     if link.created_at < now - timedelta(days=settings.report_link_days):
-        raise FamilyLinkInvalid(f"This link has expired. {_INSTEAD}", why="expired",
-                                contact_id=link.contact_id)
+        raise FamilyLinkInvalid(
+            f"This link has expired. {_INSTEAD}", why="expired", contact_id=link.contact_id
+        )
     return link
 
 

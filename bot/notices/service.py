@@ -34,8 +34,9 @@ def covers(notice: AbsenceNotice, day: date, session_name: str) -> bool:
 
 
 def span_of(notice: AbsenceNotice) -> Span:
-    return Span(notice.first_date, notice.first_session, notice.last_date, notice.last_session,
-                notice.return_date)
+    return Span(
+        notice.first_date, notice.first_session, notice.last_date, notice.last_session, notice.return_date
+    )
 
 
 def record(
@@ -62,27 +63,55 @@ def record(
     """
     assert source in SOURCES, source
     notice = AbsenceNotice(
-        school_id=pupil.school_id, pupil_id=pupil.id, first_date=span.first_date,
-        first_session=span.first_session, last_date=span.last_date, last_session=span.last_session,
-        return_date=span.return_date, words=words, child_named=child_named, understood=understood,
+        school_id=pupil.school_id,
+        pupil_id=pupil.id,
+        first_date=span.first_date,
+        first_session=span.first_session,
+        last_date=span.last_date,
+        last_session=span.last_session,
+        return_date=span.return_date,
+        words=words,
+        child_named=child_named,
+        understood=understood,
         suggested_code=suggested_code,
-        source=source, reported_by=reported_by, contact_id=contact_id, staff_id=staff_id,
-        inbound_id=inbound_id, case_id=case.id if case else None, received_at=now, status=ACTIVE,
+        source=source,
+        reported_by=reported_by,
+        contact_id=contact_id,
+        staff_id=staff_id,
+        inbound_id=inbound_id,
+        case_id=case.id if case else None,
+        received_at=now,
+        status=ACTIVE,
     )
     session.add(notice)
     session.flush()
     for old in _supersede(session, notice=notice):
         # The same absence, told again ("still poorly, back Friday now"): staff's decision stands.
-        if (old.case_id == notice.case_id is not None and old.accepted_code and not notice.accepted_code
-                and suggested_code in (None, old.accepted_code)):
+        if (
+            old.case_id == notice.case_id is not None
+            and old.accepted_code
+            and not notice.accepted_code
+            and suggested_code in (None, old.accepted_code)
+        ):
             notice.accepted_code, notice.accepted_staff_id = old.accepted_code, old.accepted_staff_id
             notice.accepted_at = old.accepted_at
-    cases.log(session, school_id=pupil.school_id, case_id=notice.case_id, pupil_id=pupil.id, kind="notice",
-              summary=wording.logged_summary(notice), actor=reported_by or source,
-              data={"notice_id": notice.id, "source": source, "code": suggested_code,
-                    "first": notice.first_date.isoformat(),
-                    "last": notice.last_date.isoformat() if notice.last_date else None},
-              now=now)
+    cases.log(
+        session,
+        school_id=pupil.school_id,
+        case_id=notice.case_id,
+        pupil_id=pupil.id,
+        kind="notice",
+        summary=wording.logged_summary(notice),
+        actor=reported_by or source,
+        data={
+            "notice_id": notice.id,
+            "source": source,
+            "code": suggested_code,
+            "first": notice.first_date.isoformat(),
+            "last": notice.last_date.isoformat() if notice.last_date else None,
+        },
+        now=now,
+    )
     if not pupil.on_roll:
         raise_not_on_roll(session, notice=notice, pupil=pupil, now=now)
     return notice
@@ -92,7 +121,8 @@ def _supersede(session: Session, *, notice: AbsenceNotice) -> list[AbsenceNotice
     """End older active notices of the child where the new one begins (or withdraw them outright)."""
     older = session.exec(
         select(AbsenceNotice).where(
-            AbsenceNotice.pupil_id == notice.pupil_id, AbsenceNotice.status == ACTIVE,
+            AbsenceNotice.pupil_id == notice.pupil_id,
+            AbsenceNotice.status == ACTIVE,
             AbsenceNotice.id != notice.id,
         )
     ).all()
@@ -126,15 +156,18 @@ def active_for(session: Session, *, pupil_ids: list[int], day: date) -> list[Abs
     """Active notices of these pupils that may cover some session of ``day``, newest first."""
     if not pupil_ids:
         return []
-    return list(session.exec(
-        select(AbsenceNotice)
-        .where(
-            AbsenceNotice.pupil_id.in_(pupil_ids), AbsenceNotice.status == ACTIVE,
-            AbsenceNotice.first_date <= day,
-            (AbsenceNotice.last_date.is_(None)) | (AbsenceNotice.last_date >= day),
-        )
-        .order_by(AbsenceNotice.received_at.desc(), AbsenceNotice.id.desc())
-    ).all())
+    return list(
+        session.exec(
+            select(AbsenceNotice)
+            .where(
+                AbsenceNotice.pupil_id.in_(pupil_ids),
+                AbsenceNotice.status == ACTIVE,
+                AbsenceNotice.first_date <= day,
+                (AbsenceNotice.last_date.is_(None)) | (AbsenceNotice.last_date >= day),
+            )
+            .order_by(AbsenceNotice.received_at.desc(), AbsenceNotice.id.desc())
+        ).all()
+    )
 
 
 def covering(
@@ -180,8 +213,21 @@ def remember_acceptance(
 
 def raise_not_on_roll(session: Session, *, notice: AbsenceNotice, pupil: Pupil, now: datetime) -> None:
     title, body = wording.discrepancy_text("not_on_roll", notice=notice, pupil=pupil)
-    raise_alert(session, school_id=notice.school_id, key=f"notice-offroll:{notice.id}",
-                kind="notice_discrepancy", title=title, body=body, audience="attendance", severity="normal",
-                pupil_id=pupil.id, data={"notice_id": notice.id, "why": "not_on_roll", "reply": notice.words,
-                                         "actions": ["acknowledge"]},
-                now=now)
+    raise_alert(
+        session,
+        school_id=notice.school_id,
+        key=f"notice-offroll:{notice.id}",
+        kind="notice_discrepancy",
+        title=title,
+        body=body,
+        audience="attendance",
+        severity="normal",
+        pupil_id=pupil.id,
+        data={
+            "notice_id": notice.id,
+            "why": "not_on_roll",
+            "reply": notice.words,
+            "actions": ["acknowledge"],
+        },
+        now=now,
+    )

@@ -38,13 +38,20 @@ class Said:
 
 
 def _start_now(session: Session, school: School, calendar: SchoolCalendar, now: datetime):
-    return first_open_session(now, tz=school.timezone, pm_close=policy_for(session, school.id).pm_close,
-                              calendar=calendar)
+    return first_open_session(
+        now, tz=school.timezone, pm_close=policy_for(session, school.id).pm_close, calendar=calendar
+    )
 
 
 def for_cases(
-    session: Session, *, school: School, case_list: list[AbsenceCase], pupils: dict[int, Pupil], said: Said,
-    now: datetime, open_ended: bool = False,
+    session: Session,
+    *,
+    school: School,
+    case_list: list[AbsenceCase],
+    pupils: dict[int, Pupil],
+    said: Said,
+    now: datetime,
+    open_ended: bool = False,
 ) -> list[AbsenceNotice]:
     """Notices for a reason given on these cases (see the module docstring)."""
     calendar = load_calendar(session, school.id)
@@ -59,14 +66,32 @@ def for_cases(
             first = start_now
         else:
             continue
-        made.append(record(session, pupil=pupil, first=first, said=said, today=today, calendar=calendar,
-                           case=case, now=now, open_ended=open_ended))
+        made.append(
+            record(
+                session,
+                pupil=pupil,
+                first=first,
+                said=said,
+                today=today,
+                calendar=calendar,
+                case=case,
+                now=now,
+                open_ended=open_ended,
+            )
+        )
     return made
 
 
 def without_case(
-    session: Session, *, school: School, pupils: list[Pupil], said: Said, now: datetime,
-    first: tuple[date, str] | None = None, named: bool = True, open_ended: bool = False,
+    session: Session,
+    *,
+    school: School,
+    pupils: list[Pupil],
+    said: Said,
+    now: datetime,
+    first: tuple[date, str] | None = None,
+    named: bool = True,
+    open_ended: bool = False,
 ) -> list[AbsenceNotice]:
     """Notices for a reason given before any case: from ``first``, else the first open session."""
     calendar = load_calendar(session, school.id)
@@ -74,24 +99,60 @@ def without_case(
     first = first or _start_now(session, school, calendar, now)
     if first is None:
         return []
-    return [record(session, pupil=p, first=first, said=said, today=today, calendar=calendar, case=None,
-                   now=now, child_named=named, open_ended=open_ended)
-            for p in pupils]
+    return [
+        record(
+            session,
+            pupil=p,
+            first=first,
+            said=said,
+            today=today,
+            calendar=calendar,
+            case=None,
+            now=now,
+            child_named=named,
+            open_ended=open_ended,
+        )
+        for p in pupils
+    ]
 
 
 def record(
-    session: Session, *, pupil: Pupil, first: tuple[date, str], said: Said, today: date,
-    calendar: SchoolCalendar, case: AbsenceCase | None, now: datetime, child_named: bool = True,
+    session: Session,
+    *,
+    pupil: Pupil,
+    first: tuple[date, str],
+    said: Said,
+    today: date,
+    calendar: SchoolCalendar,
+    case: AbsenceCase | None,
+    now: datetime,
+    child_named: bool = True,
     open_ended: bool = False,
 ) -> AbsenceNotice:
     """One child's notice from ``first`` to the day before ``said.return_date`` (or as ``span_for`` says)."""
-    span = span_for(first_date=first[0], first_session=first[1], return_date=said.return_date, today=today,
-                    calendar=calendar, open_ended=open_ended)
+    span = span_for(
+        first_date=first[0],
+        first_session=first[1],
+        return_date=said.return_date,
+        today=today,
+        calendar=calendar,
+        open_ended=open_ended,
+    )
     notice = notices.record(
-        session, pupil=pupil, span=span, words=said.words, understood=said.understood,
-        suggested_code=said.code, source=said.source, reported_by=said.reported_by,
-        contact_id=said.contact_id, staff_id=said.staff_id, inbound_id=said.inbound_id, case=case,
-        child_named=child_named, now=now,
+        session,
+        pupil=pupil,
+        span=span,
+        words=said.words,
+        understood=said.understood,
+        suggested_code=said.code,
+        source=said.source,
+        reported_by=said.reported_by,
+        contact_id=said.contact_id,
+        staff_id=said.staff_id,
+        inbound_id=said.inbound_id,
+        case=case,
+        child_named=child_named,
+        now=now,
     )
     back = said.return_date
     if back is not None and not open_ended and today < first[0] and back <= first[0]:

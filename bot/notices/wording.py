@@ -47,8 +47,11 @@ def back_words(notice: AbsenceNotice) -> str:
         return f"back {notice.return_date:%a %d %b}"
     if notice.last_date is None:
         return "until further notice"
-    return f"for {_day(notice.last_date)}" if notice.last_date == notice.first_date else (
-        f"to {_day(notice.last_date)}")
+    return (
+        f"for {_day(notice.last_date)}"
+        if notice.last_date == notice.first_date
+        else (f"to {_day(notice.last_date)}")
+    )
 
 
 def who(notice: AbsenceNotice) -> str:
@@ -64,7 +67,7 @@ def line(notice: AbsenceNotice) -> str:
 
 
 def covers_words(notice: AbsenceNotice) -> str:
-    """"covers Mon 23 Nov AM to Tue 24 Nov PM" (or "from Mon 23 Nov AM until further notice")."""
+    """ "covers Mon 23 Nov AM to Tue 24 Nov PM" (or "from Mon 23 Nov AM until further notice")."""
     start = f"{_day(notice.first_date)} {notice.first_session}"
     if notice.last_date is None:
         return f"covers {start} until further notice"
@@ -73,8 +76,10 @@ def covers_words(notice: AbsenceNotice) -> str:
 
 def logged_summary(notice: AbsenceNotice) -> str:
     last = _day(notice.last_date) + f" {notice.last_session}" if notice.last_date else "until further notice"
-    return (f"Absence reported {SOURCE_WORDS.get(notice.source, notice.source)}: {reason_label(notice)}, "
-            f"{_day(notice.first_date)} {notice.first_session} to {last}: “{_short(notice.words)}”")
+    return (
+        f"Absence reported {SOURCE_WORDS.get(notice.source, notice.source)}: {reason_label(notice)}, "
+        f"{_day(notice.first_date)} {notice.first_session} to {last}: “{_short(notice.words)}”"
+    )
 
 
 def notice_alert_text(
@@ -83,28 +88,48 @@ def notice_alert_text(
     """(title, body) of the alert staff act on when a reported absence meets the register."""
     title = f"{pupil.display_first_name} {pupil.last_name}: {line(notice)}"
     said = f"{notice.reported_by or 'The family'} reported {SOURCE_WORDS.get(notice.source, '')}".strip()
-    body = (f"{said}:\n“{notice.words}”\n"
-            f"Marked N on {_day(day)} {session_name}. The absence was already reported, so the family was "
-            "not messaged and is not chased. ")
-    body += ("Accept the suggested code, or pick another." if notice.suggested_code
-             else "Pick the code that fits the reason.")
+    body = (
+        f"{said}:\n“{notice.words}”\n"
+        f"Marked N on {_day(day)} {session_name}. The absence was already reported, so the family was "
+        "not messaged and is not chased. "
+    )
+    body += (
+        "Accept the suggested code, or pick another."
+        if notice.suggested_code
+        else "Pick the code that fits the reason."
+    )
     if not notice.child_named:
-        body += ("\nThe message did not say which child: every child of the family marked absent is "
-                 "covered by it. Check with the family if only one of them is away.")
+        body += (
+            "\nThe message did not say which child: every child of the family marked absent is "
+            "covered by it. Check with the family if only one of them is away."
+        )
     return title, body
 
 
-def discrepancy_text(why: str, *, notice: AbsenceNotice, pupil: Pupil, day: date | None = None,
-                     session_name: str | None = None, code: str | None = None) -> tuple[str, str]:
+def discrepancy_text(
+    why: str,
+    *,
+    notice: AbsenceNotice,
+    pupil: Pupil,
+    day: date | None = None,
+    session_name: str | None = None,
+    code: str | None = None,
+) -> tuple[str, str]:
     name = f"{pupil.display_first_name} {pupil.last_name}"
-    said = f"{notice.reported_by or 'The family'} reported {SOURCE_WORDS.get(notice.source, '')}: " \
-           f"“{_short(notice.words)}”"
+    said = (
+        f"{notice.reported_by or 'The family'} reported {SOURCE_WORDS.get(notice.source, '')}: "
+        f"“{_short(notice.words)}”"
+    )
     if why == "present":
-        return (f"Reported absent but marked present: {name} ({session_name})",
-                f"{said}\nThe register shows {code} for {_day(day)} {session_name}. The notice no longer "
-                "covers later sessions; please check the register or speak to the family.")
-    return (f"Absence reported for a pupil not on roll: {name}",
-            f"{said}\n{name} is not on roll. Please check who the family meant.")
+        return (
+            f"Reported absent but marked present: {name} ({session_name})",
+            f"{said}\nThe register shows {code} for {_day(day)} {session_name}. The notice no longer "
+            "covers later sessions; please check the register or speak to the family.",
+        )
+    return (
+        f"Absence reported for a pupil not on roll: {name}",
+        f"{said}\n{name} is not on roll. Please check who the family meant.",
+    )
 
 
 def _short(text: str, n: int = 160) -> str:

@@ -56,14 +56,19 @@ def find_pupil(session: Session, *, school: School, key: str) -> Pupil:
     key = key.strip()
     if not key:
         raise UserError("Say which pupil: --pupil UPN (or the pupil's id).")
-    by_upn = list(session.exec(select(Pupil).where(Pupil.school_id == school.id,
-                                                   or_(Pupil.upn == key, Pupil.mis_id == key))).all())
+    by_upn = list(
+        session.exec(
+            select(Pupil).where(Pupil.school_id == school.id, or_(Pupil.upn == key, Pupil.mis_id == key))
+        ).all()
+    )
     if not by_upn and key.isdigit():
         row = session.get(Pupil, int(key))
         by_upn = [row] if row is not None and row.school_id == school.id else []
     if not by_upn:
-        raise NotFound(f"No pupil with UPN or id {key} at {school.name} (URN {school.urn}). Check the UPN; "
-                       "pupils of other schools cannot be exported from this school.")
+        raise NotFound(
+            f"No pupil with UPN or id {key} at {school.name} (URN {school.urn}). Check the UPN; "
+            "pupils of other schools cannot be exported from this school."
+        )
     if len(by_upn) > 1:
         ids = ", ".join(str(p.id) for p in by_upn)
         raise UserError(f"{len(by_upn)} pupils of {school.name} match {key} (ids {ids}): give the id.")
@@ -82,24 +87,38 @@ def _all(session: Session, statement) -> list:
 def _messages(session: Session, *, pupil: Pupil, case_ids: list[int], contact_ids: list[int]) -> list:
     about_pupil = select(MessageCase.message_id).where(MessageCase.case_id.in_(case_ids))
     about_no_case = ~OutboxMessage.id.in_(select(MessageCase.message_id))
-    return _all(session, select(OutboxMessage).where(
-        OutboxMessage.school_id == pupil.school_id,
-        or_(OutboxMessage.id.in_(about_pupil),
-            OutboxMessage.contact_id.in_(contact_ids) & about_no_case)).order_by(OutboxMessage.id))
+    return _all(
+        session,
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.school_id == pupil.school_id,
+            or_(OutboxMessage.id.in_(about_pupil), OutboxMessage.contact_id.in_(contact_ids) & about_no_case),
+        )
+        .order_by(OutboxMessage.id),
+    )
 
 
 def _replies(session: Session, *, pupil: Pupil, case_ids: list[int], contact_ids: list[int]) -> list:
     via_case = select(ReplyCase.inbound_id).where(ReplyCase.case_id.in_(case_ids))
-    via_notice = select(AbsenceNotice.inbound_id).where(AbsenceNotice.pupil_id == pupil.id,
-                                                        AbsenceNotice.inbound_id.is_not(None))
-    unattributed = (InboundMessage.contact_id.in_(contact_ids)
-                    & ~InboundMessage.id.in_(select(ReplyCase.inbound_id))
-                    & ~InboundMessage.id.in_(select(AbsenceNotice.inbound_id)
-                                             .where(AbsenceNotice.inbound_id.is_not(None))))
-    return _all(session, select(InboundMessage).where(
-        InboundMessage.school_id == pupil.school_id,
-        or_(InboundMessage.id.in_(via_case), InboundMessage.id.in_(via_notice), unattributed))
-        .order_by(InboundMessage.id))
+    via_notice = select(AbsenceNotice.inbound_id).where(
+        AbsenceNotice.pupil_id == pupil.id, AbsenceNotice.inbound_id.is_not(None)
+    )
+    unattributed = (
+        InboundMessage.contact_id.in_(contact_ids)
+        & ~InboundMessage.id.in_(select(ReplyCase.inbound_id))
+        & ~InboundMessage.id.in_(
+            select(AbsenceNotice.inbound_id).where(AbsenceNotice.inbound_id.is_not(None))
+        )
+    )
+    return _all(
+        session,
+        select(InboundMessage)
+        .where(
+            InboundMessage.school_id == pupil.school_id,
+            or_(InboundMessage.id.in_(via_case), InboundMessage.id.in_(via_notice), unattributed),
+        )
+        .order_by(InboundMessage.id),
+    )
 
 
 def _links_to_cases(session: Session, table, id_column, ids: list[int], case_ids: list[int]) -> dict:
@@ -116,38 +135,79 @@ def pupil_tables(session: Session, *, school: School, pupil: Pupil) -> dict[str,
     links = _all(session, select(PupilContact).where(PupilContact.pupil_id == pupil.id))
     contact_ids = [link.contact_id for link in links]
     contacts = {c.id: c for c in _all(session, select(Contact).where(Contact.id.in_(contact_ids)))}
-    cases = _all(session, select(AbsenceCase).where(AbsenceCase.pupil_id == pupil.id)
-                 .order_by(AbsenceCase.id))
+    cases = _all(
+        session, select(AbsenceCase).where(AbsenceCase.pupil_id == pupil.id).order_by(AbsenceCase.id)
+    )
     case_ids = [c.id for c in cases]
     messages = _messages(session, pupil=pupil, case_ids=case_ids, contact_ids=contact_ids)
     replies = _replies(session, pupil=pupil, case_ids=case_ids, contact_ids=contact_ids)
-    message_cases = _links_to_cases(session, MessageCase, MessageCase.message_id, [m.id for m in messages],
-                                    case_ids)
+    message_cases = _links_to_cases(
+        session, MessageCase, MessageCase.message_id, [m.id for m in messages], case_ids
+    )
     reply_cases = _links_to_cases(session, ReplyCase, ReplyCase.inbound_id, [r.id for r in replies], case_ids)
     alerts = _all(session, select(Alert).where(Alert.pupil_id == pupil.id).order_by(Alert.id))
-    by_pupil = (lambda model: _all(session, select(model).where(model.pupil_id == pupil.id)  # noqa: E731
-                                   .order_by(model.id)))
+
+    def by_pupil(model) -> list:
+        return _all(session, select(model).where(model.pupil_id == pupil.id).order_by(model.id))
+
     return {
         "pupil": [_row(pupil)],
-        "contacts": [_row(contacts[link.contact_id], relationship=link.relationship, priority=link.priority,
-                          parental_responsibility=link.parental_responsibility) for link in links],
-        "family_links": [_row(x) for x in _all(session, select(FamilyLink).where(
-            FamilyLink.contact_id.in_(contact_ids)).order_by(FamilyLink.id))],
-        "marks": [_row(m) for m in _all(session, select(Mark).where(Mark.pupil_id == pupil.id)
-                                         .order_by(Mark.date, Mark.session))],
+        "contacts": [
+            _row(
+                contacts[link.contact_id],
+                relationship=link.relationship,
+                priority=link.priority,
+                parental_responsibility=link.parental_responsibility,
+            )
+            for link in links
+        ],
+        "family_links": [
+            _row(x)
+            for x in _all(
+                session,
+                select(FamilyLink).where(FamilyLink.contact_id.in_(contact_ids)).order_by(FamilyLink.id),
+            )
+        ],
+        "marks": [
+            _row(m)
+            for m in _all(
+                session, select(Mark).where(Mark.pupil_id == pupil.id).order_by(Mark.date, Mark.session)
+            )
+        ],
         "mark_amendments": [_row(a) for a in by_pupil(MarkAmendment)],
         "cases": [_row(c) for c in cases],
-        "case_log": [_row(e) for e in _all(session, select(CaseEvent).where(or_(
-            CaseEvent.pupil_id == pupil.id, CaseEvent.case_id.in_(case_ids))).order_by(CaseEvent.id))],
+        "case_log": [
+            _row(e)
+            for e in _all(
+                session,
+                select(CaseEvent)
+                .where(or_(CaseEvent.pupil_id == pupil.id, CaseEvent.case_id.in_(case_ids)))
+                .order_by(CaseEvent.id),
+            )
+        ],
         "notices": [_row(n) for n in by_pupil(AbsenceNotice)],
         "messages_to_family": [_row(m, about_cases=message_cases.get(m.id, [])) for m in messages],
-        "calls_to_family": [_row(v) for v in _all(session, select(VoiceCall).where(
-            VoiceCall.message_id.in_([m.id for m in messages])).order_by(VoiceCall.message_id))],
+        "calls_to_family": [
+            _row(v)
+            for v in _all(
+                session,
+                select(VoiceCall)
+                .where(VoiceCall.message_id.in_([m.id for m in messages]))
+                .order_by(VoiceCall.message_id),
+            )
+        ],
         "replies_from_family": [_row(r, about_cases=reply_cases.get(r.id, [])) for r in replies],
         "staff_calls": [_row(c) for c in by_pupil(CallLog)],
         "alerts": [_row(a) for a in alerts],
-        "alert_actions": [_row(a) for a in _all(session, select(AlertAction).where(
-            AlertAction.alert_id.in_([a.id for a in alerts])).order_by(AlertAction.id))],
+        "alert_actions": [
+            _row(a)
+            for a in _all(
+                session,
+                select(AlertAction)
+                .where(AlertAction.alert_id.in_([a.id for a in alerts]))
+                .order_by(AlertAction.id),
+            )
+        ],
     }
 
 
@@ -158,9 +218,15 @@ def _plain(value: Any) -> Any:
 
 
 def about(*, school: School, pupil: Pupil, now: datetime, tables: dict[str, list[dict]]) -> dict:
-    return {"format": FORMAT, "generated_at": now.isoformat(), "school_urn": school.urn,
-            "school_name": school.name, "pupil_id": pupil.id, "pupil_upn": pupil.upn,
-            "rows": {name: len(rows) for name, rows in tables.items()}}
+    return {
+        "format": FORMAT,
+        "generated_at": now.isoformat(),
+        "school_urn": school.urn,
+        "school_name": school.name,
+        "pupil_id": pupil.id,
+        "pupil_upn": pupil.upn,
+        "rows": {name: len(rows) for name, rows in tables.items()},
+    }
 
 
 def to_json(*, school: School, pupil: Pupil, now: datetime, tables: dict[str, list[dict]]) -> bytes:
@@ -176,9 +242,16 @@ def _csv(rows: list[dict]) -> bytes:
     writer = csv.DictWriter(out, fieldnames=columns)
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: json.dumps(v, default=_plain, ensure_ascii=False) if isinstance(v, dict | list)
-                         else _plain(v) if isinstance(v, datetime | date | time) else v
-                         for k, v in row.items()})
+        writer.writerow(
+            {
+                k: json.dumps(v, default=_plain, ensure_ascii=False)
+                if isinstance(v, dict | list)
+                else _plain(v)
+                if isinstance(v, datetime | date | time)
+                else v
+                for k, v in row.items()
+            }
+        )
     return out.getvalue().encode("utf-8-sig")  # a byte-order mark: Excel reads it as UTF-8
 
 
@@ -186,8 +259,9 @@ def to_zip(*, school: School, pupil: Pupil, now: datetime, tables: dict[str, lis
     """One CSV per table, and ``export.json`` saying what the files are."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("export.json", json.dumps(about(school=school, pupil=pupil, now=now, tables=tables),
-                                                   indent=2))
+        archive.writestr(
+            "export.json", json.dumps(about(school=school, pupil=pupil, now=now, tables=tables), indent=2)
+        )
         for name, rows in tables.items():
             archive.writestr(f"{name}.csv", _csv(rows))
     return buffer.getvalue()

@@ -44,8 +44,9 @@ def years_before(day: date, years: int) -> date:
 def _whole(periods: dict, key: str, least: int) -> int:
     value = periods.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise RetentionRefused(f"the retention period {key} is {value!r}; it must be a whole number of at "
-                               f"least {least}")
+        raise RetentionRefused(
+            f"the retention period {key} is {value!r}; it must be a whole number of at least {least}"
+        )
     return value
 
 
@@ -58,10 +59,12 @@ def cutoffs(*, school: School, policy: SchoolPolicy, now: datetime) -> Cutoffs:
             f"School {school.urn}: the register is to be kept {years} year(s), shorter than the "
             f"{REGISTER_MIN_YEARS} years the 2024 regulations require for the register and its "
             f"amendments. Nothing was purged. Set it with: attendance-bot policy set --school {school.urn} "
-            f"retention.register_years {REGISTER_MIN_YEARS}")
+            f"retention.register_years {REGISTER_MIN_YEARS}"
+        )
     try:
-        months = {key: _whole(periods, f"{key}_months", 1) for key in ("messages", "replies", "alerts",
-                                                                         "links")}
+        months = {
+            key: _whole(periods, f"{key}_months", 1) for key in ("messages", "replies", "alerts", "links")
+        }
         years = _whole(periods, "register_years", REGISTER_MIN_YEARS)
     except RetentionRefused as exc:
         raise RetentionRefused(f"School {school.urn}: {exc}. Nothing was purged.") from None

@@ -105,8 +105,12 @@ class Taken:
     changes: list[tuple[int, date, str, str | None, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        return {"marks_new": self.created, "marks_changed": self.updated, "marks_kept": self.kept,
-                "mis_overrode_amendments": len(self.overridden)}
+        return {
+            "marks_new": self.created,
+            "marks_changed": self.updated,
+            "marks_kept": self.kept,
+            "mis_overrode_amendments": len(self.overridden),
+        }
 
 
 def existing_marks(
@@ -116,15 +120,23 @@ def existing_marks(
     days = set(days)
     if not days:
         return {}
-    query = (
-        select(Mark.id, Mark.pupil_id, Mark.date, Mark.session, Mark.code, Mark.minutes_late, Mark.source,
-               Mark.mis_code)
-        .where(Mark.school_id == school_id)
-    )
+    query = select(
+        Mark.id,
+        Mark.pupil_id,
+        Mark.date,
+        Mark.session,
+        Mark.code,
+        Mark.minutes_late,
+        Mark.source,
+        Mark.mis_code,
+    ).where(Mark.school_id == school_id)
     # A read of the MIS is today's marks plus a few late changes: the days themselves, not the span
     # between them (which could be a term's worth of marks).
-    query = (query.where(Mark.date.in_(sorted(days))) if len(days) <= 31
-             else query.where(Mark.date >= min(days), Mark.date <= max(days)))
+    query = (
+        query.where(Mark.date.in_(sorted(days)))
+        if len(days) <= 31
+        else query.where(Mark.date >= min(days), Mark.date <= max(days))
+    )
     if pupil_ids is not None:
         query = query.where(Mark.pupil_id.in_(sorted(set(pupil_ids))))
     rows = session.exec(query).all()
@@ -141,18 +153,31 @@ def take_marks(
     """
     latest: dict[tuple, Incoming] = {(m.pupil_id, m.day, m.session): m for m in marks}
     few = len(latest) <= 50  # one pupil's marks (a recode, the sandbox): don't read the whole school's
-    current = existing_marks(session, school_id=school_id, days={m.day for m in latest.values()},
-                             pupil_ids={m.pupil_id for m in latest.values()} if few else None)
+    current = existing_marks(
+        session,
+        school_id=school_id,
+        days={m.day for m in latest.values()},
+        pupil_ids={m.pupil_id for m in latest.values()} if few else None,
+    )
     taken = Taken()
     plan = _Plan()
     for key, m in latest.items():
         cur = current.get(key)
         decision = classify(cur, m.code, m.minutes_late)
         if decision == "insert":
-            plan.inserts.append({
-                "school_id": school_id, "pupil_id": m.pupil_id, "date": m.day, "session": m.session,
-                "code": m.code, "minutes_late": m.minutes_late, "source": source, "recorded_at": now,
-                "mis_code": m.code})
+            plan.inserts.append(
+                {
+                    "school_id": school_id,
+                    "pupil_id": m.pupil_id,
+                    "date": m.day,
+                    "session": m.session,
+                    "code": m.code,
+                    "minutes_late": m.minutes_late,
+                    "source": source,
+                    "recorded_at": now,
+                    "mis_code": m.code,
+                }
+            )
             taken.changes.append((m.pupil_id, m.day, m.session, None, m.code))
         elif decision == "unchanged":
             taken.unchanged += 1
@@ -185,8 +210,11 @@ def _write(session: Session, plan: _Plan, taken: Taken, *, source: str, now: dat
     # (...) per value and chunk instead of one statement per mark.
     for (code, late), ids in plan.updates.items():
         for start in range(0, len(ids), 1000):
-            session.execute(update(Mark).where(Mark.id.in_(ids[start:start + 1000])).values(
-                code=code, minutes_late=late, source=source, recorded_at=now, mis_code=code))
+            session.execute(
+                update(Mark)
+                .where(Mark.id.in_(ids[start : start + 1000]))
+                .values(code=code, minutes_late=late, source=source, recorded_at=now, mis_code=code)
+            )
         taken.updated += len(ids)
     if plan.adopted:
         for code, ids in _group(plan.adopted).items():
@@ -195,8 +223,9 @@ def _write(session: Session, plan: _Plan, taken: Taken, *, source: str, now: dat
         taken.adopted = len(plan.adopted)
     for cur, m in plan.overrides:
         mark = session.get(Mark, cur.id)
-        taken.overridden.append(mis_wins(session, mark=mark, code=m.code, minutes_late=m.minutes_late,
-                                         source=source, now=now))
+        taken.overridden.append(
+            mis_wins(session, mark=mark, code=m.code, minutes_late=m.minutes_late, source=source, now=now)
+        )
         taken.changes.append((m.pupil_id, m.day, m.session, cur.code, m.code))
     session.flush()
 
@@ -222,37 +251,73 @@ def mis_wins(
     ).first()
     name = MIS_NAMES.get(source, "MIS")
     amendment = MarkAmendment(
-        school_id=mark.school_id, mark_id=mark.id, pupil_id=mark.pupil_id, date=mark.date,
-        session=mark.session, original_code=mark.code, amended_code=code,
+        school_id=mark.school_id,
+        mark_id=mark.id,
+        pupil_id=mark.pupil_id,
+        date=mark.date,
+        session=mark.session,
+        original_code=mark.code,
+        amended_code=code,
         reason="Changed in the MIS after the bot's amendment: the MIS holds the legal register",
-        amended_by_name=name, amended_by_role="mis", source=source, amended_at=now,
+        amended_by_name=name,
+        amended_by_role="mis",
+        source=source,
+        amended_at=now,
     )
     session.add(amendment)
     was = mark.code
     mark.code, mark.minutes_late, mark.source, mark.mis_code, mark.recorded_at = (
-        code, minutes_late, source, code, now)
+        code,
+        minutes_late,
+        source,
+        code,
+        now,
+    )
     session.add(mark)
     session.flush()
     cancelled = writeback.cancel_pending(
-        session, mark_ids=[mark.id], status="conflict", now=now,
-        error=f"the MIS changed the mark to {code} before this change was written back")
+        session,
+        mark_ids=[mark.id],
+        status="conflict",
+        now=now,
+        error=f"the MIS changed the mark to {code} before this change was written back",
+    )
     pupil = session.get(Pupil, mark.pupil_id)
     by = f" by {previous.amended_by_name}" if previous else ""
-    body = (f"The bot had changed {pupil.first_name} {pupil.last_name}'s {mark.date:%a %d %b} {mark.session} "
-            f"mark to {was}{by}. Since then the MIS has been changed to {code}; the MIS holds the legal "
-            f"register, so {code} now stands here too.")
+    body = (
+        f"The bot had changed {pupil.first_name} {pupil.last_name}'s {mark.date:%a %d %b} {mark.session} "
+        f"mark to {was}{by}. Since then the MIS has been changed to {code}; the MIS holds the legal "
+        f"register, so {code} now stands here too."
+    )
     if cancelled:
         body += f" The bot's change ({was}) was not written back: check which is right and recode if needed."
-    raise_alert(session, school_id=mark.school_id, key=f"mis-changed:{mark.id}:{amendment.id}",
-                kind="mis_changed_mark", audience="attendance",
-                title=f"Changed in the MIS: {pupil.first_name} {pupil.last_name}, "
-                      f"{mark.date:%a %d %b} {mark.session} is now {code}",
-                body=body, pupil_id=pupil.id,
-                data={"actions": ["acknowledge"], "mark_id": mark.id, "was": was, "now": code,
-                      "writeback_cancelled": bool(cancelled)},
-                now=now)
-    after_marks_changed(session, school_id=mark.school_id, pupil_id=mark.pupil_id,
-                        actor=Actor(name=name, role="mis"), amendments=[amendment], now=now)
+    raise_alert(
+        session,
+        school_id=mark.school_id,
+        key=f"mis-changed:{mark.id}:{amendment.id}",
+        kind="mis_changed_mark",
+        audience="attendance",
+        title=f"Changed in the MIS: {pupil.first_name} {pupil.last_name}, "
+        f"{mark.date:%a %d %b} {mark.session} is now {code}",
+        body=body,
+        pupil_id=pupil.id,
+        data={
+            "actions": ["acknowledge"],
+            "mark_id": mark.id,
+            "was": was,
+            "now": code,
+            "writeback_cancelled": bool(cancelled),
+        },
+        now=now,
+    )
+    after_marks_changed(
+        session,
+        school_id=mark.school_id,
+        pupil_id=mark.pupil_id,
+        actor=Actor(name=name, role="mis"),
+        amendments=[amendment],
+        now=now,
+    )
     return amendment
 
 
@@ -270,8 +335,13 @@ def record_mark(
 ) -> Mark:
     """Take one mark as the register (MIS) states it (``take_marks`` for one session)."""
     code = codes.lookup(code).code
-    take_marks(session, school_id=school_id, source=source, now=now,
-               marks=[Incoming(pupil_id, day, session_name, code, minutes_late)])
+    take_marks(
+        session,
+        school_id=school_id,
+        source=source,
+        now=now,
+        marks=[Incoming(pupil_id, day, session_name, code, minutes_late)],
+    )
     return session.exec(
         select(Mark).where(Mark.pupil_id == pupil_id, Mark.date == day, Mark.session == session_name)
     ).one()
@@ -303,8 +373,9 @@ def _marks_to_change(
         ).first()
         if mark is None:
             raise NotFound(f"{pupil.first_name} has no {name} mark on {day:%a %d %b %Y}.")
-        if not may_recode(actor, original=mark.code, allowed_roles=policy.recode_roles,
-                          n_roles=policy.recode_n_roles):
+        if not may_recode(
+            actor, original=mark.code, allowed_roles=policy.recode_roles, n_roles=policy.recode_n_roles
+        ):
             what = "an N mark" if mark.code == "N" else f"a {mark.code} mark"
             raise PermissionDenied(
                 f"Your role ({actor.role.replace('_', ' ')}) may not change {what}. "
@@ -314,8 +385,9 @@ def _marks_to_change(
     return marks
 
 
-def _amend(session: Session, mark: Mark, *, target: str, reason: str, actor: Actor, now: datetime
-           ) -> MarkAmendment:
+def _amend(
+    session: Session, mark: Mark, *, target: str, reason: str, actor: Actor, now: datetime
+) -> MarkAmendment:
     """Change one mark and write its audit row."""
     amendment = MarkAmendment(
         school_id=mark.school_id,
@@ -364,8 +436,9 @@ def recode(
     reason = (reason or "").strip()
     if not reason:
         raise UserError("Give a reason for the change: the register's audit needs one.")
-    marks = _marks_to_change(session, pupil=pupil, day=day, sessions=sessions, actor=actor,
-                             policy=policy_for(session, school_id))
+    marks = _marks_to_change(
+        session, pupil=pupil, day=day, sessions=sessions, actor=actor, policy=policy_for(session, school_id)
+    )
     school = session.get(School, school_id)
     amendments = []
     for mark in marks:
@@ -379,6 +452,7 @@ def recode(
     if amendments:
         from bot.cases.service import after_marks_changed
 
-        after_marks_changed(session, school_id=school_id, pupil_id=pupil_id, actor=actor,
-                            amendments=amendments, now=now)
+        after_marks_changed(
+            session, school_id=school_id, pupil_id=pupil_id, actor=actor, amendments=amendments, now=now
+        )
     return amendments

@@ -51,10 +51,16 @@ def coverage(session: Session, *, school_id: int, day: date, session_name: str) 
     """On-roll pupils admitted by ``day``, and their marks for the session, per class."""
     rows = session.exec(
         select(Pupil.class_name, func.count(Pupil.id), func.count(Mark.id))
-        .join(Mark, and_(Mark.pupil_id == Pupil.id, Mark.date == day, Mark.session == session_name),
-              isouter=True)
-        .where(Pupil.school_id == school_id, Pupil.on_roll == True,  # noqa: E712
-               or_(Pupil.admission_date.is_(None), Pupil.admission_date <= day))
+        .join(
+            Mark,
+            and_(Mark.pupil_id == Pupil.id, Mark.date == day, Mark.session == session_name),
+            isouter=True,
+        )
+        .where(
+            Pupil.school_id == school_id,
+            Pupil.on_roll == True,  # noqa: E712
+            or_(Pupil.admission_date.is_(None), Pupil.admission_date <= day),
+        )
         .group_by(Pupil.class_name)
     ).all()
     cov = Coverage()
@@ -70,10 +76,12 @@ def no_register_warning(session: Session, *, school: School, day: date, session_
     cov = coverage(session, school_id=school.id, day=day, session_name=session_name)
     if not cov.whole_missing:
         return None
-    return (f"no marks at all for the {session_name} register of {day:%a %d %b} ({cov.pupils} pupils on "
-            "roll): nobody was checked or messaged. Has the register been taken? The bot reads it from "
-            "the MIS when linked; otherwise import it (attendance-bot import marks) and run register "
-            "close again.")
+    return (
+        f"no marks at all for the {session_name} register of {day:%a %d %b} ({cov.pupils} pupils on "
+        "roll): nobody was checked or messaged. Has the register been taken? The bot reads it from "
+        "the MIS when linked; otherwise import it (attendance-bot import marks) and run register "
+        "close again."
+    )
 
 
 def registers_missing(
@@ -94,27 +102,48 @@ def registers_missing(
     base = f"register-missing:{school.id}:{day.isoformat()}:{session_name}"
     raised = 0
     if cov.whole_missing:
-        body = (f"No class has a {session_name} mark for {when}, {minutes} minutes after register close: "
-                f"the bot has checked nobody ({cov.pupils} pupils on roll) and messaged no family. "
-                + _where_marks_come_from(session, school=school))
-        _, created = raise_alert(session, school_id=school.id, key=base, kind="register_missing",
-                                 audience="attendance", severity="high",
-                                 title=f"No {session_name} register today: no class has marks",
-                                 body=body, data={"actions": ["acknowledge"], "session": session_name,
-                                                  "date": day.isoformat()}, now=now)
+        body = (
+            f"No class has a {session_name} mark for {when}, {minutes} minutes after register close: "
+            f"the bot has checked nobody ({cov.pupils} pupils on roll) and messaged no family. "
+            + _where_marks_come_from(session, school=school)
+        )
+        _, created = raise_alert(
+            session,
+            school_id=school.id,
+            key=base,
+            kind="register_missing",
+            audience="attendance",
+            severity="high",
+            title=f"No {session_name} register today: no class has marks",
+            body=body,
+            data={"actions": ["acknowledge"], "session": session_name, "date": day.isoformat()},
+            now=now,
+        )
         raised += created
     else:
         for name in cov.missing_classes:
             pupils = cov.classes[name][0]
-            body = (f"{pupils} pupils in {name} have no {session_name} mark for {when}, {minutes} minutes "
-                    f"after register close. Absent pupils in {name} are checked and their families "
-                    "messaged as soon as the register is taken.")
-            _, created = raise_alert(session, school_id=school.id, key=f"{base}:{name}",
-                                     kind="register_missing", audience="attendance",
-                                     title=f"Register not taken: {name}, {session_name}", body=body,
-                                     data={"actions": ["acknowledge"], "class_name": name,
-                                           "session": session_name, "date": day.isoformat()},
-                                     now=now)
+            body = (
+                f"{pupils} pupils in {name} have no {session_name} mark for {when}, {minutes} minutes "
+                f"after register close. Absent pupils in {name} are checked and their families "
+                "messaged as soon as the register is taken."
+            )
+            _, created = raise_alert(
+                session,
+                school_id=school.id,
+                key=f"{base}:{name}",
+                kind="register_missing",
+                audience="attendance",
+                title=f"Register not taken: {name}, {session_name}",
+                body=body,
+                data={
+                    "actions": ["acknowledge"],
+                    "class_name": name,
+                    "session": session_name,
+                    "date": day.isoformat(),
+                },
+                now=now,
+            )
             raised += created
     missing = len(cov.classes) if cov.whole_missing else len(cov.missing_classes)
     return JobSummary(counts={"classes": len(cov.classes), "classes_missing": missing, "alerts": raised})
@@ -126,6 +155,8 @@ def _where_marks_come_from(session: Session, *, school: School) -> str:
     link = session.get(MisConnection, school.id)
     if link is not None and link.failing_since is not None:
         since = clock.to_local(link.failing_since, school.timezone)
-        return (f"The bot cannot reach the MIS since {since:%H:%M}: the register may be taken but unread. "
-                "If the MIS stays unreachable, import the register as CSV (attendance-bot import marks).")
+        return (
+            f"The bot cannot reach the MIS since {since:%H:%M}: the register may be taken but unread. "
+            "If the MIS stays unreachable, import the register as CSV (attendance-bot import marks)."
+        )
     return "Check that registers are being taken in the MIS: the bot reads them every minute for an hour."

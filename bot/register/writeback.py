@@ -81,8 +81,11 @@ def confirm(session: Session, *, marks: dict[int, str], now: datetime) -> int:
     for code, ids in by_code.items():
         result = session.execute(
             update(MisWriteback)
-            .where(MisWriteback.mark_id.in_(ids), MisWriteback.code == code,
-                   MisWriteback.status.in_(("queued", "sent")))
+            .where(
+                MisWriteback.mark_id.in_(ids),
+                MisWriteback.code == code,
+                MisWriteback.status.in_(("queued", "sent")),
+            )
             .values(status="confirmed", updated_at=now)
         )
         done += result.rowcount or 0

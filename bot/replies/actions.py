@@ -68,9 +68,19 @@ def recode_case(session: Session, *, alert: Alert, actor: Actor, code: str, now:
         by_day[mark.date].append(mark.session)
     changed = 0
     for day, sessions in by_day.items():
-        changed += len(recode(session, school_id=case.school_id, pupil_id=case.pupil_id, day=day,
-                              sessions=sessions, new_code=code, reason=_reason(alert), actor=actor,
-                              now=now))
+        changed += len(
+            recode(
+                session,
+                school_id=case.school_id,
+                pupil_id=case.pupil_id,
+                day=day,
+                sessions=sessions,
+                new_code=code,
+                reason=_reason(alert),
+                actor=actor,
+                now=now,
+            )
+        )
     return changed
 
 
@@ -92,9 +102,17 @@ def pick_code(session: Session, *, alert: Alert, actor: Actor, value: str | None
 def _record(session: Session, alert: Alert, actor: Actor, kind: str, summary: str, now: datetime) -> None:
     """A case-log entry of what was done about a missing child or a welfare concern (the timeline and
     the children-missing-education check read these kinds)."""
-    log(session, school_id=alert.school_id, case_id=alert.case_id, pupil_id=alert.pupil_id, kind=kind,
-        summary=f"{summary} — {actor.name}", actor=actor.label if actor.staff_id else actor.name,
-        data={"alert_id": alert.id, "alert_kind": alert.kind}, now=now)
+    log(
+        session,
+        school_id=alert.school_id,
+        case_id=alert.case_id,
+        pupil_id=alert.pupil_id,
+        kind=kind,
+        summary=f"{summary} — {actor.name}",
+        actor=actor.label if actor.staff_id else actor.name,
+        data={"alert_id": alert.id, "alert_kind": alert.kind},
+        now=now,
+    )
 
 
 def child_found_safe(
@@ -110,5 +128,9 @@ def parent_reached(session: Session, *, alert: Alert, actor: Actor, value: str |
 
 
 # Action id -> handler, for ``bot.commands.acting``.
-HANDLERS = {"accept_code": accept_code, "pick_code": pick_code, "child_found_safe": child_found_safe,
-            "parent_reached": parent_reached}
+HANDLERS = {
+    "accept_code": accept_code,
+    "pick_code": pick_code,
+    "child_found_safe": child_found_safe,
+    "parent_reached": parent_reached,
+}

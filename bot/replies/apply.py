@@ -19,15 +19,7 @@ from bot.messaging import outbox
 from bot.notices import taking
 from bot.replies import decide, noticing, wording
 from bot.templates import join_names
-from storage.models import (
-    AbsenceCase,
-    Contact,
-    InboundMessage,
-    OutboxMessage,
-    Pupil,
-    ReplyCase,
-    School,
-)
+from storage.models import AbsenceCase, Contact, InboundMessage, OutboxMessage, Pupil, ReplyCase, School
 
 
 @dataclass
@@ -73,23 +65,70 @@ def route(
     child will be back"; the reply page passes True for a free-text reason that suggests no code.
     With no case to explain, a reason becomes a notice about ``notice_for`` (bot.notices).
     """
-    _record(session, contact=contact, inbound=inbound, case_list=case_list, code=code,
-            return_date=return_date, concern=concern, confidence=confidence, outcome=outcome, now=now)
-    reply = decide.Reply(inbound_id=inbound.id, body=inbound.body, code=code, return_date=return_date,
-                         concern=concern, needs_reading=needs_reading, cases=tuple(case_list), pupils=pupils,
-                         send_thanks=send_thanks, reason_given=reason_given, notice_for=notice_for)
-    ctx = wording.ReplyContext(school=school, contact=contact, body=inbound.body, code=code,
-                             return_date=return_date, confidence=confidence, channel=inbound.channel,
-                             language=language)
+    _record(
+        session,
+        contact=contact,
+        inbound=inbound,
+        case_list=case_list,
+        code=code,
+        return_date=return_date,
+        concern=concern,
+        confidence=confidence,
+        outcome=outcome,
+        now=now,
+    )
+    reply = decide.Reply(
+        inbound_id=inbound.id,
+        body=inbound.body,
+        code=code,
+        return_date=return_date,
+        concern=concern,
+        needs_reading=needs_reading,
+        cases=tuple(case_list),
+        pupils=pupils,
+        send_thanks=send_thanks,
+        reason_given=reason_given,
+        notice_for=notice_for,
+    )
+    ctx = wording.ReplyContext(
+        school=school,
+        contact=contact,
+        body=inbound.body,
+        code=code,
+        return_date=return_date,
+        confidence=confidence,
+        channel=inbound.channel,
+        language=language,
+    )
     done = _Done()
     for effect in decide.decide(reply):
-        _apply(session, effect, reply=reply, school=school, contact=contact, contacts=contacts,
-               inbound=inbound, ctx=ctx, outcome=outcome, done=done, now=now)
+        _apply(
+            session,
+            effect,
+            reply=reply,
+            school=school,
+            contact=contact,
+            contacts=contacts,
+            inbound=inbound,
+            ctx=ctx,
+            outcome=outcome,
+            done=done,
+            now=now,
+        )
 
 
 def _record(
-    session: Session, *, contact: Contact, inbound: InboundMessage, case_list: list[AbsenceCase], code: str,
-    return_date: date | None, concern: bool, confidence: float, outcome: ReplyOutcome, now: datetime,
+    session: Session,
+    *,
+    contact: Contact,
+    inbound: InboundMessage,
+    case_list: list[AbsenceCase],
+    code: str,
+    return_date: date | None,
+    concern: bool,
+    confidence: float,
+    outcome: ReplyOutcome,
+    now: datetime,
 ) -> None:
     """The reply against every case it concerns (``ReplyCase``) and in each case's log."""
     outcome.inbound_ids.append(inbound.id)
@@ -100,12 +139,25 @@ def _record(
         outcome.case_ids.append(case.id)
     session.flush()
     for case in case_list:
-        cases.log(session, school_id=case.school_id, case_id=case.id, pupil_id=case.pupil_id,
-                  kind="reply", summary=inbound.body, actor=f"{inbound.channel}:contact:{contact.id}",
-                  data={"inbound_id": inbound.id, "channel": inbound.channel, "code": code,
-                        "return_date": return_date.isoformat() if return_date else None,
-                        "concern": concern, "confidence": confidence, "contact_id": contact.id},
-                  now=now)
+        cases.log(
+            session,
+            school_id=case.school_id,
+            case_id=case.id,
+            pupil_id=case.pupil_id,
+            kind="reply",
+            summary=inbound.body,
+            actor=f"{inbound.channel}:contact:{contact.id}",
+            data={
+                "inbound_id": inbound.id,
+                "channel": inbound.channel,
+                "code": code,
+                "return_date": return_date.isoformat() if return_date else None,
+                "concern": concern,
+                "confidence": confidence,
+                "contact_id": contact.id,
+            },
+            now=now,
+        )
 
 
 @dataclass
@@ -116,48 +168,110 @@ class _Done:
 
 
 def _apply(
-    session: Session, effect: "decide.Effect", *, reply: "decide.Reply", school: School, contact: Contact,
-    contacts: list[Contact], inbound: InboundMessage, ctx: "wording.ReplyContext", outcome: ReplyOutcome,
-    done: _Done, now: datetime,
+    session: Session,
+    effect: "decide.Effect",
+    *,
+    reply: "decide.Reply",
+    school: School,
+    contact: Contact,
+    contacts: list[Contact],
+    inbound: InboundMessage,
+    ctx: "wording.ReplyContext",
+    outcome: ReplyOutcome,
+    done: _Done,
+    now: datetime,
 ) -> None:
     """Carry out one effect of ``decide.decide``."""
     match effect:
         case decide.RaiseAlert():
-            _alert(session, outcome, school_id=school.id, key=effect.key, kind=effect.kind,
-                   audience=effect.audience, severity=effect.severity, case=effect.case, pupil=effect.pupil,
-                   ctx=ctx, extra=dict(effect.extra) or None, now=now)
+            _alert(
+                session,
+                outcome,
+                school_id=school.id,
+                key=effect.key,
+                kind=effect.kind,
+                audience=effect.audience,
+                severity=effect.severity,
+                case=effect.case,
+                pupil=effect.pupil,
+                ctx=ctx,
+                extra=dict(effect.extra) or None,
+                now=now,
+            )
         case decide.SetSmsOptOut():
             _set_opt_out(session, contacts=contacts, stop=effect.stop, outcome=outcome, now=now)
         case decide.ExplainCases():
-            _explain(session, cases_=reply.cases, code=effect.code, return_date=reply.return_date, ctx=ctx,
-                     outcome=outcome, now=now)
+            _explain(
+                session,
+                cases_=reply.cases,
+                code=effect.code,
+                return_date=reply.return_date,
+                ctx=ctx,
+                outcome=outcome,
+                now=now,
+            )
         case decide.NoticeForCases():
-            said = noticing.said_by_family(inbound, contact, understood=reply.code, code=effect.code,
-                                           return_date=reply.return_date)
-            made = taking.for_cases(session, school=school, case_list=list(reply.cases), pupils=reply.pupils,
-                                    said=said, now=now)
+            said = noticing.said_by_family(
+                inbound, contact, understood=reply.code, code=effect.code, return_date=reply.return_date
+            )
+            made = taking.for_cases(
+                session, school=school, case_list=list(reply.cases), pupils=reply.pupils, said=said, now=now
+            )
             outcome.notice_ids += [n.id for n in made]
         case decide.NoticeAhead():
             ahead = effect.notice_for
-            said = noticing.said_by_family(inbound, contact, understood=reply.code, code=effect.code,
-                                           return_date=ahead.return_date(reply.return_date))
-            done.notices = taking.without_case(session, school=school, pupils=ahead.pupils, said=said,
-                                               now=now, first=ahead.first, named=ahead.named)
+            said = noticing.said_by_family(
+                inbound,
+                contact,
+                understood=reply.code,
+                code=effect.code,
+                return_date=ahead.return_date(reply.return_date),
+            )
+            done.notices = taking.without_case(
+                session,
+                school=school,
+                pupils=ahead.pupils,
+                said=said,
+                now=now,
+                first=ahead.first,
+                named=ahead.named,
+            )
             outcome.notice_ids += [n.id for n in done.notices]
         case decide.Thank():
             # ``explained_case_ids`` as the outcome holds them: a follow-up is not thanked twice.
             if done.notices if effect.after == "notice" else outcome.explained_case_ids:
-                _thank(session, school=school, contact=contact, inbound=inbound, pupils=list(effect.pupils),
-                       outcome=outcome, now=now, language=ctx.language)
+                _thank(
+                    session,
+                    school=school,
+                    contact=contact,
+                    inbound=inbound,
+                    pupils=list(effect.pupils),
+                    outcome=outcome,
+                    now=now,
+                    language=ctx.language,
+                )
 
 
 def _explain(
-    session: Session, *, cases_: tuple[AbsenceCase, ...], code: str | None, return_date: date | None,
-    ctx: "wording.ReplyContext", outcome: ReplyOutcome, now: datetime,
+    session: Session,
+    *,
+    cases_: tuple[AbsenceCase, ...],
+    code: str | None,
+    return_date: date | None,
+    ctx: "wording.ReplyContext",
+    outcome: ReplyOutcome,
+    now: datetime,
 ) -> None:
     for case in cases_:
-        explained = cases.explain(session, case=case, by="reply", code=code, return_date=return_date,
-                                  summary=wording.explained_summary(ctx), now=now)
+        explained = cases.explain(
+            session,
+            case=case,
+            by="reply",
+            code=code,
+            return_date=return_date,
+            summary=wording.explained_summary(ctx),
+            now=now,
+        )
         if explained:
             outcome.explained_case_ids.append(case.id)
         elif return_date and case.status == "explained":  # a follow-up: "back on Thursday"
@@ -183,9 +297,20 @@ def _alert(
     title, body = wording.alert_text(kind, ctx, pupil=pupil, case=case)
     data = wording.alert_data(ctx, pupil=pupil, case=case)
     data.update(extra or {})
-    alert, _ = raise_alert(session, school_id=school_id, key=key, kind=kind, title=title, body=body,
-                           audience=audience, severity=severity, pupil_id=pupil.id if pupil else None,
-                           case_id=case.id if case else None, data=data, now=now)
+    alert, _ = raise_alert(
+        session,
+        school_id=school_id,
+        key=key,
+        kind=kind,
+        title=title,
+        body=body,
+        audience=audience,
+        severity=severity,
+        pupil_id=pupil.id if pupil else None,
+        case_id=case.id if case else None,
+        data=data,
+        now=now,
+    )
     outcome.alert_ids.append(alert.id)
 
 
@@ -215,17 +340,28 @@ def _thank(
     shipped = [templates.language(wanted) for wanted in (contact.language, language)]
     lang = next((code for code in shipped if code != "en"), "en")
     names = join_names(first_names, lang)
-    text, used = templates.render_family(channel, "thanks", lang, names=names, count=len(first_names),
-                                         school=school.name)
+    text, used = templates.render_family(
+        channel, "thanks", lang, names=names, count=len(first_names), school=school.name
+    )
     subject = None
     if channel == "email":
         head, _, text = text.partition("\n")
         subject, text = head.removeprefix("Subject:").strip(), text.strip()
     # Not linked to the cases (MessageCase): the sender drops messages whose cases are all closed
     # or explained, which is exactly what a thank-you follows. The reply links it (ReplyCase).
-    message, _ = outbox.enqueue(session, school_id=school.id, key=f"thanks:{inbound.id}", kind="thanks",
-                                channel=channel, to_address=address, body=text, subject=subject,
-                                contact_id=contact.id, language=used, now=now)
+    message, _ = outbox.enqueue(
+        session,
+        school_id=school.id,
+        key=f"thanks:{inbound.id}",
+        kind="thanks",
+        channel=channel,
+        to_address=address,
+        body=text,
+        subject=subject,
+        contact_id=contact.id,
+        language=used,
+        now=now,
+    )
     outcome.message_ids.append(message.id)
 
 
@@ -243,11 +379,13 @@ def _set_opt_out(
 def cancel_queued_sms(session: Session, *, contact_id: int, now: datetime) -> list[int]:
     """Cancel a contact's texts that have not gone yet (sending to an opted-out number fails)."""
     rows = session.exec(
-        select(OutboxMessage).where(
+        select(OutboxMessage)
+        .where(
             OutboxMessage.contact_id == contact_id,
             OutboxMessage.channel == "sms",
             OutboxMessage.status == "queued",
-        ).with_for_update()
+        )
+        .with_for_update()
     ).all()
     cancelled = []
     for message in rows:

@@ -192,17 +192,11 @@ def _tomorrow_candidates(text: str, today: date, sd: Callable[[date], bool]) -> 
         if word == "manana" and before and before[-1] in MANANA_THIS_MORNING:
             continue  # "esta mañana" is this morning
         if word == "kal" and (
-            after[:1]
-            and after[0] in KAL_NOT_TOMORROW
-            or any(w in PAST_CUES for w in after)
+            after[:1] and after[0] in KAL_NOT_TOMORROW or any(w in PAST_CUES for w in after)
         ):
             continue  # "kal raat" last night, "kal se" since yesterday, "kal ... tha" yesterday
         first = _first_cue(before)
-        extra = (
-            first == "neg"
-            or tuple(before[-2:]) in TODAY_AND
-            or (after[:1] and after[0] in TOMORROW_TOO)
-        )
+        extra = first == "neg" or tuple(before[-2:]) in TODAY_AND or (after[:1] and after[0] in TOMORROW_TOO)
         day = _add_school_days(today, 2 if extra else 1, sd)
         if day:
             found.append(_Candidate(m.start(), m.end(), day, first == "cue"))

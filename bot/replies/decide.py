@@ -136,10 +136,25 @@ def _pupil_of(reply: Reply, case: AbsenceCase | None) -> Pupil | None:
     return reply.pupils.get(case.pupil_id) if case is not None else _only_pupil(reply)
 
 
-def _alert(reply: Reply, kind: str, case: AbsenceCase | None, *, audience: str = "attendance",
-           severity: str = "normal", alert_key: str | None = None, **extra) -> RaiseAlert:
-    return RaiseAlert(kind=kind, key=alert_key or key(kind, reply, case), audience=audience,
-                      severity=severity, case=case, pupil=_pupil_of(reply, case), extra=extra)
+def _alert(
+    reply: Reply,
+    kind: str,
+    case: AbsenceCase | None,
+    *,
+    audience: str = "attendance",
+    severity: str = "normal",
+    alert_key: str | None = None,
+    **extra,
+) -> RaiseAlert:
+    return RaiseAlert(
+        kind=kind,
+        key=alert_key or key(kind, reply, case),
+        audience=audience,
+        severity=severity,
+        case=case,
+        pupil=_pupil_of(reply, case),
+        extra=extra,
+    )
 
 
 def _welfare(reply: Reply) -> list[Effect]:
@@ -147,8 +162,10 @@ def _welfare(reply: Reply) -> list[Effect]:
     # alert about the same words would only split who acts on what.
     if not reply.concern or reply.code == IN_SCHOOL:
         return []
-    return [_alert(reply, "welfare_concern", case, audience="dsl", severity="high",
-                   actions=list(OWNER_ACTIONS)) for case in _targets(reply)]
+    return [
+        _alert(reply, "welfare_concern", case, audience="dsl", severity="high", actions=list(OWNER_ACTIONS))
+        for case in _targets(reply)
+    ]
 
 
 def _needs_reading(reply: Reply) -> list[Effect]:
@@ -165,15 +182,31 @@ def _opt(reply: Reply) -> list[Effect]:
     if rules.opt_word(reply.body) == reply.code:  # the carrier's own word: Twilio has acted already
         stop = reply.code == STOP
         kind = "opt_out" if stop else "opt_in"
-        return [SetSmsOptOut(stop=stop),
-                RaiseAlert(kind=kind, key=f"{kind}:{reply.inbound_id}", audience="attendance",
-                           severity="normal", case=None, pupil=only)]
+        return [
+            SetSmsOptOut(stop=stop),
+            RaiseAlert(
+                kind=kind,
+                key=f"{kind}:{reply.inbound_id}",
+                audience="attendance",
+                severity="normal",
+                case=None,
+                pupil=only,
+            ),
+        ]
     # "Please stop texting me" is read as a wish, not the carrier's keyword: Twilio keeps delivering,
     # and opting a family out on a guess would cut a safety channel. A person decides (and records
     # it); nothing changes on its own.
     kind = "asks_opt_out" if reply.code == STOP else "asks_opt_in"
-    return [RaiseAlert(kind=kind, key=f"{kind}:{reply.inbound_id}", audience="attendance", severity="normal",
-                       case=None, pupil=only)]
+    return [
+        RaiseAlert(
+            kind=kind,
+            key=f"{kind}:{reply.inbound_id}",
+            audience="attendance",
+            severity="normal",
+            case=None,
+            pupil=only,
+        )
+    ]
 
 
 def _missing_child(reply: Reply) -> list[Effect]:
@@ -182,9 +215,18 @@ def _missing_child(reply: Reply) -> list[Effect]:
         keys = {a: key(f"missing_child:{a}", reply, case) for a in ("pastoral", "dsl")}
         for audience, alert_key in keys.items():
             # Twins: whoever acts on one has acted on both (``bot.commands.acting``).
-            effects.append(_alert(reply, "missing_child", case, audience=audience, severity="urgent",
-                                  alert_key=alert_key, actions=list(OWNER_ACTIONS),
-                                  twins=[k for a, k in keys.items() if a != audience]))
+            effects.append(
+                _alert(
+                    reply,
+                    "missing_child",
+                    case,
+                    audience=audience,
+                    severity="urgent",
+                    alert_key=alert_key,
+                    actions=list(OWNER_ACTIONS),
+                    twins=[k for a, k in keys.items() if a != audience],
+                )
+            )
     return effects
 
 
@@ -215,8 +257,17 @@ def _reason(reply: Reply, national: str | None) -> list[Effect]:
         actions = ["accept_code", "pick_code"] if national else ["pick_code"]
         if case is None:
             actions = []  # nothing to recode without a case
-        effects.append(_alert(reply, "reply", case, actions=actions, suggested_code=national,
-                              late=reply.code == LATE, understood=reply.code))
+        effects.append(
+            _alert(
+                reply,
+                "reply",
+                case,
+                actions=actions,
+                suggested_code=national,
+                late=reply.code == LATE,
+                understood=reply.code,
+            )
+        )
     if reply.send_thanks:  # a follow-up on an explained case is not thanked twice
         pupils = tuple(reply.pupils[c.pupil_id] for c in reply.cases if c.pupil_id in reply.pupils)
         effects.append(Thank(pupils, after="explained"))
@@ -247,5 +298,7 @@ def unknown_sender(*, inbound_id: int, from_number: str, day: date | None) -> li
     """
     if day is None:
         return []
-    return [AnswerNeutrally(key=f"neutral:{from_number}:{day.isoformat()}"),
-            TellStaffUnknownSender(key=f"unknown_sender:{inbound_id}")]
+    return [
+        AnswerNeutrally(key=f"neutral:{from_number}:{day.isoformat()}"),
+        TellStaffUnknownSender(key=f"unknown_sender:{inbound_id}"),
+    ]

@@ -58,9 +58,15 @@ def receive_email(session: Session, *, settings: Settings, mail: EmailReply, now
         for contact in _contacts_with_email(session, mail.sender):
             groups.setdefault(contact.school_id, []).append(contact)
     if mail.auto_reply:
-        return _record_only(session, mail=mail, code=AUTO, status="auto_reply", now=now,
-                            school_id=next(iter(groups), None),
-                            contact_id=groups[next(iter(groups))][0].id if groups else None)
+        return _record_only(
+            session,
+            mail=mail,
+            code=AUTO,
+            status="auto_reply",
+            now=now,
+            school_id=next(iter(groups), None),
+            contact_id=groups[next(iter(groups))][0].id if groups else None,
+        )
     if not groups:
         return _unknown(session, mail=mail, now=now)
     outcome = ReplyOutcome(status="recorded")
@@ -68,9 +74,18 @@ def receive_email(session: Session, *, settings: Settings, mail: EmailReply, now
         school = session.get(School, school_id)
         provider_id = mail.key if n == 0 else f"{mail.key}:{school_id}"
         try:
-            _reply_for_school(session, school=school, contacts=contacts, provider_id=provider_id,
-                              from_address=mail.sender, body=mail.text, now=now, outcome=outcome,
-                              channel="email", case_ids=case_ids)
+            _reply_for_school(
+                session,
+                school=school,
+                contacts=contacts,
+                provider_id=provider_id,
+                from_address=mail.sender,
+                body=mail.text,
+                now=now,
+                outcome=outcome,
+                channel="email",
+                case_ids=case_ids,
+            )
         except _Duplicate:
             if n == 0:
                 return ReplyOutcome(status="duplicate")
@@ -90,20 +105,37 @@ def _answered(session: Session, settings: Settings, mail: EmailReply) -> OutboxM
 def _contacts_with_email(session: Session, address: str) -> list[Contact]:
     if not address or "@" not in address:
         return []
-    return list(session.exec(
-        select(Contact).where(func.lower(Contact.email) == address.lower()).order_by(Contact.id)
-    ).all())
+    return list(
+        session.exec(
+            select(Contact).where(func.lower(Contact.email) == address.lower()).order_by(Contact.id)
+        ).all()
+    )
 
 
 def _record_only(
-    session: Session, *, mail: EmailReply, code: str, status: str, now: datetime,
-    school_id: int | None = None, contact_id: int | None = None,
+    session: Session,
+    *,
+    mail: EmailReply,
+    code: str,
+    status: str,
+    now: datetime,
+    school_id: int | None = None,
+    contact_id: int | None = None,
 ) -> ReplyOutcome:
     try:
-        inbound = _insert_inbound(session, InboundMessage(
-            school_id=school_id, channel="email", provider_id=mail.key, from_address=mail.sender,
-            contact_id=contact_id, body=mail.text or mail.subject, received_at=now, code=code,
-        ))
+        inbound = _insert_inbound(
+            session,
+            InboundMessage(
+                school_id=school_id,
+                channel="email",
+                provider_id=mail.key,
+                from_address=mail.sender,
+                contact_id=contact_id,
+                body=mail.text or mail.subject,
+                received_at=now,
+                code=code,
+            ),
+        )
     except _Duplicate:
         return ReplyOutcome(status="duplicate")
     return ReplyOutcome(status=status, inbound_ids=[inbound.id])
@@ -112,19 +144,29 @@ def _record_only(
 def _unknown(session: Session, *, mail: EmailReply, now: datetime) -> ReplyOutcome:
     schools = session.exec(select(School.id).order_by(School.id)).all()
     school_id = schools[0] if len(schools) == 1 else None
-    outcome = _record_only(session, mail=mail, code=UNMATCHED, status="unknown_sender", now=now,
-                           school_id=school_id)
+    outcome = _record_only(
+        session, mail=mail, code=UNMATCHED, status="unknown_sender", now=now, school_id=school_id
+    )
     if outcome.status == "unknown_sender" and school_id is not None:
         masked = mask_address(mail.sender)
         alert, _ = raise_alert(
-            session, school_id=school_id, key=f"unknown_email:{outcome.inbound_ids[0]}",
-            kind="unknown_sender", title=f"Email from an unknown address ({masked})",
+            session,
+            school_id=school_id,
+            key=f"unknown_email:{outcome.inbound_ids[0]}",
+            kind="unknown_sender",
+            title=f"Email from an unknown address ({masked})",
             body=f"Subject: {mail.subject}\n“{mail.text[:1000]}”\nNo contact has this address and it does "
-                 "not answer one of our emails. It is left unread in the school's mailbox for you.",
-            audience="attendance", severity="normal",
-            data={"inbound_id": outcome.inbound_ids[0], "from_masked": masked, "reply": mail.text,
-                  "actions": ["acknowledge"]},
-            now=now)
+            "not answer one of our emails. It is left unread in the school's mailbox for you.",
+            audience="attendance",
+            severity="normal",
+            data={
+                "inbound_id": outcome.inbound_ids[0],
+                "from_masked": masked,
+                "reply": mail.text,
+                "actions": ["acknowledge"],
+            },
+            now=now,
+        )
         outcome.alert_ids.append(alert.id)
     return outcome
 

@@ -36,24 +36,39 @@ class NoticeFor:
         return understood
 
 
-def notice_for(text: str, *, today: date, calendar: SchoolCalendar, pupils: list[Pupil], named: bool
-               ) -> NoticeFor:
+def notice_for(
+    text: str, *, today: date, calendar: SchoolCalendar, pupils: list[Pupil], named: bool
+) -> NoticeFor:
     """Read the first day away from a message given ahead (``dates.absence_start``)."""
     kind, day = absence_start(normalise(text), today, calendar.is_school_day)
-    return NoticeFor(pupils=pupils, named=named, first=(day, "AM") if kind == "later" and day else None,
-                     past=kind == "past")
+    return NoticeFor(
+        pupils=pupils,
+        named=named,
+        first=(day, "AM") if kind == "later" and day else None,
+        past=kind == "past",
+    )
 
 
 def said_by_family(
-    inbound: InboundMessage, contact: Contact | None, *, understood: str, code: str | None,
+    inbound: InboundMessage,
+    contact: Contact | None,
+    *,
+    understood: str,
+    code: str | None,
     return_date: date | None,
 ) -> Said:
     """A family's message as a notice's source: their words verbatim, who they are, how it came."""
     known = contact is not None and bool(contact.id)
-    return Said(words=inbound.body, source=SOURCE_OF_CHANNEL.get(inbound.channel, "sms"),
-                reported_by=f"{contact.first_name} {contact.last_name}".strip() if known else "A parent",
-                understood=understood, code=code, return_date=return_date,
-                contact_id=contact.id if known else None, inbound_id=inbound.id)
+    return Said(
+        words=inbound.body,
+        source=SOURCE_OF_CHANNEL.get(inbound.channel, "sms"),
+        reported_by=f"{contact.first_name} {contact.last_name}".strip() if known else "A parent",
+        understood=understood,
+        code=code,
+        return_date=return_date,
+        contact_id=contact.id if known else None,
+        inbound_id=inbound.id,
+    )
 
 
 def off_roll_named(session: Session, *, contact_ids: list[int], body: str) -> list[Pupil]:
@@ -62,11 +77,16 @@ def off_roll_named(session: Session, *, contact_ids: list[int], body: str) -> li
 
     if not contact_ids:
         return []
-    gone = list({p.id: p for p in session.exec(
-        select(Pupil)
-        .join(PupilContact, PupilContact.pupil_id == Pupil.id)
-        .where(PupilContact.contact_id.in_(contact_ids), Pupil.on_roll == False)  # noqa: E712
-    ).all()}.values())
+    gone = list(
+        {
+            p.id: p
+            for p in session.exec(
+                select(Pupil)
+                .join(PupilContact, PupilContact.pupil_id == Pupil.id)
+                .where(PupilContact.contact_id.in_(contact_ids), Pupil.on_roll == False)  # noqa: E712
+            ).all()
+        }.values()
+    )
     if not gone:
         return []
     names = {n for p in gone for n in (p.first_name, p.display_first_name) if n}

@@ -46,12 +46,17 @@ def family(session: Session, *, settings: Settings, token: str, now: datetime) -
     link = family_links.read(session, settings=settings, raw=token, now=now)
     contact = session.get(Contact, link.contact_id)
     school = session.get(School, link.school_id)
-    pupils = list({p.id: p for p in session.exec(
-        select(Pupil)
-        .join(PupilContact, PupilContact.pupil_id == Pupil.id)
-        .where(PupilContact.contact_id == contact.id, Pupil.on_roll == True)  # noqa: E712
-        .order_by(Pupil.first_name, Pupil.id)
-    ).all()}.values())
+    pupils = list(
+        {
+            p.id: p
+            for p in session.exec(
+                select(Pupil)
+                .join(PupilContact, PupilContact.pupil_id == Pupil.id)
+                .where(PupilContact.contact_id == contact.id, Pupil.on_roll == True)  # noqa: E712
+                .order_by(Pupil.first_name, Pupil.id)
+            ).all()
+        }.values()
+    )
     return Family(link=link, contact=contact, school=school, pupils=pupils)
 
 
@@ -61,8 +66,9 @@ def first_day_default(session: Session, *, school: School, now: datetime) -> dat
     from bot.policy import policy_for
 
     calendar = load_calendar(session, school.id)
-    start = first_open_session(now, tz=school.timezone, pm_close=policy_for(session, school.id).pm_close,
-                               calendar=calendar)
+    start = first_open_session(
+        now, tz=school.timezone, pm_close=policy_for(session, school.id).pm_close, calendar=calendar
+    )
     return start[0] if start else clock.to_local(now, school.timezone).date()
 
 
@@ -105,29 +111,64 @@ def receive_report(
     code, read = page_reason(reason, note, today=today, calendar=calendar)
     concern = bool(read and read.concern)
     inbound = InboundMessage(
-        school_id=school.id, channel="form", provider_id=None, from_address=f"form:contact:{fam.contact.id}",
-        contact_id=fam.contact.id, body=_body(reason, note, first_day, return_date), received_at=now,
-        code=code, return_date=return_date, concern=concern, confidence=1.0 if WEB_REASONS[reason] else 0.5,
+        school_id=school.id,
+        channel="form",
+        provider_id=None,
+        from_address=f"form:contact:{fam.contact.id}",
+        contact_id=fam.contact.id,
+        body=_body(reason, note, first_day, return_date),
+        received_at=now,
+        code=code,
+        return_date=return_date,
+        concern=concern,
+        confidence=1.0 if WEB_REASONS[reason] else 0.5,
     )
     session.add(inbound)
     session.flush()
     outcome = ReplyOutcome(status="recorded")
-    open_cases = [] if first_day > today else list(session.exec(
-        select(AbsenceCase).where(AbsenceCase.pupil_id.in_([p.id for p in chosen]),
-                                  AbsenceCase.status == "open").order_by(AbsenceCase.id)
-    ).all())
+    open_cases = (
+        []
+        if first_day > today
+        else list(
+            session.exec(
+                select(AbsenceCase)
+                .where(AbsenceCase.pupil_id.in_([p.id for p in chosen]), AbsenceCase.status == "open")
+                .order_by(AbsenceCase.id)
+            ).all()
+        )
+    )
     # Routed like a reply: on the open cases it answers, or (with none) only for the alerts a note
     # can raise; the children without a case get notices for exactly the days chosen.
-    route(session, school=school, contact=fam.contact, contacts=[fam.contact], inbound=inbound,
-           case_list=open_cases, pupils={p.id: p for p in chosen}, code=code, return_date=return_date,
-           concern=concern, confidence=inbound.confidence, send_thanks=False, outcome=outcome,
-           reason_given=code != IN_SCHOOL, now=now, notice_for=noticing.NoticeFor(pupils=[], named=True))
+    route(
+        session,
+        school=school,
+        contact=fam.contact,
+        contacts=[fam.contact],
+        inbound=inbound,
+        case_list=open_cases,
+        pupils={p.id: p for p in chosen},
+        code=code,
+        return_date=return_date,
+        concern=concern,
+        confidence=inbound.confidence,
+        send_thanks=False,
+        outcome=outcome,
+        reason_given=code != IN_SCHOOL,
+        now=now,
+        notice_for=noticing.NoticeFor(pupils=[], named=True),
+    )
     rest = [p for p in chosen if p.id not in {c.pupil_id for c in open_cases}]
     if rest and code != IN_SCHOOL:
-        said = noticing.said_by_family(inbound, fam.contact, understood=code or "NONE",
-                                       code=code if code in codes.CODES else None, return_date=return_date)
-        made = taking.without_case(session, school=school, pupils=rest, said=said, now=now,
-                                   first=(first_day, "AM"))
+        said = noticing.said_by_family(
+            inbound,
+            fam.contact,
+            understood=code or "NONE",
+            code=code if code in codes.CODES else None,
+            return_date=return_date,
+        )
+        made = taking.without_case(
+            session, school=school, pupils=rest, said=said, now=now, first=(first_day, "AM")
+        )
         outcome.notice_ids += [n.id for n in made]
     return outcome
 

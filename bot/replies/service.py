@@ -48,14 +48,7 @@ from bot.messaging import outbox
 from bot.replies import decide, noticing, wording
 from bot.replies.apply import ReplyOutcome, route
 from bot.settings import Settings
-from storage.models import (
-    AbsenceCase,
-    Contact,
-    InboundMessage,
-    Pupil,
-    PupilContact,
-    School,
-)
+from storage.models import AbsenceCase, Contact, InboundMessage, Pupil, PupilContact, School
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +89,9 @@ def receive_sms(
     number = e164(from_number)
     contacts = _contacts_with_mobile(session, number)
     if not contacts:
-        return _unknown_sender(session, message_sid=message_sid, from_number=number,
-                               to_number=to_number, body=body, now=now)
+        return _unknown_sender(
+            session, message_sid=message_sid, from_number=number, to_number=to_number, body=body, now=now
+        )
 
     by_school: dict[int, list[Contact]] = {}
     for c in contacts:
@@ -109,8 +103,16 @@ def receive_sms(
         school = session.get(School, school_id)
         provider_id = message_sid if n == 0 else f"{message_sid}:{school_id}"
         try:
-            _reply_for_school(session, school=school, contacts=school_contacts, provider_id=provider_id,
-                              from_address=number, body=body, now=now, outcome=outcome)
+            _reply_for_school(
+                session,
+                school=school,
+                contacts=school_contacts,
+                provider_id=provider_id,
+                from_address=number,
+                body=body,
+                now=now,
+                outcome=outcome,
+            )
         except _Duplicate:
             if n == 0:
                 return ReplyOutcome(status="duplicate")
@@ -128,9 +130,10 @@ def without_controls(text: str) -> str:
 
 
 def _seen(session: Session, message_sid: str) -> bool:
-    return session.exec(
-        select(InboundMessage.id).where(InboundMessage.provider_id == message_sid)
-    ).first() is not None
+    return (
+        session.exec(select(InboundMessage.id).where(InboundMessage.provider_id == message_sid)).first()
+        is not None
+    )
 
 
 def e164(raw: str) -> str:
@@ -198,20 +201,50 @@ def _reply_for_school(
     u = understand(body, today, is_school_day=calendar.is_school_day)
     code = u.code or NONE
 
-    inbound = _insert_inbound(session, InboundMessage(
-        school_id=school.id, channel=channel, provider_id=provider_id, from_address=from_address,
-        contact_id=contacts[0].id, body=body, received_at=now, code=code,
-        return_date=u.return_date, concern=bool(u.concern), confidence=float(u.confidence or 0.0),
-    ))
+    inbound = _insert_inbound(
+        session,
+        InboundMessage(
+            school_id=school.id,
+            channel=channel,
+            provider_id=provider_id,
+            from_address=from_address,
+            contact_id=contacts[0].id,
+            body=body,
+            received_at=now,
+            code=code,
+            return_date=u.return_date,
+            concern=bool(u.concern),
+            confidence=float(u.confidence or 0.0),
+        ),
+    )
     notice_for = None
     if not case_list:  # a notice given ahead: which day is it about ("dentist tomorrow")?
-        notice_for = noticing.notice_for(body, today=today, calendar=calendar, pupils=chosen + off_roll,
-                                         named=bool(named or off_roll) or len(chosen) == 1)
-    route(session, school=school, contact=contacts[0], contacts=contacts, inbound=inbound,
-           case_list=case_list, pupils={p.id: p for p in pupils}, code=code, return_date=u.return_date,
-           concern=bool(u.concern), confidence=float(u.confidence or 0.0), send_thanks=True,
-           outcome=outcome, now=now, language=u.language, needs_reading=u.needs_reading,
-           notice_for=notice_for)
+        notice_for = noticing.notice_for(
+            body,
+            today=today,
+            calendar=calendar,
+            pupils=chosen + off_roll,
+            named=bool(named or off_roll) or len(chosen) == 1,
+        )
+    route(
+        session,
+        school=school,
+        contact=contacts[0],
+        contacts=contacts,
+        inbound=inbound,
+        case_list=case_list,
+        pupils={p.id: p for p in pupils},
+        code=code,
+        return_date=u.return_date,
+        concern=bool(u.concern),
+        confidence=float(u.confidence or 0.0),
+        send_thanks=True,
+        outcome=outcome,
+        now=now,
+        language=u.language,
+        needs_reading=u.needs_reading,
+        notice_for=notice_for,
+    )
 
 
 def _names(p: Pupil) -> list[str]:
@@ -239,15 +272,17 @@ def _cases_for(session: Session, pupil_ids: list[int], *, now: datetime) -> list
     ).all()
     if open_cases:
         return list(open_cases)
-    return list(session.exec(
-        select(AbsenceCase)
-        .where(
-            AbsenceCase.pupil_id.in_(pupil_ids),
-            AbsenceCase.status == "explained",
-            AbsenceCase.explained_at >= now - FOLLOW_UP_WINDOW,
-        )
-        .order_by(AbsenceCase.id)
-    ).all())
+    return list(
+        session.exec(
+            select(AbsenceCase)
+            .where(
+                AbsenceCase.pupil_id.in_(pupil_ids),
+                AbsenceCase.status == "explained",
+                AbsenceCase.explained_at >= now - FOLLOW_UP_WINDOW,
+            )
+            .order_by(AbsenceCase.id)
+        ).all()
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -260,10 +295,18 @@ def _unknown_sender(
 ) -> ReplyOutcome:
     school = _school_for_number(session, to_number)
     try:
-        inbound = _insert_inbound(session, InboundMessage(
-            school_id=school.id if school else None, channel="sms", provider_id=message_sid,
-            from_address=from_number, body=body, received_at=now, code=None,
-        ))
+        inbound = _insert_inbound(
+            session,
+            InboundMessage(
+                school_id=school.id if school else None,
+                channel="sms",
+                provider_id=message_sid,
+                from_address=from_number,
+                body=body,
+                received_at=now,
+                code=None,
+            ),
+        )
     except _Duplicate:
         return ReplyOutcome(status="duplicate")
     outcome = ReplyOutcome(status="unknown_sender", inbound_ids=[inbound.id])
@@ -273,17 +316,36 @@ def _unknown_sender(
     for effect in decide.unknown_sender(inbound_id=inbound.id, from_number=from_number, day=day):
         if isinstance(effect, decide.AnswerNeutrally):
             text, used = templates.render_family("sms", "neutral", _language_of(body, now=now, school=school))
-            message, _ = outbox.enqueue(session, school_id=school.id, key=effect.key, kind="neutral",
-                                        channel="sms", to_address=from_number, body=text, language=used,
-                                        now=now)
+            message, _ = outbox.enqueue(
+                session,
+                school_id=school.id,
+                key=effect.key,
+                kind="neutral",
+                channel="sms",
+                to_address=from_number,
+                body=text,
+                language=used,
+                now=now,
+            )
             outcome.message_ids.append(message.id)
         else:
             title, text_body = wording.unknown_sender_text(from_number, body)
-            alert, _ = raise_alert(session, school_id=school.id, key=effect.key, kind="unknown_sender",
-                                   title=title, body=text_body, audience="attendance", severity="normal",
-                                   data={"inbound_id": inbound.id, "reply": body,
-                                         "from_masked": wording.mask_number(from_number)},
-                                   now=now)
+            alert, _ = raise_alert(
+                session,
+                school_id=school.id,
+                key=effect.key,
+                kind="unknown_sender",
+                title=title,
+                body=text_body,
+                audience="attendance",
+                severity="normal",
+                data={
+                    "inbound_id": inbound.id,
+                    "reply": body,
+                    "from_masked": wording.mask_number(from_number),
+                },
+                now=now,
+            )
             outcome.alert_ids.append(alert.id)
     return outcome
 
@@ -335,8 +397,11 @@ def link_target(session: Session, *, case_id: int, contact_id: int | None) -> Li
     school = session.get(School, case.school_id)
     contact = session.get(Contact, contact_id) if contact_id is not None else None
     if contact_id is not None:
-        linked = session.exec(select(PupilContact.id).where(
-            PupilContact.pupil_id == case.pupil_id, PupilContact.contact_id == contact_id)).first()
+        linked = session.exec(
+            select(PupilContact.id).where(
+                PupilContact.pupil_id == case.pupil_id, PupilContact.contact_id == contact_id
+            )
+        ).first()
         if contact is None or contact.school_id != case.school_id or linked is None:
             raise NotFound("This link is not valid.")
     return LinkTarget(case=case, pupil=pupil, school=school, contact=contact)
@@ -400,18 +465,37 @@ def receive_web_reply(
     contact = target.contact
     body = wording.web_body(reason, note)
     inbound = InboundMessage(
-        school_id=school.id, channel="web", provider_id=None,
+        school_id=school.id,
+        channel="web",
+        provider_id=None,
         from_address=f"web:contact:{contact.id}" if contact else "web",
         contact_id=contact.id if contact else None,
-        body=body, received_at=now, code=code, return_date=return_date, concern=concern,
+        body=body,
+        received_at=now,
+        code=code,
+        return_date=return_date,
+        concern=concern,
         confidence=confidence,
     )
     session.add(inbound)
     session.flush()
     outcome = ReplyOutcome(status="recorded")
     placeholder = contact or Contact(school_id=school.id, mis_id="", first_name="A parent", last_name="")
-    route(session, school=school, contact=placeholder, contacts=[contact] if contact else [],
-           inbound=inbound, case_list=[case], pupils={target.pupil.id: target.pupil}, code=code,
-           return_date=return_date, concern=concern, confidence=confidence, send_thanks=False,
-           outcome=outcome, reason_given=code != IN_SCHOOL, now=now)
+    route(
+        session,
+        school=school,
+        contact=placeholder,
+        contacts=[contact] if contact else [],
+        inbound=inbound,
+        case_list=[case],
+        pupils={target.pupil.id: target.pupil},
+        code=code,
+        return_date=return_date,
+        concern=concern,
+        confidence=confidence,
+        send_thanks=False,
+        outcome=outcome,
+        reason_given=code != IN_SCHOOL,
+        now=now,
+    )
     return outcome

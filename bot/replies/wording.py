@@ -87,8 +87,9 @@ def _quoted(ctx: ReplyContext) -> str:
     return "\n".join(lines)
 
 
-def alert_text(kind: str, ctx: ReplyContext, *, pupil: Pupil | None, case: AbsenceCase | None
-               ) -> tuple[str, str]:
+def alert_text(
+    kind: str, ctx: ReplyContext, *, pupil: Pupil | None, case: AbsenceCase | None
+) -> tuple[str, str]:
     """(title, body) of the staff alert for a reply."""
     who = pupil_label(pupil)
     quoted = _quoted(ctx)
@@ -105,35 +106,49 @@ def alert_text(kind: str, ctx: ReplyContext, *, pupil: Pupil | None, case: Absen
             hint = "Chasing has stopped. Pick the code that fits the reason."
         return title, f"{quoted}\n{hint}{no_case}"
     if kind == "missing_child":
-        return (f"URGENT: {who} may be missing — parent says they left for school",
-                f"{quoted}\nThe pupil is not in school. Act now: check the site, phone the family, "
-                f"and follow the missing-child procedure. The case stays open.{no_case}")
+        return (
+            f"URGENT: {who} may be missing — parent says they left for school",
+            f"{quoted}\nThe pupil is not in school. Act now: check the site, phone the family, "
+            f"and follow the missing-child procedure. The case stays open.{no_case}",
+        )
     if kind == "welfare_concern":
-        return (f"Welfare concern in a reply about {who}",
-                f"{quoted}\nThe reply suggests a welfare concern. Please review.{no_case}")
+        return (
+            f"Welfare concern in a reply about {who}",
+            f"{quoted}\nThe reply suggests a welfare concern. Please review.{no_case}",
+        )
     if kind == "reply_no_reason":
-        return (f"Reply about {who}: no reason given",
-                f"{quoted}\nNo reason could be read from the reply; chasing continues.{no_case}")
+        return (
+            f"Reply about {who}: no reason given",
+            f"{quoted}\nNo reason could be read from the reply; chasing continues.{no_case}",
+        )
     if kind == "needs_reading":
-        return (f"Needs reading: reply about {who}",
-                f"{quoted}\nThe bot is not sure what this reply means. Please read it now and pick "
-                f"the code, or contact the family.{no_case}")
+        return (
+            f"Needs reading: reply about {who}",
+            f"{quoted}\nThe bot is not sure what this reply means. Please read it now and pick "
+            f"the code, or contact the family.{no_case}",
+        )
     if kind == "reply_follow_up":
-        return (f"Follow-up reply about {who}",
-                f"{quoted}\nThe absence was already explained; nothing has changed.")
+        return (
+            f"Follow-up reply about {who}",
+            f"{quoted}\nThe absence was already explained; nothing has changed.",
+        )
     if kind in ("opt_out", "opt_in"):
         name = f"{ctx.contact.first_name} {ctx.contact.last_name}".strip()
         if kind == "opt_out":
-            return (f"{name} opted out of texts",
-                    f"{name} replied STOP. Texts to this number have stopped (queued ones were "
-                    "cancelled); chasing moves to another channel or contact.")
+            return (
+                f"{name} opted out of texts",
+                f"{name} replied STOP. Texts to this number have stopped (queued ones were "
+                "cancelled); chasing moves to another channel or contact.",
+            )
         return (f"{name} opted back in to texts", f"{name} replied START. Texts to this number resume.")
     if kind in ("asks_opt_out", "asks_opt_in"):
         name = f"{ctx.contact.first_name} {ctx.contact.last_name}".strip()
         wish = "not to be texted" if kind == "asks_opt_out" else "to be texted again"
-        return (f"{name} asks {wish}",
-                f"{quoted}\nNothing has changed: only the word STOP (or START) on its own changes texts. "
-                "Please phone the family, agree how to reach them, and record it.")
+        return (
+            f"{name} asks {wish}",
+            f"{quoted}\nNothing has changed: only the word STOP (or START) on its own changes texts. "
+            "Please phone the family, agree how to reach them, and record it.",
+        )
     return f"Reply about {who}", quoted
 
 
@@ -160,9 +175,11 @@ def explained_summary(ctx: ReplyContext) -> str:
 
 def unknown_sender_text(masked_from: str, body: str) -> tuple[str, str]:
     masked = mask_number(masked_from)
-    return (f"Text from an unknown number ({masked})",
-            f"“{body}”\nNo contact has this number. They were sent a neutral reply asking them to "
-            "contact the school office.")
+    return (
+        f"Text from an unknown number ({masked})",
+        f"“{body}”\nNo contact has this number. They were sent a neutral reply asking them to "
+        "contact the school office.",
+    )
 
 
 def web_body(reason: str, note: str) -> str:

@@ -40,8 +40,10 @@ def pupil_tallies(
     counts = counts or {}
     spans = {**ranges, **{name: (s, e) for name, (_, s, e) in counts.items()}}
     lo, hi = min(s for s, _ in spans.values()), max(e for _, e in spans.values())
-    in_span = [func.count().filter(and_(Mark.date >= s, Mark.date <= e)).label(f"in_{i}")
-               for i, (s, e) in enumerate(spans.values())]
+    in_span = [
+        func.count().filter(and_(Mark.date >= s, Mark.date <= e)).label(f"in_{i}")
+        for i, (s, e) in enumerate(spans.values())
+    ]
     inner = (
         select(Mark.pupil_id.label("pupil_id"), Mark.code.label("code"), *in_span)
         .where(Mark.school_id == school_id, Mark.date >= lo, Mark.date <= hi)
@@ -55,10 +57,12 @@ def pupil_tallies(
 
     cols = []
     for name in ranges:
-        cols += [total(POSSIBLE, name).label(f"{name}__possible"),
-                 total(ATTENDED, name).label(f"{name}__attended"),
-                 total(AUTHORISED, name).label(f"{name}__authorised"),
-                 total(UNAUTHORISED, name).label(f"{name}__unauthorised")]
+        cols += [
+            total(POSSIBLE, name).label(f"{name}__possible"),
+            total(ATTENDED, name).label(f"{name}__attended"),
+            total(AUTHORISED, name).label(f"{name}__authorised"),
+            total(UNAUTHORISED, name).label(f"{name}__unauthorised"),
+        ]
     for name, (codes_in, _, _) in counts.items():
         cols.append(total(codes_in, name).label(f"{name}__n"))
     rows = session.exec(select(inner.c.pupil_id, *cols).group_by(inner.c.pupil_id)).all()
@@ -67,8 +71,12 @@ def pupil_tallies(
         values = row._mapping
         entry: dict = {}
         for name in ranges:
-            entry[name] = Tally(*(int(values[f"{name}__{k}"] or 0)
-                                  for k in ("possible", "attended", "authorised", "unauthorised")))
+            entry[name] = Tally(
+                *(
+                    int(values[f"{name}__{k}"] or 0)
+                    for k in ("possible", "attended", "authorised", "unauthorised")
+                )
+            )
         for name in counts:
             entry[name] = int(values[f"{name}__n"] or 0)
         out[row[0]] = entry
@@ -89,8 +97,9 @@ def tallies_from(session: Session, *, starts: dict[int, date], until: date) -> d
     if not starts:
         return {}
     rows = session.exec(
-        select(Mark.pupil_id, Mark.date, Mark.code)
-        .where(Mark.pupil_id.in_(sorted(starts)), Mark.date >= min(starts.values()), Mark.date <= until)
+        select(Mark.pupil_id, Mark.date, Mark.code).where(
+            Mark.pupil_id.in_(sorted(starts)), Mark.date >= min(starts.values()), Mark.date <= until
+        )
     ).all()
     by_pupil: dict[int, list[str]] = {pid: [] for pid in starts}
     for pid, day, code in rows:

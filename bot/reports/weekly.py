@@ -34,14 +34,21 @@ def week_bounds(day: date) -> tuple[date, date]:
 
 
 def _sum(tallies: list[Tally]) -> Tally:
-    return Tally(*(sum(getattr(t, f) for t in tallies)
-                   for f in ("possible", "attended", "authorised", "unauthorised")))
+    return Tally(
+        *(sum(getattr(t, f) for t in tallies) for f in ("possible", "attended", "authorised", "unauthorised"))
+    )
 
 
 def _group_row(name: str, week: list[Tally], ytd: list[Tally], pupils: int) -> dict:
     w, y = _sum(week), _sum(ytd)
-    return {"name": name, "pupils": pupils, "week_percent": w.percent, "ytd_percent": y.percent,
-            "week_possible": w.possible, "ytd_possible": y.possible}
+    return {
+        "name": name,
+        "pupils": pupils,
+        "week_percent": w.percent,
+        "ytd_percent": y.percent,
+        "week_possible": w.possible,
+        "ytd_possible": y.possible,
+    }
 
 
 def _year_label(year: int | None) -> str:
@@ -51,13 +58,27 @@ def _year_label(year: int | None) -> str:
 
 
 def _pupil_row(p: Pupil, ytd: Tally, week: Tally) -> dict:
-    return {"id": p.id, "name": f"{p.first_name} {p.last_name}", "year_group": p.year_group,
-            "class_name": p.class_name or "", "ytd_percent": ytd.percent, "week_percent": week.percent,
-            "absence_percent": ytd.absence_percent, "tier": p.tier}
+    return {
+        "id": p.id,
+        "name": f"{p.first_name} {p.last_name}",
+        "year_group": p.year_group,
+        "class_name": p.class_name or "",
+        "ytd_percent": ytd.percent,
+        "week_percent": week.percent,
+        "absence_percent": ytd.absence_percent,
+        "tier": p.tier,
+    }
 
 
-def sessions_covered(*, school: School, policy: SchoolPolicy, cal: SchoolCalendar, monday: date,
-                     friday: date, as_of: datetime | None) -> list[tuple[date, str]]:
+def sessions_covered(
+    *,
+    school: School,
+    policy: SchoolPolicy,
+    cal: SchoolCalendar,
+    monday: date,
+    friday: date,
+    as_of: datetime | None,
+) -> list[tuple[date, str]]:
     """The week's sessions whose register had closed by ``as_of`` (all of them when None).
 
     A report run by hand on a Wednesday covers Monday to Wednesday morning, and must say so rather
@@ -75,54 +96,77 @@ def _wall(value) -> time:
     return value if isinstance(value, time) else time.fromisoformat(str(value))
 
 
-def build(session: Session, *, school: School, policy: SchoolPolicy, cal: SchoolCalendar,
-          week_ending: date, as_of: datetime | None = None) -> dict:
+def build(
+    session: Session,
+    *,
+    school: School,
+    policy: SchoolPolicy,
+    cal: SchoolCalendar,
+    week_ending: date,
+    as_of: datetime | None = None,
+) -> dict:
     """Everything the weekly report shows, as plain data (JSON-safe), as it stands at ``as_of``."""
     th = policy_thresholds(policy)
     monday, friday = week_bounds(week_ending)
-    covered = sessions_covered(school=school, policy=policy, cal=cal, monday=monday, friday=friday,
-                               as_of=as_of)
+    covered = sessions_covered(
+        school=school, policy=policy, cal=cal, monday=monday, friday=friday, as_of=as_of
+    )
     in_week = 2 * cal.count_school_days(monday, friday)
     year_start = academic_year_start(friday)
-    tallies = pupil_tallies(session, school_id=school.id,
-                            ranges={"week": (monday, friday), "ytd": (year_start, friday)})
+    tallies = pupil_tallies(
+        session, school_id=school.id, ranges={"week": (monday, friday), "ytd": (year_start, friday)}
+    )
     pupils = session.exec(select(Pupil).where(Pupil.school_id == school.id, Pupil.on_roll)).all()
     # Persistent and severe absence concern pupils of compulsory school age, over their sessions since
     # (``bot.pupils``): None for a pupil not of that age by Friday, a tally from then for one who
     # became so this year, and the year's tally (absent here) for everyone else.
     later = {p.id: b for p in pupils if (b := compulsory_from(p)) is not None and b > year_start}
-    compulsory: dict[int, Tally | None] = dict(tallies_from(
-        session, starts={pid: b for pid, b in later.items() if b <= friday}, until=friday))
+    compulsory: dict[int, Tally | None] = dict(
+        tallies_from(session, starts={pid: b for pid, b in later.items() if b <= friday}, until=friday)
+    )
     compulsory.update({pid: None for pid, b in later.items() if b > friday})
     rows, classes, years, whole = _groups(pupils, tallies)
     measured = [(p, w, y) for p, w, y in rows if y.percent is not None]
     persistent = _persistent(measured, compulsory, th=th)
     severe = [r for r in persistent if r["absence_percent"] >= float(th["severe"])]
     lowest_n = math.ceil(len(measured) * 0.2)
-    lowest = [_pupil_row(p, y, w) for p, w, y in
-              sorted(measured, key=lambda r: (r[2].percent, r[0].last_name, r[0].id))[:lowest_n]]
+    lowest = [
+        _pupil_row(p, y, w)
+        for p, w, y in sorted(measured, key=lambda r: (r[2].percent, r[0].last_name, r[0].id))[:lowest_n]
+    ]
     cup_candidates = [c for c in classes if c["week_percent"] is not None and c["name"] != "(no class)"]
-    cup = max(cup_candidates, key=lambda c: (c["week_percent"], c["ytd_percent"] or 0, c["name"]),
-              default=None)
+    cup = max(
+        cup_candidates, key=lambda c: (c["week_percent"], c["ytd_percent"] or 0, c["name"]), default=None
+    )
 
-    tier_changes, open_cases, met = _week_events(session, school=school, cal=cal, pupils=pupils,
-                                                 monday=monday, friday=friday)
+    tier_changes, open_cases, met = _week_events(
+        session, school=school, cal=cal, pupils=pupils, monday=monday, friday=friday
+    )
     tiers: dict[str, int] = defaultdict(int)
     for p in pupils:
         tiers[p.tier or "not yet set"] += 1
     return {
         "school": {"id": school.id, "urn": school.urn, "name": school.name},
-        "week_start": monday.isoformat(), "week_ending": friday.isoformat(),
+        "week_start": monday.isoformat(),
+        "week_ending": friday.isoformat(),
         "year_start": year_start.isoformat(),
         "school_days_this_week": cal.count_school_days(monday, friday),
-        "sessions_in_week": in_week, "sessions_covered": len(covered),
+        "sessions_in_week": in_week,
+        "sessions_covered": len(covered),
         "partial": len(covered) < in_week,
         "covered_through": (f"{covered[-1][0]:%a %d %b} {covered[-1][1]}" if covered else None),
-        "whole": whole, "classes": classes, "years": years,
-        "persistent": persistent, "severe": severe, "lowest": lowest,
-        "tier_changes": tier_changes, "tiers": dict(tiers),
-        "open_cases": open_cases, "thresholds_met": met,
-        "cup": cup, "target": float(th["letter_concern"]),
+        "whole": whole,
+        "classes": classes,
+        "years": years,
+        "persistent": persistent,
+        "severe": severe,
+        "lowest": lowest,
+        "tier_changes": tier_changes,
+        "tiers": dict(tiers),
+        "open_cases": open_cases,
+        "thresholds_met": met,
+        "cup": cup,
+        "target": float(th["letter_concern"]),
     }
 
 
@@ -137,8 +181,12 @@ def _groups(pupils: list[Pupil], tallies: dict) -> tuple[list, list[dict], list[
         by_year[p.year_group].append(t)
 
     def groups(buckets: dict, label, order) -> list[dict]:
-        return [_group_row(label(k), [t["week"] for t in buckets[k]], [t["ytd"] for t in buckets[k]],
-                           len(buckets[k])) for k in sorted(buckets, key=order)]
+        return [
+            _group_row(
+                label(k), [t["week"] for t in buckets[k]], [t["ytd"] for t in buckets[k]], len(buckets[k])
+            )
+            for k in sorted(buckets, key=order)
+        ]
 
     classes = groups(by_class, str, str)
     years = groups(by_year, _year_label, lambda y: (y is None, y or 0))
@@ -157,33 +205,62 @@ def _persistent(measured: list, compulsory: dict, *, th: dict) -> list[dict]:
     return persistent
 
 
-def _week_events(session: Session, *, school: School, cal: SchoolCalendar, pupils: list[Pupil], monday: date,
-                 friday: date) -> tuple[list[dict], list[dict], list[dict]]:
+def _week_events(
+    session: Session, *, school: School, cal: SchoolCalendar, pupils: list[Pupil], monday: date, friday: date
+) -> tuple[list[dict], list[dict], list[dict]]:
     """This week's tier changes and thresholds met, and the cases open now."""
     tz = school.timezone
     since = clock.at_local(monday, time(0, 0), tz)
     until = clock.at_local(friday + timedelta(days=3), time(0, 0), tz)  # to the end of Sunday
     names = {p.id: f"{p.first_name} {p.last_name}" for p in pupils}
     tier_changes = [
-        {"pupil": names.get(e.pupil_id, "?"), "from": e.data.get("from"), "to": e.data.get("to"),
-         "percent": e.data.get("percent"), "at": clock.to_local(e.at, tz).strftime("%a %d %b")}
-        for e in session.exec(select(CaseEvent).where(
-            CaseEvent.school_id == school.id, CaseEvent.kind == "tier_change",
-            CaseEvent.at >= since, CaseEvent.at < until).order_by(CaseEvent.at)).all()
+        {
+            "pupil": names.get(e.pupil_id, "?"),
+            "from": e.data.get("from"),
+            "to": e.data.get("to"),
+            "percent": e.data.get("percent"),
+            "at": clock.to_local(e.at, tz).strftime("%a %d %b"),
+        }
+        for e in session.exec(
+            select(CaseEvent)
+            .where(
+                CaseEvent.school_id == school.id,
+                CaseEvent.kind == "tier_change",
+                CaseEvent.at >= since,
+                CaseEvent.at < until,
+            )
+            .order_by(CaseEvent.at)
+        ).all()
     ]
     open_cases = [
-        {"pupil": names.get(c.pupil_id, "?"), "since": c.first_date.isoformat(),
-         "day": cal.school_day_number(c.first_date, c.last_absent_date)}
-        for c in session.exec(select(AbsenceCase).where(AbsenceCase.school_id == school.id,
-                                                        AbsenceCase.status == "open")
-                              .order_by(AbsenceCase.first_date)).all()
+        {
+            "pupil": names.get(c.pupil_id, "?"),
+            "since": c.first_date.isoformat(),
+            "day": cal.school_day_number(c.first_date, c.last_absent_date),
+        }
+        for c in session.exec(
+            select(AbsenceCase)
+            .where(AbsenceCase.school_id == school.id, AbsenceCase.status == "open")
+            .order_by(AbsenceCase.first_date)
+        ).all()
     ]
     met = [
-        {"kind": a.kind, "title": a.title, "status": a.status,
-         "at": clock.to_local(a.created_at, tz).strftime("%a %d %b")}
-        for a in session.exec(select(Alert).where(
-            Alert.school_id == school.id, Alert.kind.in_(THRESHOLD_KINDS),
-            Alert.created_at >= since, Alert.created_at < until).order_by(Alert.created_at)).all()
+        {
+            "kind": a.kind,
+            "title": a.title,
+            "status": a.status,
+            "at": clock.to_local(a.created_at, tz).strftime("%a %d %b"),
+        }
+        for a in session.exec(
+            select(Alert)
+            .where(
+                Alert.school_id == school.id,
+                Alert.kind.in_(THRESHOLD_KINDS),
+                Alert.created_at >= since,
+                Alert.created_at < until,
+            )
+            .order_by(Alert.created_at)
+        ).all()
     ]
     return tier_changes, open_cases, met
 
@@ -192,13 +269,21 @@ def _week_events(session: Session, *, school: School, cal: SchoolCalendar, pupil
 def _env() -> Environment:
     # Staff reports carry names: autoescape every value (the shared env escapes *.html only).
     # One environment for the process, so the template is compiled once, not once per school.
-    return Environment(loader=FileSystemLoader(str(ROOT)), autoescape=True, undefined=StrictUndefined,
-                       trim_blocks=True, lstrip_blocks=True)
+    return Environment(
+        loader=FileSystemLoader(str(ROOT)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def render_html(report: dict, *, chart_file: str | None, generated_at: datetime) -> str:
-    return _env().get_template("reports/weekly.html.j2").render(
-        r=report, chart_file=chart_file, generated_at=generated_at)
+    return (
+        _env()
+        .get_template("reports/weekly.html.j2")
+        .render(r=report, chart_file=chart_file, generated_at=generated_at)
+    )
 
 
 def save(report: dict, *, out_dir: Path, generated_at: datetime) -> tuple[Path, Path | None]:
@@ -209,8 +294,10 @@ def save(report: dict, *, out_dir: Path, generated_at: datetime) -> tuple[Path, 
     stem = f"weekly-{report['school']['urn']}-{report['week_ending']}"
     chart = class_chart(report, out_dir / f"{stem}.png")
     html = out_dir / f"{stem}.html"
-    html.write_text(render_html(report, chart_file=chart.name if chart else None, generated_at=generated_at),
-                    encoding="utf-8")
+    html.write_text(
+        render_html(report, chart_file=chart.name if chart else None, generated_at=generated_at),
+        encoding="utf-8",
+    )
     return html, chart
 
 
@@ -220,8 +307,12 @@ def summary_text(report: dict) -> str:
     def pct(v):
         return "—" if v is None else f"{v:.1f}%"
 
-    scope = (f" (partial week: {report['sessions_covered']} of {report['sessions_in_week']} sessions, "
-             f"to {report['covered_through'] or 'none yet'})" if report.get("partial") else "")
+    scope = (
+        f" (partial week: {report['sessions_covered']} of {report['sessions_in_week']} sessions, "
+        f"to {report['covered_through'] or 'none yet'})"
+        if report.get("partial")
+        else ""
+    )
     lines = [
         f"Week ending {date.fromisoformat(report['week_ending']):%a %d %b %Y}{scope}: "
         f"{pct(w['week_percent'])} this week, {pct(w['ytd_percent'])} this year.",

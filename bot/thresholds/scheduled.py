@@ -14,6 +14,11 @@ from storage.models import School
 
 def statutory_sweep(session: Session, *, school: School, now: datetime, settings: Settings) -> JobSummary:
     """N→O recodes, threshold alerts and tier changes for one school, in the runner's transaction."""
-    counts = sweep(session, school=school, policy=policy_for(session, school.id),
-                   cal=load_calendar(session, school.id), now=now)
+    counts = sweep(
+        session,
+        school=school,
+        policy=policy_for(session, school.id),
+        cal=load_calendar(session, school.id),
+        now=now,
+    )
     return JobSummary(counts=counts)

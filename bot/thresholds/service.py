@@ -30,11 +30,7 @@ from bot.escalation.service import last_contact
 from bot.messaging.outbox import enqueue
 from bot.pupils import year_and_class
 from bot.register.service import recode
-from bot.reports.queries import (
-    ATTENDED,
-    AUTHORISED,
-    UNAUTHORISED,
-)
+from bot.reports.queries import ATTENDED, AUTHORISED, UNAUTHORISED
 from storage.models import (
     AbsenceCase,
     CallLog,
@@ -79,8 +75,16 @@ def n_cutoff(cal: SchoolCalendar, *, today: date, school_days: int) -> date | No
     return cal.add_school_days(last, -school_days) if last else None
 
 
-def n_to_o(session: Session, *, school_id: int, policy: SchoolPolicy, cal: SchoolCalendar,
-           today: date, now: datetime, pupil_ids: set[int] | None = None) -> int:
+def n_to_o(
+    session: Session,
+    *,
+    school_id: int,
+    policy: SchoolPolicy,
+    cal: SchoolCalendar,
+    today: date,
+    now: datetime,
+    pupil_ids: set[int] | None = None,
+) -> int:
     """Recode overdue N marks to O, one audited amendment per mark, found in SQL.
 
     Rows are claimed with ``FOR UPDATE SKIP LOCKED``: a concurrent sweep skips them; a mark someone
@@ -92,7 +96,8 @@ def n_to_o(session: Session, *, school_id: int, policy: SchoolPolicy, cal: Schoo
     if cutoff is None or pupil_ids == set():
         return 0
     query = select(Mark.id, Mark.pupil_id, Mark.date, Mark.session).where(
-        Mark.school_id == school_id, Mark.code == "N", Mark.date <= cutoff)
+        Mark.school_id == school_id, Mark.code == "N", Mark.date <= cutoff
+    )
     if pupil_ids is not None:
         query = query.where(Mark.pupil_id.in_(sorted(pupil_ids)))
     rows = session.exec(
@@ -102,9 +107,19 @@ def n_to_o(session: Session, *, school_id: int, policy: SchoolPolicy, cal: Schoo
     for _id, pupil_id, day, name in rows:
         try:
             with session.begin_nested():
-                done += len(recode(session, school_id=school_id, pupil_id=pupil_id, day=day, sessions=[name],
-                                   new_code="O", reason=f"No reason received within {n} school days",
-                                   actor=SYSTEM, now=now))
+                done += len(
+                    recode(
+                        session,
+                        school_id=school_id,
+                        pupil_id=pupil_id,
+                        day=day,
+                        sessions=[name],
+                        new_code="O",
+                        reason=f"No reason received within {n} school days",
+                        actor=SYSTEM,
+                        now=now,
+                    )
+                )
         except UserError:
             continue
     return done
@@ -125,33 +140,67 @@ def evidence(session: Session, *, pupil_id: int, start: date, end: date, codes_i
 
 
 def _pupil_dict(p: Pupil) -> dict:
-    return {"id": p.id, "name": f"{p.first_name} {p.last_name}", "year_group": p.year_group,
-            "class_name": p.class_name}
+    return {
+        "id": p.id,
+        "name": f"{p.first_name} {p.last_name}",
+        "year_group": p.year_group,
+        "class_name": p.class_name,
+    }
 
 
-def raise_threshold(session: Session, *, school: School, pupil: Pupil, key: str, kind: str, title: str,
-                    text: str, audience: str, severity: str, actions: list[str], data: dict, now: datetime,
-                    email_to: str | None = None) -> bool:
-    case = session.exec(select(AbsenceCase.id).where(AbsenceCase.pupil_id == pupil.id,
-                                                     AbsenceCase.status == "open")).first()
+def raise_threshold(
+    session: Session,
+    *,
+    school: School,
+    pupil: Pupil,
+    key: str,
+    kind: str,
+    title: str,
+    text: str,
+    audience: str,
+    severity: str,
+    actions: list[str],
+    data: dict,
+    now: datetime,
+    email_to: str | None = None,
+) -> bool:
+    case = session.exec(
+        select(AbsenceCase.id).where(AbsenceCase.pupil_id == pupil.id, AbsenceCase.status == "open")
+    ).first()
     ev = data.get("evidence", [])
     span = f"{ev[0]['date']} to {ev[-1]['date']}" if ev else ""
     who = f"{pupil.first_name} {pupil.last_name} ({year_and_class(pupil.year_group, pupil.class_name)})"
-    body = (f"{who}: {text}"
-            + (f"\nEvidence: {len(ev)} sessions, {span}." if ev else ""))
+    body = f"{who}: {text}" + (f"\nEvidence: {len(ev)} sessions, {span}." if ev else "")
     alert, created = raise_alert(
-        session, school_id=school.id, key=key, kind=kind,
-        title=f"{title}: {pupil.first_name} {pupil.last_name}", body=body,
-        audience=audience, severity=severity, pupil_id=pupil.id, case_id=case,
-        data={"pupil": _pupil_dict(pupil), "actions": actions, **data}, now=now,
+        session,
+        school_id=school.id,
+        key=key,
+        kind=kind,
+        title=f"{title}: {pupil.first_name} {pupil.last_name}",
+        body=body,
+        audience=audience,
+        severity=severity,
+        pupil_id=pupil.id,
+        case_id=case,
+        data={"pupil": _pupil_dict(pupil), "actions": actions, **data},
+        now=now,
     )
     if not created:
         return False
     alert.raised_count, alert.last_raised_at = 1, now
     session.add(alert)
     if email_to:
-        enqueue(session, school_id=school.id, key=f"email:{key}", kind="staff_email", channel="email",
-                to_address=email_to, subject=f"{school.name}: {alert.title}", body=body, now=now)
+        enqueue(
+            session,
+            school_id=school.id,
+            key=f"email:{key}",
+            kind="staff_email",
+            channel="email",
+            to_address=email_to,
+            subject=f"{school.name}: {alert.title}",
+            body=body,
+            now=now,
+        )
     return True
 
 
@@ -168,12 +217,20 @@ def continuous_runs(
     ``min_days`` unauthorised days in the last few weeks can have a run that matters now, so they
     are found first from those weeks' marks and the year is read for them alone.
     """
-    recent = cal.add_school_days(cal.previous_school_day(today, inclusive=True) or today,
-                                 -(RUN_LOOKBACK_SCHOOL_DAYS + min_days)) or start
+    recent = (
+        cal.add_school_days(
+            cal.previous_school_day(today, inclusive=True) or today, -(RUN_LOOKBACK_SCHOOL_DAYS + min_days)
+        )
+        or start
+    )
     candidates = session.exec(
         select(Mark.pupil_id)
-        .where(Mark.school_id == school_id, Mark.date >= max(recent, start), Mark.date <= today,
-               Mark.code.in_(UNAUTHORISED))
+        .where(
+            Mark.school_id == school_id,
+            Mark.date >= max(recent, start),
+            Mark.date <= today,
+            Mark.code.in_(UNAUTHORISED),
+        )
         .group_by(Mark.pupil_id)
         .having(func.count(func.distinct(Mark.date)) >= min_days)
     ).all()
@@ -181,8 +238,9 @@ def continuous_runs(
         return []
     last_break = (
         select(Mark.pupil_id.label("pupil_id"), func.max(Mark.date).label("last_break"))
-        .where(Mark.pupil_id.in_(candidates), Mark.date >= start, Mark.date <= today,
-               Mark.code.in_(BREAKS_A_RUN))
+        .where(
+            Mark.pupil_id.in_(candidates), Mark.date >= start, Mark.date <= today, Mark.code.in_(BREAKS_A_RUN)
+        )
         .group_by(Mark.pupil_id)
         .subquery()
     )
@@ -190,8 +248,13 @@ def continuous_runs(
     rows = session.exec(
         select(Mark.pupil_id, func.min(Mark.date), func.max(Mark.date), func.count(func.distinct(Mark.date)))
         .join(last_break, last_break.c.pupil_id == Mark.pupil_id, isouter=True)
-        .where(Mark.pupil_id.in_(candidates), Mark.date >= start, Mark.date <= today,
-               Mark.code.in_(UNAUTHORISED), Mark.date > after)
+        .where(
+            Mark.pupil_id.in_(candidates),
+            Mark.date >= start,
+            Mark.date <= today,
+            Mark.code.in_(UNAUTHORISED),
+            Mark.date > after,
+        )
         .group_by(Mark.pupil_id)
         .having(func.count(func.distinct(Mark.date)) >= min_days)
     ).all()
@@ -207,13 +270,19 @@ def whereabouts_known_since(session: Session, *, pupil_id: int, since: datetime)
     reply = session.exec(
         select(InboundMessage.id)
         .join(PupilContact, PupilContact.contact_id == InboundMessage.contact_id)
-        .where(PupilContact.pupil_id == pupil_id, InboundMessage.received_at >= since).limit(1)
+        .where(PupilContact.pupil_id == pupil_id, InboundMessage.received_at >= since)
+        .limit(1)
     ).first()
-    call = session.exec(select(CallLog.id).where(CallLog.pupil_id == pupil_id, CallLog.outcome == "spoke",
-                                                 CallLog.at >= since).limit(1)).first()
-    seen = session.exec(select(CaseEvent.id).where(CaseEvent.pupil_id == pupil_id,
-                                                   CaseEvent.kind.in_(SIGHTINGS),
-                                                   CaseEvent.at >= since).limit(1)).first()
+    call = session.exec(
+        select(CallLog.id)
+        .where(CallLog.pupil_id == pupil_id, CallLog.outcome == "spoke", CallLog.at >= since)
+        .limit(1)
+    ).first()
+    seen = session.exec(
+        select(CaseEvent.id)
+        .where(CaseEvent.pupil_id == pupil_id, CaseEvent.kind.in_(SIGHTINGS), CaseEvent.at >= since)
+        .limit(1)
+    ).first()
     return any(x is not None for x in (reply, call, seen))
 
 
@@ -236,12 +305,14 @@ def tier_for(percent: float, flags: set[str], th: dict) -> tuple[str, list[str]]
     return names[index], reasons
 
 
-def no_contact_for_days(session: Session, *, school_id: int, cal: SchoolCalendar, today: date, tz: str,
-                        days: int = 3) -> set[int]:
+def no_contact_for_days(
+    session: Session, *, school_id: int, cal: SchoolCalendar, today: date, tz: str, days: int = 3
+) -> set[int]:
     """Pupils with an open case and ``days`` or more school days without any contact."""
     out = set()
-    for case in session.exec(select(AbsenceCase).where(AbsenceCase.school_id == school_id,
-                                                       AbsenceCase.status == "open")).all():
+    for case in session.exec(
+        select(AbsenceCase).where(AbsenceCase.school_id == school_id, AbsenceCase.status == "open")
+    ).all():
         contact = last_contact(session, case=case)
         base = case.first_date
         if contact is not None:
@@ -251,9 +322,18 @@ def no_contact_for_days(session: Session, *, school_id: int, cal: SchoolCalendar
     return out
 
 
-def update_tiers(session: Session, *, school: School, pupils: dict[int, Pupil], tallies: dict[int, dict],
-                 flags: dict[int, set[str]], th: dict, today: date, now: datetime,
-                 compulsory: dict[int, Tally | None] | None = None) -> int:
+def update_tiers(
+    session: Session,
+    *,
+    school: School,
+    pupils: dict[int, Pupil],
+    tallies: dict[int, dict],
+    flags: dict[int, set[str]],
+    th: dict,
+    today: date,
+    now: datetime,
+    compulsory: dict[int, Tally | None] | None = None,
+) -> int:
     """Store each pupil's tier and log a ``tier_change`` per change.
 
     Persistent and severe absence count only for pupils of compulsory school age, over their sessions
@@ -287,18 +367,38 @@ def update_tiers(session: Session, *, school: School, pupils: dict[int, Pupil], 
         ids = list(detail)
         done: list[int] = []
         for i in range(0, len(ids), 1000):
-            done += session.execute(
-                update(Pupil).where(Pupil.id.in_(ids[i:i + 1000]), Pupil.tier.is_not_distinct_from(old))
-                .values(tier=new).returning(Pupil.id).execution_options(synchronize_session=False)
-            ).scalars().all()
+            done += (
+                session.execute(
+                    update(Pupil)
+                    .where(Pupil.id.in_(ids[i : i + 1000]), Pupil.tier.is_not_distinct_from(old))
+                    .values(tier=new)
+                    .returning(Pupil.id)
+                    .execution_options(synchronize_session=False)
+                )
+                .scalars()
+                .all()
+            )
         events = []
         for pid in done:
             pct, reasons = detail[pid]
             pupils[pid].tier = new
-            events.append(CaseEvent(
-                school_id=school.id, pupil_id=pid, kind="tier_change", at=now, actor="system",
-                summary=f"Tier {old or 'none'} → {new} ({', '.join(reasons)})",
-                data={"from": old, "to": new, "percent": pct, "reasons": reasons, "date": today.isoformat()}))
+            events.append(
+                CaseEvent(
+                    school_id=school.id,
+                    pupil_id=pid,
+                    kind="tier_change",
+                    at=now,
+                    actor="system",
+                    summary=f"Tier {old or 'none'} → {new} ({', '.join(reasons)})",
+                    data={
+                        "from": old,
+                        "to": new,
+                        "percent": pct,
+                        "reasons": reasons,
+                        "date": today.isoformat(),
+                    },
+                )
+            )
         session.add_all(events)
         changed += len(done)
     return changed

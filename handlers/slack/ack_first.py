@@ -47,8 +47,9 @@ class AckFirstExecutor(Executor):
 
     def _when_idle(self, queued: float, fn: Callable, args: tuple, kwargs: dict):
         with self._idle:
-            self._idle.wait_for(lambda: self._in_flight == 0,
-                                timeout=max(0.0, queued + self.max_wait - time.monotonic()))
+            self._idle.wait_for(
+                lambda: self._in_flight == 0, timeout=max(0.0, queued + self.max_wait - time.monotonic())
+            )
         return fn(*args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:

@@ -32,11 +32,7 @@ def quiet_logger() -> logging.Logger:
 
 
 def build_bolt_app(
-    settings: Settings,
-    engine: Engine,
-    *,
-    work: Executor | None = None,
-    socket_mode: bool = False,
+    settings: Settings, engine: Engine, *, work: Executor | None = None, socket_mode: bool = False
 ) -> App:
     work = work or AckFirstExecutor(WORK_THREADS)
     app = App(

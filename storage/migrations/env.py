@@ -27,10 +27,7 @@ def run_migrations_online() -> None:
     )
     with connectable.connect() as connection:
         context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=True,
-            compare_type=True,
+            connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -71,8 +71,10 @@ def _config(base: Path, port: int) -> str:
         users = ""
     else:
         owner = pwd.getpwuid(os.geteuid())
-        users = (f"default_internal_user = {owner.pw_name}\ndefault_login_user = {owner.pw_name}\n"
-                 f"default_internal_group = {grp.getgrgid(owner.pw_gid).gr_name}\n")
+        users = (
+            f"default_internal_user = {owner.pw_name}\ndefault_login_user = {owner.pw_name}\n"
+            f"default_internal_group = {grp.getgrgid(owner.pw_gid).gr_name}\n"
+        )
     if os.geteuid() == 0:
         os.chown(base / "mail", owner.pw_uid, owner.pw_gid)
     return f"""# A throwaway dovecot for the attendance bot's tests (tests/peers/mailbox.py).
@@ -126,8 +128,10 @@ protocol lmtp {{
 def dovecot_server(timeout: float = 20.0) -> Iterator[Dovecot]:
     binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
     if not Path(binary).exists():
-        raise RuntimeError("Debian's dovecot-imapd and dovecot-lmtpd are required for the mailbox tests: "
-                           "run scripts/ensure-dovecot.sh (make test does)")
+        raise RuntimeError(
+            "Debian's dovecot-imapd and dovecot-lmtpd are required for the mailbox tests: "
+            "run scripts/ensure-dovecot.sh (make test does)"
+        )
     base = Path(tempfile.mkdtemp(prefix="attendance-dovecot-"))
     base.chmod(0o755)
     (base / "mail").mkdir()
@@ -137,8 +141,9 @@ def dovecot_server(timeout: float = 20.0) -> Iterator[Dovecot]:
     conf.write_text(_config(base, port))
     # Dovecot keeps real time even when the suite runs under libfaketime (the date guard).
     env = {k: v for k, v in os.environ.items() if k not in _FAKETIME_VARS}
-    proc = subprocess.Popen([binary, "-F", "-c", str(conf)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [binary, "-F", "-c", str(conf)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     server = Dovecot("127.0.0.1", port, str(base / "run" / "lmtp"), base)
     try:
         deadline = time.monotonic() + timeout
@@ -228,8 +233,11 @@ def mail_relay(dovecot: Dovecot, *, domain: str, users: dict[str, str]) -> Itera
 def delivery_failure(to: str, failed: str, original: EmailMessage) -> bytes:
     """A delivery status notification the way Postfix writes one (RFC 3464)."""
     boundary = f"dsn-{uuid.uuid4().hex}"
-    headers = "".join(f"{k}: {v}\n" for k, v in original.items()
-                      if k.lower() in ("from", "to", "subject", "message-id", "reply-to", "date"))
+    headers = "".join(
+        f"{k}: {v}\n"
+        for k, v in original.items()
+        if k.lower() in ("from", "to", "subject", "message-id", "reply-to", "date")
+    )
     return (
         f"From: MAILER-DAEMON@relay.example (Mail Delivery System)\n"
         f"To: {to}\n"

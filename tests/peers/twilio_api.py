@@ -105,8 +105,9 @@ class TwilioApiPeer:
         server.peer = self  # type: ignore[attr-defined]
         self._server, self._port = server, server.server_address[1]
         self.base_url = f"http://127.0.0.1:{self._port}"
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     def _stop(self) -> None:
@@ -195,12 +196,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _error(self, status: int, code: int) -> None:
-        self._json(status, {
-            "code": code,
-            "message": _ERROR_TEXT.get(code, "Error"),
-            "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "status": status,
-        })
+        self._json(
+            status,
+            {
+                "code": code,
+                "message": _ERROR_TEXT.get(code, "Error"),
+                "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                "status": status,
+            },
+        )
 
     def _auth_ok(self) -> bool:
         header = self.headers.get("Authorization", "")
@@ -229,9 +233,15 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path != prefix + "Messages.json":
             rec.response_status = 404
             self.peer._record(rec)
-            return self._json(404, {"code": 20404, "message": "The requested resource was not found",
-                                    "more_info": "https://www.twilio.com/docs/errors/20404",
-                                    "status": 404})
+            return self._json(
+                404,
+                {
+                    "code": 20404,
+                    "message": "The requested resource was not found",
+                    "more_info": "https://www.twilio.com/docs/errors/20404",
+                    "status": 404,
+                },
+            )
         failure = self.peer._take_failure()
         if failure is None and self.peer.mode == "503":
             failure = (503, 20503)
@@ -272,8 +282,14 @@ class _Handler(BaseHTTPRequestHandler):
         rec.sid = sid
         self.peer._record(rec)
         with self.peer._lock:  # the peer hands texts on at once: sent the moment it is created
-            self.peer.messages.append({**payload, "date_sent": now, "_created": created_at,
-                                       "status_callback": params.get("StatusCallback")})
+            self.peer.messages.append(
+                {
+                    **payload,
+                    "date_sent": now,
+                    "_created": created_at,
+                    "status_callback": params.get("StatusCallback"),
+                }
+            )
         if self.peer.mode == "slow":
             time.sleep(self.peer.slow_seconds)  # the client has given up by now; the text exists
             with suppress(OSError):
@@ -284,8 +300,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802
         url = urlsplit(self.path)
         prefix = f"/2010-04-01/Accounts/{self.peer.account_sid}/"
-        rec = RecordedRequest("GET", self.path, {k: v[0] for k, v in parse_qs(url.query).items()},
-                              self._auth_ok(), 0)
+        rec = RecordedRequest(
+            "GET", self.path, {k: v[0] for k, v in parse_qs(url.query).items()}, self._auth_ok(), 0
+        )
         if self.peer.delay:
             time.sleep(self.peer.delay)
         if not rec.auth_ok:
@@ -310,14 +327,27 @@ def _message_page(peer: TwilioApiPeer, path: str, params: dict[str, str]) -> dic
     since = params.get("DateSent>")
     since_day = date.fromisoformat(since[:10]) if since else None
     with peer._lock:
-        found = [m for m in reversed(peer.messages)
-                 if (not params.get("To") or m["to"] == params["To"])
-                 and (since_day is None or m["_created"].astimezone(UTC).date() >= since_day)]
+        found = [
+            m
+            for m in reversed(peer.messages)
+            if (not params.get("To") or m["to"] == params["To"])
+            and (since_day is None or m["_created"].astimezone(UTC).date() >= since_day)
+        ]
     size = int(params.get("PageSize") or 50)
-    items = [{k: v for k, v in m.items() if not k.startswith("_") and k != "status_callback"}
-             for m in found[:size]]
-    return {"messages": items, "end": max(0, len(items) - 1), "first_page_uri": path, "next_page_uri": None,
-            "page": 0, "page_size": size, "previous_page_uri": None, "start": 0, "uri": path}
+    items = [
+        {k: v for k, v in m.items() if not k.startswith("_") and k != "status_callback"} for m in found[:size]
+    ]
+    return {
+        "messages": items,
+        "end": max(0, len(items) - 1),
+        "first_page_uri": path,
+        "next_page_uri": None,
+        "page": 0,
+        "page_size": size,
+        "previous_page_uri": None,
+        "start": 0,
+        "uri": path,
+    }
 
 
 @contextmanager
@@ -332,9 +362,15 @@ def twilio_api(**kw) -> Iterator[TwilioApiPeer]:
         peer._stop()
 
 
-def status_params(*, message_sid: str, status: str, error_code: int | str | None = None,
-                  to: str = "+447700900001", account_sid: str = ACCOUNT_SID,
-                  messaging_service_sid: str | None = MESSAGING_SERVICE_SID) -> dict[str, str]:
+def status_params(
+    *,
+    message_sid: str,
+    status: str,
+    error_code: int | str | None = None,
+    to: str = "+447700900001",
+    account_sid: str = ACCOUNT_SID,
+    messaging_service_sid: str | None = MESSAGING_SERVICE_SID,
+) -> dict[str, str]:
     """The form fields Twilio posts to a StatusCallback."""
     params = {
         "AccountSid": account_sid,
@@ -357,9 +393,18 @@ def sign(token: str, url: str, params: dict[str, str]) -> str:
     return RequestValidator(token).compute_signature(url, params)
 
 
-def post_status_callback(app_base_url: str, *, public_base_url: str, token: str, message_sid: str,
-                         status: str, error_code: int | str | None = None, path: str = "/twilio/status",
-                         signature: str | None = None, **extra) -> requests.Response:
+def post_status_callback(
+    app_base_url: str,
+    *,
+    public_base_url: str,
+    token: str,
+    message_sid: str,
+    status: str,
+    error_code: int | str | None = None,
+    path: str = "/twilio/status",
+    signature: str | None = None,
+    **extra,
+) -> requests.Response:
     """POST a status callback to the app, signed over the PUBLIC url as Twilio signs it.
 
     ``app_base_url`` is where the app really listens (loopback); ``public_base_url`` is the url the
@@ -417,28 +462,70 @@ def _create_call(handler: "_Handler", params: dict[str, str], rec: RecordedReque
     handler.peer._record(rec)
     with calls._lock:
         calls.created.append(rec)
-    handler._json(201, {
-        "account_sid": handler.peer.account_sid, "annotation": None, "answered_by": None,
-        "api_version": "2010-04-01", "caller_name": None, "date_created": now, "date_updated": now,
-        "direction": "outbound-api", "duration": None, "end_time": None, "forwarded_from": None,
-        "from": params.get("From"), "from_formatted": params.get("From"), "group_sid": None,
-        "parent_call_sid": None, "phone_number_sid": "PN" + "0" * 32, "price": None, "price_unit": "USD",
-        "sid": sid, "start_time": None, "status": "queued", "to": params.get("To"),
-        "to_formatted": params.get("To"), "uri": f"{prefix}Calls/{sid}.json",
-        "subresource_uris": {"recordings": f"{prefix}Calls/{sid}/Recordings.json"},
-    })
+    handler._json(
+        201,
+        {
+            "account_sid": handler.peer.account_sid,
+            "annotation": None,
+            "answered_by": None,
+            "api_version": "2010-04-01",
+            "caller_name": None,
+            "date_created": now,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "duration": None,
+            "end_time": None,
+            "forwarded_from": None,
+            "from": params.get("From"),
+            "from_formatted": params.get("From"),
+            "group_sid": None,
+            "parent_call_sid": None,
+            "phone_number_sid": "PN" + "0" * 32,
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "start_time": None,
+            "status": "queued",
+            "to": params.get("To"),
+            "to_formatted": params.get("To"),
+            "uri": f"{prefix}Calls/{sid}.json",
+            "subresource_uris": {"recordings": f"{prefix}Calls/{sid}/Recordings.json"},
+        },
+    )
 
 
-def voice_params(*, call_sid: str, to: str = "+441134960000", status: str = "in-progress",
-                 account_sid: str = ACCOUNT_SID, **extra: str) -> dict[str, str]:
+def voice_params(
+    *,
+    call_sid: str,
+    to: str = "+441134960000",
+    status: str = "in-progress",
+    account_sid: str = ACCOUNT_SID,
+    **extra: str,
+) -> dict[str, str]:
     """The form fields Twilio posts to a voice webhook (answer, gather, dial, record, status)."""
-    return {"AccountSid": account_sid, "ApiVersion": "2010-04-01", "CallSid": call_sid, "CallStatus": status,
-            "Direction": "outbound-api", "From": FROM_NUMBER, "To": to, "Called": to, "Caller": FROM_NUMBER,
-            **{k: str(v) for k, v in extra.items()}}
+    return {
+        "AccountSid": account_sid,
+        "ApiVersion": "2010-04-01",
+        "CallSid": call_sid,
+        "CallStatus": status,
+        "Direction": "outbound-api",
+        "From": FROM_NUMBER,
+        "To": to,
+        "Called": to,
+        "Caller": FROM_NUMBER,
+        **{k: str(v) for k, v in extra.items()},
+    }
 
 
-def post_voice_webhook(app_base_url: str, path: str, params: dict[str, str], *, public_base_url: str,
-                       token: str, signature: str | None = None) -> requests.Response:
+def post_voice_webhook(
+    app_base_url: str,
+    path: str,
+    params: dict[str, str],
+    *,
+    public_base_url: str,
+    token: str,
+    signature: str | None = None,
+) -> requests.Response:
     """POST a voice webhook as Twilio does: signed over the PUBLIC url (path and query) and params."""
     if signature is None:
         signature = sign(token, public_base_url.rstrip("/") + path, params)

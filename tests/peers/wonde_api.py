@@ -44,8 +44,13 @@ def wonde_date(value: date | datetime | None, tz: str = "UTC") -> dict | None:
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day, tzinfo=UTC)
         tz = "Europe/London"
-    return {"date": value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.000000") if tz == "UTC"
-            else value.strftime("%Y-%m-%d %H:%M:%S.000000"), "timezone_type": 3, "timezone": tz}
+    return {
+        "date": value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.000000")
+        if tz == "UTC"
+        else value.strftime("%Y-%m-%d %H:%M:%S.000000"),
+        "timezone_type": 3,
+        "timezone": tz,
+    }
 
 
 @dataclass
@@ -86,9 +91,16 @@ class WondePeer:
 
     def __post_init__(self):
         if not self.codes:
-            self.codes = [{"id": f"AC{n:04d}", "code": c, "description": code.meaning,
-                           "type": code.category.name, "physical_meaning": None}
-                          for n, (c, code) in enumerate(codes.CODES.items(), 1)]
+            self.codes = [
+                {
+                    "id": f"AC{n:04d}",
+                    "code": c,
+                    "description": code.meaning,
+                    "type": code.category.name,
+                    "physical_meaning": None,
+                }
+                for n, (c, code) in enumerate(codes.CODES.items(), 1)
+            ]
             self.codes.append({"id": "AC9999", "code": "-", "description": "No mark", "type": "NO_MARK"})
 
     # -- data -----------------------------------------------------------------------------------
@@ -134,23 +146,37 @@ class WondePeer:
                 school.contacts.pop(wonde_id, None)
                 for student in school.students.values():
                     student["_contacts"] = [(c, r) for c, r in student["_contacts"] if c != wonde_id]
-            school.deletions.append({"id": wonde_id, "type": kind, "mis_id": None, "deleted_at": self.now,
-                                     "restored_at": None})
+            school.deletions.append(
+                {"id": wonde_id, "type": kind, "mis_id": None, "deleted_at": self.now, "restored_at": None}
+            )
 
-    def set_mark(self, school_id: str, student_id: str, day: date, session: str, code: str,
-                 minutes_late: int | None = None, comment: str | None = None) -> None:
+    def set_mark(
+        self,
+        school_id: str,
+        student_id: str,
+        day: date,
+        session: str,
+        code: str,
+        minutes_late: int | None = None,
+        comment: str | None = None,
+    ) -> None:
         """The register taken (or changed) in the MIS at ``now``."""
         with self._lock:
             school = self.schools[school_id]
             key = (student_id, day.isoformat(), session)
             old = school.marks.get(key)
             school.marks[key] = {
-                "id": old["id"] if old else f"SA{secrets.token_hex(6)}", "code_id": self.code_id(code),
-                "minutes_late": minutes_late, "comment": comment,
-                "created_at": old["created_at"] if old else self.now, "updated_at": self.now}
+                "id": old["id"] if old else f"SA{secrets.token_hex(6)}",
+                "code_id": self.code_id(code),
+                "minutes_late": minutes_late,
+                "comment": comment,
+                "created_at": old["created_at"] if old else self.now,
+                "updated_at": self.now,
+            }
 
-    def take_register(self, school_id: str, day: date, session: str,
-                      codes_by_student: dict[str, str]) -> None:
+    def take_register(
+        self, school_id: str, day: date, session: str, codes_by_student: dict[str, str]
+    ) -> None:
         for student_id, code in codes_by_student.items():
             self.set_mark(school_id, student_id, day, session, code)
 
@@ -161,8 +187,9 @@ class WondePeer:
 
     # -- faults ---------------------------------------------------------------------------------
 
-    def fail_next(self, status: int, *, retry_after: float | None = None, method: str | None = None,
-                  count: int = 1) -> None:
+    def fail_next(
+        self, status: int, *, retry_after: float | None = None, method: str | None = None, count: int = 1
+    ) -> None:
         with self._lock:
             self._fail.extend([(status, retry_after, method)] * count)
 
@@ -187,8 +214,15 @@ class WondePeer:
     def _apply(self, wb: dict) -> None:
         for rec in wb["attendance"]:
             code = self.code_of(rec["attendance_code_id"])
-            self.set_mark(wb["school"], rec["student_id"], date.fromisoformat(rec["date"]), rec["session"],
-                          code, rec.get("minutes_late"), rec.get("comment"))
+            self.set_mark(
+                wb["school"],
+                rec["student_id"],
+                date.fromisoformat(rec["date"]),
+                rec["session"],
+                code,
+                rec.get("minutes_late"),
+                rec.get("comment"),
+            )
 
     def posted(self) -> list[Recorded]:
         with self._lock:
@@ -241,10 +275,17 @@ def _student_json(school: SchoolData, s: dict, includes: set[str]) -> dict:
 
 
 def _mark_json(student_id: str, day: str, session: str, m: dict) -> dict:
-    return {"id": m["id"], "student": student_id, "session": session,
-            "date": {"date": f"{day} 00:00:00.000000", "timezone_type": 3, "timezone": "Europe/London"},
-            "attendance_code": m["code_id"], "comment": m["comment"], "minutes_late": m["minutes_late"],
-            "created_at": wonde_date(m["created_at"]), "updated_at": wonde_date(m["updated_at"])}
+    return {
+        "id": m["id"],
+        "student": student_id,
+        "session": session,
+        "date": {"date": f"{day} 00:00:00.000000", "timezone_type": 3, "timezone": "Europe/London"},
+        "attendance_code": m["code_id"],
+        "comment": m["comment"],
+        "minutes_late": m["minutes_late"],
+        "created_at": wonde_date(m["created_at"]),
+        "updated_at": wonde_date(m["updated_at"]),
+    }
 
 
 def _after(query: dict) -> datetime | None:
@@ -323,7 +364,7 @@ class _Handler(BaseHTTPRequestHandler):
             return 401, {"error": "unauthenticated", "error_description": "Invalid access token"}, {}
         if not path.startswith("/v1.0/"):
             return 404, {"error": "not_found"}, {}
-        bits = path[len("/v1.0/"):].strip("/").split("/")
+        bits = path[len("/v1.0/") :].strip("/").split("/")
         if bits == ["attendance-codes"] and method == "GET":
             return 200, *self._page(peer.codes, query, path), {}
         if len(bits) < 2 or bits[0] != "schools" or bits[1] not in peer.schools:
@@ -350,40 +391,67 @@ class _Handler(BaseHTTPRequestHandler):
             return after is None or stamp > after
 
         if what == "students":
-            return [_student_json(school, s, includes) for s in school.students.values()
-                    if fresh(s["updated_at"])]
+            return [
+                _student_json(school, s, includes) for s in school.students.values() if fresh(s["updated_at"])
+            ]
         if what == "employees":
             details = "contact_details" in includes
-            return [{k: v for k, v in e.items() if not k.startswith("_")}
-                    | ({"contact_details": {"data": e.get("_details", {})}} if details else {})
-                    for e in school.employees.values()]
+            return [
+                {k: v for k, v in e.items() if not k.startswith("_")}
+                | ({"contact_details": {"data": e.get("_details", {})}} if details else {})
+                for e in school.employees.values()
+            ]
         if what == "deletions":
-            return [{**d, "deleted_at": wonde_date(d["deleted_at"])} for d in school.deletions
-                    if fresh(d["deleted_at"])]
+            return [
+                {**d, "deleted_at": wonde_date(d["deleted_at"])}
+                for d in school.deletions
+                if fresh(d["deleted_at"])
+            ]
         if what == "attendance/session":
-            return [_mark_json(st, day, sess, m) for (st, day, sess), m in sorted(school.marks.items())
-                    if fresh(m["updated_at"])]
+            return [
+                _mark_json(st, day, sess, m)
+                for (st, day, sess), m in sorted(school.marks.items())
+                if fresh(m["updated_at"])
+            ]
         return None
 
     def _page(self, rows: list[dict], query: dict, path: str) -> tuple[dict, ...]:
         per_page = max(1, min(200, int(query.get("per_page") or 50)))
         page = max(1, int(query.get("page") or 1))
-        chunk = rows[(page - 1) * per_page: page * per_page]
+        chunk = rows[(page - 1) * per_page : page * per_page]
         more = page * per_page < len(rows)
 
         def link(n: int) -> str:
             return f"{self.peer.base_url.rsplit('/v1.0', 1)[0]}{path}?{urlencode({**query, 'page': n})}"
 
-        return ({"data": chunk, "meta": {"pagination": {
-            "next": link(page + 1) if more else None, "previous": link(page - 1) if page > 1 else None,
-            "more": more, "per_page": per_page, "current_page": page}}},)
+        return (
+            {
+                "data": chunk,
+                "meta": {
+                    "pagination": {
+                        "next": link(page + 1) if more else None,
+                        "previous": link(page - 1) if page > 1 else None,
+                        "more": more,
+                        "per_page": per_page,
+                        "current_page": page,
+                    }
+                },
+            },
+        )
 
     def _writeback(self, school: SchoolData, body) -> tuple[int, dict, dict]:
         peer = self.peer
         records = body.get("attendance") if isinstance(body, dict) else None
         if not isinstance(records, list) or not records:
-            return 422, {"error": "validation_failed", "error_description": "The given data was invalid.",
-                         "errors": {"attendance": ["The attendance field is required."]}}, {}
+            return (
+                422,
+                {
+                    "error": "validation_failed",
+                    "error_description": "The given data was invalid.",
+                    "errors": {"attendance": ["The attendance field is required."]},
+                },
+                {},
+            )
         errors: dict[str, list[str]] = {}
         for i, rec in enumerate(records):
             student = rec.get("student_id")
@@ -400,8 +468,15 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 errors[f"attendance.{i}.date"] = ["The date is not a valid date."]
         if errors:
-            return 422, {"error": "validation_failed", "error_description": "The given data was invalid.",
-                         "errors": errors}, {}
+            return (
+                422,
+                {
+                    "error": "validation_failed",
+                    "error_description": "The given data was invalid.",
+                    "errors": errors,
+                },
+                {},
+            )
         wb = {"writeback_id": f"WB{secrets.token_hex(8)}", "school": school.id, "attendance": records}
         peer.writebacks.append(wb)
         if peer.apply_writebacks:
@@ -430,15 +505,58 @@ def wonde_api(**kw) -> Iterator[WondePeer]:
 # A school's data, as an MIS would hold it
 # --------------------------------------------------------------------------------------------------
 
-FIRST = ["Amelia", "Oliver", "Zofia", "Yusuf", "Maya", "Noah", "Aisha", "Leo", "Ivy", "Ibrahim", "Ruby",
-         "Jakub", "Freya", "Musa", "Elsie", "Arjun", "Ada", "Kacper", "Isla", "Hamza"]
-LAST = ["Khan", "Smith", "Wiśniewska", "Jones", "Patel", "Nowak", "Taylor", "Ahmed", "Brown", "Popescu",
-        "Evans", "Hussain", "Walker", "Kowalski", "Wright", "Begum"]
+FIRST = [
+    "Amelia",
+    "Oliver",
+    "Zofia",
+    "Yusuf",
+    "Maya",
+    "Noah",
+    "Aisha",
+    "Leo",
+    "Ivy",
+    "Ibrahim",
+    "Ruby",
+    "Jakub",
+    "Freya",
+    "Musa",
+    "Elsie",
+    "Arjun",
+    "Ada",
+    "Kacper",
+    "Isla",
+    "Hamza",
+]
+LAST = [
+    "Khan",
+    "Smith",
+    "Wiśniewska",
+    "Jones",
+    "Patel",
+    "Nowak",
+    "Taylor",
+    "Ahmed",
+    "Brown",
+    "Popescu",
+    "Evans",
+    "Hussain",
+    "Walker",
+    "Kowalski",
+    "Wright",
+    "Begum",
+]
 CLASS_NAMES = ["Birch", "Oak", "Maple", "Willow", "Ash", "Rowan", "Elm", "Hazel"]
 
 
-def populate(peer: WondePeer, school_id: str, *, pupils: int = 1000, seed: int = 1,
-             classes_per_year: int = 2, years: range = range(0, 7)) -> list[str]:
+def populate(
+    peer: WondePeer,
+    school_id: str,
+    *,
+    pupils: int = 1000,
+    seed: int = 1,
+    classes_per_year: int = 2,
+    years: range = range(0, 7),
+) -> list[str]:
     """A school of ``pupils`` students (two contacts each, the first with a mobile); returns their ids
     in order. Registration groups are named like "4 Birch"."""
     rng = random.Random(f"wonde:{school_id}:{seed}")
@@ -449,33 +567,79 @@ def populate(peer: WondePeer, school_id: str, *, pupils: int = 1000, seed: int =
         sid = f"{school_id}S{n:05d}"
         last = rng.choice(LAST)
         student = {
-            "id": sid, "mis_id": f"{n + 1001}", "upn": f"A{rng.randrange(10**12):012d}",
-            "forename": rng.choice(FIRST), "legal_forename": None, "surname": last, "legal_surname": last,
-            "gender": rng.choice("MF"), "date_of_birth": date(2021 - year, 1 + n % 12, 1 + n % 28),
-            "_extended": {"free_school_meals": n % 5 == 0, "in_lea_care": n % 97 == 0, "sen_status":
-                          "E" if n % 53 == 0 else "N", "home_language": "POL" if n % 9 == 0 else "ENG",
-                          "young_carer": n % 61 == 0},
-            "_education": {"admission_date": date(2026, 9, 2) if n % 50 else date(2026, 11, 2),
-                           "leaving_date": None, "current_nc_year": year},
-            "_year": {"id": f"Y{year}", "code": str(year),
-                      "name": "Reception" if year == 0 else f"Year {year}"},
-            "_groups": [{"id": f"G{group}", "name": group, "type": "REGISTRATION"},
-                        {"id": f"Y{year}", "name": f"Year {year}", "type": "YEAR"}],
-            "_classes": [{"id": f"C{group}", "name": f"{group} Maths"},
-                         {"id": f"E{group}", "name": f"{group} English"}],
+            "id": sid,
+            "mis_id": f"{n + 1001}",
+            "upn": f"A{rng.randrange(10**12):012d}",
+            "forename": rng.choice(FIRST),
+            "legal_forename": None,
+            "surname": last,
+            "legal_surname": last,
+            "gender": rng.choice("MF"),
+            "date_of_birth": date(2021 - year, 1 + n % 12, 1 + n % 28),
+            "_extended": {
+                "free_school_meals": n % 5 == 0,
+                "in_lea_care": n % 97 == 0,
+                "sen_status": "E" if n % 53 == 0 else "N",
+                "home_language": "POL" if n % 9 == 0 else "ENG",
+                "young_carer": n % 61 == 0,
+            },
+            "_education": {
+                "admission_date": date(2026, 9, 2) if n % 50 else date(2026, 11, 2),
+                "leaving_date": None,
+                "current_nc_year": year,
+            },
+            "_year": {
+                "id": f"Y{year}",
+                "code": str(year),
+                "name": "Reception" if year == 0 else f"Year {year}",
+            },
+            "_groups": [
+                {"id": f"G{group}", "name": group, "type": "REGISTRATION"},
+                {"id": f"Y{year}", "name": f"Year {year}", "type": "YEAR"},
+            ],
+            "_classes": [
+                {"id": f"C{group}", "name": f"{group} Maths"},
+                {"id": f"E{group}", "name": f"{group} English"},
+            ],
         }
         student["legal_forename"] = student["forename"]
         contacts = [
-            ({"id": f"{sid}C1", "mis_id": f"C{n + 1001}a", "forename": rng.choice(FIRST), "surname": last,
-              "_details": {"phones": {"mobile": f"07700 900{n % 1000:03d}", "home": "0113 496 0000"},
-                           "emails": {"email": f"parent{n}a@example.com"}}},
-             {"relationship": "Mother", "priority": 1, "parental_responsibility": True,
-              "lives_with_pupil": True}),
-            ({"id": f"{sid}C2", "mis_id": f"C{n + 1001}b", "forename": rng.choice(FIRST), "surname": last,
-              "_details": {"phones": {"mobile": f"07700 900{(n + 500) % 1000:03d}"},
-                           "emails": {"email": f"parent{n}b@example.com"}}},
-             {"relationship": "Father", "priority": 2, "parental_responsibility": True,
-              "lives_with_pupil": False}),
+            (
+                {
+                    "id": f"{sid}C1",
+                    "mis_id": f"C{n + 1001}a",
+                    "forename": rng.choice(FIRST),
+                    "surname": last,
+                    "_details": {
+                        "phones": {"mobile": f"07700 900{n % 1000:03d}", "home": "0113 496 0000"},
+                        "emails": {"email": f"parent{n}a@example.com"},
+                    },
+                },
+                {
+                    "relationship": "Mother",
+                    "priority": 1,
+                    "parental_responsibility": True,
+                    "lives_with_pupil": True,
+                },
+            ),
+            (
+                {
+                    "id": f"{sid}C2",
+                    "mis_id": f"C{n + 1001}b",
+                    "forename": rng.choice(FIRST),
+                    "surname": last,
+                    "_details": {
+                        "phones": {"mobile": f"07700 900{(n + 500) % 1000:03d}"},
+                        "emails": {"email": f"parent{n}b@example.com"},
+                    },
+                },
+                {
+                    "relationship": "Father",
+                    "priority": 2,
+                    "parental_responsibility": True,
+                    "lives_with_pupil": False,
+                },
+            ),
         ]
         peer.put_student(school_id, student, contacts=contacts)
         ids.append(sid)

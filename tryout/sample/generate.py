@@ -59,8 +59,15 @@ OAKFIELD = SchoolSpec(
     domain="oakfield.example",
     slug="oakfield",
     pupil_prefix="1",
-    classes={0: ("R Willow",), 1: ("1 Hazel",), 2: ("2 Rowan",), 3: ("3 Maple",), 4: ("4 Birch",),
-             5: ("5 Cedar",), 6: ("6 Oak",)},
+    classes={
+        0: ("R Willow",),
+        1: ("1 Hazel",),
+        2: ("2 Rowan",),
+        3: ("3 Maple",),
+        4: ("4 Birch",),
+        5: ("5 Cedar",),
+        6: ("6 Oak",),
+    },
     per_class=30,
     am_close="09:00",
     pm_close="13:15",
@@ -87,8 +94,13 @@ RIVERSIDE = SchoolSpec(
     domain="riverside.example",
     slug="riverside",
     pupil_prefix="2",
-    classes={7: ("7JH", "7LM"), 8: ("8PT", "8SL"), 9: ("9RW", "9KS"), 10: ("10DB", "10EF"),
-             11: ("11AC", "11NG")},
+    classes={
+        7: ("7JH", "7LM"),
+        8: ("8PT", "8SL"),
+        9: ("9RW", "9KS"),
+        10: ("10DB", "10EF"),
+        11: ("11AC", "11NG"),
+    },
     per_class=25,
     am_close="09:15",
     pm_close="13:45",
@@ -134,39 +146,193 @@ def _plain(*names: str) -> tuple[tuple[str, str, str], ...]:
 
 HERITAGES = (
     Heritage(
-        "english", 70, "en",
-        ("Olivia", "Amelia", "Isla", "Ava", "Ivy", "Freya", "Lily", "Florence", "Mia", "Willow", "Rosie",
-         "Sophia", "Isabella", "Grace", "Daisy", "Poppy", "Elsie", "Emily", "Ella", "Evie", "Charlotte",
-         "Harper", "Matilda", "Ruby", "Alice", "Jessica", "Chloe", "Holly", "Lucy", "Erin", "Maisie"),
-        ("Noah", "Oliver", "George", "Arthur", "Leo", "Harry", "Oscar", "Archie", "Henry", "Theodore",
-         "Freddie", "Jack", "Charlie", "Alfie", "Jacob", "Thomas", "Finley", "William", "Lucas", "Isaac",
-         "Teddy", "Alexander", "Edward", "James", "Joshua", "Elijah", "Max", "Mason", "Samuel", "Joseph"),
-        ("Sarah", "Emma", "Laura", "Rachel", "Hannah", "Claire", "Kelly", "Gemma", "Nicola", "Lisa",
-         "Natalie", "Amy", "Joanne", "Kirsty", "Zoe", "Abena", "Chioma"),
-        ("Daniel", "Matthew", "Chris", "Paul", "Mark", "Andrew", "Craig", "Lee", "Stuart", "Gareth",
-         "Ryan", "Kwame", "Tunde"),
-        _plain("Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Robinson",
-               "Wright", "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall", "Wood",
-               "Jackson", "Clarke", "Hughes", "Edwards", "Turner", "Hill", "Cooper", "Ward", "Morris",
-               "Moore", "Harris", "Baker", "King", "Lewis", "Martin", "Scott", "Young", "Allen",
-               "Mitchell", "Carter", "Bennett", "Shaw", "Parker", "Bailey", "Ellis", "Fletcher", "Holmes",
-               "Barnes", "Knight", "Murphy", "Kelly", "O'Brien", "Campbell", "Stewart", "Mensah",
-               "Okafor", "Adeyemi", "Smith-Jones", "Reid", "Brennan"),
+        "english",
+        70,
+        "en",
+        (
+            "Olivia",
+            "Amelia",
+            "Isla",
+            "Ava",
+            "Ivy",
+            "Freya",
+            "Lily",
+            "Florence",
+            "Mia",
+            "Willow",
+            "Rosie",
+            "Sophia",
+            "Isabella",
+            "Grace",
+            "Daisy",
+            "Poppy",
+            "Elsie",
+            "Emily",
+            "Ella",
+            "Evie",
+            "Charlotte",
+            "Harper",
+            "Matilda",
+            "Ruby",
+            "Alice",
+            "Jessica",
+            "Chloe",
+            "Holly",
+            "Lucy",
+            "Erin",
+            "Maisie",
+        ),
+        (
+            "Noah",
+            "Oliver",
+            "George",
+            "Arthur",
+            "Leo",
+            "Harry",
+            "Oscar",
+            "Archie",
+            "Henry",
+            "Theodore",
+            "Freddie",
+            "Jack",
+            "Charlie",
+            "Alfie",
+            "Jacob",
+            "Thomas",
+            "Finley",
+            "William",
+            "Lucas",
+            "Isaac",
+            "Teddy",
+            "Alexander",
+            "Edward",
+            "James",
+            "Joshua",
+            "Elijah",
+            "Max",
+            "Mason",
+            "Samuel",
+            "Joseph",
+        ),
+        (
+            "Sarah",
+            "Emma",
+            "Laura",
+            "Rachel",
+            "Hannah",
+            "Claire",
+            "Kelly",
+            "Gemma",
+            "Nicola",
+            "Lisa",
+            "Natalie",
+            "Amy",
+            "Joanne",
+            "Kirsty",
+            "Zoe",
+            "Abena",
+            "Chioma",
+        ),
+        (
+            "Daniel",
+            "Matthew",
+            "Chris",
+            "Paul",
+            "Mark",
+            "Andrew",
+            "Craig",
+            "Lee",
+            "Stuart",
+            "Gareth",
+            "Ryan",
+            "Kwame",
+            "Tunde",
+        ),
+        _plain(
+            "Smith",
+            "Jones",
+            "Taylor",
+            "Brown",
+            "Williams",
+            "Wilson",
+            "Johnson",
+            "Davies",
+            "Robinson",
+            "Wright",
+            "Thompson",
+            "Evans",
+            "Walker",
+            "White",
+            "Roberts",
+            "Green",
+            "Hall",
+            "Wood",
+            "Jackson",
+            "Clarke",
+            "Hughes",
+            "Edwards",
+            "Turner",
+            "Hill",
+            "Cooper",
+            "Ward",
+            "Morris",
+            "Moore",
+            "Harris",
+            "Baker",
+            "King",
+            "Lewis",
+            "Martin",
+            "Scott",
+            "Young",
+            "Allen",
+            "Mitchell",
+            "Carter",
+            "Bennett",
+            "Shaw",
+            "Parker",
+            "Bailey",
+            "Ellis",
+            "Fletcher",
+            "Holmes",
+            "Barnes",
+            "Knight",
+            "Murphy",
+            "Kelly",
+            "O'Brien",
+            "Campbell",
+            "Stewart",
+            "Mensah",
+            "Okafor",
+            "Adeyemi",
+            "Smith-Jones",
+            "Reid",
+            "Brennan",
+        ),
         own_language=1.0,
     ),
     Heritage(
-        "polish", 6, "pl",
+        "polish",
+        6,
+        "pl",
         ("Zuzanna", "Julia", "Zofia", "Hanna", "Maja", "Lena", "Alicja", "Oliwia"),
         ("Jakub", "Antoni", "Jan", "Szymon", "Filip", "Aleksander", "Franciszek", "Mikołaj"),
         ("Agnieszka", "Katarzyna", "Magdalena", "Joanna", "Anna"),
         ("Piotr", "Tomasz", "Paweł", "Krzysztof", "Marcin"),
-        (("Nowak", "Nowak", "Nowak"), ("Kowalski", "Kowalska", "Kowalska"),
-         ("Wiśniewski", "Wiśniewska", "Wiśniewska"), ("Wójcik", "Wójcik", "Wójcik"),
-         ("Kamiński", "Kamińska", "Kamińska"), ("Lewandowski", "Lewandowska", "Lewandowska"),
-         ("Zieliński", "Zielińska", "Zielińska"), ("Szymański", "Szymańska", "Szymańska")),
+        (
+            ("Nowak", "Nowak", "Nowak"),
+            ("Kowalski", "Kowalska", "Kowalska"),
+            ("Wiśniewski", "Wiśniewska", "Wiśniewska"),
+            ("Wójcik", "Wójcik", "Wójcik"),
+            ("Kamiński", "Kamińska", "Kamińska"),
+            ("Lewandowski", "Lewandowska", "Lewandowska"),
+            ("Zieliński", "Zielińska", "Zielińska"),
+            ("Szymański", "Szymańska", "Szymańska"),
+        ),
     ),
     Heritage(
-        "romanian", 4, "ro",
+        "romanian",
+        4,
+        "ro",
         ("Maria", "Elena", "Ioana", "Andreea", "Alexandra", "Daria"),
         ("Andrei", "Alexandru", "David", "Gabriel", "Ștefan", "Matei"),
         ("Mihaela", "Cristina", "Simona", "Roxana"),
@@ -174,17 +340,20 @@ HERITAGES = (
         _plain("Popescu", "Ionescu", "Popa", "Dumitru", "Stan", "Stoica", "Gheorghe", "Munteanu"),
     ),
     Heritage(
-        "pakistani", 7, "ur",
+        "pakistani",
+        7,
+        "ur",
         ("Aisha", "Fatima", "Zainab", "Maryam", "Hafsa", "Amina", "Iqra", "Zara"),
         ("Muhammad", "Ibrahim", "Yusuf", "Hamza", "Ayaan", "Zayn", "Ali", "Abdullah"),
         ("Nazia", "Samina", "Shazia", "Rubina", "Saima", "Farah"),
         ("Imran", "Tariq", "Asif", "Khalid", "Naveed", "Shahid"),
-        _plain("Khan", "Hussain", "Ahmed", "Ali", "Iqbal", "Mahmood", "Akhtar", "Rashid", "Butt",
-               "Chaudhry"),
+        _plain("Khan", "Hussain", "Ahmed", "Ali", "Iqbal", "Mahmood", "Akhtar", "Rashid", "Butt", "Chaudhry"),
         own_language=0.6,
     ),
     Heritage(
-        "arabic", 3, "ar",
+        "arabic",
+        3,
+        "ar",
         ("Layla", "Noor", "Mariam", "Salma", "Huda", "Yasmin"),
         ("Omar", "Youssef", "Adam", "Karim", "Ahmad", "Khalil"),
         ("Rania", "Dalia", "Hanan", "Samar"),
@@ -192,7 +361,9 @@ HERITAGES = (
         _plain("Al-Sayed", "Haddad", "Mansour", "Nasser", "Aziz", "Saleh", "Hassan"),
     ),
     Heritage(
-        "spanish", 2, "es",
+        "spanish",
+        2,
+        "es",
         ("Lucía", "Sofía", "Martina", "Valeria", "Carmen"),
         ("Mateo", "Hugo", "Pablo", "Daniel", "Javier"),
         ("Elena", "Marta", "Rocío", "Beatriz"),
@@ -200,7 +371,9 @@ HERITAGES = (
         _plain("García", "Martínez", "López", "Sánchez", "Fernández", "Romero"),
     ),
     Heritage(
-        "portuguese", 2, "pt",
+        "portuguese",
+        2,
+        "pt",
         ("Beatriz", "Leonor", "Matilde", "Inês", "Carolina"),
         ("Francisco", "Tomás", "Duarte", "Rodrigo", "Afonso"),
         ("Ana", "Sandra", "Patrícia", "Sofia"),
@@ -208,17 +381,25 @@ HERITAGES = (
         _plain("Silva", "Santos", "Ferreira", "Pereira", "Oliveira", "Costa", "Rodrigues"),
     ),
     Heritage(
-        "lithuanian", 2, "lt",
+        "lithuanian",
+        2,
+        "lt",
         ("Emilija", "Gabija", "Ugnė", "Austėja", "Kamilė"),
         ("Lukas", "Matas", "Jokūbas", "Dominykas", "Nojus"),
         ("Rasa", "Jurgita", "Inga", "Vilma"),
         ("Tomas", "Mindaugas", "Darius", "Andrius"),
-        (("Kazlauskas", "Kazlauskienė", "Kazlauskaitė"), ("Jankauskas", "Jankauskienė", "Jankauskaitė"),
-         ("Petrauskas", "Petrauskienė", "Petrauskaitė"), ("Butkus", "Butkienė", "Butkutė"),
-         ("Stankevičius", "Stankevičienė", "Stankevičiūtė")),
+        (
+            ("Kazlauskas", "Kazlauskienė", "Kazlauskaitė"),
+            ("Jankauskas", "Jankauskienė", "Jankauskaitė"),
+            ("Petrauskas", "Petrauskienė", "Petrauskaitė"),
+            ("Butkus", "Butkienė", "Butkutė"),
+            ("Stankevičius", "Stankevičienė", "Stankevičiūtė"),
+        ),
     ),
     Heritage(
-        "french", 1, "fr",
+        "french",
+        1,
+        "fr",
         ("Chloé", "Inès", "Manon", "Grâce"),
         ("Nathan", "Enzo", "Moussa", "Christian"),
         ("Aminata", "Solange", "Mireille"),
@@ -227,7 +408,9 @@ HERITAGES = (
     ),
     Heritage(
         # Hindu and Sikh families: English-speaking parents, a grandparent or two in Gujarati.
-        "indian", 3, "en",
+        "indian",
+        3,
+        "en",
         ("Priya", "Ananya", "Diya", "Anika", "Simran"),
         ("Aarav", "Arjun", "Rohan", "Vihaan", "Dev"),
         ("Neha", "Pooja", "Kiran", "Sunita"),
@@ -236,10 +419,24 @@ HERITAGES = (
     ),
 )
 
-PREFERRED = {"Alexander": "Alex", "Thomas": "Tom", "William": "Will", "Charlotte": "Lottie",
-             "Theodore": "Theo", "Matilda": "Tilly", "Isabella": "Bella", "Samuel": "Sam", "Joseph": "Joe",
-             "Jessica": "Jess", "Florence": "Flo", "Aleksander": "Olek", "Alexandru": "Alex",
-             "Muhammad": "Mo", "Francisco": "Chico", "Abdullah": "Abdi"}
+PREFERRED = {
+    "Alexander": "Alex",
+    "Thomas": "Tom",
+    "William": "Will",
+    "Charlotte": "Lottie",
+    "Theodore": "Theo",
+    "Matilda": "Tilly",
+    "Isabella": "Bella",
+    "Samuel": "Sam",
+    "Joseph": "Joe",
+    "Jessica": "Jess",
+    "Florence": "Flo",
+    "Aleksander": "Olek",
+    "Alexandru": "Alex",
+    "Muhammad": "Mo",
+    "Francisco": "Chico",
+    "Abdullah": "Abdi",
+}
 
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
 
@@ -387,11 +584,18 @@ def _adults(rng: random.Random, family: Family, numbers: _Numbers, contact_seq) 
         email = ""
         if has_email:
             email = f"{_ascii(first)}.{_ascii(last)}{rng.randint(1, 99)}@{rng.choice(EMAIL_DOMAINS)}"
-        family.adults.append(Adult(
-            mis_id=next(contact_seq), first=first, last=last, relationship=relationship,
-            parental_responsibility=pr, mobile="" if email_only else numbers.next(), email=email,
-            language=language,
-        ))
+        family.adults.append(
+            Adult(
+                mis_id=next(contact_seq),
+                first=first,
+                last=last,
+                relationship=relationship,
+                parental_responsibility=pr,
+                mobile="" if email_only else numbers.next(),
+                email=email,
+                language=language,
+            )
+        )
 
 
 def _flags(rng: random.Random, spec: SchoolSpec, families: list[Family]) -> None:
@@ -401,10 +605,13 @@ def _flags(rng: random.Random, spec: SchoolSpec, families: list[Family]) -> None
         cp = sw and rng.random() < 0.4
         for child in family.children:
             child.flags = {
-                "social_worker": sw, "child_protection": cp, "looked_after": False,
+                "social_worker": sw,
+                "child_protection": cp,
+                "looked_after": False,
                 "send_ehcp": rng.random() < 0.03,
                 "young_carer": rng.random() < (0.03 if child.year >= 7 else 0.01),
-                "yot_worker": False, "fsm": family.fsm,
+                "yot_worker": False,
+                "fsm": family.fsm,
             }
     # Two looked-after children per school, each an only child placed with foster carers.
     singles = [f for f in families if len(f.children) == 1 and not f.children[0].flags["social_worker"]]
@@ -460,8 +667,10 @@ def _marks(rng: random.Random, spec: SchoolSpec, families: list[Family], days: l
             holidays[id(child)] = set(span)
     suspended = {}
     if secondary:  # a two-day suspension with no provision (E)
-        suspended[id(rng.choice([c for c in pupils if c.year >= 9]))] = {date(2026, 11, 17),
-                                                                          date(2026, 11, 18)}
+        suspended[id(rng.choice([c for c in pupils if c.year >= 9]))] = {
+            date(2026, 11, 17),
+            date(2026, 11, 18),
+        }
     fixture = set(map(id, rng.sample([c for c in pupils if c.year in (9, 10)], 11))) if secondary else set()
     hindu = {id(f) for f in families if f.heritage.name == "indian" and rng.random() < 0.7}
     trip_day, trip_class = TRIP[spec.urn]
@@ -557,58 +766,163 @@ def generate(out_dir: Path = DATA_DIR, *, seed: int = SEED) -> dict[str, int]:
             first, last = name.split(" ", 1)
             email = f"{_ascii(first)[0]}.{_ascii(last).replace('-', '')}@{spec.domain}"
             teams = uuid.uuid5(uuid.NAMESPACE_DNS, f"{spec.domain}/{suffix}")
-            staff_rows.append((f"{spec.short}-{suffix}", name, role, email, f"U0{spec.short}{suffix}",
-                               str(teams), "Y"))
+            staff_rows.append(
+                (f"{spec.short}-{suffix}", name, role, email, f"U0{spec.short}{suffix}", str(teams), "Y")
+            )
         emails = {role: row[3] for (_s, _n, role), row in zip(spec.staff, staff_rows, strict=True)}
-        school_rows.append((spec.urn, spec.name, "Europe/London", LA, spec.phone, emails["dsl"],
-                            emails["attendance_officer"], f"#{spec.slug}-pastoral",
-                            f"#{spec.slug}-attendance", "", spec.am_close, spec.pm_close, "11:00;14:30",
-                            spec.priority_year_groups))
+        school_rows.append(
+            (
+                spec.urn,
+                spec.name,
+                "Europe/London",
+                LA,
+                spec.phone,
+                emails["dsl"],
+                emails["attendance_officer"],
+                f"#{spec.slug}-pastoral",
+                f"#{spec.slug}-attendance",
+                "",
+                spec.am_close,
+                spec.pm_close,
+                "11:00;14:30",
+                spec.priority_year_groups,
+            )
+        )
 
         contact_ids = (f"C{spec.pupil_prefix}{n:04d}" for n in range(1, 10000))
         families = _families(rng, spec, numbers, contact_ids)
         _flags(rng, spec, families)
         _opt_outs(rng, families)
-        children = sorted((c for f in families for c in f.children),
-                          key=lambda c: (c.year, c.class_name, c.last, c.first))
+        children = sorted(
+            (c for f in families for c in f.children), key=lambda c: (c.year, c.class_name, c.last, c.first)
+        )
         for n, child in enumerate(children, 1):
             child.mis_id = f"P{spec.pupil_prefix}{n:04d}"
             child.upn = _upn(rng, spec, child.year, n)
 
         folder = out_dir / spec.urn
         counts[f"{spec.urn}/calendar.csv"] = _write(
-            folder / "calendar.csv", ("kind", "start_date", "end_date", "name"),
-            ((s.kind, s.start.isoformat(), s.end.isoformat(), s.name) for s in SPANS_2026_27))
+            folder / "calendar.csv",
+            ("kind", "start_date", "end_date", "name"),
+            ((s.kind, s.start.isoformat(), s.end.isoformat(), s.name) for s in SPANS_2026_27),
+        )
         counts[f"{spec.urn}/staff.csv"] = _write(
             folder / "staff.csv",
-            ("staff_code", "name", "role", "email", "slack_user_id", "teams_user_id", "active"), staff_rows)
+            ("staff_code", "name", "role", "email", "slack_user_id", "teams_user_id", "active"),
+            staff_rows,
+        )
         counts[f"{spec.urn}/pupils.csv"] = _write(
             folder / "pupils.csv",
-            ("mis_id", "upn", "first_name", "last_name", "preferred_name", "year_group", "class_name",
-             "social_worker", "child_protection", "looked_after", "send_ehcp", "young_carer", "yot_worker",
-             "fsm", "social_worker_email", "yot_worker_email"),
-            ((c.mis_id, c.upn, c.first, c.last, c.preferred, c.year, c.class_name,
-              *(_yn(c.flags[k]) for k in ("social_worker", "child_protection", "looked_after", "send_ehcp",
-                                          "young_carer", "yot_worker", "fsm")),
-              c.social_worker_email, c.yot_worker_email) for c in children))
+            (
+                "mis_id",
+                "upn",
+                "first_name",
+                "last_name",
+                "preferred_name",
+                "year_group",
+                "class_name",
+                "social_worker",
+                "child_protection",
+                "looked_after",
+                "send_ehcp",
+                "young_carer",
+                "yot_worker",
+                "fsm",
+                "social_worker_email",
+                "yot_worker_email",
+            ),
+            (
+                (
+                    c.mis_id,
+                    c.upn,
+                    c.first,
+                    c.last,
+                    c.preferred,
+                    c.year,
+                    c.class_name,
+                    *(
+                        _yn(c.flags[k])
+                        for k in (
+                            "social_worker",
+                            "child_protection",
+                            "looked_after",
+                            "send_ehcp",
+                            "young_carer",
+                            "yot_worker",
+                            "fsm",
+                        )
+                    ),
+                    c.social_worker_email,
+                    c.yot_worker_email,
+                )
+                for c in children
+            ),
+        )
         counts[f"{spec.urn}/contacts.csv"] = _write(
             folder / "contacts.csv",
-            ("mis_id", "pupil_mis_id", "first_name", "last_name", "relationship", "priority",
-             "parental_responsibility", "mobile", "email", "language", "sms_opt_out", "email_opt_out"),
-            sorted(((a.mis_id, c.mis_id, a.first, a.last, a.relationship, i, _yn(a.parental_responsibility),
-                     a.mobile, a.email, a.language, _yn(a.sms_opt_out), _yn(a.email_opt_out))
-                    for f in families for c in f.children for i, a in enumerate(f.adults, 1)),
-                   key=lambda row: (row[1], row[5])))
+            (
+                "mis_id",
+                "pupil_mis_id",
+                "first_name",
+                "last_name",
+                "relationship",
+                "priority",
+                "parental_responsibility",
+                "mobile",
+                "email",
+                "language",
+                "sms_opt_out",
+                "email_opt_out",
+            ),
+            sorted(
+                (
+                    (
+                        a.mis_id,
+                        c.mis_id,
+                        a.first,
+                        a.last,
+                        a.relationship,
+                        i,
+                        _yn(a.parental_responsibility),
+                        a.mobile,
+                        a.email,
+                        a.language,
+                        _yn(a.sms_opt_out),
+                        _yn(a.email_opt_out),
+                    )
+                    for f in families
+                    for c in f.children
+                    for i, a in enumerate(f.adults, 1)
+                ),
+                key=lambda row: (row[1], row[5]),
+            ),
+        )
         counts[f"{spec.urn}/marks.csv"] = _write(
-            folder / "marks.csv", ("pupil_mis_id", "date", "session", "code", "minutes_late"),
-            _marks(rng, spec, families, days))
+            folder / "marks.csv",
+            ("pupil_mis_id", "date", "session", "code", "minutes_late"),
+            _marks(rng, spec, families, days),
+        )
 
     counts["schools.csv"] = _write(
         out_dir / "schools.csv",
-        ("urn", "name", "timezone", "local_authority", "phone", "dsl_email", "attendance_lead_email",
-         "slack_pastoral_channel", "slack_attendance_channel", "teams_workflow_url", "am_close", "pm_close",
-         "chase_times", "priority_year_groups"),
-        school_rows)
+        (
+            "urn",
+            "name",
+            "timezone",
+            "local_authority",
+            "phone",
+            "dsl_email",
+            "attendance_lead_email",
+            "slack_pastoral_channel",
+            "slack_attendance_channel",
+            "teams_workflow_url",
+            "am_close",
+            "pm_close",
+            "chase_times",
+            "priority_year_groups",
+        ),
+        school_rows,
+    )
     return counts
 
 

@@ -95,8 +95,17 @@ def simulate_register(
             code, minutes = am, late
         else:
             code, minutes = _pm_code(rng, n_rate, marks.get((pupil.id, "AM"), am)), None
-        record_mark(session, school_id=school_id, pupil_id=pupil.id, day=day, session_name=name,
-                    code=code, source="mis", minutes_late=minutes, now=now)
+        record_mark(
+            session,
+            school_id=school_id,
+            pupil_id=pupil.id,
+            day=day,
+            session_name=name,
+            code=code,
+            source="mis",
+            minutes_late=minutes,
+            now=now,
+        )
         written[code] += 1
         if code == "N":
             n_pupils.append(pupil.id)

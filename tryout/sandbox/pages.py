@@ -107,8 +107,9 @@ def _page_number(page: int | None) -> int:
     return max(1, int(page or 1))
 
 
-def families(session: Session, *, school: School, page: int | None = 1, per_page: int = FAMILIES_PER_PAGE
-             ) -> Paged:
+def families(
+    session: Session, *, school: School, page: int | None = 1, per_page: int = FAMILIES_PER_PAGE
+) -> Paged:
     """Every family the school has messaged or heard from, busiest-last first, a page at a time.
 
     The order and the count come from SQL over every message of the school, so no family is hidden
@@ -116,40 +117,72 @@ def families(session: Session, *, school: School, page: int | None = 1, per_page
     """
     tz = school.timezone
     activity = union_all(
-        select(OutboxMessage.contact_id.label("cid"), OutboxMessage.created_at.label("at"))
-        .where(OutboxMessage.school_id == school.id, OutboxMessage.contact_id.is_not(None)),
-        select(InboundMessage.contact_id.label("cid"), InboundMessage.received_at.label("at"))
-        .where(InboundMessage.school_id == school.id, InboundMessage.contact_id.is_not(None)),
+        select(OutboxMessage.contact_id.label("cid"), OutboxMessage.created_at.label("at")).where(
+            OutboxMessage.school_id == school.id, OutboxMessage.contact_id.is_not(None)
+        ),
+        select(InboundMessage.contact_id.label("cid"), InboundMessage.received_at.label("at")).where(
+            InboundMessage.school_id == school.id, InboundMessage.contact_id.is_not(None)
+        ),
     ).subquery()
     total = session.exec(select(func.count(func.distinct(activity.c.cid)))).one()
     page = min(_page_number(page), max(1, -(-total // per_page)))
-    ids = [cid for cid, _last in session.exec(
-        select(activity.c.cid, func.max(activity.c.at).label("last"))
-        .group_by(activity.c.cid)
-        .order_by(func.max(activity.c.at).desc(), activity.c.cid.desc())
-        .offset((page - 1) * per_page).limit(per_page)
-    ).all()]
+    ids = [
+        cid
+        for cid, _last in session.exec(
+            select(activity.c.cid, func.max(activity.c.at).label("last"))
+            .group_by(activity.c.cid)
+            .order_by(func.max(activity.c.at).desc(), activity.c.cid.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        ).all()
+    ]
     if not ids:
         return Paged([], total, page, per_page)
     threads: dict[int, list[Bubble]] = {cid: [] for cid in ids}
     for m in session.exec(select(OutboxMessage).where(OutboxMessage.contact_id.in_(ids))).all():
-        threads[m.contact_id].append(Bubble(
-            direction="out", channel=m.channel, at=m.created_at,
-            when=clock.to_local(m.created_at, tz).strftime("%a %H:%M"), parts=pieces(m.body),
-            subject=m.subject, status=m.status, kind=m.kind))
-    for r in session.exec(select(InboundMessage).where(InboundMessage.contact_id.in_(ids),
-                                                       InboundMessage.school_id == school.id)).all():
-        threads[r.contact_id].append(Bubble(
-            direction="in", channel=r.channel, at=r.received_at,
-            when=clock.to_local(r.received_at, tz).strftime("%a %H:%M"), parts=pieces(r.body), kind="reply"))
+        threads[m.contact_id].append(
+            Bubble(
+                direction="out",
+                channel=m.channel,
+                at=m.created_at,
+                when=clock.to_local(m.created_at, tz).strftime("%a %H:%M"),
+                parts=pieces(m.body),
+                subject=m.subject,
+                status=m.status,
+                kind=m.kind,
+            )
+        )
+    for r in session.exec(
+        select(InboundMessage).where(
+            InboundMessage.contact_id.in_(ids), InboundMessage.school_id == school.id
+        )
+    ).all():
+        threads[r.contact_id].append(
+            Bubble(
+                direction="in",
+                channel=r.channel,
+                at=r.received_at,
+                when=clock.to_local(r.received_at, tz).strftime("%a %H:%M"),
+                parts=pieces(r.body),
+                kind="reply",
+            )
+        )
     children = _children(session, ids)
     out = []
     for contact_id in ids:
         contact = session.get(Contact, contact_id)
         bubbles = sorted(threads[contact_id], key=_in_order)
-        out.append(Family(contact_id=contact_id, name=contact.first_name,
-                          masked=mask(contact.mobile or contact.email), children=children.get(contact_id, ""),
-                          language=contact.language, can_text=bool(contact.mobile), bubbles=bubbles))
+        out.append(
+            Family(
+                contact_id=contact_id,
+                name=contact.first_name,
+                masked=mask(contact.mobile or contact.email),
+                children=children.get(contact_id, ""),
+                language=contact.language,
+                can_text=bool(contact.mobile),
+                bubbles=bubbles,
+            )
+        )
     return Paged(out, total, page, per_page)
 
 
@@ -200,19 +233,28 @@ def _pinned():
     return and_(Alert.status == "open", or_(Alert.severity == "urgent", Alert.kind.in_(OWNED_KINDS)))
 
 
-def alerts(session: Session, *, school: School, page: int | None = 1, per_page: int = ALERTS_PER_PAGE
-           ) -> AlertsPane:
+def alerts(
+    session: Session, *, school: School, page: int | None = 1, per_page: int = ALERTS_PER_PAGE
+) -> AlertsPane:
     ours = Alert.school_id == school.id
     total = session.exec(select(func.count(Alert.id)).where(ours)).one()
     still_open = session.exec(select(func.count(Alert.id)).where(ours, Alert.status == "open")).one()
     pinned = session.exec(select(Alert).where(ours, _pinned()).order_by(Alert.id.desc())).all()
     rest_total = total - len(pinned)
     page = min(_page_number(page), max(1, -(-rest_total // per_page)))
-    rest = session.exec(select(Alert).where(ours, not_(_pinned())).order_by(Alert.id.desc())
-                        .offset((page - 1) * per_page).limit(per_page)).all()
-    return AlertsPane(pinned=[_view(session, a, school) for a in pinned],
-                      others=Paged([_view(session, a, school) for a in rest], rest_total, page, per_page),
-                      total=total, open=still_open)
+    rest = session.exec(
+        select(Alert)
+        .where(ours, not_(_pinned()))
+        .order_by(Alert.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return AlertsPane(
+        pinned=[_view(session, a, school) for a in pinned],
+        others=Paged([_view(session, a, school) for a in rest], rest_total, page, per_page),
+        total=total,
+        open=still_open,
+    )
 
 
 def _view(session: Session, a: Alert, school: School) -> AlertView:
@@ -220,10 +262,19 @@ def _view(session: Session, a: Alert, school: School) -> AlertView:
 
     buttons = available(a) if a.status == "open" else []
     return AlertView(
-        id=a.id, kind=a.kind, title=a.title, body=a.body or "", severity=a.severity, audience=a.audience,
-        status=a.status, when=clock.to_local(a.created_at, school.timezone).strftime("%a %d %b %H:%M"),
-        facts=facts(session, a), history=history(session, a), actions=[(b.id, b.label) for b in buttons],
-        suggested_code=(a.data or {}).get("suggested_code"), raised_count=a.raised_count,
+        id=a.id,
+        kind=a.kind,
+        title=a.title,
+        body=a.body or "",
+        severity=a.severity,
+        audience=a.audience,
+        status=a.status,
+        when=clock.to_local(a.created_at, school.timezone).strftime("%a %d %b %H:%M"),
+        facts=facts(session, a),
+        history=history(session, a),
+        actions=[(b.id, b.label) for b in buttons],
+        suggested_code=(a.data or {}).get("suggested_code"),
+        raised_count=a.raised_count,
     )
 
 

@@ -35,13 +35,7 @@ from bot.policy import policy_for
 from bot.register.service import record_mark
 from bot.settings import Settings
 from storage.db import session_scope
-from storage.models import (
-    AbsenceCase,
-    Mark,
-    Pupil,
-    SandboxClock,
-    School,
-)
+from storage.models import AbsenceCase, Mark, Pupil, SandboxClock, School
 from tryout.sample.register import simulate_register
 
 START_DAY = date(2026, 11, 23)  # the first school day after the sample registers (Fri 20 Nov 2026)
