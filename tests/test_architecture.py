@@ -90,6 +90,91 @@ def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+# The layers, lowest first, with the one rule each keeps (README, "Layers"). An import may go to its
+# own layer or a lower one, never up. A unit not listed here fails the test: place it when adding it.
+LAYERS: list[tuple[str, set[str]]] = [
+    # Foundation: facts and tools every layer may use; they know nothing of the domains.
+    (
+        "foundation",
+        {
+            "storage",
+            "bot.clock",
+            "bot.settings",
+            "bot.errors",
+            "bot.shutdown",
+            "bot.summary",
+            "bot.codes",
+            "bot.attendance",
+            "bot.phones",
+            "bot.policy",
+            "bot.policy_values",
+            "bot.calendar",
+            "bot.typical_calendar",
+            "bot.pupils",
+            "bot.actors",
+            "bot.templates",
+            "bot.catalogs",
+            "bot.runtime",
+        },
+    ),
+    # Transports: deliver and record what happened; never decide what happens to a family.
+    ("transport", {"bot.messaging", "bot.chat"}),
+    # Records: the audited doors (marks, cases, alerts) every domain writes through.
+    ("records", {"bot.cases", "bot.alerts", "bot.register"}),
+    # Domains: one folder per job the bot does for a school.
+    (
+        "domains",
+        {
+            "bot.notices",
+            "bot.replies",
+            "bot.calls",
+            "bot.escalation",
+            "bot.reports",
+            "bot.privacy",
+            "bot.importing",
+            "bot.letters",
+            "bot.mail",
+            "bot.thresholds",
+            "bot.firstday",
+            "bot.mis",
+            "bot.commands",
+            "bot.policy_admin",
+        },
+    ),
+    # Assemblies: the explicit lists of jobs and CLI commands.
+    ("assemblies", {"bot.jobs", "bot.cli"}),
+    # Edges: read the clock once, verify, parse, call a service.
+    ("edges", {"handlers", "scheduler"}),
+]
+
+
+def _layer_of(unit: str) -> int:
+    for number, (_, units) in enumerate(LAYERS):
+        if unit in units:
+            return number
+    raise AssertionError(f"{unit} is in no layer: add it to LAYERS in tests/test_architecture.py")
+
+
+def upward_arrows(edges: dict[str, set[str]]) -> list[str]:
+    return [
+        f"{source} ({LAYERS[_layer_of(source)][0]}) imports {target} ({LAYERS[_layer_of(target)][0]})"
+        for source, targets in sorted(edges.items())
+        for target in sorted(targets)
+        if _layer_of(target) > _layer_of(source)
+    ]
+
+
+def test_no_arrow_from_a_lower_layer_to_a_higher_one():
+    upward = upward_arrows(graph())
+    assert upward == [], "\n".join(upward)
+
+
+def test_the_layer_check_finds_an_upward_arrow():
+    """The sender deciding a family's next step (the knot issue 11 untied) would be caught."""
+    edges = {"bot.messaging": {"storage", "bot.firstday"}, "bot.firstday": {"bot.messaging"}}
+    assert upward_arrows(edges) == ["bot.messaging (transport) imports bot.firstday (domains)"]
+
+
 def test_storage_imports_nothing_of_ours_and_bot_never_imports_the_edges():
     edges = graph()
     assert edges["storage"] == set(), edges["storage"]
