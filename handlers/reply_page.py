@@ -4,7 +4,7 @@ The link is the only key: it works for one case and one contact, expires (``REPL
 the page shows nothing but the child's first name and the school's name. A form post must carry a
 CSRF token derived from the link token and the secret key, so another site cannot post on a
 parent's behalf. Expired links answer 410, forged or broken ones 400, each with a friendly page.
-The answer is recorded by ``bot.replies.service.receive_web_reply``.
+The answer is recorded by ``bot.replies.reply_form.receive_web_reply``.
 """
 
 import logging
@@ -17,7 +17,7 @@ from bot import clock
 from bot.errors import NotFound, UserError
 from bot.replies import wording
 from bot.replies.links import LinkInvalid, read_token
-from bot.replies.service import MAX_NOTE, MAX_RETURN_DAYS, WEB_REASONS, link_target, receive_web_reply
+from bot.replies.reply_form import MAX_NOTE, MAX_RETURN_DAYS, WEB_REASONS, link_target, receive_web_reply
 from handlers import deps
 from handlers.family_pages import csrf_ok, csrf_token, page, parse_date, unusable
 

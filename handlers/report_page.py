@@ -16,8 +16,8 @@ from flask import Flask, Response, request
 from bot import clock
 from bot.notices.links import FamilyLinkInvalid
 from bot.replies import wording
+from bot.replies.reply_form import MAX_NOTE, WEB_REASONS
 from bot.replies.report_form import MAX_DAYS_AHEAD, FormError, family, first_day_default, receive_report
-from bot.replies.service import MAX_NOTE, WEB_REASONS
 from bot.templates import join_names
 from handlers import deps
 from handlers.family_pages import csrf_ok, csrf_token, page, parse_date, unusable

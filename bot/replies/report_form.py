@@ -24,7 +24,7 @@ from bot.notices import links as family_links
 from bot.notices import taking
 from bot.replies import noticing, wording
 from bot.replies.apply import ReplyOutcome, route  # the one routing of what a family says
-from bot.replies.service import IN_SCHOOL, MAX_NOTE, WEB_REASONS, page_reason
+from bot.replies.reply_form import IN_SCHOOL, MAX_NOTE, WEB_REASONS, page_reason
 from bot.settings import Settings
 from storage.models import AbsenceCase, Contact, FamilyLink, InboundMessage, Pupil, PupilContact, School
 
