@@ -94,7 +94,7 @@ def test_every_family_page_is_wholly_in_every_language(template, lang):
     from markupsafe import escape
 
     from bot.replies import wording
-    from bot.replies.service import WEB_REASONS
+    from bot.replies.reply_form import WEB_REASONS
 
     contexts, errors = FAMILY_PAGES[template]
 

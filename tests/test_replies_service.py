@@ -13,7 +13,8 @@ from bot.commands.acting import act
 from bot.errors import PermissionDenied, UserError
 from bot.messaging import outbox
 from bot.messaging.segments import segments
-from bot.replies.service import receive_sms, receive_web_reply
+from bot.replies.reply_form import receive_web_reply
+from bot.replies.service import receive_sms
 from bot.settings import load_settings
 from bot.templates import join_names
 from storage.models import (

@@ -3,7 +3,7 @@
 an SMS opt-out mirrored).
 
 Every way a family tells us something comes through ``route``: texts and emails
-(``service.receive_sms``, ``email``), the reply page (``service.receive_web_reply``) and the report
+(``service.receive_sms``, ``email``), the reply page (``reply_form.receive_web_reply``) and the report
 page (``report_form``).
 """
 
@@ -65,18 +65,6 @@ def route(
     child will be back"; the reply page passes True for a free-text reason that suggests no code.
     With no case to explain, a reason becomes a notice about ``notice_for`` (bot.notices).
     """
-    _record(
-        session,
-        contact=contact,
-        inbound=inbound,
-        case_list=case_list,
-        code=code,
-        return_date=return_date,
-        concern=concern,
-        confidence=confidence,
-        outcome=outcome,
-        now=now,
-    )
     reply = decide.Reply(
         inbound_id=inbound.id,
         body=inbound.body,
@@ -90,24 +78,14 @@ def route(
         reason_given=reason_given,
         notice_for=notice_for,
     )
-    ctx = wording.ReplyContext(
-        school=school,
-        contact=contact,
-        body=inbound.body,
-        code=code,
-        return_date=return_date,
-        confidence=confidence,
-        channel=inbound.channel,
-        language=language,
-    )
+    ctx = _context(reply, inbound, school=school, contact=contact, confidence=confidence, language=language)
+    _record(session, reply=reply, inbound=inbound, ctx=ctx, outcome=outcome, now=now)
     done = _Done()
     for effect in decide.decide(reply):
         _apply(
             session,
             effect,
             reply=reply,
-            school=school,
-            contact=contact,
             contacts=contacts,
             inbound=inbound,
             ctx=ctx,
@@ -117,28 +95,46 @@ def route(
         )
 
 
+def _context(
+    reply: "decide.Reply",
+    inbound: InboundMessage,
+    *,
+    school: School,
+    contact: Contact,
+    confidence: float,
+    language: str | None,
+) -> "wording.ReplyContext":
+    """What the staff alerts and case summaries are worded from: the reply as recorded."""
+    return wording.ReplyContext(
+        school=school,
+        contact=contact,
+        body=inbound.body,
+        code=reply.code,
+        return_date=reply.return_date,
+        confidence=confidence,
+        channel=inbound.channel,
+        language=language,
+    )
+
+
 def _record(
     session: Session,
     *,
-    contact: Contact,
+    reply: "decide.Reply",
     inbound: InboundMessage,
-    case_list: list[AbsenceCase],
-    code: str,
-    return_date: date | None,
-    concern: bool,
-    confidence: float,
+    ctx: "wording.ReplyContext",
     outcome: ReplyOutcome,
     now: datetime,
 ) -> None:
     """The reply against every case it concerns (``ReplyCase``) and in each case's log."""
     outcome.inbound_ids.append(inbound.id)
-    outcome.code = code
-    outcome.concern = outcome.concern or concern
-    for case in case_list:
+    outcome.code = reply.code
+    outcome.concern = outcome.concern or reply.concern
+    for case in reply.cases:
         session.add(ReplyCase(inbound_id=inbound.id, case_id=case.id))
         outcome.case_ids.append(case.id)
     session.flush()
-    for case in case_list:
+    for case in reply.cases:
         cases.log(
             session,
             school_id=case.school_id,
@@ -146,15 +142,15 @@ def _record(
             pupil_id=case.pupil_id,
             kind="reply",
             summary=inbound.body,
-            actor=f"{inbound.channel}:contact:{contact.id}",
+            actor=f"{inbound.channel}:contact:{ctx.contact.id}",
             data={
                 "inbound_id": inbound.id,
                 "channel": inbound.channel,
-                "code": code,
-                "return_date": return_date.isoformat() if return_date else None,
-                "concern": concern,
-                "confidence": confidence,
-                "contact_id": contact.id,
+                "code": reply.code,
+                "return_date": reply.return_date.isoformat() if reply.return_date else None,
+                "concern": reply.concern,
+                "confidence": ctx.confidence,
+                "contact_id": ctx.contact.id,
             },
             now=now,
         )
@@ -172,8 +168,6 @@ def _apply(
     effect: "decide.Effect",
     *,
     reply: "decide.Reply",
-    school: School,
-    contact: Contact,
     contacts: list[Contact],
     inbound: InboundMessage,
     ctx: "wording.ReplyContext",
@@ -181,23 +175,10 @@ def _apply(
     done: _Done,
     now: datetime,
 ) -> None:
-    """Carry out one effect of ``decide.decide``."""
+    """Carry out one effect of ``decide.decide``; the school and the contact are the context's."""
     match effect:
         case decide.RaiseAlert():
-            _alert(
-                session,
-                outcome,
-                school_id=school.id,
-                key=effect.key,
-                kind=effect.kind,
-                audience=effect.audience,
-                severity=effect.severity,
-                case=effect.case,
-                pupil=effect.pupil,
-                ctx=ctx,
-                extra=dict(effect.extra) or None,
-                now=now,
-            )
+            _alert(session, effect, ctx=ctx, outcome=outcome, now=now)
         case decide.SetSmsOptOut():
             _set_opt_out(session, contacts=contacts, stop=effect.stop, outcome=outcome, now=now)
         case decide.ExplainCases():
@@ -211,45 +192,74 @@ def _apply(
                 now=now,
             )
         case decide.NoticeForCases():
-            said = noticing.said_by_family(
-                inbound, contact, understood=reply.code, code=effect.code, return_date=reply.return_date
+            _notice_for_cases(
+                session, effect, reply=reply, inbound=inbound, ctx=ctx, outcome=outcome, now=now
             )
-            made = taking.for_cases(
-                session, school=school, case_list=list(reply.cases), pupils=reply.pupils, said=said, now=now
-            )
-            outcome.notice_ids += [n.id for n in made]
         case decide.NoticeAhead():
-            ahead = effect.notice_for
-            said = noticing.said_by_family(
-                inbound,
-                contact,
-                understood=reply.code,
-                code=effect.code,
-                return_date=ahead.return_date(reply.return_date),
-            )
-            done.notices = taking.without_case(
-                session,
-                school=school,
-                pupils=ahead.pupils,
-                said=said,
-                now=now,
-                first=ahead.first,
-                named=ahead.named,
-            )
+            done.notices = _notice_ahead(session, effect, reply=reply, inbound=inbound, ctx=ctx, now=now)
             outcome.notice_ids += [n.id for n in done.notices]
         case decide.Thank():
             # ``explained_case_ids`` as the outcome holds them: a follow-up is not thanked twice.
             if done.notices if effect.after == "notice" else outcome.explained_case_ids:
                 _thank(
                     session,
-                    school=school,
-                    contact=contact,
+                    school=ctx.school,
+                    contact=ctx.contact,
                     inbound=inbound,
                     pupils=list(effect.pupils),
                     outcome=outcome,
                     now=now,
                     language=ctx.language,
                 )
+
+
+def _notice_for_cases(
+    session: Session,
+    effect: "decide.NoticeForCases",
+    *,
+    reply: "decide.Reply",
+    inbound: InboundMessage,
+    ctx: "wording.ReplyContext",
+    outcome: ReplyOutcome,
+    now: datetime,
+) -> None:
+    """A reason on open cases also covers the rest of that absence, so later marks are not asked about."""
+    said = noticing.said_by_family(
+        inbound, ctx.contact, understood=reply.code, code=effect.code, return_date=reply.return_date
+    )
+    made = taking.for_cases(
+        session, school=ctx.school, case_list=list(reply.cases), pupils=reply.pupils, said=said, now=now
+    )
+    outcome.notice_ids += [n.id for n in made]
+
+
+def _notice_ahead(
+    session: Session,
+    effect: "decide.NoticeAhead",
+    *,
+    reply: "decide.Reply",
+    inbound: InboundMessage,
+    ctx: "wording.ReplyContext",
+    now: datetime,
+) -> list:
+    """The notices a reason given with nothing open makes; a ``Thank`` after them needs to know."""
+    ahead = effect.notice_for
+    said = noticing.said_by_family(
+        inbound,
+        ctx.contact,
+        understood=reply.code,
+        code=effect.code,
+        return_date=ahead.return_date(reply.return_date),
+    )
+    return taking.without_case(
+        session,
+        school=ctx.school,
+        pupils=ahead.pupils,
+        said=said,
+        now=now,
+        first=ahead.first,
+        named=ahead.named,
+    )
 
 
 def _explain(
@@ -281,31 +291,26 @@ def _explain(
 
 def _alert(
     session: Session,
-    outcome: ReplyOutcome,
+    effect: "decide.RaiseAlert",
     *,
-    school_id: int,
-    key: str,
-    kind: str,
-    audience: str,
-    severity: str,
-    case: AbsenceCase | None,
-    pupil: Pupil | None,
     ctx: "wording.ReplyContext",
+    outcome: ReplyOutcome,
     now: datetime,
-    extra: dict | None = None,
 ) -> None:
-    title, body = wording.alert_text(kind, ctx, pupil=pupil, case=case)
+    """The staff alert ``decide`` asked for, worded from the reply (``wording.alert_text``)."""
+    pupil, case = effect.pupil, effect.case
+    title, body = wording.alert_text(effect.kind, ctx, pupil=pupil, case=case)
     data = wording.alert_data(ctx, pupil=pupil, case=case)
-    data.update(extra or {})
+    data.update(effect.extra)
     alert, _ = raise_alert(
         session,
-        school_id=school_id,
-        key=key,
-        kind=kind,
+        school_id=ctx.school.id,
+        key=effect.key,
+        kind=effect.kind,
         title=title,
         body=body,
-        audience=audience,
-        severity=severity,
+        audience=effect.audience,
+        severity=effect.severity,
         pupil_id=pupil.id if pupil else None,
         case_id=case.id if case else None,
         data=data,

@@ -1,4 +1,8 @@
-"""Words the date grammar (``bot.replies.dates``) reads, per language. Data only."""
+"""Words the date grammar (``bot.replies.dates``) reads, per language. Data only.
+
+Long because: it is data, one table per kind of date word with every language families write in
+side by side (like ``bot.replies.vocabulary``); split by language, a day's words would be scattered.
+"""
 
 import re
 

@@ -24,7 +24,7 @@ from bot.notices import links as family_links
 from bot.notices import taking
 from bot.replies import noticing, wording
 from bot.replies.apply import ReplyOutcome, route  # the one routing of what a family says
-from bot.replies.service import IN_SCHOOL, MAX_NOTE, WEB_REASONS, page_reason
+from bot.replies.reply_form import IN_SCHOOL, MAX_NOTE, WEB_REASONS, page_reason
 from bot.settings import Settings
 from storage.models import AbsenceCase, Contact, FamilyLink, InboundMessage, Pupil, PupilContact, School
 
@@ -95,23 +95,67 @@ def receive_report(
     """Record one report from the page. Raises ``FormError`` (nothing written) for a field to fix."""
     fam = family(session, settings=settings, token=token, now=now)
     note = (note or "").strip()
-    chosen = [p for p in fam.pupils if p.id in set(pupil_ids)]
-    if not chosen or len(chosen) != len(set(pupil_ids)):
-        raise FormError("child")
-    if reason not in WEB_REASONS:
-        raise FormError("reason")
-    if reason == "other" and not note:
-        raise FormError("note")
-    if len(note) > MAX_NOTE:
-        raise FormError("long")
+    chosen = _chosen(fam, pupil_ids=pupil_ids, reason=reason, note=note)
     school = fam.school
     today = clock.to_local(now, school.timezone).date()
     calendar = load_calendar(session, school.id)
     first_day = _first_day(calendar, today=today, first_date=first_date, return_date=return_date)
     code, read = page_reason(reason, note, today=today, calendar=calendar)
-    concern = bool(read and read.concern)
+    inbound = _inbound(
+        session,
+        fam,
+        reason=reason,
+        note=note,
+        code=code,
+        concern=bool(read and read.concern),
+        first_day=first_day,
+        return_date=return_date,
+        now=now,
+    )
+    outcome = ReplyOutcome(status="recorded")
+    open_cases = [] if first_day > today else _open_cases(session, chosen)
+    # Routed like a reply: on the open cases it answers, or (with none) only for the alerts a note
+    # can raise; the children without a case get notices for exactly the days chosen.
+    route(
+        session,
+        school=school,
+        contact=fam.contact,
+        contacts=[fam.contact],
+        inbound=inbound,
+        case_list=open_cases,
+        pupils={p.id: p for p in chosen},
+        code=code,
+        return_date=return_date,
+        concern=inbound.concern,
+        confidence=inbound.confidence,
+        send_thanks=False,
+        outcome=outcome,
+        reason_given=code != IN_SCHOOL,
+        now=now,
+        notice_for=noticing.NoticeFor(pupils=[], named=True),
+    )
+    rest = [p for p in chosen if p.id not in {c.pupil_id for c in open_cases}]
+    if rest and code != IN_SCHOOL:
+        made = _notices(session, inbound, fam=fam, pupils=rest, first_day=first_day, now=now)
+        outcome.notice_ids += [n.id for n in made]
+    return outcome
+
+
+def _inbound(
+    session: Session,
+    fam: Family,
+    *,
+    reason: str,
+    note: str,
+    code: str | None,
+    concern: bool,
+    first_day: date,
+    return_date: date | None,
+    now: datetime,
+) -> InboundMessage:
+    """The report stored like a text: a reason chosen from the list is certain, "other" half so."""
     inbound = InboundMessage(
-        school_id=school.id,
+        school_id=fam.school.id,
         channel="form",
         provider_id=None,
         from_address=f"form:contact:{fam.contact.id}",
@@ -125,52 +169,55 @@ def receive_report(
     )
     session.add(inbound)
     session.flush()
-    outcome = ReplyOutcome(status="recorded")
-    open_cases = (
-        []
-        if first_day > today
-        else list(
-            session.exec(
-                select(AbsenceCase)
-                .where(AbsenceCase.pupil_id.in_([p.id for p in chosen]), AbsenceCase.status == "open")
-                .order_by(AbsenceCase.id)
-            ).all()
-        )
+    return inbound
+
+
+def _chosen(fam: Family, *, pupil_ids: list[int], reason: str, note: str) -> list[Pupil]:
+    """The children the report is about; ``FormError`` for a child not the family's, or a reason to fix."""
+    chosen = [p for p in fam.pupils if p.id in set(pupil_ids)]
+    if not chosen or len(chosen) != len(set(pupil_ids)):
+        raise FormError("child")
+    if reason not in WEB_REASONS:
+        raise FormError("reason")
+    if reason == "other" and not note:
+        raise FormError("note")
+    if len(note) > MAX_NOTE:
+        raise FormError("long")
+    return chosen
+
+
+def _open_cases(session: Session, chosen: list[Pupil]) -> list[AbsenceCase]:
+    """The children's open cases: a report from today or before answers them."""
+    return list(
+        session.exec(
+            select(AbsenceCase)
+            .where(AbsenceCase.pupil_id.in_([p.id for p in chosen]), AbsenceCase.status == "open")
+            .order_by(AbsenceCase.id)
+        ).all()
     )
-    # Routed like a reply: on the open cases it answers, or (with none) only for the alerts a note
-    # can raise; the children without a case get notices for exactly the days chosen.
-    route(
-        session,
-        school=school,
-        contact=fam.contact,
-        contacts=[fam.contact],
-        inbound=inbound,
-        case_list=open_cases,
-        pupils={p.id: p for p in chosen},
-        code=code,
-        return_date=return_date,
-        concern=concern,
-        confidence=inbound.confidence,
-        send_thanks=False,
-        outcome=outcome,
-        reason_given=code != IN_SCHOOL,
-        now=now,
-        notice_for=noticing.NoticeFor(pupils=[], named=True),
+
+
+def _notices(
+    session: Session,
+    inbound: InboundMessage,
+    *,
+    fam: Family,
+    pupils: list[Pupil],
+    first_day: date,
+    now: datetime,
+) -> list:
+    """Notices for children with no open case, from the first day chosen: register close will
+    neither message nor chase them for those days."""
+    said = noticing.said_by_family(
+        inbound,
+        fam.contact,
+        understood=inbound.code or "NONE",
+        code=inbound.code if inbound.code in codes.CODES else None,
+        return_date=inbound.return_date,
     )
-    rest = [p for p in chosen if p.id not in {c.pupil_id for c in open_cases}]
-    if rest and code != IN_SCHOOL:
-        said = noticing.said_by_family(
-            inbound,
-            fam.contact,
-            understood=code or "NONE",
-            code=code if code in codes.CODES else None,
-            return_date=return_date,
-        )
-        made = taking.without_case(
-            session, school=school, pupils=rest, said=said, now=now, first=(first_day, "AM")
-        )
-        outcome.notice_ids += [n.id for n in made]
-    return outcome
+    return taking.without_case(
+        session, school=fam.school, pupils=pupils, said=said, now=now, first=(first_day, "AM")
+    )
 
 
 def _first_day(calendar, *, today: date, first_date: date | None, return_date: date | None) -> date:

@@ -1,4 +1,4 @@
-"""What happens when a family replies: by SMS (``receive_sms``) or on the reply page (``receive_web_reply``).
+"""What happens when a family replies: by SMS (``receive_sms``) or on the reply page (``reply_form``).
 
 A reply is evidence, not a decision: it is recorded verbatim against every case it concerns, the
 suggested code goes to staff with one-tap actions, and only staff change the register (through
@@ -34,16 +34,15 @@ an auto-responder cannot start a loop) and staff are told, with the number maske
 """
 
 import logging
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot import clock, codes, templates
+from bot import clock, templates
 from bot.alerts.service import raise_alert
 from bot.calendar import load_calendar
-from bot.errors import NotFound, UserError
+from bot.errors import UserError
 from bot.messaging import outbox
 from bot.replies import decide, noticing, wording
 from bot.replies.apply import ReplyOutcome, route
@@ -56,16 +55,6 @@ log = logging.getLogger(__name__)
 LATE, IN_SCHOOL, NONE, STOP, START = decide.LATE, decide.IN_SCHOOL, decide.NONE, decide.STOP, decide.START
 # A reply with no open case may follow up a case explained this recently ("back on Thursday").
 FOLLOW_UP_WINDOW = timedelta(days=2)
-# Reasons offered on the reply page and the code each suggests ("other" is read from the note).
-WEB_REASONS: dict[str, str | None] = {
-    "ill": "I",
-    "medical": "M",
-    "religious": "R",
-    "emergency": "C",
-    "other": None,
-}
-MAX_NOTE = 1000
-MAX_RETURN_DAYS = 60
 
 # --------------------------------------------------------------------------------------------------
 # Inbound SMS
@@ -182,49 +171,28 @@ def _reply_for_school(
     ``case_ids`` narrows it to the cases a reply address named (an email reply's token), when any of
     them is still open or just explained.
     """
-    pupils = _pupils_of(session, [c.id for c in contacts])
-    from bot.replies.understand import children_named, understand
+    from bot.replies.understand import understand
 
-    named = children_named(body, sorted({n for p in pupils for n in _names(p)}))
-    contact_ids = [c.id for c in contacts]
-    off_roll = [] if named else noticing.off_roll_named(session, contact_ids=contact_ids, body=body)
-    if named:
-        wanted = {n.casefold() for n in named}
-        chosen = [p for p in pupils if wanted & {n.casefold() for n in _names(p)}]
-    else:
-        chosen = [] if off_roll else pupils  # it names only a child who has left: about them alone
+    pupils = _pupils_of(session, [c.id for c in contacts])
+    named, chosen, off_roll = _children(session, body, pupils=pupils, contact_ids=[c.id for c in contacts])
     case_list = _cases_for(session, [p.id for p in chosen], now=now)
     if case_ids:
         case_list = [c for c in case_list if c.id in case_ids] or case_list
     calendar = load_calendar(session, school.id)
     today = clock.to_local(now, school.timezone).date()
     u = understand(body, today, is_school_day=calendar.is_school_day)
-    code = u.code or NONE
-
-    inbound = _insert_inbound(
-        session,
-        InboundMessage(
-            school_id=school.id,
-            channel=channel,
-            provider_id=provider_id,
-            from_address=from_address,
-            contact_id=contacts[0].id,
-            body=body,
-            received_at=now,
-            code=code,
-            return_date=u.return_date,
-            concern=bool(u.concern),
-            confidence=float(u.confidence or 0.0),
-        ),
-    )
+    sender = {
+        "channel": channel,
+        "provider_id": provider_id,
+        "from_address": from_address,
+        "contact_id": contacts[0].id,
+    }
+    inbound = _insert_inbound(session, _as_read(u, school_id=school.id, body=body, now=now, **sender))
     notice_for = None
     if not case_list:  # a notice given ahead: which day is it about ("dentist tomorrow")?
+        about = bool(named or off_roll) or len(chosen) == 1
         notice_for = noticing.notice_for(
-            body,
-            today=today,
-            calendar=calendar,
-            pupils=chosen + off_roll,
-            named=bool(named or off_roll) or len(chosen) == 1,
+            body, today=today, calendar=calendar, pupils=chosen + off_roll, named=about
         )
     route(
         session,
@@ -234,10 +202,10 @@ def _reply_for_school(
         inbound=inbound,
         case_list=case_list,
         pupils={p.id: p for p in pupils},
-        code=code,
+        code=inbound.code,
         return_date=u.return_date,
-        concern=bool(u.concern),
-        confidence=float(u.confidence or 0.0),
+        concern=inbound.concern,
+        confidence=inbound.confidence,
         send_thanks=True,
         outcome=outcome,
         now=now,
@@ -245,6 +213,53 @@ def _reply_for_school(
         needs_reading=u.needs_reading,
         notice_for=notice_for,
     )
+
+
+def _as_read(
+    read,
+    *,
+    school_id: int,
+    channel: str,
+    provider_id: str,
+    from_address: str,
+    contact_id: int,
+    body: str,
+    now: datetime,
+) -> InboundMessage:
+    """The message kept verbatim with what the reader made of it; "NONE" when it read no code."""
+    return InboundMessage(
+        school_id=school_id,
+        channel=channel,
+        provider_id=provider_id,
+        from_address=from_address,
+        contact_id=contact_id,
+        body=body,
+        received_at=now,
+        code=read.code or NONE,
+        return_date=read.return_date,
+        concern=bool(read.concern),
+        confidence=float(read.confidence or 0.0),
+    )
+
+
+def _children(
+    session: Session, body: str, *, pupils: list[Pupil], contact_ids: list[int]
+) -> tuple[list[str], list[Pupil], list[Pupil]]:
+    """(names the text gives, the pupils it is about, children off roll it names).
+
+    A text that names children is about them only; one that names only a child who has left is
+    about that child alone (no case, perhaps a notice); otherwise it is about all the family's pupils.
+    """
+    from bot.replies.understand import children_named
+
+    named = children_named(body, sorted({n for p in pupils for n in _names(p)}))
+    off_roll = [] if named else noticing.off_roll_named(session, contact_ids=contact_ids, body=body)
+    if named:
+        wanted = {n.casefold() for n in named}
+        chosen = [p for p in pupils if wanted & {n.casefold() for n in _names(p)}]
+    else:
+        chosen = [] if off_roll else pupils
+    return named, chosen, off_roll
 
 
 def _names(p: Pupil) -> list[str]:
@@ -371,131 +386,3 @@ def _school_for_number(session: Session, to_number: str) -> School | None:
             if school.phone and e164(school.phone) == wanted:
                 return school
     return schools[0] if schools else None
-
-
-# --------------------------------------------------------------------------------------------------
-# The reply page
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LinkTarget:
-    """What a reply link points at, checked against the database."""
-
-    case: AbsenceCase
-    pupil: Pupil
-    school: School
-    contact: Contact | None
-
-
-def link_target(session: Session, *, case_id: int, contact_id: int | None) -> LinkTarget:
-    """The case, pupil, school and contact behind a link; ``NotFound`` if they no longer belong together."""
-    case = session.get(AbsenceCase, case_id)
-    if case is None:
-        raise NotFound("This link is not valid.")
-    pupil = session.get(Pupil, case.pupil_id)
-    school = session.get(School, case.school_id)
-    contact = session.get(Contact, contact_id) if contact_id is not None else None
-    if contact_id is not None:
-        linked = session.exec(
-            select(PupilContact.id).where(
-                PupilContact.pupil_id == case.pupil_id, PupilContact.contact_id == contact_id
-            )
-        ).first()
-        if contact is None or contact.school_id != case.school_id or linked is None:
-            raise NotFound("This link is not valid.")
-    return LinkTarget(case=case, pupil=pupil, school=school, contact=contact)
-
-
-def page_reason(reason: str, note: str, *, today: date, calendar):
-    """The code a reason chosen on a page suggests, and the reader's reading of the note (or None).
-
-    "Other" takes the code the note gives; a note saying the child left for school makes it
-    IN_SCHOOL whatever was chosen (a missing child, never a reason).
-    """
-    from bot.replies.understand import understand
-
-    read = understand(note, today, is_school_day=calendar.is_school_day) if note else None
-    code = WEB_REASONS[reason]
-    if code is None and read is not None and read.code in codes.CODES:
-        code = read.code
-    if read is not None and read.code == IN_SCHOOL:
-        code = IN_SCHOOL
-    return code, read
-
-
-def receive_web_reply(
-    session: Session,
-    *,
-    settings: Settings,
-    case_id: int,
-    contact_id: int | None,
-    reason: str,
-    note: str = "",
-    return_date: date | None = None,
-    now: datetime,
-) -> ReplyOutcome:
-    """A reason given on the reply page: recorded and routed like a text, for this one case only.
-
-    The chosen reason sets the suggested code; the note is read too, so a note that says the child
-    left for school, or raises a welfare concern, alerts staff as a text would. No thank-you text is
-    sent: the page itself thanks the parent.
-    """
-    note = (note or "").strip()
-    if reason not in WEB_REASONS:
-        raise UserError("Please choose a reason.")
-    if reason == "other" and not note:
-        raise UserError("Please tell us the reason in the box.")
-    if len(note) > MAX_NOTE:
-        raise UserError(f"Please keep the note under {MAX_NOTE} characters.")
-    target = link_target(session, case_id=case_id, contact_id=contact_id)
-    school = target.school
-    today = clock.to_local(now, school.timezone).date()
-    if return_date is not None and not (today <= return_date <= today + timedelta(days=MAX_RETURN_DAYS)):
-        raise UserError("Please choose a return date from today onwards.")
-    case = session.exec(select(AbsenceCase).where(AbsenceCase.id == case_id).with_for_update()).one()
-    if case.status != "open":
-        return ReplyOutcome(status="already_explained", case_ids=[case.id])
-
-    code, read = page_reason(reason, note, today=today, calendar=load_calendar(session, school.id))
-    return_date = return_date or (read.return_date if read else None)
-    concern = bool(read and read.concern)
-    confidence = 1.0 if WEB_REASONS[reason] else float(read.confidence if read else 0.0)
-
-    contact = target.contact
-    body = wording.web_body(reason, note)
-    inbound = InboundMessage(
-        school_id=school.id,
-        channel="web",
-        provider_id=None,
-        from_address=f"web:contact:{contact.id}" if contact else "web",
-        contact_id=contact.id if contact else None,
-        body=body,
-        received_at=now,
-        code=code,
-        return_date=return_date,
-        concern=concern,
-        confidence=confidence,
-    )
-    session.add(inbound)
-    session.flush()
-    outcome = ReplyOutcome(status="recorded")
-    placeholder = contact or Contact(school_id=school.id, mis_id="", first_name="A parent", last_name="")
-    route(
-        session,
-        school=school,
-        contact=placeholder,
-        contacts=[contact] if contact else [],
-        inbound=inbound,
-        case_list=[case],
-        pupils={target.pupil.id: target.pupil},
-        code=code,
-        return_date=return_date,
-        concern=concern,
-        confidence=confidence,
-        send_thanks=False,
-        outcome=outcome,
-        reason_given=code != IN_SCHOOL,
-        now=now,
-    )
-    return outcome

@@ -95,15 +95,7 @@ def alert_text(
     quoted = _quoted(ctx)
     no_case = "" if case is not None else "\nThere is no open absence for this family right now."
     if kind == "reply":
-        if ctx.code in codes.CODES:
-            title = f"Reply about {who}: suggests {code_label(ctx.code)}"
-            hint = "Accept the code, or pick another. The parent has been thanked; chasing has stopped."
-        elif ctx.code == "LATE":
-            title = f"Reply about {who}: running late"
-            hint = "Chasing has stopped. Mark L or U when the pupil arrives, or pick a code."
-        else:
-            title = f"Reply about {who}: reason given, no code suggested"
-            hint = "Chasing has stopped. Pick the code that fits the reason."
+        title, hint = _reply_title_and_hint(ctx.code, who)
         return title, f"{quoted}\n{hint}{no_case}"
     if kind == "missing_child":
         return (
@@ -132,24 +124,46 @@ def alert_text(
             f"Follow-up reply about {who}",
             f"{quoted}\nThe absence was already explained; nothing has changed.",
         )
-    if kind in ("opt_out", "opt_in"):
-        name = f"{ctx.contact.first_name} {ctx.contact.last_name}".strip()
-        if kind == "opt_out":
-            return (
-                f"{name} opted out of texts",
-                f"{name} replied STOP. Texts to this number have stopped (queued ones were "
-                "cancelled); chasing moves to another channel or contact.",
-            )
-        return (f"{name} opted back in to texts", f"{name} replied START. Texts to this number resume.")
-    if kind in ("asks_opt_out", "asks_opt_in"):
-        name = f"{ctx.contact.first_name} {ctx.contact.last_name}".strip()
-        wish = "not to be texted" if kind == "asks_opt_out" else "to be texted again"
-        return (
-            f"{name} asks {wish}",
-            f"{quoted}\nNothing has changed: only the word STOP (or START) on its own changes texts. "
-            "Please phone the family, agree how to reach them, and record it.",
-        )
+    if kind in ("opt_out", "opt_in", "asks_opt_out", "asks_opt_in"):
+        return _texting_alert(kind, ctx, quoted)
     return f"Reply about {who}", quoted
+
+
+def _reply_title_and_hint(code: str, who: str) -> tuple[str, str]:
+    """A reply's title says what it suggests; the hint, what staff do next (chasing has stopped)."""
+    if code in codes.CODES:
+        return (
+            f"Reply about {who}: suggests {code_label(code)}",
+            "Accept the code, or pick another. The parent has been thanked; chasing has stopped.",
+        )
+    if code == "LATE":
+        return (
+            f"Reply about {who}: running late",
+            "Chasing has stopped. Mark L or U when the pupil arrives, or pick a code.",
+        )
+    return (
+        f"Reply about {who}: reason given, no code suggested",
+        "Chasing has stopped. Pick the code that fits the reason.",
+    )
+
+
+def _texting_alert(kind: str, ctx: ReplyContext, quoted: str) -> tuple[str, str]:
+    """(title, body) about a contact's texts: STOP/START changed them; asking in other words did not."""
+    name = f"{ctx.contact.first_name} {ctx.contact.last_name}".strip()
+    if kind == "opt_out":
+        return (
+            f"{name} opted out of texts",
+            f"{name} replied STOP. Texts to this number have stopped (queued ones were "
+            "cancelled); chasing moves to another channel or contact.",
+        )
+    if kind == "opt_in":
+        return (f"{name} opted back in to texts", f"{name} replied START. Texts to this number resume.")
+    wish = "not to be texted" if kind == "asks_opt_out" else "to be texted again"
+    return (
+        f"{name} asks {wish}",
+        f"{quoted}\nNothing has changed: only the word STOP (or START) on its own changes texts. "
+        "Please phone the family, agree how to reach them, and record it.",
+    )
 
 
 def alert_data(ctx: ReplyContext, *, pupil: Pupil | None, case: AbsenceCase | None) -> dict:
