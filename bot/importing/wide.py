@@ -10,7 +10,7 @@ bad cell is reported with its line and its column. Blank cells and ``-`` (no mar
 import re
 from datetime import date
 
-from bot.importing.formats import day
+from bot.importing.cells import day
 
 _SESSION = re.compile(
     r"^(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?[\s,]+)?(?P<date>.+?)[\s:_\-]*\(?(?P<session>am|pm)\)?$",

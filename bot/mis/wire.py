@@ -179,7 +179,7 @@ _LANGUAGES = {
 def language(value: Any) -> str | None:
     """A language as Wonde gives it (``"POL"``, ``"Polish"``, ``{"code": ..., "description": ...}``)
     as an ISO 639-1 code; None when it cannot be told."""
-    from bot.importing.formats import _LANGUAGE_NAMES
+    from bot.importing.cells import _LANGUAGE_NAMES
 
     if isinstance(value, dict):
         candidates = [value.get(k) for k in ("code", "description", "name")]
@@ -240,7 +240,7 @@ def _first(sources: list[dict], names: tuple[str, ...]) -> Any:
 
 
 def _year_group(student: dict, education: dict) -> int | None:
-    from bot.importing.formats import year_group
+    from bot.importing.cells import year_group
 
     year = obj(student.get("year"))
     for candidate in (

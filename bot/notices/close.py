@@ -114,7 +114,44 @@ def _attach(
     now: datetime,
 ) -> bool:
     """Put this N on an explained case of the absence; True when staff were sent the notice to act on."""
-    first_meeting = notice.case_id is None
+    case, first_meeting = _explained_case(
+        session,
+        notice=notice,
+        pupil=pupil,
+        policy=policy,
+        calendar=calendar,
+        day=day,
+        session_name=session_name,
+        now=now,
+    )
+    if day > case.last_absent_date:
+        case.last_absent_date = day
+        session.add(case)
+    notice.case_id = case.id
+    session.add(notice)
+    if not first_meeting:
+        return False
+    return _alert_staff(
+        session, notice=notice, pupil=pupil, case=case, day=day, session_name=session_name, now=now
+    )
+
+
+def _explained_case(
+    session: Session,
+    *,
+    notice: AbsenceNotice,
+    pupil: Pupil,
+    policy: SchoolPolicy,
+    calendar: SchoolCalendar,
+    day: date,
+    session_name: str,
+    now: datetime,
+) -> tuple[AbsenceCase, bool]:
+    """The explained case this N belongs to, and whether this is the notice's first meeting with it.
+
+    An open (unexplained) case is explained by the notice, which staff must then hear about; else the
+    notice's own explained case, or the one its absence continues, is reused; else one is opened.
+    """
     case = cases.open_case_for(session, pupil.id)
     if case is not None:
         # The register closed on an unexplained absence that the notice explains.
@@ -127,30 +164,29 @@ def _attach(
             summary=f"Explained by the family's notice: {wording.line(notice)}",
             now=now,
         )
-        first_meeting = True
-    else:
-        case = session.get(AbsenceCase, notice.case_id) if notice.case_id else None
-        if case is None or case.status != "explained":
-            case = _continuing_case(
-                session, pupil=pupil, day=day, session_name=session_name, calendar=calendar
-            )
-        if case is None:
-            case = _open_explained(
-                session,
-                notice=notice,
-                pupil=pupil,
-                policy=policy,
-                day=day,
-                session_name=session_name,
-                now=now,
-            )
-    if day > case.last_absent_date:
-        case.last_absent_date = day
-        session.add(case)
-    notice.case_id = case.id
-    session.add(notice)
-    if not first_meeting:
-        return False
+        return case, True
+    first_meeting = notice.case_id is None
+    case = session.get(AbsenceCase, notice.case_id) if notice.case_id else None
+    if case is None or case.status != "explained":
+        case = _continuing_case(session, pupil=pupil, day=day, session_name=session_name, calendar=calendar)
+    if case is None:
+        case = _open_explained(
+            session, notice=notice, pupil=pupil, policy=policy, day=day, session_name=session_name, now=now
+        )
+    return case, first_meeting
+
+
+def _alert_staff(
+    session: Session,
+    *,
+    notice: AbsenceNotice,
+    pupil: Pupil,
+    case: AbsenceCase,
+    day: date,
+    session_name: str,
+    now: datetime,
+) -> bool:
+    """Send attendance staff the notice with one-tap actions; True when the alert is new."""
     title, body = wording.notice_alert_text(notice, pupil, session_name=session_name, day=day)
     national = notice.suggested_code if notice.suggested_code in codes.CODES else None
     _, created = raise_alert(
@@ -309,7 +345,38 @@ def check_presence(
     close_at = clock.at_local(
         day, policy.am_close if session_name == "AM" else policy.pm_close, school.timezone
     )
-    rows = session.exec(
+    raised = 0
+    for notice, code, pupil in _seen_despite_notice(
+        session, school=school, day=day, session_name=session_name, close_at=close_at
+    ):
+        if not covers(notice, day, session_name):
+            continue
+        end(
+            session,
+            notice=notice,
+            before=previous_session(day, session_name, calendar),
+            why=f"marked {code} on {day:%a %d %b} {session_name}",
+        )
+        if notice.understood == "LATE" or not codes.counts_present(code) or not notice.child_named:
+            continue  # late as announced; or "sick today" from a family of two, and this one came in
+        raised += _alert_present(
+            session,
+            school=school,
+            notice=notice,
+            pupil=pupil,
+            code=code,
+            day=day,
+            session_name=session_name,
+            now=now,
+        )
+    return raised
+
+
+def _seen_despite_notice(
+    session: Session, *, school: School, day: date, session_name: str, close_at: datetime
+) -> list[tuple[AbsenceNotice, str, Pupil]]:
+    """Active notices given before ``close_at`` whose child has a seen mark in this session."""
+    return session.exec(
         select(AbsenceNotice, Mark.code, Pupil)
         .join(
             Mark,
@@ -326,45 +393,46 @@ def check_presence(
         )
         .order_by(AbsenceNotice.id)
     ).all()
-    raised = 0
-    for notice, code, pupil in rows:
-        if not covers(notice, day, session_name):
-            continue
-        end(
-            session,
-            notice=notice,
-            before=previous_session(day, session_name, calendar),
-            why=f"marked {code} on {day:%a %d %b} {session_name}",
-        )
-        if notice.understood == "LATE" or not codes.counts_present(code) or not notice.child_named:
-            continue  # late as announced; or "sick today" from a family of two, and this one came in
-        title, body = wording.discrepancy_text(
-            "present", notice=notice, pupil=pupil, day=day, session_name=session_name, code=code
-        )
-        _, created = raise_alert(
-            session,
-            school_id=school.id,
-            key=f"notice-present:{notice.id}:{day.isoformat()}",
-            kind="notice_discrepancy",
-            title=title,
-            body=body,
-            audience="attendance",
-            severity="normal",
-            pupil_id=pupil.id,
-            case_id=notice.case_id,
-            data={
-                "notice_id": notice.id,
-                "why": "present",
-                "code": code,
-                "session": session_name,
-                "date": day.isoformat(),
-                "reply": notice.words,
-                "actions": ["acknowledge"],
-            },
-            now=now,
-        )
-        raised += int(created)
-    return raised
+
+
+def _alert_present(
+    session: Session,
+    *,
+    school: School,
+    notice: AbsenceNotice,
+    pupil: Pupil,
+    code: str,
+    day: date,
+    session_name: str,
+    now: datetime,
+) -> int:
+    """Tell the attendance officer a child the notice said was away is here; 1 when the alert is new."""
+    title, body = wording.discrepancy_text(
+        "present", notice=notice, pupil=pupil, day=day, session_name=session_name, code=code
+    )
+    _, created = raise_alert(
+        session,
+        school_id=school.id,
+        key=f"notice-present:{notice.id}:{day.isoformat()}",
+        kind="notice_discrepancy",
+        title=title,
+        body=body,
+        audience="attendance",
+        severity="normal",
+        pupil_id=pupil.id,
+        case_id=notice.case_id,
+        data={
+            "notice_id": notice.id,
+            "why": "present",
+            "code": code,
+            "session": session_name,
+            "date": day.isoformat(),
+            "reply": notice.words,
+            "actions": ["acknowledge"],
+        },
+        now=now,
+    )
+    return int(created)
 
 
 def ran_out(

@@ -85,16 +85,32 @@ def record(
     )
     session.add(notice)
     session.flush()
-    for old in _supersede(session, notice=notice):
-        # The same absence, told again ("still poorly, back Friday now"): staff's decision stands.
+    _keep_acceptance(notice, superseded=_supersede(session, notice=notice))
+    _log_on_case(session, notice=notice, pupil=pupil, now=now)
+    if not pupil.on_roll:
+        raise_not_on_roll(session, notice=notice, pupil=pupil, now=now)
+    return notice
+
+
+def _keep_acceptance(notice: AbsenceNotice, *, superseded: list[AbsenceNotice]) -> None:
+    """Carry over a code staff accepted for the same absence, told again by the family.
+
+    "Still poorly, back Friday now" supersedes the first notice but not staff's decision on it,
+    unless the new notice suggests a different code.
+    """
+    for old in superseded:
         if (
             old.case_id == notice.case_id is not None
             and old.accepted_code
             and not notice.accepted_code
-            and suggested_code in (None, old.accepted_code)
+            and notice.suggested_code in (None, old.accepted_code)
         ):
             notice.accepted_code, notice.accepted_staff_id = old.accepted_code, old.accepted_staff_id
             notice.accepted_at = old.accepted_at
+
+
+def _log_on_case(session: Session, *, notice: AbsenceNotice, pupil: Pupil, now: datetime) -> None:
+    """The notice in the case log, so whoever opens the child's history sees what the family said."""
     cases.log(
         session,
         school_id=pupil.school_id,
@@ -102,19 +118,16 @@ def record(
         pupil_id=pupil.id,
         kind="notice",
         summary=wording.logged_summary(notice),
-        actor=reported_by or source,
+        actor=notice.reported_by or notice.source,
         data={
             "notice_id": notice.id,
-            "source": source,
-            "code": suggested_code,
+            "source": notice.source,
+            "code": notice.suggested_code,
             "first": notice.first_date.isoformat(),
             "last": notice.last_date.isoformat() if notice.last_date else None,
         },
         now=now,
     )
-    if not pupil.on_roll:
-        raise_not_on_roll(session, notice=notice, pupil=pupil, now=now)
-    return notice
 
 
 def _supersede(session: Session, *, notice: AbsenceNotice) -> list[AbsenceNotice]:

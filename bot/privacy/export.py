@@ -130,26 +130,34 @@ def _links_to_cases(session: Session, table, id_column, ids: list[int], case_ids
 
 
 def pupil_tables(session: Session, *, school: School, pupil: Pupil) -> dict[str, list[dict]]:
-    """Every table of the export, each a list of plain rows."""
+    """Every table of the export, each a list of plain rows (in the order the export lists them)."""
     assert pupil.school_id == school.id
     links = _all(session, select(PupilContact).where(PupilContact.pupil_id == pupil.id))
     contact_ids = [link.contact_id for link in links]
-    contacts = {c.id: c for c in _all(session, select(Contact).where(Contact.id.in_(contact_ids)))}
     cases = _all(
         session, select(AbsenceCase).where(AbsenceCase.pupil_id == pupil.id).order_by(AbsenceCase.id)
     )
     case_ids = [c.id for c in cases]
-    messages = _messages(session, pupil=pupil, case_ids=case_ids, contact_ids=contact_ids)
-    replies = _replies(session, pupil=pupil, case_ids=case_ids, contact_ids=contact_ids)
-    message_cases = _links_to_cases(
-        session, MessageCase, MessageCase.message_id, [m.id for m in messages], case_ids
+    return {
+        **_family_tables(session, pupil=pupil, links=links),
+        **_attendance_tables(session, pupil=pupil, cases=cases),
+        **_contact_tables(session, pupil=pupil, case_ids=case_ids, contact_ids=contact_ids),
+        **_alert_tables(session, pupil=pupil),
+    }
+
+
+def _by_pupil(session: Session, model, pupil: Pupil) -> list:
+    """Every row of ``model`` about the child, oldest first."""
+    return _all(session, select(model).where(model.pupil_id == pupil.id).order_by(model.id))
+
+
+def _family_tables(session: Session, *, pupil: Pupil, links: list[PupilContact]) -> dict[str, list[dict]]:
+    """The child, the contacts linked to them (with the link's terms) and those contacts' family links."""
+    contact_ids = [link.contact_id for link in links]
+    contacts = {c.id: c for c in _all(session, select(Contact).where(Contact.id.in_(contact_ids)))}
+    family_links = _all(
+        session, select(FamilyLink).where(FamilyLink.contact_id.in_(contact_ids)).order_by(FamilyLink.id)
     )
-    reply_cases = _links_to_cases(session, ReplyCase, ReplyCase.inbound_id, [r.id for r in replies], case_ids)
-    alerts = _all(session, select(Alert).where(Alert.pupil_id == pupil.id).order_by(Alert.id))
-
-    def by_pupil(model) -> list:
-        return _all(session, select(model).where(model.pupil_id == pupil.id).order_by(model.id))
-
     return {
         "pupil": [_row(pupil)],
         "contacts": [
@@ -161,54 +169,60 @@ def pupil_tables(session: Session, *, school: School, pupil: Pupil) -> dict[str,
             )
             for link in links
         ],
-        "family_links": [
-            _row(x)
-            for x in _all(
-                session,
-                select(FamilyLink).where(FamilyLink.contact_id.in_(contact_ids)).order_by(FamilyLink.id),
-            )
-        ],
-        "marks": [
-            _row(m)
-            for m in _all(
-                session, select(Mark).where(Mark.pupil_id == pupil.id).order_by(Mark.date, Mark.session)
-            )
-        ],
-        "mark_amendments": [_row(a) for a in by_pupil(MarkAmendment)],
-        "cases": [_row(c) for c in cases],
-        "case_log": [
-            _row(e)
-            for e in _all(
-                session,
-                select(CaseEvent)
-                .where(or_(CaseEvent.pupil_id == pupil.id, CaseEvent.case_id.in_(case_ids)))
-                .order_by(CaseEvent.id),
-            )
-        ],
-        "notices": [_row(n) for n in by_pupil(AbsenceNotice)],
-        "messages_to_family": [_row(m, about_cases=message_cases.get(m.id, [])) for m in messages],
-        "calls_to_family": [
-            _row(v)
-            for v in _all(
-                session,
-                select(VoiceCall)
-                .where(VoiceCall.message_id.in_([m.id for m in messages]))
-                .order_by(VoiceCall.message_id),
-            )
-        ],
-        "replies_from_family": [_row(r, about_cases=reply_cases.get(r.id, [])) for r in replies],
-        "staff_calls": [_row(c) for c in by_pupil(CallLog)],
-        "alerts": [_row(a) for a in alerts],
-        "alert_actions": [
-            _row(a)
-            for a in _all(
-                session,
-                select(AlertAction)
-                .where(AlertAction.alert_id.in_([a.id for a in alerts]))
-                .order_by(AlertAction.id),
-            )
-        ],
+        "family_links": [_row(x) for x in family_links],
     }
+
+
+def _attendance_tables(session: Session, *, pupil: Pupil, cases: list[AbsenceCase]) -> dict[str, list[dict]]:
+    """Marks and their amendments, absence cases with their log, and the family's notices."""
+    marks = _all(session, select(Mark).where(Mark.pupil_id == pupil.id).order_by(Mark.date, Mark.session))
+    case_log = _all(
+        session,
+        select(CaseEvent)
+        .where(or_(CaseEvent.pupil_id == pupil.id, CaseEvent.case_id.in_([c.id for c in cases])))
+        .order_by(CaseEvent.id),
+    )
+    return {
+        "marks": [_row(m) for m in marks],
+        "mark_amendments": [_row(a) for a in _by_pupil(session, MarkAmendment, pupil)],
+        "cases": [_row(c) for c in cases],
+        "case_log": [_row(e) for e in case_log],
+        "notices": [_row(n) for n in _by_pupil(session, AbsenceNotice, pupil)],
+    }
+
+
+def _contact_tables(
+    session: Session, *, pupil: Pupil, case_ids: list[int], contact_ids: list[int]
+) -> dict[str, list[dict]]:
+    """Every message, call and reply between the school and the family, and staff's logged calls."""
+    messages = _messages(session, pupil=pupil, case_ids=case_ids, contact_ids=contact_ids)
+    replies = _replies(session, pupil=pupil, case_ids=case_ids, contact_ids=contact_ids)
+    message_cases = _links_to_cases(
+        session, MessageCase, MessageCase.message_id, [m.id for m in messages], case_ids
+    )
+    reply_cases = _links_to_cases(session, ReplyCase, ReplyCase.inbound_id, [r.id for r in replies], case_ids)
+    calls = _all(
+        session,
+        select(VoiceCall)
+        .where(VoiceCall.message_id.in_([m.id for m in messages]))
+        .order_by(VoiceCall.message_id),
+    )
+    return {
+        "messages_to_family": [_row(m, about_cases=message_cases.get(m.id, [])) for m in messages],
+        "calls_to_family": [_row(v) for v in calls],
+        "replies_from_family": [_row(r, about_cases=reply_cases.get(r.id, [])) for r in replies],
+        "staff_calls": [_row(c) for c in _by_pupil(session, CallLog, pupil)],
+    }
+
+
+def _alert_tables(session: Session, *, pupil: Pupil) -> dict[str, list[dict]]:
+    """Alerts staff were given about the child and what they did with them."""
+    alerts = _by_pupil(session, Alert, pupil)
+    actions = _all(
+        session,
+        select(AlertAction).where(AlertAction.alert_id.in_([a.id for a in alerts])).order_by(AlertAction.id),
+    )
+    return {"alerts": [_row(a) for a in alerts], "alert_actions": [_row(a) for a in actions]}
 
 
 def _plain(value: Any) -> Any:

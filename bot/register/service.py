@@ -243,13 +243,44 @@ def mis_wins(
     """The MIS changed a mark the bot had amended: take the MIS's code, record it as an amendment
     whose source is the MIS, cancel the bot's pending write-back of the mark, tell the attendance
     officer, and let the absence case react as to any change of the register."""
-    from bot.alerts.service import raise_alert
     from bot.cases.service import after_marks_changed
 
     previous = session.exec(
         select(MarkAmendment).where(MarkAmendment.mark_id == mark.id).order_by(MarkAmendment.id.desc())
     ).first()
-    name = MIS_NAMES.get(source, "MIS")
+    amendment = _take_mis_code(
+        session, mark=mark, code=code, minutes_late=minutes_late, source=source, now=now
+    )
+    cancelled = writeback.cancel_pending(
+        session,
+        mark_ids=[mark.id],
+        status="conflict",
+        now=now,
+        error=f"the MIS changed the mark to {code} before this change was written back",
+    )
+    _alert_mis_changed(
+        session,
+        mark=mark,
+        amendment=amendment,
+        bot_change_by=previous.amended_by_name if previous else None,
+        writeback_cancelled=bool(cancelled),
+        now=now,
+    )
+    after_marks_changed(
+        session,
+        school_id=mark.school_id,
+        pupil_id=mark.pupil_id,
+        actor=Actor(name=amendment.amended_by_name, role="mis"),
+        amendments=[amendment],
+        now=now,
+    )
+    return amendment
+
+
+def _take_mis_code(
+    session: Session, *, mark: Mark, code: str, minutes_late: int | None, source: str, now: datetime
+) -> MarkAmendment:
+    """Set the mark to the MIS's code and keep the change as an amendment made by the MIS (audit)."""
     amendment = MarkAmendment(
         school_id=mark.school_id,
         mark_id=mark.id,
@@ -259,13 +290,12 @@ def mis_wins(
         original_code=mark.code,
         amended_code=code,
         reason="Changed in the MIS after the bot's amendment: the MIS holds the legal register",
-        amended_by_name=name,
+        amended_by_name=MIS_NAMES.get(source, "MIS"),
         amended_by_role="mis",
         source=source,
         amended_at=now,
     )
     session.add(amendment)
-    was = mark.code
     mark.code, mark.minutes_late, mark.source, mark.mis_code, mark.recorded_at = (
         code,
         minutes_late,
@@ -275,21 +305,34 @@ def mis_wins(
     )
     session.add(mark)
     session.flush()
-    cancelled = writeback.cancel_pending(
-        session,
-        mark_ids=[mark.id],
-        status="conflict",
-        now=now,
-        error=f"the MIS changed the mark to {code} before this change was written back",
-    )
+    return amendment
+
+
+def _alert_mis_changed(
+    session: Session,
+    *,
+    mark: Mark,
+    amendment: MarkAmendment,
+    bot_change_by: str | None,
+    writeback_cancelled: bool,
+    now: datetime,
+) -> None:
+    """Tell the attendance officer the MIS overrode the bot's change, so nobody is surprised by it.
+
+    When the bot's change had not been written back yet, it never will be: they are asked to check
+    which code is right.
+    """
+    from bot.alerts.service import raise_alert
+
     pupil = session.get(Pupil, mark.pupil_id)
-    by = f" by {previous.amended_by_name}" if previous else ""
+    was, code = amendment.original_code, amendment.amended_code
+    by = f" by {bot_change_by}" if bot_change_by is not None else ""
     body = (
         f"The bot had changed {pupil.first_name} {pupil.last_name}'s {mark.date:%a %d %b} {mark.session} "
         f"mark to {was}{by}. Since then the MIS has been changed to {code}; the MIS holds the legal "
         f"register, so {code} now stands here too."
     )
-    if cancelled:
+    if writeback_cancelled:
         body += f" The bot's change ({was}) was not written back: check which is right and recode if needed."
     raise_alert(
         session,
@@ -306,19 +349,10 @@ def mis_wins(
             "mark_id": mark.id,
             "was": was,
             "now": code,
-            "writeback_cancelled": bool(cancelled),
+            "writeback_cancelled": writeback_cancelled,
         },
         now=now,
     )
-    after_marks_changed(
-        session,
-        school_id=mark.school_id,
-        pupil_id=mark.pupil_id,
-        actor=Actor(name=name, role="mis"),
-        amendments=[amendment],
-        now=now,
-    )
-    return amendment
 
 
 def record_mark(

@@ -98,55 +98,98 @@ def registers_missing(
     if not cov.pupils:
         return JobSummary.skip("no pupils on roll")
     minutes = policy_for(session, school.id).register_check_after_minutes
-    when = f"{day:%a %d %b}"
-    base = f"register-missing:{school.id}:{day.isoformat()}:{session_name}"
-    raised = 0
     if cov.whole_missing:
-        body = (
-            f"No class has a {session_name} mark for {when}, {minutes} minutes after register close: "
-            f"the bot has checked nobody ({cov.pupils} pupils on roll) and messaged no family. "
-            + _where_marks_come_from(session, school=school)
+        raised = _alert_whole_register(
+            session, school=school, cov=cov, day=day, session_name=session_name, minutes=minutes, now=now
         )
-        _, created = raise_alert(
-            session,
-            school_id=school.id,
-            key=base,
-            kind="register_missing",
-            audience="attendance",
-            severity="high",
-            title=f"No {session_name} register today: no class has marks",
-            body=body,
-            data={"actions": ["acknowledge"], "session": session_name, "date": day.isoformat()},
-            now=now,
-        )
-        raised += created
     else:
-        for name in cov.missing_classes:
-            pupils = cov.classes[name][0]
-            body = (
-                f"{pupils} pupils in {name} have no {session_name} mark for {when}, {minutes} minutes "
-                f"after register close. Absent pupils in {name} are checked and their families "
-                "messaged as soon as the register is taken."
-            )
-            _, created = raise_alert(
+        raised = sum(
+            _alert_class(
                 session,
-                school_id=school.id,
-                key=f"{base}:{name}",
-                kind="register_missing",
-                audience="attendance",
-                title=f"Register not taken: {name}, {session_name}",
-                body=body,
-                data={
-                    "actions": ["acknowledge"],
-                    "class_name": name,
-                    "session": session_name,
-                    "date": day.isoformat(),
-                },
+                school=school,
+                cov=cov,
+                name=name,
+                day=day,
+                session_name=session_name,
+                minutes=minutes,
                 now=now,
             )
-            raised += created
+            for name in cov.missing_classes
+        )
     missing = len(cov.classes) if cov.whole_missing else len(cov.missing_classes)
     return JobSummary(counts={"classes": len(cov.classes), "classes_missing": missing, "alerts": raised})
+
+
+def _missing_key(school: School, day: date, session_name: str) -> str:
+    """The alert key for a session's missing register: one alert per school, day and session (and class)."""
+    return f"register-missing:{school.id}:{day.isoformat()}:{session_name}"
+
+
+def _alert_whole_register(
+    session: Session,
+    *,
+    school: School,
+    cov: Coverage,
+    day: date,
+    session_name: str,
+    minutes: int,
+    now: datetime,
+) -> int:
+    """One urgent alert when no class has marks: nobody was checked, so no family was messaged."""
+    body = (
+        f"No class has a {session_name} mark for {day:%a %d %b}, {minutes} minutes after register close: "
+        f"the bot has checked nobody ({cov.pupils} pupils on roll) and messaged no family. "
+        + _where_marks_come_from(session, school=school)
+    )
+    _, created = raise_alert(
+        session,
+        school_id=school.id,
+        key=_missing_key(school, day, session_name),
+        kind="register_missing",
+        audience="attendance",
+        severity="high",
+        title=f"No {session_name} register today: no class has marks",
+        body=body,
+        data={"actions": ["acknowledge"], "session": session_name, "date": day.isoformat()},
+        now=now,
+    )
+    return int(created)
+
+
+def _alert_class(
+    session: Session,
+    *,
+    school: School,
+    cov: Coverage,
+    name: str,
+    day: date,
+    session_name: str,
+    minutes: int,
+    now: datetime,
+) -> int:
+    """One alert for a class whose register is not taken; its absent pupils wait until it is."""
+    body = (
+        f"{cov.classes[name][0]} pupils in {name} have no {session_name} mark for {day:%a %d %b}, {minutes} "
+        f"minutes after register close. Absent pupils in {name} are checked and their families "
+        "messaged as soon as the register is taken."
+    )
+    _, created = raise_alert(
+        session,
+        school_id=school.id,
+        key=f"{_missing_key(school, day, session_name)}:{name}",
+        kind="register_missing",
+        audience="attendance",
+        title=f"Register not taken: {name}, {session_name}",
+        body=body,
+        data={
+            "actions": ["acknowledge"],
+            "class_name": name,
+            "session": session_name,
+            "date": day.isoformat(),
+        },
+        now=now,
+    )
+    return int(created)
 
 
 def _where_marks_come_from(session: Session, *, school: School) -> str:

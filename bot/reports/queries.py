@@ -66,21 +66,22 @@ def pupil_tallies(
     for name, (codes_in, _, _) in counts.items():
         cols.append(total(codes_in, name).label(f"{name}__n"))
     rows = session.exec(select(inner.c.pupil_id, *cols).group_by(inner.c.pupil_id)).all()
-    out: dict[int, dict] = {}
-    for row in rows:
-        values = row._mapping
-        entry: dict = {}
-        for name in ranges:
-            entry[name] = Tally(
-                *(
-                    int(values[f"{name}__{k}"] or 0)
-                    for k in ("possible", "attended", "authorised", "unauthorised")
-                )
+    return {row[0]: _tally_entry(row._mapping, ranges=ranges, counts=counts) for row in rows}
+
+
+def _tally_entry(values, *, ranges: dict, counts: dict) -> dict:
+    """One pupil's row of the query as ``{range_name: Tally, count_name: int}`` (a missing sum is 0)."""
+    entry: dict = {}
+    for name in ranges:
+        entry[name] = Tally(
+            *(
+                int(values[f"{name}__{k}"] or 0)
+                for k in ("possible", "attended", "authorised", "unauthorised")
             )
-        for name in counts:
-            entry[name] = int(values[f"{name}__n"] or 0)
-        out[row[0]] = entry
-    return out
+        )
+    for name in counts:
+        entry[name] = int(values[f"{name}__n"] or 0)
+    return entry
 
 
 def academic_year_start(day: date) -> date:

@@ -117,34 +117,14 @@ def build(
         session, school_id=school.id, ranges={"week": (monday, friday), "ytd": (year_start, friday)}
     )
     pupils = session.exec(select(Pupil).where(Pupil.school_id == school.id, Pupil.on_roll)).all()
-    # Persistent and severe absence concern pupils of compulsory school age, over their sessions since
-    # (``bot.pupils``): None for a pupil not of that age by Friday, a tally from then for one who
-    # became so this year, and the year's tally (absent here) for everyone else.
-    later = {p.id: b for p in pupils if (b := compulsory_from(p)) is not None and b > year_start}
-    compulsory: dict[int, Tally | None] = dict(
-        tallies_from(session, starts={pid: b for pid, b in later.items() if b <= friday}, until=friday)
-    )
-    compulsory.update({pid: None for pid, b in later.items() if b > friday})
+    compulsory = _compulsory_tallies(session, pupils=pupils, year_start=year_start, friday=friday)
     rows, classes, years, whole = _groups(pupils, tallies)
     measured = [(p, w, y) for p, w, y in rows if y.percent is not None]
     persistent = _persistent(measured, compulsory, th=th)
     severe = [r for r in persistent if r["absence_percent"] >= float(th["severe"])]
-    lowest_n = math.ceil(len(measured) * 0.2)
-    lowest = [
-        _pupil_row(p, y, w)
-        for p, w, y in sorted(measured, key=lambda r: (r[2].percent, r[0].last_name, r[0].id))[:lowest_n]
-    ]
-    cup_candidates = [c for c in classes if c["week_percent"] is not None and c["name"] != "(no class)"]
-    cup = max(
-        cup_candidates, key=lambda c: (c["week_percent"], c["ytd_percent"] or 0, c["name"]), default=None
-    )
-
     tier_changes, open_cases, met = _week_events(
         session, school=school, cal=cal, pupils=pupils, monday=monday, friday=friday
     )
-    tiers: dict[str, int] = defaultdict(int)
-    for p in pupils:
-        tiers[p.tier or "not yet set"] += 1
     return {
         "school": {"id": school.id, "urn": school.urn, "name": school.name},
         "week_start": monday.isoformat(),
@@ -160,14 +140,54 @@ def build(
         "years": years,
         "persistent": persistent,
         "severe": severe,
-        "lowest": lowest,
+        "lowest": _lowest(measured),
         "tier_changes": tier_changes,
-        "tiers": dict(tiers),
+        "tiers": _tier_counts(pupils),
         "open_cases": open_cases,
         "thresholds_met": met,
-        "cup": cup,
+        "cup": _cup(classes),
         "target": float(th["letter_concern"]),
     }
+
+
+def _compulsory_tallies(
+    session: Session, *, pupils: list[Pupil], year_start: date, friday: date
+) -> dict[int, Tally | None]:
+    """Tallies for pupils who reached compulsory school age after the year began.
+
+    Persistent and severe absence concern pupils of compulsory school age, over their sessions since
+    (``bot.pupils``): None for a pupil not of that age by Friday, a tally from then for one who
+    became so this year, and the year's tally (absent here) for everyone else.
+    """
+    later = {p.id: b for p in pupils if (b := compulsory_from(p)) is not None and b > year_start}
+    compulsory: dict[int, Tally | None] = dict(
+        tallies_from(session, starts={pid: b for pid, b in later.items() if b <= friday}, until=friday)
+    )
+    compulsory.update({pid: None for pid, b in later.items() if b > friday})
+    return compulsory
+
+
+def _lowest(measured: list) -> list[dict]:
+    """The fifth of measured pupils with the lowest attendance this year, lowest first."""
+    lowest_n = math.ceil(len(measured) * 0.2)
+    return [
+        _pupil_row(p, y, w)
+        for p, w, y in sorted(measured, key=lambda r: (r[2].percent, r[0].last_name, r[0].id))[:lowest_n]
+    ]
+
+
+def _cup(classes: list[dict]) -> dict | None:
+    """The class with the best attendance this week (the year's figure, then the name, breaks ties)."""
+    candidates = [c for c in classes if c["week_percent"] is not None and c["name"] != "(no class)"]
+    return max(candidates, key=lambda c: (c["week_percent"], c["ytd_percent"] or 0, c["name"]), default=None)
+
+
+def _tier_counts(pupils: list[Pupil]) -> dict[str, int]:
+    """How many pupils are on each tier of the support ladder."""
+    tiers: dict[str, int] = defaultdict(int)
+    for p in pupils:
+        tiers[p.tier or "not yet set"] += 1
+    return dict(tiers)
 
 
 def _groups(pupils: list[Pupil], tallies: dict) -> tuple[list, list[dict], list[dict], dict]:

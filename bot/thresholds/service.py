@@ -342,66 +342,103 @@ def update_tiers(
     pair, ``RETURNING`` the rows it changed: a concurrent sweep that already moved a pupil matches
     nothing, so each change is logged once.
     """
-    compulsory = compulsory or {}
-    moves: dict[tuple[str | None, str], list[tuple[int, float, list[str]]]] = {}
+    moves = _tier_moves(pupils=pupils, tallies=tallies, flags=flags, th=th, compulsory=compulsory or {})
+    changed = 0
+    for (old, new), items in moves.items():
+        detail = {pid: (pct, reasons) for pid, pct, reasons in items}
+        done = _move_tier(session, ids=list(detail), old=old, new=new)
+        for pid in done:
+            pupils[pid].tier = new
+        session.add_all(
+            [
+                _tier_event(
+                    school=school, pupil_id=pid, old=old, new=new, detail=detail[pid], today=today, now=now
+                )
+                for pid in done
+            ]
+        )
+        changed += len(done)
+    return changed
+
+
+Move = tuple[str | None, str]  # (old tier, new tier)
+
+
+def _tier_moves(
+    *,
+    pupils: dict[int, Pupil],
+    tallies: dict[int, dict],
+    flags: dict[int, set[str]],
+    th: dict,
+    compulsory: dict[int, Tally | None],
+) -> dict[Move, list[tuple[int, float, list[str]]]]:
+    """The pupils whose tier should change, grouped by move, with their % and the reasons."""
+    moves: dict[Move, list[tuple[int, float, list[str]]]] = {}
     for pupil_id, entry in tallies.items():
         pupil = pupils.get(pupil_id)
         ytd = entry["ytd"]
         if pupil is None or ytd.percent is None:
             continue
-        pf = set(flags.get(pupil_id, set()))
-        counted = compulsory.get(pupil_id, ytd)
-        absence = counted.absence_percent if counted is not None else None
-        if absence is not None and absence >= float(th["persistent"]):
-            pf.add("persistent")
-        if absence is not None and absence >= float(th["severe"]):
-            pf.add("severe")
-        if pupil.send_ehcp:
-            pf.add("ehcp")
+        pf = _absence_flags(
+            pupil, set(flags.get(pupil_id, set())), counted=compulsory.get(pupil_id, ytd), th=th
+        )
         tier, reasons = tier_for(ytd.percent, pf, th)
         if tier != pupil.tier:
             moves.setdefault((pupil.tier, tier), []).append((pupil_id, ytd.percent, reasons))
-    changed = 0
-    for (old, new), items in moves.items():
-        detail = {pid: (pct, reasons) for pid, pct, reasons in items}
-        ids = list(detail)
-        done: list[int] = []
-        for i in range(0, len(ids), 1000):
-            done += (
-                session.execute(
-                    update(Pupil)
-                    .where(Pupil.id.in_(ids[i : i + 1000]), Pupil.tier.is_not_distinct_from(old))
-                    .values(tier=new)
-                    .returning(Pupil.id)
-                    .execution_options(synchronize_session=False)
-                )
-                .scalars()
-                .all()
+    return moves
+
+
+def _absence_flags(pupil: Pupil, flags: set[str], *, counted: Tally | None, th: dict) -> set[str]:
+    """``flags`` plus persistent/severe absence (over ``counted``, None: not of compulsory age) and EHCP."""
+    absence = counted.absence_percent if counted is not None else None
+    if absence is not None and absence >= float(th["persistent"]):
+        flags.add("persistent")
+    if absence is not None and absence >= float(th["severe"]):
+        flags.add("severe")
+    if pupil.send_ehcp:
+        flags.add("ehcp")
+    return flags
+
+
+def _move_tier(session: Session, *, ids: list[int], old: str | None, new: str) -> list[int]:
+    """Move these pupils from ``old`` to ``new``; the ids actually moved (a concurrent sweep's are not)."""
+    done: list[int] = []
+    for i in range(0, len(ids), 1000):
+        done += (
+            session.execute(
+                update(Pupil)
+                .where(Pupil.id.in_(ids[i : i + 1000]), Pupil.tier.is_not_distinct_from(old))
+                .values(tier=new)
+                .returning(Pupil.id)
+                .execution_options(synchronize_session=False)
             )
-        events = []
-        for pid in done:
-            pct, reasons = detail[pid]
-            pupils[pid].tier = new
-            events.append(
-                CaseEvent(
-                    school_id=school.id,
-                    pupil_id=pid,
-                    kind="tier_change",
-                    at=now,
-                    actor="system",
-                    summary=f"Tier {old or 'none'} → {new} ({', '.join(reasons)})",
-                    data={
-                        "from": old,
-                        "to": new,
-                        "percent": pct,
-                        "reasons": reasons,
-                        "date": today.isoformat(),
-                    },
-                )
-            )
-        session.add_all(events)
-        changed += len(done)
-    return changed
+            .scalars()
+            .all()
+        )
+    return done
+
+
+def _tier_event(
+    *,
+    school: School,
+    pupil_id: int,
+    old: str | None,
+    new: str,
+    detail: tuple[float, list[str]],
+    today: date,
+    now: datetime,
+) -> CaseEvent:
+    """The case-log line for one tier change, with the % and reasons that caused it."""
+    pct, reasons = detail
+    return CaseEvent(
+        school_id=school.id,
+        pupil_id=pupil_id,
+        kind="tier_change",
+        at=now,
+        actor="system",
+        summary=f"Tier {old or 'none'} → {new} ({', '.join(reasons)})",
+        data={"from": old, "to": new, "percent": pct, "reasons": reasons, "date": today.isoformat()},
+    )
 
 
 # --------------------------------------------------------------------------------------------------

@@ -65,17 +65,13 @@ def sweep(
     year_start = academic_year_start(today)
     window_start = cal.rolling_weeks_start(today, int(th["penalty_weeks"])) or year_start
     cutoff = n_cutoff(cal, today=today, school_days=policy.n_to_o_school_days) or date.min
-    # One pass over the year's marks gives every count below. N→O moves a mark between two
-    # unauthorised codes, so it changes none of them and can run after.
-    tallies = pupil_tallies(
+    tallies = _year_tallies(
         session,
         school_id=school.id,
-        ranges={"ytd": (year_start, today)},
-        counts={
-            "penalty": (UNAUTHORISED, max(window_start, year_start), today),
-            "illness": (["I"], year_start, today),
-            "overdue_n": (["N"], year_start, max(cutoff, year_start)),
-        },
+        year_start=year_start,
+        window_start=window_start,
+        cutoff=cutoff,
+        today=today,
     )
     overdue = {pid for pid, e in tallies.items() if e["overdue_n"]}
     summary = {
@@ -87,14 +83,7 @@ def sweep(
     pupils = {
         p.id: p for p in session.exec(select(Pupil).where(Pupil.school_id == school.id, Pupil.on_roll)).all()
     }
-    # Episodes already alerted (one query), so a steady-state run gathers no evidence it won't use.
-    known = set(
-        session.exec(
-            select(Alert.idempotency_key).where(
-                Alert.school_id == school.id, Alert.idempotency_key.like("thr:%")
-            )
-        ).all()
-    )
+    known = _alerted_episodes(session, school_id=school.id)
     # Penalty-notice, persistent-absence and local-authority thresholds concern pupils of compulsory
     # school age, and only their sessions since then (``bot.pupils.compulsory_from``).
     run = _Sweep(
@@ -117,6 +106,38 @@ def sweep(
     summary["tier_changes"] = _tiers(run, cme=cme)
     summary["not_compulsory_age"] = sum(1 for b in run.csa.values() if b is not None and b > today)
     return summary
+
+
+def _year_tallies(
+    session: Session, *, school_id: int, year_start: date, window_start: date, cutoff: date, today: date
+) -> dict[int, dict]:
+    """Each pupil's year so far, penalty-window unauthorised sessions, illness and overdue N marks.
+
+    One pass over the year's marks gives every count the sweep uses. N→O moves a mark between two
+    unauthorised codes, so it changes none of them and can run after.
+    """
+    return pupil_tallies(
+        session,
+        school_id=school_id,
+        ranges={"ytd": (year_start, today)},
+        counts={
+            "penalty": (UNAUTHORISED, max(window_start, year_start), today),
+            "illness": (["I"], year_start, today),
+            "overdue_n": (["N"], year_start, max(cutoff, year_start)),
+        },
+    )
+
+
+def _alerted_episodes(session: Session, *, school_id: int) -> set[str]:
+    """Keys of threshold episodes already alerted (one query), so a steady-state run gathers no
+    evidence it won't use."""
+    return set(
+        session.exec(
+            select(Alert.idempotency_key).where(
+                Alert.school_id == school_id, Alert.idempotency_key.like("thr:%")
+            )
+        ).all()
+    )
 
 
 def _penalty(run: _Sweep) -> int:
