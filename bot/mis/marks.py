@@ -27,7 +27,8 @@ from sqlmodel import Session, select
 
 from bot import clock
 from bot.calendar import load_calendar
-from bot.firstday.service import reconcile_case, register_close
+from bot.firstday.reconcile import reconcile_case
+from bot.firstday.service import register_close
 from bot.mis import wire
 from bot.mis.client import MisError, WondeClient
 from bot.mis.connection import (
