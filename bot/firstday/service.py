@@ -405,37 +405,15 @@ def chase(session: Session, *, school: School, now: datetime, slot: str, setting
         return JobSummary.skip(calendar.why_not(day))
     policy = policy_for(session, school.id)
     settled = reconcile(session, school=school, now=now)
-    rows = _open_cases(session, school=school)
-    day_start = clock.at_local(day, time(0, 0), school.timezone)
-    in_touch = family_in_touch(session, [case.id for case, _ in rows], since=day_start)
-    # A family who left a voice message or spoke to the office today is waiting for staff, not for
-    # another chase; the deadline to move to the next contact counts from their last contact.
-    todo = sorted(
-        ((c, p) for c, p in rows if c.id not in in_touch.spoke_today), key=lambda r: urgency(r[1], policy)
+    todo, in_touch = _cases_to_chase(session, school=school, day=day, policy=policy)
+    chaser = _Chaser(
+        session=session,
+        policy=policy,
+        took=provider_took(session, [case.id for case, _ in todo]),
+        last_reply=in_touch.last,
+        now=now,
     )
-    deadline = policy.next_contact_after_minutes * 60
-    took = provider_took(session, [case.id for case, _ in todo])
-    moved = 0
-    called = 0
-
-    def current_contact(case, contacts):
-        nonlocal moved, called
-        if not contacts:
-            return []
-        if len(contacts) > 1 and _round_over(
-            case, contacts, took=took, last_reply=in_touch.last.get(case.id), now=now, after_seconds=deadline
-        ):
-            case.contact_round = (case.contact_round + 1) % len(contacts)
-            case.round_started_at = now
-            moved += 1
-        case.chase_count += 1
-        session.add(case)
-        contact = contacts[case.contact_round % len(contacts)]
-        routes = _chase_routes(case, contact, policy)
-        called += len(routes) > len(usable_channels(contact, policy))
-        return routes
-
-    grouped, unreachable = _group_by_contact(session, todo, policy, current_contact)
+    grouped, unreachable = _group_by_contact(session, todo, policy, chaser.routes)
     key = f"chase:{school.id}:{day.isoformat()}:{slot}"
     queued = sum(
         _queue_grouped(
@@ -455,10 +433,62 @@ def chase(session: Session, *, school: School, now: datetime, slot: str, setting
         counts={
             "open_cases": len(todo),
             "messages_queued": queued,
-            "moved_to_next_contact": moved,
-            "calls_added": called,
+            "moved_to_next_contact": chaser.moved,
+            "calls_added": chaser.called,
             "in_touch_today": len(in_touch.spoke_today),
             "unreachable": len(unreachable),
             **{f"cases_{k}": v for k, v in settled.items()},
         }
     )
+
+
+def _cases_to_chase(
+    session: Session, *, school: School, day: date, policy: SchoolPolicy
+) -> tuple[list[tuple[AbsenceCase, Pupil]], InTouch]:
+    """The open cases to chase now, most urgent first, and who has been in touch.
+
+    A family who left a voice message or spoke to the office today is waiting for staff, not for
+    another chase; the deadline to move to the next contact counts from their last contact.
+    """
+    rows = _open_cases(session, school=school)
+    day_start = clock.at_local(day, time(0, 0), school.timezone)
+    in_touch = family_in_touch(session, [case.id for case, _ in rows], since=day_start)
+    todo = sorted(
+        ((c, p) for c, p in rows if c.id not in in_touch.spoke_today), key=lambda r: urgency(r[1], policy)
+    )
+    return todo, in_touch
+
+
+@dataclass
+class _Chaser:
+    """Picks the routes for each case this chase, moving on to the next contact when a round is over,
+    and counts what it did for the job summary."""
+
+    session: Session
+    policy: SchoolPolicy
+    took: dict
+    last_reply: dict[int, datetime]
+    now: datetime
+    moved: int = 0
+    called: int = 0
+
+    def routes(self, case: AbsenceCase, contacts: list) -> list[Route]:
+        if not contacts:
+            return []
+        if len(contacts) > 1 and _round_over(
+            case,
+            contacts,
+            took=self.took,
+            last_reply=self.last_reply.get(case.id),
+            now=self.now,
+            after_seconds=self.policy.next_contact_after_minutes * 60,
+        ):
+            case.contact_round = (case.contact_round + 1) % len(contacts)
+            case.round_started_at = self.now
+            self.moved += 1
+        case.chase_count += 1
+        self.session.add(case)
+        contact = contacts[case.contact_round % len(contacts)]
+        routes = _chase_routes(case, contact, self.policy)
+        self.called += len(routes) > len(usable_channels(contact, self.policy))
+        return routes
