@@ -4,6 +4,7 @@ import json
 import signal
 
 import click
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot import clock as bot_clock
@@ -11,6 +12,7 @@ from bot import shutdown
 from bot.jobs import JOBS, run_job
 from bot.runtime import engine as get_engine
 from bot.settings import get_settings
+from bot.summary import JobSummary
 from scheduler.schedule import all_slots, refused_schools
 from scheduler.signals import call_stoppable
 from storage.models import School
@@ -97,47 +99,62 @@ def run(
 ) -> None:
     """Run job NAME now (or at --now) and say what it did."""
     engine = get_engine()
-    schools = None
-    if urn:
-        with Session(engine) as session:
-            school = session.exec(select(School).where(School.urn == urn)).first()
-        if school is None:
-            raise click.ClickException(
-                f"No school with URN {urn}. Import it first (attendance-bot "
-                "import schools FILE) or run attendance-bot demo-data."
-            )
-        schools = [school]
+    schools = [_school_by_urn(engine, urn)] if urn else None
     tz = schools[0].timezone if schools else None
     try:
         now = bot_clock.parse_now(now_text, tz)
     except ValueError:
         raise click.BadParameter(f"'{now_text}' is not an ISO date-time", param_hint="--now") from None
-    opts = {}
-    if "session_name" in JOBS[name].options:
-        opts["session_name"] = session_name.upper()
-    if name == "report-links" and force:
-        opts["force"] = True
+    opts = _job_options(name, session_name=session_name, force=force)
     # A deploy's SIGTERM: finish the school in hand, start no other, say which are done.
     results = call_stoppable(
         lambda: run_job(name, engine, get_settings(), now=now, schools=schools, **opts), signal.SIGTERM
     )
     for school, summary in results:
-        who = f"{school.urn} {school.name}" if school else "all schools"
-        if as_json:
-            click.echo(
-                json.dumps(
-                    {"school": school.urn if school else None, "job": name, "summary": summary.as_dict()},
-                    default=str,
-                )
-            )
-        else:
-            click.echo(f"{name} — {who}: {summary}")
+        _echo_summary(name, school, summary, as_json=as_json)
     if JOBS[name].per_school and shutdown.requested():
         done = " ".join(school.urn for school, _ in results) or "none"
         raise click.ClickException(
             f"Stopped (SIGTERM). Schools done: {done}. Run the job again for the "
             "others (a school already done is not repeated)."
         )
+
+
+def _school_by_urn(engine: Engine, urn: str) -> School:
+    """The school with this URN, or a clear message saying how to add it."""
+    with Session(engine) as session:
+        school = session.exec(select(School).where(School.urn == urn)).first()
+    if school is None:
+        raise click.ClickException(
+            f"No school with URN {urn}. Import it first (attendance-bot "
+            "import schools FILE) or run attendance-bot demo-data."
+        )
+    return school
+
+
+def _job_options(name: str, *, session_name: str, force: bool) -> dict:
+    """The options to pass: ``--session`` and ``--force`` mean something to some jobs only, and the
+    others are not given them."""
+    opts = {}
+    if "session_name" in JOBS[name].options:
+        opts["session_name"] = session_name.upper()
+    if name == "report-links" and force:
+        opts["force"] = True
+    return opts
+
+
+def _echo_summary(name: str, school: School | None, summary: JobSummary, *, as_json: bool) -> None:
+    """One line per school: readable, or one JSON object a script can parse."""
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"school": school.urn if school else None, "job": name, "summary": summary.as_dict()},
+                default=str,
+            )
+        )
+    else:
+        who = f"{school.urn} {school.name}" if school else "all schools"
+        click.echo(f"{name} — {who}: {summary}")
 
 
 def register(main: click.Group) -> None:

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlmodel import Session, select
 
 from bot.cases.service import close, explain
+from bot.firstday.reconcile import check_before_send
 from bot.firstday.scheduled import send_outbox
-from bot.firstday.service import check_before_send
 from bot.messaging.claim import claim
 from bot.messaging.outbox import enqueue
 from bot.messaging.sender import backoff, send_due

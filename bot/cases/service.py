@@ -84,29 +84,56 @@ def open_or_extend_many(
     """
     if not pupils:
         return [], []
-    existing = {
-        c.pupil_id: c
-        for c in session.exec(
-            select(AbsenceCase).where(
-                AbsenceCase.pupil_id.in_([p.id for p in pupils]), AbsenceCase.status == "open"
-            )
-        ).all()
-    }
-    extended = []
-    for case in existing.values():
-        if day > case.last_absent_date:
-            case.last_absent_date = day
-            session.add(case)
-        extended.append(case)
+    existing = _open_cases_by_pupil(session, pupils=pupils)
+    extended = _extend_to(session, cases=list(existing.values()), day=day)
     new = [p for p in pupils if p.id not in existing]
     if not new:
         return [], extended
+    rows = _new_case_rows(session, pupils=new, day=day, session_name=session_name, now=now)
+    try:
+        with session.begin_nested():
+            opened = session.scalars(insert(AbsenceCase).returning(AbsenceCase), rows).all()
+    except IntegrityError:
+        # Another worker opened some of these between our read and write: go one by one.
+        opened, also_extended = _one_by_one(session, new, day=day, session_name=session_name, now=now)
+        return opened, extended + also_extended
+    _log_opened(session, cases=opened, day=day, session_name=session_name, now=now)
+    return list(opened), extended
+
+
+def _open_cases_by_pupil(session: Session, *, pupils: list[Pupil]) -> dict[int, AbsenceCase]:
+    """The open case of each pupil that has one, in one query (a pupil has at most one)."""
+    cases = session.exec(
+        select(AbsenceCase).where(
+            AbsenceCase.pupil_id.in_([p.id for p in pupils]), AbsenceCase.status == "open"
+        )
+    ).all()
+    return {c.pupil_id: c for c in cases}
+
+
+def _extend_to(session: Session, *, cases: list[AbsenceCase], day: date) -> list[AbsenceCase]:
+    """Move each case's last absent date on to ``day`` (never back: a late, older mark can't shorten it)."""
+    for case in cases:
+        if day > case.last_absent_date:
+            case.last_absent_date = day
+            session.add(case)
+    return cases
+
+
+def _new_case_rows(
+    session: Session, *, pupils: list[Pupil], day: date, session_name: str, now: datetime
+) -> list[dict]:
+    """Insert rows for new cases, each with a copy of its school's ladder for the pupil.
+
+    The ladder is worked out once per (school, vulnerable) rather than per pupil, because a whole
+    trust's register close can open hundreds of cases across a handful of schools.
+    """
     ladders = {
         (sid, vulnerable): ladder(policy_for(session, sid), vulnerable=vulnerable)
-        for sid in {p.school_id for p in new}
+        for sid in {p.school_id for p in pupils}
         for vulnerable in (False, True)
     }
-    rows = [
+    return [
         {
             "school_id": p.school_id,
             "pupil_id": p.id,
@@ -119,15 +146,14 @@ def open_or_extend_many(
             "next_step": 0,
             "contact_round": 0,
         }
-        for p in new
+        for p in pupils
     ]
-    try:
-        with session.begin_nested():
-            opened = session.scalars(insert(AbsenceCase).returning(AbsenceCase), rows).all()
-    except IntegrityError:
-        # Another worker opened some of these between our read and write: go one by one.
-        opened, also_extended = _one_by_one(session, new, day=day, session_name=session_name, now=now)
-        return opened, extended + also_extended
+
+
+def _log_opened(
+    session: Session, *, cases: list[AbsenceCase], day: date, session_name: str, now: datetime
+) -> None:
+    """One case-log entry per opened case, written in a single statement like the insert."""
     log_many(
         session,
         [
@@ -139,11 +165,10 @@ def open_or_extend_many(
                 "summary": f"Unexplained absence from {day:%a %d %b} {session_name}",
                 "data": {"date": day.isoformat(), "session": session_name},
             }
-            for c in opened
+            for c in cases
         ],
         now=now,
     )
-    return list(opened), extended
 
 
 def log_many(session: Session, events: list[dict], *, now: datetime) -> None:

@@ -97,25 +97,7 @@ def _run(
     if isinstance(request, grammar.Help):
         return results.help_result(request.topic)
     if isinstance(request, grammar.Absences):
-        # An unknown class or an empty year group is an error, never an all-clear.
-        class_name = (
-            resolve_class(session, school_id=staff.school_id, name=request.class_name)
-            if request.class_name
-            else None
-        )
-        if request.year is not None:
-            check_year(session, school_id=staff.school_id, year=request.year)
-        rows = service.absences(
-            session, staff=staff, day=request.day, year=request.year, class_name=class_name
-        )
-        return urgent.pin(
-            session,
-            results.absences_result(
-                rows, day=request.day, today=today, year=request.year, class_name=class_name
-            ),
-            staff=staff,
-            shared=shared,
-        )
+        return _absences(session, staff=staff, request=request, today=today, shared=shared)
     if isinstance(request, grammar.Act):
         alert = service.act(
             session, staff=staff, alert_id=request.alert_id, action=request.action, note=request.note, now=now
@@ -151,6 +133,29 @@ def _run(
     timeline = service.timeline(session, staff=staff, pupil=pupil, today=today, shared=shared)
     return urgent.pin(
         session, results.timeline_result(timeline), staff=staff, pupil_id=pupil.id, shared=shared
+    )
+
+
+def _absences(
+    session: Session, *, staff: Staff, request: grammar.Absences, today: date, shared: bool
+) -> results.CommandResult:
+    """Who is off, for the whole school, a year group or a class, with urgent items pinned on top.
+
+    An unknown class or an empty year group is an error, never an all-clear.
+    """
+    class_name = (
+        resolve_class(session, school_id=staff.school_id, name=request.class_name)
+        if request.class_name
+        else None
+    )
+    if request.year is not None:
+        check_year(session, school_id=staff.school_id, year=request.year)
+    rows = service.absences(session, staff=staff, day=request.day, year=request.year, class_name=class_name)
+    return urgent.pin(
+        session,
+        results.absences_result(rows, day=request.day, today=today, year=request.year, class_name=class_name),
+        staff=staff,
+        shared=shared,
     )
 
 

@@ -135,44 +135,30 @@ def _record(
     now: datetime,
     explain_case: bool = True,
 ) -> NoticeOutcome:
-    from bot.replies.dates import absence_start
-    from bot.replies.text import normalise
+    """Store the notice: from a given (or said) first day, else against the open case, else with no case.
 
+    A notice with a first day of its own ("off Thursday for the funeral") leaves any open case
+    alone: that absence still needs its own reason.
+    """
     school = session.get(School, pupil.school_id)
     outcome = NoticeOutcome(pupil=pupil, concern=concern)
     case = open_case_for(session, pupil.id)
     if start is None:
-        kind, day = absence_start(normalise(said.words), today, calendar.is_school_day)
-        start = day if kind == "later" else None
+        start = _later_start(said.words, today=today, calendar=calendar)
     if start is not None:
-        first_day = calendar.next_school_day(start, inclusive=True)
-        if first_day is None:
-            raise UserError(f"{start:%a %d %b %Y} is after the last school day in the calendar.")
-        if said.return_date is not None and said.return_date <= first_day:
-            said = Said(**{**said.__dict__, "return_date": None})
-        outcome.notices = without_case(
+        outcome.notices = _from_later_day(
             session,
             school=school,
-            pupils=[pupil],
+            pupil=pupil,
             said=said,
-            now=now,
-            first=(first_day, "AM"),
+            start=start,
+            calendar=calendar,
             open_ended=open_ended,
+            now=now,
         )
-        return outcome
-    if case is not None:
+    elif case is not None:
         if explain_case:
-            explained = explain(
-                session,
-                case=case,
-                by="staff",
-                actor=Actor.of(staff),
-                code=said.code,
-                return_date=said.return_date,
-                now=now,
-                summary=f"Reason the family gave {staff.name}: {said.words}",
-            )
-            outcome.explained_case = case if explained else None
+            outcome.explained_case = _explain(session, case=case, staff=staff, said=said, now=now)
         outcome.notices = for_cases(
             session,
             school=school,
@@ -182,11 +168,69 @@ def _record(
             now=now,
             open_ended=open_ended,
         )
-        return outcome
-    outcome.notices = without_case(
-        session, school=school, pupils=[pupil], said=said, now=now, open_ended=open_ended
-    )
+    else:
+        outcome.notices = without_case(
+            session, school=school, pupils=[pupil], said=said, now=now, open_ended=open_ended
+        )
     return outcome
+
+
+def _later_start(words: str, *, today: date, calendar) -> date | None:
+    """The later day the family's words say the absence starts on ("off Thursday"), or None."""
+    from bot.replies.dates import absence_start
+    from bot.replies.text import normalise
+
+    kind, day = absence_start(normalise(words), today, calendar.is_school_day)
+    return day if kind == "later" else None
+
+
+def _from_later_day(
+    session: Session,
+    *,
+    school: School,
+    pupil: Pupil,
+    said: Said,
+    start: date,
+    calendar,
+    open_ended: bool,
+    now: datetime,
+) -> list[AbsenceNotice]:
+    """A notice that starts on the first school day from ``start``, with no case behind it.
+
+    A day back on or before that first day makes no sense for this absence, so it is dropped
+    rather than stored as an empty span.
+    """
+    first_day = calendar.next_school_day(start, inclusive=True)
+    if first_day is None:
+        raise UserError(f"{start:%a %d %b %Y} is after the last school day in the calendar.")
+    if said.return_date is not None and said.return_date <= first_day:
+        said = Said(**{**said.__dict__, "return_date": None})
+    return without_case(
+        session,
+        school=school,
+        pupils=[pupil],
+        said=said,
+        now=now,
+        first=(first_day, "AM"),
+        open_ended=open_ended,
+    )
+
+
+def _explain(
+    session: Session, *, case: AbsenceCase, staff: Staff, said: Said, now: datetime
+) -> AbsenceCase | None:
+    """The open case, explained by what the family told ``staff``; None if it was already explained."""
+    explained = explain(
+        session,
+        case=case,
+        by="staff",
+        actor=Actor.of(staff),
+        code=said.code,
+        return_date=said.return_date,
+        now=now,
+        summary=f"Reason the family gave {staff.name}: {said.words}",
+    )
+    return case if explained else None
 
 
 def withdraw(session: Session, *, pupil: Pupil, today: date, staff: Staff) -> int:

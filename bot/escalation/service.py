@@ -9,166 +9,25 @@ It also re-raises alerts nobody acted on, emails the DSL about them past the sch
 tells a pupil's social worker or YOT worker on day 1.
 """
 
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from bot import clock
-from bot.alerts.notify import STAFF_KINDS
 from bot.alerts.service import raise_alert
 from bot.calendar import SchoolCalendar
-from bot.cases.service import log, seen_in_school
+from bot.cases.service import log
 from bot.escalation import ladder as ladders
+from bot.escalation.facts import Facts, case_facts, contact_history, local_date
+from bot.escalation.facts import last_contact as last_contact  # re-exported: bot.thresholds reads it here
 from bot.escalation.wording import alert_body, alert_data, worker_email
 from bot.messaging.outbox import enqueue
 from bot.pupils import flag_words
-from storage.models import (
-    AbsenceCase,
-    Alert,
-    AlertAction,
-    CallLog,
-    Contact,
-    InboundMessage,
-    Mark,
-    MessageCase,
-    OutboxMessage,
-    Pupil,
-    ReplyCase,
-    School,
-    SchoolPolicy,
-)
+from storage.models import AbsenceCase, Alert, AlertAction, Pupil, School, SchoolPolicy
 
 ALERT_KIND = "escalation"
 ACTIONS = ["home_visit_seen", "home_visit_no_answer", "referred_mash", "police_informed", "close_case"]
-UNEXPLAINED_CODES = ("N", "O")
-
-
-@dataclass
-class Facts:
-    """What the sweep knows about one case today."""
-
-    through: date  # last school day the pupil is recorded absent without a reason
-    day_number: int  # school day of the episode (or of no contact) the ladder is counted in
-    base: date  # day 1 of that count
-    seen: bool  # in school (present, late, U) after the episode's latest unexplained session
-    last_contact: datetime | None
-    history: dict = field(default_factory=dict)
-
-
-# --------------------------------------------------------------------------------------------------
-# Facts
-# --------------------------------------------------------------------------------------------------
-
-
-def _local_date(instant: datetime, tz: str) -> date:
-    return clock.to_local(instant, tz).date()
-
-
-def contact_history(session: Session, *, case: AbsenceCase, tz: str) -> dict:
-    """Every attempt to reach the family on this case: messages with status, calls, replies (emails to
-    the social worker or the DSL about the case are not contact with the family)."""
-    messages = session.exec(
-        select(OutboxMessage, Contact)
-        .join(MessageCase, MessageCase.message_id == OutboxMessage.id)
-        .join(Contact, Contact.id == OutboxMessage.contact_id, isouter=True)
-        .where(MessageCase.case_id == case.id, OutboxMessage.kind.not_in(STAFF_KINDS))
-        .order_by(OutboxMessage.created_at, OutboxMessage.id)
-    ).all()
-    calls = session.exec(
-        select(CallLog)
-        .where(
-            CallLog.pupil_id == case.pupil_id,
-            or_(CallLog.case_id == case.id, and_(CallLog.case_id.is_(None), CallLog.at >= case.opened_at)),
-        )
-        .order_by(CallLog.at, CallLog.id)
-    ).all()
-    replies = session.exec(
-        select(InboundMessage)
-        .join(ReplyCase, ReplyCase.inbound_id == InboundMessage.id)
-        .where(ReplyCase.case_id == case.id)
-        .order_by(InboundMessage.received_at, InboundMessage.id)
-    ).all()
-
-    def when(t: datetime) -> str:
-        return clock.to_local(t, tz).strftime("%a %d %b %H:%M")
-
-    return {
-        "messages": [
-            {
-                "at": when(m.created_at),
-                "channel": m.channel,
-                "kind": m.kind,
-                "status": m.status,
-                "to": f"{c.first_name} {c.last_name}" if c else m.to_address,
-            }
-            for m, c in messages
-        ],
-        "calls": [{"at": when(c.at), "outcome": c.outcome, "note": c.note} for c in calls],
-        "replies": [
-            {"at": when(r.received_at), "text": r.body[:200], "code": r.code, "concern": r.concern}
-            for r in replies
-        ],
-    }
-
-
-def last_contact(session: Session, *, case: AbsenceCase) -> datetime | None:
-    """When the family last got through: a reply linked to the case, or a call where staff spoke."""
-    reply = session.exec(
-        select(func.max(InboundMessage.received_at))
-        .join(ReplyCase, ReplyCase.inbound_id == InboundMessage.id)
-        .where(ReplyCase.case_id == case.id)
-    ).one()
-    call = session.exec(
-        select(func.max(CallLog.at)).where(
-            CallLog.pupil_id == case.pupil_id,
-            CallLog.outcome == "spoke",
-            or_(CallLog.case_id == case.id, and_(CallLog.case_id.is_(None), CallLog.at >= case.opened_at)),
-        )
-    ).one()
-    found = [t for t in (reply, call) if t is not None]
-    if not found:
-        return None
-    # SQLite hands aggregate results back as naive/strings outside the column type: normalise.
-    return max(_aware(t) for t in found)
-
-
-def _aware(value) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        from datetime import UTC
-
-        value = value.replace(tzinfo=UTC)
-    return value
-
-
-def case_facts(
-    session: Session, *, case: AbsenceCase, policy: SchoolPolicy, cal: SchoolCalendar, today: date, tz: str
-) -> Facts:
-    """Derive the day count from the marks: continuous unexplained absence up to ``today``."""
-    latest_n = session.exec(
-        select(func.max(Mark.date)).where(
-            Mark.pupil_id == case.pupil_id,
-            Mark.date >= case.first_date,
-            Mark.date <= today,
-            Mark.code.in_(UNEXPLAINED_CODES),
-        )
-    ).one()
-    through = max(d for d in (case.last_absent_date, latest_n) if d is not None)
-    through = min(through, today)
-    # Per session, as everywhere: seen after the episode's latest unexplained session.
-    seen = seen_in_school(session, case=case, day=today)
-    contact_at = last_contact(session, case=case)
-    base = case.first_date
-    if policy.escalation_basis == "no_contact" and contact_at is not None:
-        contact_day = _local_date(contact_at, tz)
-        if contact_day >= case.first_date:
-            base = cal.next_school_day(contact_day) or through + timedelta(days=1)
-    day_number = cal.school_day_number(base, through) if through >= base else 0
-    return Facts(through=through, day_number=day_number, base=base, seen=seen, last_contact=contact_at)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -194,7 +53,7 @@ def advance_case(
 ) -> tuple[list[Alert], Facts]:
     """Raise every ladder step that has come due on this case and move ``next_step`` past it."""
     tz = school.timezone
-    today = _local_date(now, tz)
+    today = local_date(now, tz)
     steps = ladders.ordered(case.ladder)
     facts = case_facts(session, case=case, policy=policy, cal=cal, today=today, tz=tz)
     if facts.seen:
@@ -332,7 +191,7 @@ def reraise_unacted(
 ) -> int:
     """Post again any escalation alert nobody has acted on within ``realert_after_minutes``.
 
-    The conditional UPDATE on ``raised_count`` means two sweeps at once re-raise it once.
+    An alert whose pupil has since been seen in school is not raised again.
     """
     cutoff = now - timedelta(minutes=policy.realert_after_minutes)
     rows = session.exec(
@@ -341,49 +200,17 @@ def reraise_unacted(
         )
     ).all()
     count = 0
-    today = _local_date(now, school.timezone)
+    today = local_date(now, school.timezone)
     for alert, case in rows:
         if not _is_latest_step(alert, case):
             continue
-        pupil = session.get(Pupil, case.pupil_id)
         facts = case_facts(session, case=case, policy=policy, cal=cal, today=today, tz=school.timezone)
         if facts.seen:
             continue
         facts.history = contact_history(session, case=case, tz=school.timezone)
-        fresh = alert_data(
-            case=case,
-            pupil=pupil,
-            step=alert.data.get("step", {}),
-            index=alert.data.get("index", 0),
-            facts=facts,
-            flags=flag_words(pupil),
-            actions=ACTIONS,
-        )
-        # The step's own day stays as raised; the count today and the contact history are refreshed.
-        data = dict(
-            alert.data,
-            contact=fresh["contact"],
-            flags=fresh["flags"],
-            through=fresh["through"],
-            workers=fresh["workers"],
-            day_now=fresh["day"],
-            raised_count=alert.raised_count + 1,
-        )
-        result = session.execute(
-            update(Alert)
-            .where(Alert.id == alert.id, Alert.raised_count == alert.raised_count, Alert.status == "open")
-            .values(
-                raised_count=alert.raised_count + 1,
-                last_raised_at=now,
-                delivered_at=None,
-                data=data,
-                body=alert_body(data),
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:
+        data = _refreshed_data(alert, case=case, pupil=session.get(Pupil, case.pupil_id), facts=facts)
+        if _reraise_once(session, alert=alert, data=data, now=now):
             count += 1
-            session.expire(alert)
             log(
                 session,
                 school_id=school.id,
@@ -395,6 +222,52 @@ def reraise_unacted(
                 now=now,
             )
     return count
+
+
+def _refreshed_data(alert: Alert, *, case: AbsenceCase, pupil: Pupil, facts: Facts) -> dict:
+    """The alert's data with today's count and contact history; the step's own day stays as raised."""
+    fresh = alert_data(
+        case=case,
+        pupil=pupil,
+        step=alert.data.get("step", {}),
+        index=alert.data.get("index", 0),
+        facts=facts,
+        flags=flag_words(pupil),
+        actions=ACTIONS,
+    )
+    return dict(
+        alert.data,
+        contact=fresh["contact"],
+        flags=fresh["flags"],
+        through=fresh["through"],
+        workers=fresh["workers"],
+        day_now=fresh["day"],
+        raised_count=alert.raised_count + 1,
+    )
+
+
+def _reraise_once(session: Session, *, alert: Alert, data: dict, now: datetime) -> bool:
+    """Post the alert again with ``data``; False if another sweep already did.
+
+    The UPDATE is conditional on the ``raised_count`` this sweep read, so two sweeps at once
+    re-raise it once.
+    """
+    result = session.execute(
+        update(Alert)
+        .where(Alert.id == alert.id, Alert.raised_count == alert.raised_count, Alert.status == "open")
+        .values(
+            raised_count=alert.raised_count + 1,
+            last_raised_at=now,
+            delivered_at=None,
+            data=data,
+            body=alert_body(data),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    session.expire(alert)
+    return True
 
 
 def email_dsl_overdue(session: Session, *, school: School, policy: SchoolPolicy, now: datetime) -> int:
@@ -484,7 +357,7 @@ def sweep(
     parent's reply is changing at this instant is left to the next sweep rather than waited on. On
     SQLite the transaction is ``BEGIN IMMEDIATE`` and so runs alone.
     """
-    today = _local_date(now, school.timezone)
+    today = local_date(now, school.timezone)
     summary = {
         "cases": 0,
         "alerts": 0,

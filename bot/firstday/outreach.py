@@ -69,45 +69,72 @@ def queue_family_messages(
     if kind == "first_day":
         contact_ids = [route.contact.id for _, route, _ in batch]
         report_links = live_links(session, contact_ids=contact_ids, settings=settings, now=now)
-    items = []
-    for case_ids, route, key in batch:
-        case_rows = [session.get(AbsenceCase, i) for i in case_ids]
-        pupils = [session.get(Pupil, c.pupil_id) for c in case_rows]
-        link = (
-            reply_link(settings, case_id=case_ids[0], contact_id=route.contact.id)
-            if route.channel == "email"
-            else None
-        )
-        composed = compose(
-            channel=route.channel,
+    items = [
+        _outbox_item(
+            session,
+            school=school,
+            case_ids=case_ids,
+            route=route,
+            key=key,
             kind=kind,
-            language=route.contact.language,
-            first_names=[p.display_first_name for p in pupils],
-            school=school.name,
             session_name=session_name,
-            link=link,
-            office_line=bool(school.phone),
+            settings=settings,
             report_link=family_url(settings, report_links[route.contact.id])
             if route.contact.id in report_links
             else None,
         )
-        items.append(
-            {
-                "school_id": school.id,
-                "key": key,
-                "kind": kind,
-                "channel": route.channel,
-                "to_address": route.address,
-                "body": composed.body,
-                "subject": composed.subject,
-                "contact_id": route.contact.id,
-                "language": composed.language,
-                "case_ids": case_ids,
-            }
-        )
+        for case_ids, route, key in batch
+    ]
     results = enqueue_many(session, items, now=now)
     _record_contacts(session, batch, results, school_id=school.id, kind=kind, now=now)
     return [created for _, created in results]
+
+
+def _outbox_item(
+    session: Session,
+    *,
+    school: School,
+    case_ids: list[int],
+    route: Route,
+    key: str,
+    kind: str,
+    session_name: str,
+    settings: Settings,
+    report_link: str | None,
+) -> dict:
+    """One outbox row: the message composed in the contact's language, naming every child it is about.
+
+    Only an email carries a reply link; a text is answered by replying to it.
+    """
+    pupils = [session.get(Pupil, session.get(AbsenceCase, i).pupil_id) for i in case_ids]
+    link = (
+        reply_link(settings, case_id=case_ids[0], contact_id=route.contact.id)
+        if route.channel == "email"
+        else None
+    )
+    composed = compose(
+        channel=route.channel,
+        kind=kind,
+        language=route.contact.language,
+        first_names=[p.display_first_name for p in pupils],
+        school=school.name,
+        session_name=session_name,
+        link=link,
+        office_line=bool(school.phone),
+        report_link=report_link,
+    )
+    return {
+        "school_id": school.id,
+        "key": key,
+        "kind": kind,
+        "channel": route.channel,
+        "to_address": route.address,
+        "body": composed.body,
+        "subject": composed.subject,
+        "contact_id": route.contact.id,
+        "language": composed.language,
+        "case_ids": case_ids,
+    }
 
 
 def _record_contacts(session: Session, batch, results, *, school_id: int, kind: str, now: datetime) -> None:

@@ -19,11 +19,11 @@ from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from bot.firstday.outreach import queue_family_message
-from bot.firstday.routing import all_channels, family_contacts, raise_unreachable, usable_channels
+from bot.firstday.routing import Route, all_channels, family_contacts, raise_unreachable, usable_channels
 from bot.messaging.transports import PROVIDER_TWILIO_CODES
 from bot.policy import policy_for
 from bot.settings import Settings
-from storage.models import AbsenceCase, Contact, MessageCase, OutboxMessage, Pupil
+from storage.models import AbsenceCase, Contact, MessageCase, OutboxMessage, Pupil, SchoolPolicy
 
 log = logging.getLogger(__name__)
 
@@ -110,25 +110,15 @@ def on_delivery_failed(
         )
 
     for case in cases:
-        pupil = session.get(Pupil, case.pupil_id)
-        contacts = contacts_by_pupil.get(case.pupil_id, [])
-        # 1. The same contact's next channel, forward only (a failed text: their landline, then
-        #    their email; a call nobody answered: a text, then email), skipping channels this
-        #    case already reached them on today, so a chain of failures always moves on.
-        chain = all_channels(failed_contact, policy) if failed_contact else []
-        channels = [r.channel for r in chain]
-        later = chain[channels.index(message.channel) + 1 :] if message.channel in channels else []
-        used = _channels_used(
-            session, case_id=case.id, contact_id=message.contact_id, since=message.created_at
+        # 1. The same contact's next channel; 2. the next contact in priority order with a channel.
+        route = _next_channel(
+            session, message=message, failed_contact=failed_contact, case=case, policy=policy
         )
-        others = [r for r in later if r.channel not in used]
-        if others:
-            queue(case, others[0], f"{message.idempotency_key}>{others[0].channel}")
+        if route is not None:
+            queue(case, route, f"{message.idempotency_key}>{route.channel}")
             continue
-        # 2. The next contact in priority order with a channel.
-        ids = [c.id for c in contacts]
-        start = ids.index(message.contact_id) + 1 if message.contact_id in ids else 0
-        nxt = next((c for c in contacts[start:] if usable_channels(c, policy)), None)
+        contacts = contacts_by_pupil.get(case.pupil_id, [])
+        nxt = _next_contact(contacts, after_id=message.contact_id, policy=policy)
         if nxt is not None:
             case.contact_round = contacts.index(nxt)
             case.round_started_at = now
@@ -139,8 +129,38 @@ def on_delivery_failed(
         raise_unreachable(
             session,
             case=case,
-            pupil=pupil,
+            pupil=session.get(Pupil, case.pupil_id),
             now=now,
             why="Messages to every contact we hold have failed or cannot be sent.",
         )
         log.info("case %s: no channel reaches the family", case.id)
+
+
+def _next_channel(
+    session: Session,
+    *,
+    message: OutboxMessage,
+    failed_contact: Contact | None,
+    case: AbsenceCase,
+    policy: SchoolPolicy,
+) -> Route | None:
+    """The failed contact's next channel after the one that failed, or None.
+
+    Forward only (a failed text: their landline, then their email; a call nobody answered: a text,
+    then email), skipping channels this case already reached them on since the failed message, so a
+    chain of failures always moves on.
+    """
+    chain = all_channels(failed_contact, policy) if failed_contact else []
+    channels = [r.channel for r in chain]
+    later = chain[channels.index(message.channel) + 1 :] if message.channel in channels else []
+    used = _channels_used(session, case_id=case.id, contact_id=message.contact_id, since=message.created_at)
+    others = [r for r in later if r.channel not in used]
+    return others[0] if others else None
+
+
+def _next_contact(contacts: list[Contact], *, after_id: int, policy: SchoolPolicy) -> Contact | None:
+    """The first contact after ``after_id`` in priority order with a usable channel (from the top if
+    ``after_id`` is not one of them)."""
+    ids = [c.id for c in contacts]
+    start = ids.index(after_id) + 1 if after_id in ids else 0
+    return next((c for c in contacts[start:] if usable_channels(c, policy)), None)

@@ -12,8 +12,9 @@ from sqlmodel import Session
 
 from bot import clock
 from bot.calls.quiet import hold_calls
+from bot.firstday.reconcile import check_before_send
 from bot.firstday.reroute import reroute_failed
-from bot.firstday.service import chase, check_before_send, register_close
+from bot.firstday.service import chase, register_close
 from bot.messaging.sender import SendSummary, send_due
 from bot.messaging.transports import Transports, transports_for
 from bot.settings import Settings

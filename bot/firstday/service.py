@@ -1,21 +1,22 @@
 """Register close and chasing: open cases for N marks and queue messages to families.
 
 Messages are queued in the same transaction as the case changes (``bot.firstday.outreach``) and
-delivered later by the sender, which asks ``check_before_send`` just before each batch goes: the
-register is re-read, and messages whose cases no longer need them are cancelled.
+delivered later by the sender, which asks ``bot.firstday.reconcile.check_before_send`` just before
+each batch goes: the register is re-read, and messages whose cases no longer need them are cancelled.
 """
 
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import and_, func
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot import clock, codes
 from bot.calendar import load_calendar
 from bot.cases import service as cases
 from bot.firstday.outreach import queue_family_messages
+from bot.firstday.reconcile import reconcile
 from bot.firstday.routing import Route, call_route, family_contacts, raise_unreachable, usable_channels
 from bot.notices.close import at_register_close as notices_at_close
 from bot.policy import policy_for
@@ -39,8 +40,6 @@ from storage.models import (
 log = logging.getLogger(__name__)
 
 NO_CHANNEL = "We hold no mobile number, phone number or email address we may use for this family."
-# Marks that show a pupil was seen in school (``cases.seen_in_school``).
-SEEN_CODES = sorted(cases.SEEN_CODES)
 
 
 def _group_by_contact(
@@ -59,165 +58,6 @@ def _group_by_contact(
             slot = grouped.setdefault((route.contact.id, route.channel), (route, []))
             slot[1].append(case.id)
     return grouped, unreachable
-
-
-def reconcile_case(session: Session, *, case: AbsenceCase, now: datetime, day: date) -> str | None:
-    """Bring one open case in line with the register as it is now; returns what changed.
-
-    A pupil seen in school after the case's latest unexplained session (``cases.seen_in_school``:
-    per session, so a morning ``/`` never explains an afternoon ``N``) closes the case and chasing
-    stops. An episode whose N marks have all been replaced in the MIS (a trip code after close,
-    say) is explained by the mark. The sender calls this just before a message goes, so a late
-    register change stops it.
-    """
-    if case.status != "open":
-        return None
-    if cases.seen_in_school(session, case=case, day=day):
-        cases.close(session, case=case, reason="marked present", now=now)
-        return "closed"
-    if not cases.remaining_n(session, case=case):
-        latest = session.exec(
-            select(Mark.code)
-            .where(
-                Mark.pupil_id == case.pupil_id,
-                Mark.date >= case.first_date,
-                Mark.date <= case.last_absent_date,
-            )
-            .order_by(Mark.date.desc(), Mark.session.desc())
-        ).first()
-        if latest is not None and codes.category(latest) is codes.Category.PRESENT:
-            cases.close(session, case=case, reason="marked present", now=now)
-            return "closed"
-        cases.explain(
-            session, case=case, by="mark", code=latest, summary=f"Register now shows {latest}", now=now
-        )
-        return "explained"
-    return None
-
-
-def reconcile(session: Session, *, school: School, now: datetime) -> dict:
-    """Reconcile every open case of a school with today's register."""
-    day = clock.to_local(now, school.timezone).date()
-    changed = {"closed": 0, "explained": 0}
-    open_cases = session.exec(
-        select(AbsenceCase).where(AbsenceCase.school_id == school.id, AbsenceCase.status == "open")
-    ).all()
-    for case in open_cases:
-        outcome = reconcile_case(session, case=case, now=now, day=day)
-        if outcome:
-            changed[outcome] += 1
-    return changed
-
-
-def check_before_send(session: Session, *, message_ids: list[int], now: datetime) -> dict[int, str]:
-    """The sender's pre-send check: which of these messages should no longer go, and why.
-
-    The register is re-read first for the cases whose marks changed since register close (a trip
-    code, a late arrival), which explains or closes them (``reconcile_case``); then any message
-    whose cases are none of them open any more is to be cancelled. Messages about no case (staff
-    emails, thank-yous) always go.
-    """
-    for case_id, tz in _cases_whose_register_changed(session, message_ids, now=now):
-        case = session.get(AbsenceCase, case_id)
-        reconcile_case(session, case=case, now=now, day=clock.to_local(now, tz).date())
-    with_cases = session.exec(
-        select(MessageCase.message_id, func.count(AbsenceCase.id))
-        .join(
-            AbsenceCase,
-            and_(AbsenceCase.id == MessageCase.case_id, AbsenceCase.status == "open"),
-            isouter=True,
-        )
-        .where(MessageCase.message_id.in_(message_ids))
-        .group_by(MessageCase.message_id)
-    ).all()
-    return {message_id: "cases no longer open" for message_id, open_count in with_cases if open_count == 0}
-
-
-def _cases_whose_register_changed(
-    session: Session, message_ids: list[int], *, now: datetime
-) -> list[tuple[int, str]]:
-    """The open cases of these messages that ``reconcile_case`` would change, found in two queries.
-
-    ``reconcile_case`` acts only when no N mark is left in the episode or the pupil was seen in
-    school after the episode's latest unexplained session (``cases.seen_after_absence``: an AM
-    ``/`` does not explain a PM ``N``); everything else is left alone. Checking that set-based first
-    keeps a register close of thousands of texts from paying several queries per case. Returns
-    (case id, the school's time zone) pairs.
-    """
-    # The status is filtered here, not in SQL: with it in the WHERE clause SQLite starts from the
-    # status index (every open case in the database) instead of from this batch's messages.
-    rows = [
-        (case_id, pupil_id, tz, (first_date, first_session), n_left)
-        for case_id, pupil_id, tz, status, first_date, first_session, n_left in session.execute(
-            select(
-                AbsenceCase.id,
-                AbsenceCase.pupil_id,
-                School.timezone,
-                AbsenceCase.status,
-                AbsenceCase.first_date,
-                AbsenceCase.first_session,
-                func.count(Mark.id),
-            )
-            .join(MessageCase, MessageCase.case_id == AbsenceCase.id)
-            .join(School, School.id == AbsenceCase.school_id)
-            .join(
-                Mark,
-                and_(
-                    Mark.pupil_id == AbsenceCase.pupil_id,
-                    Mark.code == "N",
-                    Mark.date >= AbsenceCase.first_date,
-                    Mark.date <= AbsenceCase.last_absent_date,
-                ),
-                isouter=True,
-            )
-            .where(MessageCase.message_id.in_(message_ids))
-            .group_by(
-                AbsenceCase.id,
-                AbsenceCase.pupil_id,
-                School.timezone,
-                AbsenceCase.status,
-                AbsenceCase.first_date,
-                AbsenceCase.first_session,
-            )
-        ).all()
-        if status == "open"
-    ]
-    if not rows:
-        return []
-    zone_of = {case_id: tz for case_id, _pupil, tz, _first, _n in rows}
-    changed = {case_id for case_id, _pupil, _tz, _first, n_left in rows if n_left == 0}
-    day_of = {case_id: clock.to_local(now, tz).date() for case_id, _pupil, tz, _first, _n in rows}
-    # Only pupils with a seen mark today can have been seen since their absence; their episodes'
-    # marks are then read in one query and checked session by session.
-    seen_today = set(
-        session.execute(
-            select(Mark.pupil_id, Mark.date).where(
-                Mark.pupil_id.in_({pupil_id for _c, pupil_id, _tz, _f, _n in rows}),
-                Mark.date.in_(set(day_of.values())),
-                Mark.code.in_(SEEN_CODES),
-            )
-        ).all()
-    )
-    candidates = [
-        (case_id, pupil_id, first)
-        for case_id, pupil_id, _tz, first, _n in rows
-        if (pupil_id, day_of[case_id]) in seen_today and case_id not in changed
-    ]
-    if candidates:
-        marks: dict[int, list] = {}
-        for pupil_id, d, s, code in session.execute(
-            select(Mark.pupil_id, Mark.date, Mark.session, Mark.code).where(
-                Mark.pupil_id.in_({p for _c, p, _f in candidates}),
-                Mark.date >= min(first[0] for _c, _p, first in candidates),
-                Mark.date <= max(day_of.values()),
-            )
-        ).all():
-            marks.setdefault(pupil_id, []).append((d, s, code))
-        for case_id, pupil_id, first in candidates:
-            upto = [m for m in marks.get(pupil_id, []) if m[0] <= day_of[case_id]]
-            if cases.seen_after_absence(upto, first=first):
-                changed.add(case_id)
-    return [(case_id, zone_of[case_id]) for case_id in sorted(changed)]
 
 
 @dataclass
@@ -372,12 +212,57 @@ def register_close(
         "messages_queued": 0,
         "unreachable": 0,
     }
-    pupils = sorted((pupil for _mark, pupil in rows), key=lambda p: urgency(p, policy))
+    counts, new_cases, expected_back = _cases_at_close(
+        session,
+        school=school,
+        policy=policy,
+        calendar=calendar,
+        pupils=[pupil for _mark, pupil in rows],
+        day=day,
+        session_name=session_name,
+        now=now,
+    )
+    summary.update(counts)
+    summary["messages_queued"], summary["unreachable"] = _message_new_cases(
+        session,
+        school=school,
+        new_cases=new_cases,
+        expected_back=expected_back,
+        day=day,
+        session_name=session_name,
+        policy=policy,
+        settings=settings,
+        now=now,
+    )
+    log.info("register close school=%s %s %s: %s", school.id, day, session_name, summary)
+    warning = (
+        None
+        if pupil_ids is not None
+        else _no_register(session, school=school, day=day, session_name=session_name)
+    )
+    return JobSummary(counts=summary, details={"warning": warning} if warning else {})
+
+
+def _cases_at_close(
+    session: Session,
+    *,
+    school: School,
+    policy: SchoolPolicy,
+    calendar,
+    pupils: list[Pupil],
+    day: date,
+    session_name: str,
+    now: datetime,
+) -> tuple[dict, list[tuple[AbsenceCase, Pupil]], dict]:
+    """Cases for the session's N marks: (counts, new cases most urgent first, notices run out).
+
+    Pupils are taken most urgent first (``bot.pupils.urgency``), the order their families' messages
+    are then queued in.
+    """
+    pupils = sorted(pupils, key=lambda p: urgency(p, policy))
     # A child seen in school since their open case's last absence (in all morning, gone after
     # lunch) starts a new episode: its own case, its own first-day message.
-    summary["cases_closed_seen"] = cases.close_seen_before(
-        session, pupils=pupils, day=day, session_name=session_name, now=now
-    )
+    closed_seen = cases.close_seen_before(session, pupils=pupils, day=day, session_name=session_name, now=now)
     # What families already told us: covered N marks are explained, not messaged (bot.notices.close).
     honoured = notices_at_close(
         session,
@@ -389,45 +274,63 @@ def register_close(
         session_name=session_name,
         now=now,
     )
-    summary.update(honoured.counts)
     pupils = honoured.uncovered
     opened, extended = cases.open_or_extend_many(
         session, pupils=pupils, day=day, session_name=session_name, now=now
     )
-    summary["cases_opened"], summary["cases_extended"] = len(opened), len(extended)
+    counts = {
+        "cases_opened": len(opened),
+        "cases_extended": len(extended),
+        "cases_closed_seen": closed_seen,
+        **honoured.counts,
+    }
     by_pupil = {p.id: p for p in pupils}
-    new_cases = [(case, by_pupil[case.pupil_id]) for case in opened]
-    new_cases.sort(key=lambda cp: urgency(cp[1], policy))
+    new_cases = sorted(
+        ((case, by_pupil[case.pupil_id]) for case in opened), key=lambda cp: urgency(cp[1], policy)
+    )
+    return counts, new_cases, honoured.expected_back
+
+
+def _message_new_cases(
+    session: Session,
+    *,
+    school: School,
+    new_cases: list[tuple[AbsenceCase, Pupil]],
+    expected_back: dict,
+    day: date,
+    session_name: str,
+    policy: SchoolPolicy,
+    settings: Settings,
+    now: datetime,
+) -> tuple[int, int]:
+    """Message the first contact of each new case's family: (messages queued, families unreachable).
+
+    Siblings share one message per contact and channel. A family we hold no usable channel for is
+    raised to staff at once rather than left waiting for a chase that cannot reach them either.
+    """
 
     def first_contact(case, contacts):
         return usable_channels(contacts[0], policy) if contacts else []
 
+    queued = 0
     unreachable = []
-    for kind, prefix, todo in _first_messages(new_cases, honoured.expected_back):
+    for kind, prefix, todo in _first_messages(new_cases, expected_back):
         grouped, missed = _group_by_contact(session, todo, policy, first_contact)
         unreachable += missed
-        key = f"{prefix}:{school.id}:{day.isoformat()}:{session_name}"
         created = _queue_grouped(
             session,
             grouped,
-            key=key,
+            key=f"{prefix}:{school.id}:{day.isoformat()}:{session_name}",
             kind=kind,
             session_name=session_name,
             policy=policy,
             settings=settings,
             now=now,
         )
-        summary["messages_queued"] += sum(created)
+        queued += sum(created)
     for case, pupil in unreachable:
         raise_unreachable(session, case=case, pupil=pupil, now=now, why=NO_CHANNEL)
-        summary["unreachable"] += 1
-    log.info("register close school=%s %s %s: %s", school.id, day, session_name, summary)
-    warning = (
-        None
-        if pupil_ids is not None
-        else _no_register(session, school=school, day=day, session_name=session_name)
-    )
-    return JobSummary(counts=summary, details={"warning": warning} if warning else {})
+    return queued, len(unreachable)
 
 
 def _no_register(session: Session, *, school: School, day: date, session_name: str) -> str | None:
@@ -502,37 +405,15 @@ def chase(session: Session, *, school: School, now: datetime, slot: str, setting
         return JobSummary.skip(calendar.why_not(day))
     policy = policy_for(session, school.id)
     settled = reconcile(session, school=school, now=now)
-    rows = _open_cases(session, school=school)
-    day_start = clock.at_local(day, time(0, 0), school.timezone)
-    in_touch = family_in_touch(session, [case.id for case, _ in rows], since=day_start)
-    # A family who left a voice message or spoke to the office today is waiting for staff, not for
-    # another chase; the deadline to move to the next contact counts from their last contact.
-    todo = sorted(
-        ((c, p) for c, p in rows if c.id not in in_touch.spoke_today), key=lambda r: urgency(r[1], policy)
+    todo, in_touch = _cases_to_chase(session, school=school, day=day, policy=policy)
+    chaser = _Chaser(
+        session=session,
+        policy=policy,
+        took=provider_took(session, [case.id for case, _ in todo]),
+        last_reply=in_touch.last,
+        now=now,
     )
-    deadline = policy.next_contact_after_minutes * 60
-    took = provider_took(session, [case.id for case, _ in todo])
-    moved = 0
-    called = 0
-
-    def current_contact(case, contacts):
-        nonlocal moved, called
-        if not contacts:
-            return []
-        if len(contacts) > 1 and _round_over(
-            case, contacts, took=took, last_reply=in_touch.last.get(case.id), now=now, after_seconds=deadline
-        ):
-            case.contact_round = (case.contact_round + 1) % len(contacts)
-            case.round_started_at = now
-            moved += 1
-        case.chase_count += 1
-        session.add(case)
-        contact = contacts[case.contact_round % len(contacts)]
-        routes = _chase_routes(case, contact, policy)
-        called += len(routes) > len(usable_channels(contact, policy))
-        return routes
-
-    grouped, unreachable = _group_by_contact(session, todo, policy, current_contact)
+    grouped, unreachable = _group_by_contact(session, todo, policy, chaser.routes)
     key = f"chase:{school.id}:{day.isoformat()}:{slot}"
     queued = sum(
         _queue_grouped(
@@ -552,10 +433,62 @@ def chase(session: Session, *, school: School, now: datetime, slot: str, setting
         counts={
             "open_cases": len(todo),
             "messages_queued": queued,
-            "moved_to_next_contact": moved,
-            "calls_added": called,
+            "moved_to_next_contact": chaser.moved,
+            "calls_added": chaser.called,
             "in_touch_today": len(in_touch.spoke_today),
             "unreachable": len(unreachable),
             **{f"cases_{k}": v for k, v in settled.items()},
         }
     )
+
+
+def _cases_to_chase(
+    session: Session, *, school: School, day: date, policy: SchoolPolicy
+) -> tuple[list[tuple[AbsenceCase, Pupil]], InTouch]:
+    """The open cases to chase now, most urgent first, and who has been in touch.
+
+    A family who left a voice message or spoke to the office today is waiting for staff, not for
+    another chase; the deadline to move to the next contact counts from their last contact.
+    """
+    rows = _open_cases(session, school=school)
+    day_start = clock.at_local(day, time(0, 0), school.timezone)
+    in_touch = family_in_touch(session, [case.id for case, _ in rows], since=day_start)
+    todo = sorted(
+        ((c, p) for c, p in rows if c.id not in in_touch.spoke_today), key=lambda r: urgency(r[1], policy)
+    )
+    return todo, in_touch
+
+
+@dataclass
+class _Chaser:
+    """Picks the routes for each case this chase, moving on to the next contact when a round is over,
+    and counts what it did for the job summary."""
+
+    session: Session
+    policy: SchoolPolicy
+    took: dict
+    last_reply: dict[int, datetime]
+    now: datetime
+    moved: int = 0
+    called: int = 0
+
+    def routes(self, case: AbsenceCase, contacts: list) -> list[Route]:
+        if not contacts:
+            return []
+        if len(contacts) > 1 and _round_over(
+            case,
+            contacts,
+            took=self.took,
+            last_reply=self.last_reply.get(case.id),
+            now=self.now,
+            after_seconds=self.policy.next_contact_after_minutes * 60,
+        ):
+            case.contact_round = (case.contact_round + 1) % len(contacts)
+            case.round_started_at = self.now
+            self.moved += 1
+        case.chase_count += 1
+        self.session.add(case)
+        contact = contacts[case.contact_round % len(contacts)]
+        routes = _chase_routes(case, contact, self.policy)
+        self.called += len(routes) > len(usable_channels(contact, self.policy))
+        return routes

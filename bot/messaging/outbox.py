@@ -111,50 +111,10 @@ def enqueue_many(session: Session, items: list[dict], *, now: datetime) -> list[
     fresh = {item["key"]: item for item in items if item["key"] not in existing}
     created: dict[str, OutboxMessage] = {}
     if fresh:
-        zones = dict(
-            session.exec(
-                select(School.id, School.timezone).where(
-                    School.id.in_({i["school_id"] for i in fresh.values()})
-                )
-            ).all()
-        )
-        rows = [
-            {
-                "school_id": item["school_id"],
-                "idempotency_key": key,
-                "kind": item["kind"],
-                "channel": item["channel"],
-                "contact_id": item.get("contact_id"),
-                "to_address": item["to_address"],
-                "subject": item.get("subject"),
-                "body": item["body"],
-                "language": item.get("language") or "en",
-                "status": "queued",
-                "attempts": 0,
-                "created_at": now,
-                "updated_at": now,
-                "next_attempt_at": now,
-                "rerouted": False,
-                "valid_until": item.get("valid_until")
-                or valid_until(
-                    item["kind"], timezone=zones.get(item["school_id"]) or "Europe/London", now=now
-                ),
-                "outage_tries": 0,
-                "resends": 0,
-            }
-            for key, item in fresh.items()
-        ]
+        rows = _new_rows(session, fresh, now=now)
         try:
             with session.begin_nested():
-                messages = session.scalars(insert(OutboxMessage).returning(OutboxMessage), rows).all()
-                created = {m.idempotency_key: m for m in messages}
-                links = [
-                    {"message_id": created[key].id, "case_id": case_id}
-                    for key, item in fresh.items()
-                    for case_id in dict.fromkeys(item.get("case_ids") or ())
-                ]
-                if links:
-                    session.execute(insert(MessageCase), links)
+                created = _insert(session, fresh, rows)
         except IntegrityError:
             # Another worker queued some of these between our read and write: take them one by one.
             if len(items) == 1:
@@ -169,6 +129,59 @@ def enqueue_many(session: Session, items: list[dict], *, now: datetime) -> list[
         (created[item["key"]], True) if item["key"] in created else (existing[item["key"]], False)
         for item in items
     ]
+
+
+def _new_rows(session: Session, fresh: dict[str, dict], *, now: datetime) -> list[dict]:
+    """Insert rows for the new messages (by key), each ``valid_until`` worked out in its school's zone.
+
+    The schools' time zones are read once for the batch rather than once per message.
+    """
+    zones = dict(
+        session.exec(
+            select(School.id, School.timezone).where(School.id.in_({i["school_id"] for i in fresh.values()}))
+        ).all()
+    )
+    return [
+        {
+            "school_id": item["school_id"],
+            "idempotency_key": key,
+            "kind": item["kind"],
+            "channel": item["channel"],
+            "contact_id": item.get("contact_id"),
+            "to_address": item["to_address"],
+            "subject": item.get("subject"),
+            "body": item["body"],
+            "language": item.get("language") or "en",
+            "status": "queued",
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+            "next_attempt_at": now,
+            "rerouted": False,
+            "valid_until": item.get("valid_until")
+            or valid_until(item["kind"], timezone=zones.get(item["school_id"]) or "Europe/London", now=now),
+            "outage_tries": 0,
+            "resends": 0,
+        }
+        for key, item in fresh.items()
+    ]
+
+
+def _insert(session: Session, fresh: dict[str, dict], rows: list[dict]) -> dict[str, OutboxMessage]:
+    """Insert the messages and link each to its cases (once per case); the new rows by key.
+
+    Raises ``IntegrityError`` when another worker queued one of the keys first.
+    """
+    messages = session.scalars(insert(OutboxMessage).returning(OutboxMessage), rows).all()
+    created = {m.idempotency_key: m for m in messages}
+    links = [
+        {"message_id": created[key].id, "case_id": case_id}
+        for key, item in fresh.items()
+        for case_id in dict.fromkeys(item.get("case_ids") or ())
+    ]
+    if links:
+        session.execute(insert(MessageCase), links)
+    return created
 
 
 def advance_status(message: OutboxMessage, new_status: str, *, now: datetime) -> bool:

@@ -127,18 +127,16 @@ def send_due(
         while True:
             free = workers - len(in_flight)
             if more and remaining > 0 and not shutdown.requested() and free >= (refill if in_flight else 1):
-                claimed, cancelled, expired = claim(
+                claimed, handled = _claim(
                     engine,
-                    now=now,
+                    summary=summary,
                     limit=min(free, claim_max, remaining),
                     before_send=before_send,
                     name=name,
-                    skip=summary.down,
+                    now=now,
                 )
-                summary.cancelled += cancelled
-                summary.expired += expired
-                remaining -= len(claimed) + cancelled + expired
-                more = bool(claimed or cancelled or expired)
+                remaining -= handled
+                more = handled > 0
                 for message in claimed:
                     in_flight[pool.submit(_deliver, message, transports, settings, reply_to)] = message
                 if claimed or more:
@@ -151,15 +149,44 @@ def send_due(
             if not done:  # the grace is over: these stay ``sending`` and are ours to take back
                 log.warning("outbox: stopping with %d message(s) in flight", len(in_flight))
                 break
-            outcomes = [future.result() for future in done]
-            for future in done:
-                del in_flight[future]
-            recorded = record(engine, outcomes, settings=settings, now=now)
+            recorded = _record_done(engine, done, in_flight=in_flight, settings=settings, now=now)
             summary.add(recorded)
             more = more or recorded.woke > 0
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     return summary
+
+
+def _claim(
+    engine: Engine,
+    *,
+    summary: SendSummary,
+    limit: int,
+    before_send: BeforeSend | None,
+    name: str,
+    now: datetime,
+) -> tuple[list[Claimed], int]:
+    """Claim up to ``limit`` due messages: (the ones to send, how many the claim handled in all).
+
+    Messages the pre-send check cancelled or that had expired count as handled (towards the send's
+    ``limit``) and into ``summary``; channels whose provider failed wholesale this pass are skipped.
+    """
+    claimed, cancelled, expired = claim(
+        engine, now=now, limit=limit, before_send=before_send, name=name, skip=summary.down
+    )
+    summary.cancelled += cancelled
+    summary.expired += expired
+    return claimed, len(claimed) + cancelled + expired
+
+
+def _record_done(
+    engine: Engine, done: set[Future], *, in_flight: dict[Future, Claimed], settings: Settings, now: datetime
+) -> SendSummary:
+    """Take the finished sends out of ``in_flight`` and store what happened to them."""
+    outcomes = [future.result() for future in done]
+    for future in done:
+        del in_flight[future]
+    return record(engine, outcomes, settings=settings, now=now)
 
 
 def _grace_left(stop_seen: float | None, settings: Settings) -> float | None:

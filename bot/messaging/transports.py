@@ -21,7 +21,6 @@ Nothing here logs a phone number, an address or a body.
 """
 
 import logging
-import os
 import smtplib
 import ssl
 import threading
@@ -36,7 +35,6 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-TWILIO_API_HOST = "https://api.twilio.com"
 LOOKUP_SKEW = timedelta(minutes=5)  # Twilio's clock against ours, when matching a looked-up text
 
 # Twilio error codes that no retry can fix (https://www.twilio.com/docs/api/errors).
@@ -195,86 +193,6 @@ class LocalVoice:
 # --------------------------------------------------------------------------------------------------
 
 
-def _twilio_http_client_class():
-    import base64
-    import json
-    from urllib.parse import urlencode
-
-    import certifi
-    import urllib3
-    from requests.utils import get_environ_proxies
-    from twilio.http.http_client import TwilioHttpClient
-    from twilio.http.response import Response
-
-    class SenderHttpClient(TwilioHttpClient):
-        """The twilio client's HTTP layer on a shared urllib3 pool, for sending from a thread pool.
-
-        * ``base_url`` sends the requests to another host than api.twilio.com (a proxy, a test
-          peer): the client builds every URL from a fixed host, so the host is rewritten and the
-          path kept; the wire format stays exactly Twilio's (the client still builds every request
-          and parses every answer and error).
-        * urllib3 directly instead of a ``requests.Session``: the pool is thread-safe, the
-          environment (proxies, CA bundle) is read once, and the per-message CPU cost drops by
-          more than half, which is what limits a few thousand texts at register close.
-        * No retries here: a POST that may have reached Twilio must not be repeated blindly; the
-          outbox decides (transient failure -> backoff).
-        """
-
-        def __init__(self, base_url: str | None = None, *, timeout: float | None = None, maxsize: int = 16):
-            super().__init__(pool_connections=False, timeout=timeout)
-            self.base_url = (base_url or TWILIO_API_HOST).rstrip("/")
-            ca_certs = (
-                os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
-            )
-            proxies = get_environ_proxies(self.base_url) or {}
-            proxy = proxies.get(self.base_url.split(":", 1)[0]) or proxies.get("all")
-            if proxy:
-                self.pool = urllib3.ProxyManager(proxy, maxsize=maxsize, ca_certs=ca_certs)
-            else:
-                self.pool = urllib3.PoolManager(maxsize=maxsize, ca_certs=ca_certs)
-
-        def request(
-            self,
-            method,
-            url,
-            params=None,
-            data=None,
-            headers=None,
-            auth=None,
-            timeout=None,
-            allow_redirects=False,
-        ):
-            if url.startswith(TWILIO_API_HOST) and self.base_url != TWILIO_API_HOST:
-                url = self.base_url + url[len(TWILIO_API_HOST) :]
-            if params:
-                url += ("&" if "?" in url else "?") + urlencode(params, doseq=True)
-            headers = dict(headers or {})
-            if auth:
-                token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-                headers["Authorization"] = f"Basic {token}"
-            body = None
-            if data is not None and method.upper() not in ("GET", "DELETE"):
-                if headers.get("Content-Type") in ("application/json", "application/scim+json"):
-                    body = json.dumps(data)
-                else:
-                    headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-                    body = urlencode(data, doseq=True)
-            response = self.pool.request(
-                method.upper(),
-                url,
-                body=body,
-                headers=headers,
-                retries=False,
-                redirect=allow_redirects,
-                timeout=timeout or self.timeout,
-            )
-            text = response.data.decode("utf-8", errors="replace")
-            self._test_only_last_response = Response(response.status, text, dict(response.headers))
-            return self._test_only_last_response
-
-    return SenderHttpClient
-
-
 def classify_twilio_error(exc: Exception) -> DeliveryError:
     """Map an exception from the twilio client to the family's failure, the provider's, or unknown."""
     from twilio.base.exceptions import TwilioRestException
@@ -327,7 +245,9 @@ class TwilioSms:
             if self._client is None:
                 from twilio.rest import Client
 
-                http_client = _twilio_http_client_class()(
+                from bot.messaging.twilio_http import SenderHttpClient
+
+                http_client = SenderHttpClient(
                     self.api_base_url, timeout=self.timeout, maxsize=self.pool_size
                 )
                 self._client = Client(self.account_sid, self.auth_token, http_client=http_client)

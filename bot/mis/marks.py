@@ -27,7 +27,8 @@ from sqlmodel import Session, select
 
 from bot import clock
 from bot.calendar import load_calendar
-from bot.firstday.service import reconcile_case, register_close
+from bot.firstday.reconcile import reconcile_case
+from bot.firstday.service import register_close
 from bot.mis import wire
 from bot.mis.client import MisError, WondeClient
 from bot.mis.connection import (
@@ -73,11 +74,7 @@ def read_marks(
     if since is None:
         since = link.marks_cursor - OVERLAP if link.marks_cursor else _start_of_day(school, now)
     try:
-        table = dict(link.codes or {}) or wire.code_table(client.attendance_codes())
-        raw = client.session_marks(school.wonde_id, updated_after=since)
-        if wire.code_ids(raw) - table.keys():
-            table = wire.code_table(client.attendance_codes())  # a code added since the last read
-        marks = [m for m in (wire.session_mark(r, table) for r in raw) if m is not None]
+        table, marks = _fetch(client, school=school, codes=link.codes, since=since)
     except MisError as exc:
         record_failure(engine, school=school, error=exc, settings=settings, now=now)
         raise
@@ -107,14 +104,36 @@ def read_marks(
         counts.update(
             after_marks(session, school=school, taken=taken, settings=settings, now=now, late_pass=late_pass)
         )
-        row = state(session, school.id)
-        row.marks_cursor = max(now, row.marks_cursor) if row.marks_cursor else now
-        row.marks_read_at = now
-        if table != row.codes:
-            row.codes, row.codes_read_at = table, now
-        record_success(session, school=school, row=row, now=now)
-        session.add(row)
+        _note_read(session, school=school, table=table, now=now)
     return JobSummary(counts=counts)
+
+
+def _fetch(
+    client: WondeClient, *, school: School, codes: dict | None, since: datetime
+) -> tuple[dict, list[wire.SessionMark]]:
+    """The marks Wonde changed since ``since``, decoded: (the code table used, the marks).
+
+    The stored code table is used while it knows every code in the answer; a code the school added
+    since the last read makes it read the table again. The HTTP calls happen here, before any
+    transaction opens.
+    """
+    table = dict(codes or {}) or wire.code_table(client.attendance_codes())
+    raw = client.session_marks(school.wonde_id, updated_after=since)
+    if wire.code_ids(raw) - table.keys():
+        table = wire.code_table(client.attendance_codes())  # a code added since the last read
+    marks = [m for m in (wire.session_mark(r, table) for r in raw) if m is not None]
+    return table, marks
+
+
+def _note_read(session: Session, *, school: School, table: dict, now: datetime) -> None:
+    """A good read: the cursor moves to ``now`` (never back), the code table it used is kept."""
+    row = state(session, school.id)
+    row.marks_cursor = max(now, row.marks_cursor) if row.marks_cursor else now
+    row.marks_read_at = now
+    if table != row.codes:
+        row.codes, row.codes_read_at = table, now
+    record_success(session, school=school, row=row, now=now)
+    session.add(row)
 
 
 def _known_students(engine: Engine, school: School) -> set[str]:
