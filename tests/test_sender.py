@@ -466,6 +466,8 @@ def test_failures_are_the_familys_the_providers_or_unknown():
         (400, 30002),
         (400, 30008),
         (400, 30022),
+        (404, None),  # not Twilio talking about a number: a proxy, a wrong base URL
+        (404, 20404),  # an account-level error
     ):
         error = rest(status, code)
         assert error.provider_wide and not error.permanent and not error.unknown, (status, code)

@@ -210,6 +210,10 @@ def classify_twilio_error(exc: Exception) -> DeliveryError:
             # Bad credentials: every message would fail the same way; keep them queued so a fixed
             # setting sends them (the operators are told the provider refuses us).
             return ProviderFailure(label, code=code or status)
+        if code is None or 20000 <= code < 21000:
+            # No Twilio code (a proxy, a wrong base URL) or an account-level one (20404 not found,
+            # 20003 auth): nothing about the number, so never the family's failure.
+            return ProviderFailure(label, code=code or status)
         if 400 <= status < 500:
             return PermanentFailure(label, code=code or status)
         return ProviderFailure(label, code=code or status)

@@ -87,6 +87,7 @@ class TwilioApiPeer:
     _thread: object = None
     _port: int = 0
     _conns: set = field(default_factory=set)
+    _holder: object = None  # while "refused": the port, bound but not listening (see ``_hold_port``)
 
     def set_mode(self, mode: str) -> None:
         """Switch fault: ``ok`` (recover), ``503``, ``refused`` (nothing listens), ``slow``."""
@@ -94,7 +95,10 @@ class TwilioApiPeer:
         was, self.mode = self.mode, mode
         if mode == "refused" and was != "refused":
             self._stop()
+            self._hold_port()
         elif was == "refused" and mode != "refused":
+            self._holder.close()
+            self._holder = None
             self._start(self._port)
 
     def now(self) -> datetime:
@@ -109,6 +113,14 @@ class TwilioApiPeer:
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
         self._thread.start()
+
+    def _hold_port(self) -> None:
+        """Keep the port bound but not listening: connecting is refused, and no other test's server
+        can take the port meanwhile (a server that did answered 404s, which are not an outage)."""
+        holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", self._port))
+        self._holder = holder
 
     def _stop(self) -> None:
         if self._server is None:
@@ -360,6 +372,8 @@ def twilio_api(**kw) -> Iterator[TwilioApiPeer]:
     finally:
         peer.mode = "ok"
         peer._stop()
+        if peer._holder is not None:
+            peer._holder.close()
 
 
 def status_params(
