@@ -220,21 +220,28 @@ THRESHOLD_CHECKS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _thresholds(v: Any) -> dict:
+def _mapping(v: Any, checks: dict[str, Callable[[Any], Any]], *, what: str, example: str) -> dict:
+    """A mapping whose every key is known and every value passes its check; all problems named."""
     if not isinstance(v, dict):
-        raise ValueError("must be a mapping, e.g. {penalty_sessions: 10, penalty_weeks: 10}")
+        raise ValueError(f"must be a mapping, e.g. {example}")
     out, problems = {}, []
     for k, x in v.items():
-        if k not in THRESHOLD_CHECKS:
-            problems.append(f"unknown threshold '{k}' (known: {', '.join(THRESHOLD_CHECKS)})")
+        if k not in checks:
+            problems.append(f"unknown {what} '{k}' (known: {', '.join(checks)})")
             continue
         try:
-            out[k] = THRESHOLD_CHECKS[k](x)
+            out[k] = checks[k](x)
         except ValueError as exc:
             problems.append(f"{k}: {exc}")
     if problems:
         raise ValueError("; ".join(problems))
     return out
+
+
+def _thresholds(v: Any) -> dict:
+    return _mapping(
+        v, THRESHOLD_CHECKS, what="threshold", example="{penalty_sessions: 10, penalty_weeks: 10}"
+    )
 
 
 def _register_years(v: Any) -> int:
@@ -259,20 +266,9 @@ assert set(RETENTION_CHECKS) == set(DEFAULT_RETENTION)
 
 def _retention(v: Any) -> dict:
     """How long each kind of data is kept (months; the register in years, at least six)."""
-    if not isinstance(v, dict):
-        raise ValueError("must be a mapping, e.g. {messages_months: 13, register_years: 6}")
-    out, problems = {}, []
-    for k, x in v.items():
-        if k not in RETENTION_CHECKS:
-            problems.append(f"unknown retention period '{k}' (known: {', '.join(RETENTION_CHECKS)})")
-            continue
-        try:
-            out[k] = RETENTION_CHECKS[k](x)
-        except ValueError as exc:
-            problems.append(f"{k}: {exc}")
-    if problems:
-        raise ValueError("; ".join(problems))
-    return out
+    return _mapping(
+        v, RETENTION_CHECKS, what="retention period", example="{messages_months: 13, register_years: 6}"
+    )
 
 
 def _tiers(v: Any) -> list[dict]:

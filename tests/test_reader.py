@@ -1,6 +1,7 @@
 """The learned reply reader: the shipped model is the corpus's, features match training, the safety net.
 
-Nothing here reads ../shared: the corpus is package data and the held-out replies live in bench/data.
+Nothing here reads a folder outside the project: the corpus is package data and the held-out
+replies live in bench/data.
 """
 
 import json
